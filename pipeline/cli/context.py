@@ -1,0 +1,45 @@
+"""What every command shares: the settings, the store and the clock, opened lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import typer
+
+from pipeline.clock import Clock, SystemClock
+from pipeline.config import Settings, load_settings
+from pipeline.store import Store
+
+
+@dataclass
+class AppContext:
+    config_path: str | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    _settings: Settings | None = None
+    _store: Store | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.settings.database_url())
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    """The shared context of a command (set by the global callback)."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):  # a command invoked without the callback
+        obj = AppContext()
+        ctx.find_root().obj = obj
+    return obj

@@ -1,0 +1,1 @@
+"""Compose: items → mailing drafts (newsletter digests and press releases)."""

@@ -1,0 +1,418 @@
+"""Configuration: ``config.toml`` validated once into typed, frozen settings.
+
+Every section is a small model with named defaults. Unknown keys, wrong types and
+missing values stop the program with one line naming the file, the key and what was
+expected (``ConfigError``, exit status 2). Secrets are never in the file: the file names
+the environment variable that holds each one (``*_env`` keys) and ``Settings.secret``
+reads it when it is needed.
+
+Relative paths (SQLite files, feed files, Maildirs, key files) are resolved against the
+directory of the configuration file, so a checkout runs from anywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipeline.errors import ConfigError
+
+DEFAULT_CONFIG = "config.toml"
+CONFIG_ENV = "RUNDBRIEF_CONFIG"
+
+FeedKind = Literal["article", "event_report", "press_release"]
+TransportName = Literal["smtp", "maildir", "postmark", "mailgun", "sendgrid", "brevo"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Organisation(Section):
+    name: str
+    website: str
+    postal_address: str
+    imprint_url: str
+    privacy_url: str = ""
+    logo_url: str = ""
+    language: Literal["de", "en"] = "de"
+    time_zone: str = "Europe/Berlin"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (expected e.g. 'Europe/Berlin')"
+            ) from exc
+        return value
+
+    @property
+    def tz(self) -> tzinfo:
+        return ZoneInfo(self.time_zone)
+
+
+class Storage(Section):
+    url: str = "sqlite:///var/rundbrief.db"
+
+
+class Feed(Section):
+    name: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    kind: FeedKind = "article"
+    enabled: bool = True
+    language: str = ""
+
+
+class Collect(Section):
+    timeout: float = Field(default=20.0, gt=0)
+    max_bytes: int = Field(default=10_000_000, gt=0)
+    backfill_days: int = Field(default=14, ge=0)
+    concurrency: int = Field(default=8, ge=1, le=64)
+    failures_before_flag: int = Field(default=5, ge=1)
+    summary_length: int = Field(default=320, ge=40)
+
+
+class Compose(Section):
+    max_items: int = Field(default=12, ge=1)
+    newsletter_lists: list[str] = ["members"]
+    press_lists: list[str] = ["press"]
+    # Placeholders: {organisation} {week} {year} {date} {lead_title}
+    subject_pattern: str = "{organisation} · Newsletter KW {week}/{year}"
+    max_html_bytes: int = Field(default=100_000, gt=0)
+    on_oversize: Literal["error", "cut"] = "error"
+
+
+class Press(Section):
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+
+
+class MailingList(Section):
+    """An audience; ``reason`` is printed in the footer: why the recipient gets the mail."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str
+    reason: str
+    double_opt_in: bool = True
+    # "formal": "Sehr geehrte Frau Dr. Schulz"; "informal": "Liebe Anna"
+    salutation: Literal["formal", "informal"] = "informal"
+
+
+class Sender(Section):
+    from_name: str
+    from_address: str
+    reply_to: str = ""
+    # The domain of Message-ID and List-Id; defaults to the domain of from_address.
+    domain: str = ""
+    unsubscribe_mailto: str = ""
+    feedback_id: str = ""
+    editors: list[str] = []
+    operator: str = ""
+
+    @property
+    def message_domain(self) -> str:
+        return self.domain or self.from_address.rpartition("@")[2]
+
+
+class Web(Section):
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Names of environment variables, never the values themselves.
+    secret_env: str = "RUNDBRIEF_SECRET"
+    editor_user_env: str = "RUNDBRIEF_EDITOR_USER"
+    editor_password_env: str = "RUNDBRIEF_EDITOR_PASSWORD"
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class Audience(Section):
+    confirm_days: int = Field(default=7, ge=1)
+    consent_version: str = "2026-01"
+    consent_text: str = (
+        "Ich möchte den Newsletter erhalten und kann mich jederzeit mit einem Klick abmelden."
+    )
+    signups_per_ip_per_hour: int = Field(default=5, ge=1)
+
+
+class Smtp(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str = ""
+    password_env: str = "RUNDBRIEF_SMTP_PASSWORD"
+    timeout: float = Field(default=30.0, gt=0)
+    connections: int = Field(default=4, ge=1, le=64)
+
+
+class Provider(Section):
+    """Settings shared by the HTTP providers; each has its own section of this shape."""
+
+    api_key_env: str
+    base_url: str = ""
+    domain: str = ""
+    message_stream: str = ""
+    timeout: float = Field(default=30.0, gt=0)
+    connections: int = Field(default=4, ge=1, le=64)
+
+
+class Dkim(Section):
+    enabled: bool = False
+    selector: str = ""
+    domain: str = ""
+    key_file: str = ""
+    algorithm: Literal["rsa-sha256", "ed25519-sha256"] = "rsa-sha256"
+
+
+class Delivery(Section):
+    transport: TransportName = "maildir"
+    maildir: str = "var/outbox"
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    per_second: float = Field(default=20.0, gt=0)
+    per_hour: int = Field(default=0, ge=0)  # 0: no hourly limit
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=60.0, gt=0)
+    max_retry_hours: float = Field(default=48.0, gt=0)
+    pause_after_failures: int = Field(default=50, ge=1)
+    # VERP return path "bounces+TOKEN@domain" when set, else from_address
+    bounce_domain: str = ""
+
+
+class Bounces(Section):
+    # "maildir:PATH", "mbox:PATH" or "imaps://user@host/INBOX"; empty: none configured
+    source: str = ""
+    password_env: str = "RUNDBRIEF_BOUNCE_PASSWORD"
+    postmark_webhook_user_env: str = "RUNDBRIEF_POSTMARK_WEBHOOK_USER"
+    postmark_webhook_password_env: str = "RUNDBRIEF_POSTMARK_WEBHOOK_PASSWORD"
+    mailgun_signing_key_env: str = "RUNDBRIEF_MAILGUN_SIGNING_KEY"
+    soft_bounces_before_suppress: int = Field(default=5, ge=1)
+
+
+class Schedule(Section):
+    collect_every_minutes: int = Field(default=30, ge=1)
+    # Cron expressions (minute hour day month day_of_week) in the organisation's time zone.
+    compose_newsletter: str = "0 14 * * thu"
+    send_newsletter: str = "0 10 * * fri"
+    auto_approve: bool = False
+    bounces_every_minutes: int = Field(default=15, ge=1)
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+    max_send_delay_minutes: int = Field(default=120, ge=0)
+    period: Literal["iso_week", "month"] = "iso_week"
+    notify_failed_deliveries: int = Field(default=20, ge=1)
+
+
+class Settings(Section):
+    organisation: Organisation
+    storage: Storage = Storage()
+    feeds: list[Feed] = []
+    collect: Collect = Collect()
+    compose: Compose = Compose()
+    press: Press = Press()
+    lists: list[MailingList] = []
+    sender: Sender
+    web: Web = Web()
+    audience: Audience = Audience()
+    delivery: Delivery = Delivery()
+    smtp: Smtp = Smtp()
+    postmark: Provider = Provider(
+        api_key_env="RUNDBRIEF_POSTMARK_TOKEN", base_url="https://api.postmarkapp.com"
+    )
+    mailgun: Provider = Provider(
+        api_key_env="RUNDBRIEF_MAILGUN_API_KEY", base_url="https://api.eu.mailgun.net"
+    )
+    sendgrid: Provider = Provider(
+        api_key_env="RUNDBRIEF_SENDGRID_API_KEY", base_url="https://api.sendgrid.com"
+    )
+    brevo: Provider = Provider(
+        api_key_env="RUNDBRIEF_BREVO_API_KEY", base_url="https://api.brevo.com"
+    )
+    dkim: Dkim = Dkim()
+    bounces: Bounces = Bounces()
+    schedule: Schedule = Schedule()
+
+    # Where the file was read from; relative paths are resolved against its directory.
+    source: str = "<defaults>"
+    base_dir: str = "."
+
+    def path(self, value: str) -> Path:
+        """Resolve a path from the configuration against the configuration's directory."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def database_url(self) -> str:
+        """The storage URL with a relative SQLite path made absolute."""
+        url = self.storage.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url != "sqlite:///:memory:":
+            rest = url[len(prefix) :]
+            if not rest.startswith("/"):
+                return prefix + str(self.path(rest).resolve())
+        return url
+
+    def secret(self, env_name: str, *, key: str) -> str:
+        """Read a secret from the environment variable ``env_name`` (named by ``key``)."""
+        value = os.environ.get(env_name, "")
+        if not value:
+            raise ConfigError(
+                f"{self.source}: {key} names the environment variable {env_name}, which is not set"
+            )
+        return value
+
+    def list_named(self, name: str) -> MailingList:
+        for mailing_list in self.lists:
+            if mailing_list.name == name:
+                return mailing_list
+        known = ", ".join(m.name for m in self.lists) or "none"
+        raise ConfigError(f"{self.source}: unknown list {name!r} (configured lists: {known})")
+
+    def feed_named(self, name: str) -> Feed:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        known = ", ".join(f.name for f in self.feeds) or "none"
+        raise ConfigError(f"{self.source}: unknown feed {name!r} (configured feeds: {known})")
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config`` wins, then ``$RUNDBRIEF_CONFIG``, then ``./config.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else Path(DEFAULT_CONFIG)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate a configuration file; raise ``ConfigError`` naming what is wrong."""
+    file = resolve_config_path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{file}: configuration file not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read configuration: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 (byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
+    return settings_from_dict(data, source=str(file), base_dir=str(file.resolve().parent))
+
+
+def settings_from_dict(data: dict[str, Any], *, source: str, base_dir: str) -> Settings:
+    """Validate an already parsed configuration (tests build settings this way)."""
+    for reserved in ("source", "base_dir"):
+        if reserved in data:
+            raise ConfigError(f"{source}: unknown key {reserved!r}")
+    try:
+        settings = Settings.model_validate({**data, "source": source, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, data, source)) from exc
+    _check_consistency(settings)
+    return settings
+
+
+def _check_consistency(settings: Settings) -> None:
+    src = settings.source
+    names = [f.name for f in settings.feeds]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(
+            f"{src}: [[feeds]] name {dupes[0]!r} is used twice (names must be unique)"
+        )
+    list_names = [m.name for m in settings.lists]
+    dupes = sorted({n for n in list_names if list_names.count(n) > 1})
+    if dupes:
+        raise ConfigError(
+            f"{src}: [[lists]] name {dupes[0]!r} is used twice (names must be unique)"
+        )
+    for key, wanted in (
+        ("compose.newsletter_lists", settings.compose.newsletter_lists),
+        ("compose.press_lists", settings.compose.press_lists),
+    ):
+        for name in wanted:
+            if name not in list_names:
+                known = ", ".join(list_names) or "none"
+                raise ConfigError(
+                    f"{src}: {key} names list {name!r}, which is not defined in [[lists]] "
+                    f"(defined: {known})"
+                )
+    if "@" not in settings.sender.from_address:
+        raise ConfigError(f"{src}: sender.from_address: expected an e-mail address")
+
+
+def _describe(exc: ValidationError, data: dict[str, Any], source: str) -> str:
+    """Turn pydantic's first error into one line: file, key, what was expected."""
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if p not in ("source", "base_dir")]
+    key = _format_loc(loc, data)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        hint = ""
+        if parent is not None and isinstance(loc[-1], str):
+            close = difflib.get_close_matches(loc[-1], list(parent.model_fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{source}: unknown key {key}{hint}"
+    if kind == "missing":
+        return f"{source}: missing required key {key}"
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) else f", got {got!r}"
+    msg = err["msg"]
+    msg = msg.removeprefix("Value error, ")
+    return f"{source}: {key}: {_lower_first(msg)}{shown}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _format_loc(loc: list[Any], data: dict[str, Any]) -> str:
+    out: list[str] = []
+    node: Any = data
+    for part in loc:
+        if isinstance(part, int):
+            label = ""
+            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
+                name = node[part].get("name")
+                label = f" ({name})" if name else ""
+            out[-1] = f"{out[-1]}[{part + 1}]{label}" if out else f"[{part + 1}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            out.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(out)
+
+
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", None)
+        candidate = inner[0] if inner else annotation
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            model = candidate
+        else:
+            return None
+    return model

@@ -1,0 +1,78 @@
+"""The one exception tree of Rundbrief.
+
+    RundbriefError            root: the CLI prints its message on one line and exits 1
+     ├── ConfigError          config.toml or an environment variable is wrong (exit 2)
+     ├── StoreError           the database cannot be opened or migrated
+     ├── FeedError            one feed could not be fetched or parsed (carries the feed)
+     ├── ComposeError         a draft cannot be made or edited (wrong state, unknown item)
+     ├── RenderError          templates, MJML, size or accessibility checks failed
+     ├── AudienceError        subscriber data, tokens, CSV import
+     ├── DeliveryError        outbox and transports
+     │    ├── TransientDeliveryError   try again later (SMTP 4xx, HTTP 429/5xx, timeouts)
+     │    └── PermanentDeliveryError   do not try again (SMTP 5xx, HTTP 4xx)
+     └── ScheduleError        the daemon's jobs
+
+Third-party exceptions are translated into these at one boundary per stage and chained
+(``raise FeedError(...) from exc``) so the cause stays visible in logs.
+"""
+
+from __future__ import annotations
+
+
+class RundbriefError(Exception):
+    """Root of every error Rundbrief expects and can explain to a user."""
+
+    exit_code = 1
+
+
+class ConfigError(RundbriefError):
+    """The configuration is invalid: the message names the file, the key and the expectation."""
+
+    exit_code = 2
+
+
+class StoreError(RundbriefError):
+    """The store cannot be opened, migrated or written."""
+
+
+class FeedError(RundbriefError):
+    """One feed failed; ``feed`` names it so a summary can show which."""
+
+    def __init__(self, message: str, *, feed: str | None = None) -> None:
+        super().__init__(message)
+        self.feed = feed
+
+
+class ComposeError(RundbriefError):
+    """A mailing cannot be composed or edited in its current state."""
+
+
+class RenderError(RundbriefError):
+    """A mailing cannot be rendered into an e-mail that meets our standards."""
+
+
+class AudienceError(RundbriefError):
+    """Subscriber data, tokens or list imports are invalid."""
+
+
+class DeliveryError(RundbriefError):
+    """A mailing cannot be delivered."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """The transport refused for now; the delivery is retried later.
+
+    ``retry_after`` is the delay in seconds the peer asked for, when it said one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The transport refused for good; the delivery fails without retry."""
+
+
+class ScheduleError(RundbriefError):
+    """A scheduled job cannot be set up or run."""

@@ -1,0 +1,116 @@
+"""The plain, frozen values stages hand each other (never ORM rows).
+
+Named by role, as in the domain words of DESIGN.md: what a feed is and how it fared,
+what an item is, what a mailing is, who a recipient is, what a delivery is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class MailingKind(StrEnum):
+    NEWSLETTER = "newsletter"
+    PRESS = "press"
+
+
+class MailingStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class SuppressionReason(StrEnum):
+    UNSUBSCRIBED = "unsubscribed"
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+    MANUAL = "manual"
+    ERASED = "erased"
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: int
+    name: str
+    url: str
+    kind: str
+    enabled: bool
+    etag: str | None
+    last_modified: str | None
+    last_fetched_at: datetime | None
+    last_success_at: datetime | None
+    failures: int
+    last_error: str | None
+    flagged: bool
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    identity: str
+    feed: str | None
+    kind: str
+    title: str
+    link: str
+    summary: str
+    content_html: str
+    image_url: str | None
+    image_alt: str | None
+    image_credit: str | None
+    author: str | None
+    published_at: datetime | None
+    updated_at: datetime | None
+    tags: tuple[str, ...]
+    language: str
+    eligible: bool = True
+
+
+@dataclass(frozen=True)
+class Mailing:
+    id: int
+    kind: MailingKind
+    status: MailingStatus
+    subject: str
+    intro_md: str
+    preheader: str
+    languages: tuple[str, ...]
+    lists: tuple[str, ...]
+    item_ids: tuple[int, ...]
+    period_key: str | None
+    send_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    approved_at: datetime | None = None
+    sent_at: datetime | None = None
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One address a mailing goes to, with what personalisation needs."""
+
+    subscriber_id: int
+    email: str
+    list_name: str
+    first_name: str = ""
+    last_name: str = ""
+    salutation: str = ""  # Frau | Herr | neutral | ""
+    title: str = ""  # e.g. "Dr."
+    language: str = "de"
+    attributes: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""Render: a mailing → HTML (MJML, CSS inlined) and a plain-text part, once per language.
+
+Public API (contract shared with deliver/, web/, audience/, schedule):
+
+- ``render_mailing(settings, store, mailing_id, clock=...)`` renders every language of a
+  mailing, checks it (size, alt text, lang, preheader), stores it and returns it.
+- ``load_rendered(store, mailing_id, language)`` returns what was stored, so preview, test
+  send and the real send use the same bytes.
+- ``personalise(rendered, values)`` fills the per-recipient placeholders by plain
+  substitution (HTML-escaped in the HTML part): microseconds, no template engine.
+- ``render_confirmation(...)`` renders the double opt-in mail.
+
+Placeholders survive MJML and css-inline unchanged, in text and in ``href``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The per-recipient placeholders; nothing else changes between two recipients.
+SALUTATION = "⟦SALUTATION⟧"
+FIRST_NAME = "⟦FIRST_NAME⟧"
+LAST_NAME = "⟦LAST_NAME⟧"
+EMAIL = "⟦EMAIL⟧"
+UNSUB_URL = "⟦UNSUB_URL⟧"
+PREFS_URL = "⟦PREFS_URL⟧"
+
+
+@dataclass(frozen=True)
+class RenderedMailing:
+    """One mailing in one language, rendered, with placeholders still in it."""
+
+    mailing_id: int | None
+    language: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Personalisation:
+    """The values one recipient's copy gets (all plain text; escaping happens on fill)."""
+
+    salutation: str
+    first_name: str
+    last_name: str
+    email: str
+    unsubscribe_url: str
+    preferences_url: str
+
+
+@dataclass(frozen=True)
+class PersonalMail:
+    subject: str
+    html: str
+    text: str

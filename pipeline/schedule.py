@@ -1,0 +1,1 @@
+"""The daemon: APScheduler jobs that collect, compose, send and release embargoes."""

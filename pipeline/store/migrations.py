@@ -1,0 +1,54 @@
+"""Numbered schema migrations, each run in its own transaction.
+
+``schema_version`` holds the number of the last migration applied. Opening a store
+applies whatever is missing, so a deployed database upgrades in place on the first run
+of a new release (back up the SQLite file first, see README "Upgrading").
+
+Migration 1 is the baseline and creates the tables of ``schema.py`` as they were at the
+first release. From then on every schema change is a new numbered function with
+explicit DDL, and ``tests/store/test_migrations.py`` checks that a database built by the
+migrations matches ``schema.metadata`` column for column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Column, Connection, Integer, MetaData, Table, select
+
+from pipeline.store import schema
+
+Migration = Callable[[Connection], None]
+
+_version_meta = MetaData()
+schema_version = Table("schema_version", _version_meta, Column("version", Integer, nullable=False))
+
+
+def _baseline(conn: Connection) -> None:
+    schema.metadata.create_all(conn)
+
+
+MIGRATIONS: list[Migration] = [_baseline]
+
+
+def current_version(conn: Connection) -> int:
+    _version_meta.create_all(conn)
+    value = conn.execute(select(schema_version.c.version)).scalar()
+    return int(value or 0)
+
+
+def migrate(conn: Connection) -> list[int]:
+    """Apply every missing migration in order; return the numbers applied."""
+    applied: list[int] = []
+    version = current_version(conn)
+    for number, migration in enumerate(MIGRATIONS, start=1):
+        if number <= version:
+            continue
+        migration(conn)
+        conn.execute(schema_version.delete())
+        conn.execute(schema_version.insert().values(version=number))
+        applied.append(number)
+    return applied
+
+
+LATEST = len(MIGRATIONS)

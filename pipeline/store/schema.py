@@ -1,0 +1,312 @@
+"""The database schema (SQLAlchemy Core), portable between SQLite and PostgreSQL.
+
+Instants are stored as time-zone aware UTC (``UtcDateTime``); JSON values as text so
+both back ends behave the same. SQLAlchemy appears only inside ``pipeline.store``.
+
+Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, render),
+subscribers/subscriptions/suppressions/signups (audience), deliveries/bounce_events/
+rate_limits (deliver), notifications/job_runs (schedule).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+# Integer on SQLite (rowid alias), BIGINT on PostgreSQL: outboxes outgrow 2**31.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, whatever the back end keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware one (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# --- collect ---------------------------------------------------------------------------
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_fetched_at", UtcDateTime),
+    Column("last_success_at", UtcDateTime),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("flagged", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    # guid/id, else canonical link, else a hash of title and content
+    Column("identity", String(1000), nullable=False, unique=True),
+    Column("canonical_link", String(2000), index=True),
+    Column("feed_id", BigId, ForeignKey("feeds.id", ondelete="SET NULL")),
+    Column("kind", String(32), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("link", Text, nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("content_html", Text, nullable=False, default=""),
+    Column("image_url", Text),
+    Column("image_alt", Text),
+    Column("image_credit", Text),
+    Column("author", Text),
+    Column("published_at", UtcDateTime, index=True),
+    Column("source_updated_at", UtcDateTime),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("language", String(16), nullable=False, default=""),
+    Column("content_hash", String(64), nullable=False),
+    # False for entries older than the backfill window when their feed was first seen
+    Column("eligible", Boolean, nullable=False, default=True),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# --- compose and render ----------------------------------------------------------------
+
+mailings = Table(
+    "mailings",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("kind", String(16), nullable=False),  # newsletter | press
+    # draft | approved | scheduled | sending | sent | cancelled (| paused while sending)
+    Column("status", String(16), nullable=False, default="draft"),
+    Column("subject", Text, nullable=False),
+    Column("intro_md", Text, nullable=False, default=""),
+    Column("preheader", Text, nullable=False, default=""),
+    Column("languages", JSON, nullable=False, default=list),
+    Column("lists", JSON, nullable=False, default=list),
+    # "newsletter:2026-W48": at most one newsletter per period, enforced here
+    Column("period_key", String(64), unique=True),
+    Column("send_at", UtcDateTime),  # embargo (press) or planned send time
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("approved_at", UtcDateTime),
+    Column("approved_by", Text),
+    Column("sending_started_at", UtcDateTime),
+    Column("sent_at", UtcDateTime),
+    Column("cancelled_at", UtcDateTime),
+    Column("paused_reason", Text),
+    # who holds the send: a worker id, so two daemons never send the same mailing
+    Column("claimed_by", Text),
+    Column("claimed_at", UtcDateTime),
+)
+
+mailing_items = Table(
+    "mailing_items",
+    metadata,
+    Column("mailing_id", BigId, ForeignKey("mailings.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", BigId, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+renders = Table(
+    "renders",
+    metadata,
+    Column("mailing_id", BigId, ForeignKey("mailings.id", ondelete="CASCADE"), primary_key=True),
+    Column("language", String(16), primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("preheader", Text, nullable=False, default=""),
+    Column("html", Text, nullable=False),  # with ⟦PLACEHOLDERS⟧ for per-recipient parts
+    Column("text", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("rendered_at", UtcDateTime, nullable=False),
+)
+
+# --- audience --------------------------------------------------------------------------
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # normalised
+    Column("first_name", Text, nullable=False, default=""),
+    Column("last_name", Text, nullable=False, default=""),
+    Column("salutation", String(16), nullable=False, default=""),  # Frau | Herr | neutral | ""
+    Column("title", Text, nullable=False, default=""),
+    Column("language", String(16), nullable=False, default="de"),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column(
+        "subscriber_id", BigId, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("list_name", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | active | unsubscribed
+    Column("source", Text, nullable=False, default=""),  # import:FILE | form:URL | api
+    Column("consent_version", Text),
+    Column("signup_at", UtcDateTime),
+    Column("signup_ip", String(64)),
+    Column("confirm_sent_at", UtcDateTime),
+    Column("confirmed_at", UtcDateTime),
+    Column("confirm_ip", String(64)),
+    Column("unsubscribed_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("subscriber_id", "list_name"),
+    Index("ix_subscriptions_list_status", "list_name", "status", "subscriber_id"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    # sha256 of the normalised address: still matches after the address itself is erased
+    Column("email_hash", String(64), nullable=False, unique=True),
+    Column("email", String(320)),
+    Column(
+        "reason", String(32), nullable=False
+    ),  # unsubscribed|hard_bounce|complaint|manual|erased
+    Column("detail", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+signups = Table(
+    "signups",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("ip", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_signups_ip_at", "ip", "at"),
+)
+
+# --- deliver ---------------------------------------------------------------------------
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("mailing_id", BigId, ForeignKey("mailings.id", ondelete="CASCADE"), nullable=False),
+    Column("subscriber_id", BigId, ForeignKey("subscribers.id", ondelete="SET NULL")),
+    Column("email", String(320), nullable=False),
+    Column("list_name", String(64), nullable=False),
+    Column("language", String(16), nullable=False, default="de"),
+    # queued | sending | sent | retry | failed | suppressed
+    Column("status", String(16), nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("message_id", Text),
+    Column("provider_message_id", Text),
+    Column("claimed_by", Text),
+    Column("claimed_at", UtcDateTime),
+    Column("sent_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("mailing_id", "email"),
+    Index("ix_deliveries_mailing_status_id", "mailing_id", "status", "id"),
+    Index("ix_deliveries_message_id", "message_id"),
+)
+
+bounce_events = Table(
+    "bounce_events",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("delivery_id", BigId, ForeignKey("deliveries.id", ondelete="SET NULL")),
+    Column("email_hash", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # hard | soft | complaint
+    Column("status_code", String(16)),
+    Column("detail", Text),
+    Column("source", String(64), nullable=False),
+    # the source's own id (DSN Message-ID, webhook event id): processing twice counts once
+    Column("source_id", String(500), unique=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("blocked_until", UtcDateTime),
+    Column("hour_start", UtcDateTime),
+    Column("hour_count", Integer, nullable=False, default=0),
+)
+
+# --- schedule --------------------------------------------------------------------------
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("key", String(300), nullable=False, unique=True),  # one mail per event
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("job", String(64), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("outcome", String(16)),  # ok | error | skipped
+    Column("detail", Text),
+    Index("ix_job_runs_job_started", "job", "started_at"),
+)

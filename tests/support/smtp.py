@@ -1,0 +1,97 @@
+"""A real SMTP server (aiosmtpd) on loopback that keeps what it receives.
+
+Faults can be injected per RCPT address or per message number to exercise the
+transports' error handling against a real protocol peer.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+def free_port() -> int:
+    """aiosmtpd's Controller refuses port 0: ask the kernel for a free one first."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        msg = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+
+@dataclass
+class MailSink:
+    """What the server received; ``rcpt_reply``/``data_reply`` inject faults."""
+
+    messages: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # address -> SMTP reply line, e.g. "550 5.1.1 No such user"
+    rcpt_reply: Callable[[str], str | None] = lambda _addr: None
+    # message number (1-based, counting attempts) -> reply line, e.g. "421 4.3.2 Try later"
+    data_reply: Callable[[int], str | None] = lambda _n: None
+    data_attempts: int = 0
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        reply = self.rcpt_reply(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self.lock:
+            self.data_attempts += 1
+            number = self.data_attempts
+        reply = self.data_reply(number)
+        if reply:
+            return reply
+        content = envelope.original_content or b""
+        with self.lock:
+            self.messages.append(
+                Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content))
+            )
+        return "250 2.0.0 Message accepted"
+
+    def recipients(self) -> list[str]:
+        with self.lock:
+            return [r for m in self.messages for r in m.rcpt_tos]
+
+
+class SmtpServer:
+    def __init__(self, sink: MailSink | None = None, **smtp_kwargs: Any) -> None:
+        self.sink = sink or MailSink()
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self._controller = Controller(self.sink, hostname=self.host, port=self.port, **smtp_kwargs)
+
+    def start(self) -> SmtpServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.sink.messages

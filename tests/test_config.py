@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.errors import ConfigError
+from tests.conftest import REPO
+from tests.support.settings import write_config
+
+MINIMAL = """
+[organisation]
+name = "Netzwerk"
+website = "https://example.org"
+postal_address = "Straße 1, 10115 Berlin"
+imprint_url = "https://example.org/impressum"
+
+[sender]
+from_name = "Netzwerk"
+from_address = "news@example.org"
+
+[[lists]]
+name = "members"
+title = "Mitglieder"
+reason = "Sie sind Mitglied."
+
+[[lists]]
+name = "press"
+title = "Presse"
+reason = "Sie sind im Presseverteiler."
+"""
+
+
+def test_default_config_is_valid() -> None:
+    settings = load_settings(REPO / "config.toml")
+    assert settings.organisation.time_zone == "Europe/Berlin"
+    assert {f.kind for f in settings.feeds} == {"article", "event_report", "press_release"}
+    assert settings.database_url() == f"sqlite:///{REPO / 'var' / 'rundbrief.db'}"
+
+
+def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, MINIMAL))
+    assert settings.collect.backfill_days == 14
+    assert settings.delivery.transport == "maildir"
+    assert settings.sender.message_domain == "example.org"
+    assert settings.path("var/x") == tmp_path / "var/x"
+
+
+def test_unknown_key_names_file_key_and_suggestion(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL + "\n[collect]\ntimout = 5\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value) == f"{path}: unknown key collect.timout (did you mean 'timeout'?)"
+
+
+def test_wrong_type_names_key_and_value(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL + '\n[collect]\ntimeout = "soon"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value).startswith(f"{path}: collect.timeout: ")
+    assert "'soon'" in str(err.value)
+
+
+def test_feed_error_names_the_feed(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[[feeds]]\nname = "a"\nurl = "x.xml"\nkind = "blog"\n'
+    with pytest.raises(ConfigError) as err:
+        load_settings(write_config(tmp_path, text))
+    assert "feeds[1] (a).kind" in str(err.value)
+    assert "'blog'" in str(err.value)
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"missing required key sender"):
+        load_settings(write_config(tmp_path, MINIMAL.split("[sender]")[0]))
+
+
+def test_invalid_toml_reports_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"invalid TOML: .*line 3"):
+        load_settings(write_config(tmp_path, '[organisation]\nname = "x"\nname2 = \n'))
+
+
+def test_unknown_time_zone(tmp_path: Path) -> None:
+    text = MINIMAL.replace("[organisation]\n", '[organisation]\ntime_zone = "Europe/Bonn"\n')
+    with pytest.raises(ConfigError, match=r"organisation.time_zone: unknown time zone"):
+        load_settings(write_config(tmp_path, text))
+
+
+def test_list_named_in_compose_must_exist(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[compose]\nnewsletter_lists = ["mitglieder"]\n'
+    with pytest.raises(ConfigError, match=r"compose.newsletter_lists names list 'mitglieder'"):
+        load_settings(write_config(tmp_path, text))
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_settings("/nonexistent/rundbrief.toml")
+
+
+def test_secret_comes_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(write_config(tmp_path, MINIMAL))
+    monkeypatch.delenv("RUNDBRIEF_SMTP_PASSWORD", raising=False)
+    with pytest.raises(ConfigError, match="RUNDBRIEF_SMTP_PASSWORD, which is not set"):
+        settings.secret(settings.smtp.password_env, key="smtp.password_env")
+    monkeypatch.setenv("RUNDBRIEF_SMTP_PASSWORD", "geheim")
+    assert settings.secret(settings.smtp.password_env, key="smtp.password_env") == "geheim"
+
+
+def test_cli_config_error_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL + '\n[delivery]\ntransport = "pigeon"\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--config", str(path), "check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"rundbrief: error: {path}: delivery.transport:")
