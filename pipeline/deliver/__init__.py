@@ -3,11 +3,18 @@
 Public API (contract shared with cli, web, audience, schedule):
 
 - ``Transport``: ``send(batch) -> results`` and ``close()``; one module per transport.
-- ``transport_from_settings(settings)`` builds the configured one.
-- ``send_mailing(settings, store, mailing_id, ...)`` records one delivery per eligible
-  recipient, then claims keyset batches and sends them; resumable after a crash.
-- ``send_single(...)``: one message outside the outbox (test copies, opt-in mails,
-  operator notifications).
+- ``transport_from_settings(settings)`` (``factory``) builds the configured one.
+- ``MessageBuilder`` (``message``) encodes the parts common to all recipients once per
+  mailing and splices in the personal parts per recipient.
+- ``send_mailing(settings, store, mailing_id, ...)`` (``outbox``) records one delivery per
+  eligible recipient, then claims keyset batches and sends them; resumable after a crash.
+- ``send_test`` / ``send_single`` / ``send_plain`` (``single``): one message outside the
+  outbox (test copies, opt-in mails, operator notifications).
+
+A transport module exposes ``from_settings(settings) -> Transport``; ``factory`` imports
+it by the name in ``[delivery] transport``. A transport may declare ``batch_hint`` (how
+many messages it likes per ``send`` call, e.g. Postmark's 500) and ``wants_parts`` (it
+posts JSON fields instead of MIME, so the builder fills ``OutgoingMessage.parts``).
 """
 
 from __future__ import annotations
@@ -15,6 +22,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class MessageParts:
+    """The same message as fields, for HTTP providers that take JSON instead of MIME.
+
+    ``headers`` holds every header except From, To, Subject, Reply-To, Date, MIME-Version
+    and Content-*: Message-ID, List-Id, List-Unsubscribe, List-Unsubscribe-Post,
+    Feedback-ID, the test marker. Values are unfolded, decoded text.
+    """
+
+    from_name: str
+    from_address: str
+    to_name: str
+    to_address: str
+    reply_to: str
+    subject: str
+    text: str
+    html: str
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -26,6 +53,10 @@ class OutgoingMessage:
     recipient: str
     message_id: str
     data: bytes
+    # Filled only when the transport says ``wants_parts``; None otherwise.
+    parts: MessageParts | None = None
+    # Stable per delivery (Brevo's idempotency key, Postmark metadata): "rb-<mailing>-<id>".
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)
