@@ -1,0 +1,98 @@
+"""Brevo: one ``POST /v3/smtp/email`` per message, authenticated by the ``api-key`` header.
+
+Brevo takes JSON: sender, to, replyTo, subject, htmlContent, textContent and custom
+headers. Its idempotency key (``idempotencyKey`` inside ``headers``, a UUID) makes a
+request that is retried after a timeout count once: the key is derived from the
+delivery id and our Message-ID, so every retry of the same delivery carries the same key
+while different deliveries never share one. Success is ``201`` with
+``{"messageId": "<...>"}``; a 400 ``{"code": ..., "message": ...}`` rejects that message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from email.utils import getaddresses
+from typing import Any
+
+import requests
+
+from pipeline.config import Provider, Settings
+from pipeline.deliver import OutgoingMessage, SendResult
+from pipeline.deliver.http import HttpClient, error_text, failed, message_parts, ok, send_each
+
+_NAMESPACE = uuid.UUID("6f1f2a8e-5b0c-4f55-9a51-3c1f4d2b7e10")
+
+
+def idempotency_key(message: OutgoingMessage) -> str:
+    """The same UUID for every attempt of one delivery, a different one for any other.
+
+    Brevo wants a UUID; the builder's key ("rb-<mailing>-<delivery>") is turned into one.
+    """
+    seed = message.idempotency_key or f"{message.delivery_id}|{message.message_id}"
+    return str(uuid.uuid5(_NAMESPACE, seed))
+
+
+class BrevoTransport:
+    wants_parts = True
+    name = "brevo"
+
+    def __init__(
+        self, config: Provider, api_key: str, *, session: requests.Session | None = None
+    ) -> None:
+        self.client = HttpClient(
+            "brevo",
+            config.base_url,
+            timeout=config.timeout,
+            connections=config.connections,
+            headers={"api-key": api_key, "Content-Type": "application/json"},
+            session=session,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BrevoTransport:
+        key = settings.secret(settings.brevo.api_key_env, key="brevo.api_key_env")
+        return cls(settings.brevo, key)
+
+    def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
+        return send_each(self.name, batch, self._send_one)
+
+    def _payload(self, message: OutgoingMessage) -> dict[str, Any]:
+        parts = message_parts(message)
+        to: dict[str, str] = {"email": message.recipient}
+        if parts.to_name:
+            to["name"] = parts.to_name
+        sender: dict[str, str] = {"email": parts.from_address}
+        if parts.from_name:
+            sender["name"] = parts.from_name
+        headers = dict(parts.headers)
+        headers["idempotencyKey"] = idempotency_key(message)
+        if message.delivery_id is not None:
+            headers["X-Rundbrief-Delivery"] = str(message.delivery_id)
+        body: dict[str, Any] = {
+            "sender": sender,
+            "to": [to],
+            "subject": parts.subject,
+            "textContent": parts.text,
+            "headers": headers,
+        }
+        if parts.html:
+            body["htmlContent"] = parts.html
+        if parts.reply_to:
+            name, address = getaddresses([parts.reply_to])[0]
+            body["replyTo"] = {"email": address, **({"name": name} if name else {})}
+        return body
+
+    def _send_one(self, message: OutgoingMessage) -> SendResult:
+        response = self.client.post("/v3/smtp/email", json=self._payload(message))
+        if response.status_code in (200, 201, 202):
+            try:
+                provider_id = response.json().get("messageId")
+            except (ValueError, AttributeError):
+                provider_id = None
+            return ok(message, provider_id)
+        reason = f"brevo: HTTP {response.status_code}: {error_text(response)}"
+        return failed(message, reason, permanent=True)
+
+    def close(self) -> None:
+        self.client.close()

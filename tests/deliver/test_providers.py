@@ -1,0 +1,470 @@
+"""The HTTP providers against a local server that answers as each provider documents.
+
+Every request goes to pytest-httpserver on 127.0.0.1; the handlers check the request
+shape (endpoint, authentication, fields) and reply with the provider's own answers:
+success, 401, per-message 4xx errors, 429 with and without Retry-After, 500, timeouts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from pipeline.config import Provider
+from pipeline.deliver import MessageParts, OutgoingMessage, SendResult
+from pipeline.deliver.brevo import BrevoTransport, idempotency_key
+from pipeline.deliver.http import message_parts, parse_retry_after, send_each
+from pipeline.deliver.mailgun import MailgunTransport
+from pipeline.deliver.postmark import PostmarkTransport
+from pipeline.deliver.sendgrid import SendgridTransport
+from pipeline.errors import PermanentDeliveryError, TransientDeliveryError
+
+SUBJECT = "Netzwerk Junge Bürgermeister*innen · Newsletter KW 25/2026"
+TEXT = "Liebe Anna,\n\n„Die Bürgermeister*innen tagen in Görlitz“ – © Stadt Görlitz\n"
+HTML = (
+    "<html lang='de'><body><p>Liebe Anna,</p><p>„Die Bürgermeister*innen tagen“</p></body></html>"
+)
+UNSUB = "<https://rundbrief.example/u/abc123>, <mailto:abmelden@junge-buergermeister.example>"
+
+
+def mime(recipient: str, name: str, delivery_id: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Netzwerk Junge Bürgermeister*innen <newsletter@junge-buergermeister.example>"
+    msg["To"] = f"{name} <{recipient}>"
+    msg["Reply-To"] = "kontakt@junge-buergermeister.example"
+    msg["Subject"] = SUBJECT
+    msg["Message-ID"] = f"<rb-7-{delivery_id}@junge-buergermeister.example>"
+    msg["List-Id"] = "Mitglieder-Newsletter <members.junge-buergermeister.example>"
+    msg["List-Unsubscribe"] = UNSUB
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(TEXT)
+    msg.add_alternative(HTML, subtype="html")
+    return msg.as_bytes().replace(b"\n", b"\r\n")
+
+
+def outgoing(n: int = 3, *, start: int = 1) -> list[OutgoingMessage]:
+    people = ["Anna Schröder", "Jörg Weiß", "Zoë Çelik", "Ben Ölmez", "Eva Groß"]
+    out = []
+    for i in range(start, start + n):
+        address = f"person{i}@example.org"
+        out.append(
+            OutgoingMessage(
+                delivery_id=i,
+                envelope_from="bounces@junge-buergermeister.example",
+                recipient=address,
+                message_id=f"<rb-7-{i}@junge-buergermeister.example>",
+                data=mime(address, people[i % len(people)], i),
+                idempotency_key=f"rb-7-{i}",
+            )
+        )
+    return out
+
+
+def provider(server: HTTPServer, **extra: Any) -> Provider:
+    return Provider(api_key_env="UNUSED", base_url=server.url_for("").rstrip("/"), **extra)
+
+
+def make(kind: str, server: HTTPServer, timeout: float = 5.0) -> Any:
+    config = provider(server, timeout=timeout, domain="mg.junge-buergermeister.example")
+    return {
+        "postmark": lambda: PostmarkTransport(config, "pm-token"),
+        "mailgun": lambda: MailgunTransport(config, "mg-key"),
+        "sendgrid": lambda: SendgridTransport(config, "SG.key"),
+        "brevo": lambda: BrevoTransport(config, "xkeysib-key"),
+    }[kind]()
+
+
+ENDPOINT = {
+    "postmark": "/email/batch",
+    "mailgun": "/v3/mg.junge-buergermeister.example/messages.mime",
+    "sendgrid": "/v3/mail/send",
+    "brevo": "/v3/smtp/email",
+}
+PER_MESSAGE = ["mailgun", "sendgrid", "brevo"]
+ALL = ["postmark", *PER_MESSAGE]
+
+
+@pytest.fixture
+def transports(httpserver: HTTPServer) -> Iterator[Callable[..., Any]]:
+    made: list[Any] = []
+
+    def factory(kind: str, timeout: float = 5.0) -> Any:
+        transport = make(kind, httpserver, timeout)
+        made.append(transport)
+        return transport
+
+    yield factory
+    for transport in made:
+        transport.close()
+
+
+def success_answer(kind: str, request: Request) -> Response:
+    """What each provider answers when it accepts the request."""
+    if kind == "postmark":
+        batch = request.get_json()
+        body = [
+            {"ErrorCode": 0, "Message": "OK", "MessageID": f"pm-{i}", "To": m["To"]}
+            for i, m in enumerate(batch)
+        ]
+        return Response(json.dumps(body), 200, content_type="application/json")
+    if kind == "mailgun":
+        to = request.form["to"]
+        body = {"id": f"<mg.{to}@mg.junge-buergermeister.example>", "message": "Queued. Thank you."}
+        return Response(json.dumps(body), 200, content_type="application/json")
+    if kind == "sendgrid":
+        to = request.get_json()["personalizations"][0]["to"][0]["email"]
+        return Response("", 202, headers={"X-Message-Id": f"sg-{to}"})
+    to = request.get_json()["to"][0]["email"]
+    return Response(json.dumps({"messageId": f"<br.{to}@smtp-relay.mailin.fr>"}), 201)
+
+
+# --- success and request shapes ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_success_gives_one_ok_result_per_message_in_order(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request(ENDPOINT[kind], method="POST").respond_with_handler(
+        lambda r: success_answer(kind, r)
+    )
+    batch = outgoing(3)
+    results = transports(kind).send(batch)
+    assert [r.ok for r in results] == [True, True, True]
+    assert [r.delivery_id for r in results] == [1, 2, 3]
+    assert [r.recipient for r in results] == [m.recipient for m in batch]
+    assert all(r.provider_message_id for r in results)
+    expected_requests = 1 if kind == "postmark" else 3
+    assert len(httpserver.log) == expected_requests
+
+
+def test_postmark_request_maps_the_message_to_its_json_fields(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request(
+        "/email/batch",
+        method="POST",
+        headers={"X-Postmark-Server-Token": "pm-token", "Accept": "application/json"},
+    ).respond_with_handler(lambda r: success_answer("postmark", r))
+    transports("postmark").send(outgoing(2))
+    request = httpserver.log[0][0]
+    batch = request.get_json()
+    first = batch[0]
+    assert first["To"].endswith("<person1@example.org>")
+    assert "newsletter@junge-buergermeister.example" in first["From"]
+    assert first["Subject"] == SUBJECT
+    assert "Bürgermeister*innen" in first["TextBody"]
+    assert first["HtmlBody"].startswith("<html lang='de'>")
+    assert first["MessageStream"] == "broadcast"
+    assert first["Metadata"] == {"delivery_id": "1"}
+    assert first["ReplyTo"] == "kontakt@junge-buergermeister.example"
+    headers = {h["Name"]: h["Value"] for h in first["Headers"]}
+    assert headers["List-Unsubscribe"] == UNSUB
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["List-Id"].startswith("Mitglieder-Newsletter")
+    assert not {"From", "To", "Subject", "Content-Type"} & set(headers)
+    assert first["TrackOpens"] is False
+
+
+def test_postmark_splits_batches_above_500(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request("/email/batch").respond_with_handler(
+        lambda r: success_answer("postmark", r)
+    )
+    transport = transports("postmark")
+    assert transport.batch_hint == 500 and transport.wants_parts
+    template = outgoing(1)[0]
+    parts = message_parts(template)  # as the builder fills them for wants_parts
+    batch = [replace(template, delivery_id=i, parts=parts) for i in range(501)]
+    results = transport.send(batch)
+    assert len(results) == 501 and all(r.ok for r in results)
+    assert [len(req.get_json()) for req, _ in httpserver.log] == [500, 1]
+
+
+def test_mailgun_posts_our_mime_bytes_with_basic_auth(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    uploaded: list[bytes] = []
+
+    def handler(request: Request) -> Response:
+        uploaded.append(request.files["message"].read())
+        return success_answer("mailgun", request)
+
+    httpserver.expect_request(ENDPOINT["mailgun"], method="POST").respond_with_handler(handler)
+    batch = outgoing(1)
+    transports("mailgun").send(batch)
+    request = httpserver.log[0][0]
+    assert request.authorization is not None
+    assert (request.authorization.username, request.authorization.password) == ("api", "mg-key")
+    assert request.form["to"] == "person1@example.org"
+    assert request.form["v:delivery_id"] == "1"
+    assert request.form["o:tracking"] == "no"
+    assert uploaded == [batch[0].data]
+
+
+def test_sendgrid_request_shape(httpserver: HTTPServer, transports: Callable[..., Any]) -> None:
+    httpserver.expect_request(
+        "/v3/mail/send", method="POST", headers={"Authorization": "Bearer SG.key"}
+    ).respond_with_handler(lambda r: success_answer("sendgrid", r))
+    results = transports("sendgrid").send(outgoing(1))
+    assert results[0].provider_message_id == "sg-person1@example.org"
+    body = httpserver.log[0][0].get_json()
+    person = body["personalizations"][0]
+    assert person["to"] == [{"email": "person1@example.org", "name": "Jörg Weiß"}]
+    assert person["custom_args"] == {"delivery_id": "1"}
+    assert body["from"] == {
+        "email": "newsletter@junge-buergermeister.example",
+        "name": "Netzwerk Junge Bürgermeister*innen",
+    }
+    assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
+    assert body["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert body["reply_to"] == {"email": "kontakt@junge-buergermeister.example"}
+    assert body["tracking_settings"]["open_tracking"] == {"enable": False}
+
+
+def test_brevo_sends_a_stable_idempotency_key(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request(
+        "/v3/smtp/email", method="POST", headers={"api-key": "xkeysib-key"}
+    ).respond_with_handler(lambda r: success_answer("brevo", r))
+    transport = transports("brevo")
+    batch = outgoing(2)
+    transport.send(batch)
+    transport.send(batch[:1])  # the retry of the first delivery
+    keys = [req.get_json()["headers"]["idempotencyKey"] for req, _ in httpserver.log]
+    assert keys[0] == keys[2] != keys[1]
+    assert keys[0] == idempotency_key(batch[0])
+    assert len(keys[0]) == 36  # a UUID, as Brevo asks
+    body = httpserver.log[0][0].get_json()
+    assert body["sender"]["email"] == "newsletter@junge-buergermeister.example"
+    assert body["to"] == [{"email": "person1@example.org", "name": "Jörg Weiß"}]
+    assert body["subject"] == SUBJECT
+    assert "„Die Bürgermeister*innen tagen“" in body["htmlContent"]
+    assert body["headers"]["List-Unsubscribe"] == UNSUB
+
+
+def test_parts_filled_by_the_builder_are_used_as_they_are() -> None:
+    parts = MessageParts(
+        from_name="Redaktion",
+        from_address="newsletter@junge-buergermeister.example",
+        to_name="Anna",
+        to_address="anna@example.org",
+        reply_to="",
+        subject="Vorab",
+        text="Text",
+        html="<p>Text</p>",
+        headers=(("List-Id", "x"),),
+    )
+    msg = OutgoingMessage(1, "b@example.org", "anna@example.org", "<m@x>", b"", parts=parts)
+    assert message_parts(msg) is parts
+
+
+# --- failures ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ALL)
+@pytest.mark.parametrize("status", [401, 403])
+def test_bad_key_raises_permanent_so_the_outbox_pauses(
+    kind: str, status: int, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    body = {
+        "postmark": {"ErrorCode": 10, "Message": "Bad or missing Server API token."},
+        "mailgun": {"message": "Invalid private key"},
+        "sendgrid": {"errors": [{"message": "The provided authorization grant is invalid"}]},
+        "brevo": {"code": "unauthorized", "message": "Key not found"},
+    }[kind]
+    httpserver.expect_request(ENDPOINT[kind]).respond_with_json(body, status=status)
+    with pytest.raises(PermanentDeliveryError, match=str(status)):
+        transports(kind).send(outgoing(2))
+
+
+def test_postmark_per_message_errors_inside_a_200(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    answer = [
+        {"ErrorCode": 0, "Message": "OK", "MessageID": "pm-1", "To": "person1@example.org"},
+        {
+            "ErrorCode": 406,
+            "Message": "You tried to send to a recipient that has been marked as inactive.",
+        },
+        {"ErrorCode": 300, "Message": "Invalid 'To' address: 'person3@example'."},
+    ]
+    httpserver.expect_request("/email/batch").respond_with_json(answer)
+    ok, inactive, invalid = transports("postmark").send(outgoing(3))
+    assert ok.ok and ok.provider_message_id == "pm-1"
+    assert not inactive.ok and inactive.permanent and inactive.hard_bounce
+    assert "406" in (inactive.error or "")
+    assert not invalid.ok and invalid.permanent and not invalid.hard_bounce
+
+
+def test_postmark_422_rejects_the_request(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_ordered_request("/email/batch").respond_with_json(
+        {"ErrorCode": 402, "Message": "Received invalid JSON input."}, status=422
+    )
+    httpserver.expect_ordered_request("/email/batch").respond_with_json(
+        {"ErrorCode": 401, "Message": "Sender signature not confirmed"}, status=422
+    )
+    transport = transports("postmark")
+    results = transport.send(outgoing(2))
+    assert [r.permanent for r in results] == [True, True]
+    with pytest.raises(PermanentDeliveryError, match="Sender signature not confirmed"):
+        transport.send(outgoing(2))
+
+
+@pytest.mark.parametrize("kind", PER_MESSAGE)
+def test_per_message_4xx_fails_that_message_only(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    rejection = {
+        "mailgun": {"message": "to parameter is not a valid address. please check documentation"},
+        "sendgrid": {
+            "errors": [
+                {"message": "Does not contain a valid address.", "field": "personalizations.0.to"}
+            ]
+        },
+        "brevo": {"code": "invalid_parameter", "message": "email is not valid in to"},
+    }[kind]
+    httpserver.expect_ordered_request(ENDPOINT[kind]).respond_with_handler(
+        lambda r: success_answer(kind, r)
+    )
+    httpserver.expect_ordered_request(ENDPOINT[kind]).respond_with_json(rejection, status=400)
+    httpserver.expect_ordered_request(ENDPOINT[kind]).respond_with_handler(
+        lambda r: success_answer(kind, r)
+    )
+    first, second, third = transports(kind).send(outgoing(3))
+    assert first.ok and third.ok
+    assert not second.ok and second.permanent
+    assert "400" in (second.error or "") and "valid" in (second.error or "")
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_429_with_retry_after_seconds(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request(ENDPOINT[kind]).respond_with_json(
+        {"message": "Too many requests"}, status=429, headers={"Retry-After": "30"}
+    )
+    with pytest.raises(TransientDeliveryError) as caught:
+        transports(kind).send(outgoing(2))
+    assert caught.value.retry_after == 30.0
+    assert len(httpserver.log) == 1  # the rest of the batch is not hammered
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_429_with_retry_after_as_http_date(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    httpserver.expect_request(ENDPOINT[kind]).respond_with_data(
+        "slow down", status=429, headers={"Retry-After": when}
+    )
+    with pytest.raises(TransientDeliveryError) as caught:
+        transports(kind).send(outgoing(1))
+    assert caught.value.retry_after is not None
+    assert 100 <= caught.value.retry_after <= 121
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_429_without_retry_after(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request(ENDPOINT[kind]).respond_with_data("rate limited", status=429)
+    with pytest.raises(TransientDeliveryError) as caught:
+        transports(kind).send(outgoing(1))
+    assert caught.value.retry_after is None
+    assert "429" in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", PER_MESSAGE)
+def test_429_mid_batch_keeps_what_was_sent(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_ordered_request(ENDPOINT[kind]).respond_with_handler(
+        lambda r: success_answer(kind, r)
+    )
+    httpserver.expect_ordered_request(ENDPOINT[kind]).respond_with_data(
+        "", status=429, headers={"Retry-After": "7"}
+    )
+    results = transports(kind).send(outgoing(4))
+    assert [r.ok for r in results] == [True, False, False, False]
+    assert [r.retry_after for r in results[1:]] == [7.0, 7.0, 7.0]
+    assert not any(r.permanent for r in results)
+    assert len(httpserver.log) == 2
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_500_is_transient(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request(ENDPOINT[kind]).respond_with_data(
+        "<html>Internal Server Error</html>", status=500
+    )
+    with pytest.raises(TransientDeliveryError, match="500"):
+        transports(kind).send(outgoing(2))
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_timeout_is_transient(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(0.6)
+        return success_answer(kind, request)
+
+    httpserver.expect_request(ENDPOINT[kind]).respond_with_handler(slow)
+    started = time.monotonic()
+    with pytest.raises(TransientDeliveryError, match="timed out"):
+        transports(kind, timeout=0.2).send(outgoing(1))
+    assert time.monotonic() - started < 0.55
+
+
+def test_connection_refused_is_transient() -> None:
+    config = Provider(api_key_env="UNUSED", base_url="http://127.0.0.1:9", timeout=1)
+    transport = SendgridTransport(config, "SG.key")
+    with pytest.raises(TransientDeliveryError, match="cannot connect"):
+        transport.send(outgoing(1))
+    transport.close()
+
+
+def test_permanent_mid_batch_reports_what_went_out() -> None:
+    calls: list[int] = []
+
+    def send_one(message: OutgoingMessage) -> SendResult:
+        calls.append(message.delivery_id or 0)
+        if len(calls) == 2:
+            raise PermanentDeliveryError("brevo: HTTP 401")
+        return SendResult(message.delivery_id, message.recipient, True)
+
+    results = send_each("brevo", outgoing(3), send_one)
+    assert [r.ok for r in results] == [True, False, False]
+    assert not any(r.permanent for r in results)  # the messages are fine, the key died
+
+
+# --- Retry-After parsing -----------------------------------------------------------------
+
+
+def test_parse_retry_after_forms() -> None:
+    now = datetime(2026, 6, 19, 8, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now=now) == 120.0
+    assert parse_retry_after(" 0 ", now=now) == 0.0
+    assert parse_retry_after("Fri, 19 Jun 2026 08:01:30 GMT", now=now) == 90.0
+    assert parse_retry_after("Fri, 19 Jun 2026 07:00:00 GMT", now=now) == 0.0  # past
+    assert parse_retry_after("99999999", now=now) == 24 * 3600.0  # capped
+    assert parse_retry_after(None, now=now) is None
+    assert parse_retry_after("", now=now) is None
+    assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after("-5", now=now) is None
