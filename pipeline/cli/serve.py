@@ -1,9 +1,67 @@
-"""CLI commands of this stage (placeholder until the stage lands)."""
+"""``rundbrief serve``: the web app (editors' pages, archive, sign-up, unsubscribe, webhooks).
+
+It runs under waitress, a small pure-Python WSGI server with a thread pool, which is
+fit for production behind a reverse proxy (nginx, Caddy) that terminates TLS; set
+``[web] proxy_hops`` to the number of proxies so client addresses are right.
+"""
 
 from __future__ import annotations
 
+import os
+
 import typer
+
+from pipeline.cli.context import app_context
+from pipeline.cli.output import console, err_console
+
+THREADS = 8
 
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the app."""
+    """Add ``serve`` to the app."""
+
+    @app.command("serve")
+    def serve(
+        ctx: typer.Context,
+        host: str = typer.Option(
+            None, "--host", help="Address to listen on (default: [web] host)."
+        ),
+        port: int = typer.Option(
+            None, "--port", min=1, max=65535, help="Port to listen on (default: [web] port)."
+        ),
+    ) -> None:
+        """Start the web app: editors' preview and approval, public archive, unsubscribe.
+
+        Needs the signing secret in the variable named by [web] secret_env; editors log
+        in with the variables named by editor_user_env and editor_password_env.
+
+        Example: RUNDBRIEF_SECRET=… rundbrief serve --host 127.0.0.1 --port 8000
+        """
+        from waitress import serve as waitress_serve
+
+        from pipeline.web import create_app
+
+        state = app_context(ctx)
+        settings = state.settings
+        web = settings.web
+        # Unsubscribe links and sessions are signed with it: refuse to start without it.
+        settings.secret(web.secret_env, key="web.secret_env")
+        if not (os.environ.get(web.editor_user_env) and os.environ.get(web.editor_password_env)):
+            err_console.print(
+                f"warning: {web.editor_user_env} or {web.editor_password_env} is not set; "
+                "editor login is disabled"
+            )
+        app = create_app(settings, state.store, clock=state.clock)
+        bind_host = host or web.host
+        bind_port = port or web.port
+        console.print(
+            f"Rundbrief web app on http://{bind_host}:{bind_port}/editor/ "
+            f"(public address {web.base_url}); Ctrl+C stops it"
+        )
+        waitress_serve(
+            app,
+            host=bind_host,
+            port=bind_port,
+            threads=THREADS,
+            ident="rundbrief",
+        )

@@ -9,22 +9,42 @@
 
 Dependencies are passed in and kept on ``app.extensions["rundbrief"]`` (see ``deps()``);
 nothing is global, so tests run several apps side by side.
+
+Every area shares: the session cookie (signed with the secret named by ``[web] secret_env``;
+``HttpOnly``, ``SameSite=Lax``, ``Secure`` when ``base_url`` is https), the CSRF helper
+(``pipeline.web.csrf``), the page layout ``templates/base.html`` (German, no remote assets;
+the stylesheet is served from ``/assets/``) and default security headers: every HTML
+answer without its own Content-Security-Policy gets one that allows no script at all.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, render_template
+from werkzeug.exceptions import HTTPException
 
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
+from pipeline.errors import ConfigError
 from pipeline.store import Store
 
 if TYPE_CHECKING:
     from pipeline.deliver import Transport
+
+log = logging.getLogger(__name__)
+
+# Pages only load our own stylesheet and images; mails shown in frames get their own policy.
+DEFAULT_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SESSION_HOURS = 12
 
 
 @dataclass
@@ -34,6 +54,8 @@ class WebDeps:
     clock: Clock
     # Built on first use: the web app must start even when the transport is misconfigured.
     transport_factory: Callable[[], Transport] | None = None
+    # False when no signing secret is configured: editor login is then refused.
+    has_secret: bool = True
 
 
 def deps() -> WebDeps:
@@ -50,24 +72,127 @@ def create_app(
     clock: Clock | None = None,
     transport_factory: Callable[[], Transport] | None = None,
 ) -> Flask:
-    app = Flask(__name__, template_folder="templates", static_folder=None)
+    """Build the web app. The signing secret comes from ``[web] secret_env``.
+
+    Without that variable the app still starts (unsubscribe pages and webhooks check
+    their own secrets), but sessions use a throw-away key and editor login is refused;
+    ``rundbrief serve`` insists on the secret before it starts.
+    """
+    app = Flask(
+        __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
+    )
+    has_secret = True
+    try:
+        app.secret_key = settings.secret(settings.web.secret_env, key="web.secret_env")
+    except ConfigError:
+        has_secret = False
+        app.secret_key = secrets.token_hex(32)
+    app.config.update(
+        SESSION_COOKIE_NAME="rundbrief_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.web.base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        # Editors' forms are small; anything bigger is an attack or a mistake.
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
     app.extensions["rundbrief"] = WebDeps(
         settings=settings,
         store=store,
         clock=clock or SystemClock(),
         transport_factory=transport_factory,
+        has_secret=has_secret,
     )
+    if settings.web.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Client addresses (login and sign-up limits) and https come from the proxy.
+        hops = settings.web.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    from pipeline.web import csrf
+
+    csrf.init_app(app)
+    app.after_request(_security_headers)
+    app.context_processor(lambda: {"organisation": settings.organisation})
+    _register_filters(app, settings)
+    app.register_error_handler(HTTPException, _error_page)
     for register in _blueprints():
         register(app)
     return app
 
 
+def _register_filters(app: Flask, settings: Settings) -> None:
+    from babel.dates import format_date, format_datetime
+
+    tz = settings.organisation.tz
+
+    def local_time(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        return format_datetime(value.astimezone(tz), "dd.MM.yyyy, HH:mm", locale="de_DE")
+
+    def local_date(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        return format_date(value.astimezone(tz), "d. MMMM yyyy", locale="de_DE")
+
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_date"] = local_date
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def _error_page(exc: HTTPException) -> Response | HTTPException:
+    # JSON clients (sign-up API, webhooks) keep werkzeug's answer; people get a page.
+    if exc.code is None or exc.code < 400:
+        return exc
+    from flask import request
+
+    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/webhooks/"):
+        return exc
+    body = render_template("error.html", code=exc.code, message=_german(exc))
+    response = Response(body, status=exc.code, mimetype="text/html")
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+_MESSAGES = {
+    400: "Die Anfrage war ungültig.",
+    401: "Bitte melden Sie sich an.",
+    403: "Diese Aktion ist nicht erlaubt.",
+    404: "Diese Seite gibt es nicht.",
+    405: "Diese Aktion ist hier nicht möglich.",
+    409: "Die Daten wurden inzwischen geändert.",
+    413: "Die gesendeten Daten sind zu groß.",
+    429: "Zu viele Versuche. Bitte warten Sie einen Moment.",
+}
+
+
+def _german(exc: HTTPException) -> str:
+    # A view may abort with its own (German) description; werkzeug's English defaults
+    # (the class attribute) are replaced by ours.
+    description = exc.description or ""
+    if description and description != type(exc).description:
+        return description
+    return _MESSAGES.get(exc.code or 500, "Es ist ein Fehler aufgetreten.")
+
+
 def _blueprints() -> list[Callable[[Flask], None]]:
-    """Each area module exposes ``register(app)``; areas land one by one."""
+    """Each area module exposes ``register(app)``; a missing area is simply left out."""
     import importlib
 
     found: list[Callable[[Flask], None]] = []
-    for area in ("editor", "archive", "audience", "webhooks"):
+    for area in ("auth", "editor", "archive", "audience", "webhooks"):
         try:
             module = importlib.import_module(f"pipeline.web.{area}")
         except ModuleNotFoundError as exc:

@@ -1,0 +1,74 @@
+"""The public archive: every sent mailing, as anyone may see it, without personal data.
+
+    GET /archive                          sent newsletters and press releases, newest first
+    GET /archive/<id>[/<lang>]            one of them: the stored render, filled neutrally
+    GET /archive/unsubscribe-info         where archive copies point their unsubscribe links
+
+Only mailings that have gone out appear (``sent``, or ``sending``/``paused``: recipients
+already hold "view in browser" links to them); drafts, approved or cancelled mailings and
+press releases still under embargo answer 404 like an unknown id, so the archive reveals
+nothing about what is in preparation. The copy is the very render that was
+sent, with every per-recipient placeholder replaced by a neutral value (see
+``mailview.neutral_values``): no name, no address, no token. No login, no cookie.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, render_template
+from werkzeug.wrappers import Response
+
+from pipeline.models import Mailing, MailingStatus
+from pipeline.store import mailings as store_mailings
+from pipeline.web import deps, mailview
+
+bp = Blueprint("archive", __name__, url_prefix="/archive")
+
+# Sent mails never change: let browsers and proxies keep them for an hour.
+CACHE_SECONDS = 3600
+OUT = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
+
+
+def published(mailing: Mailing | None) -> bool:
+    """Whether a mailing may be shown publicly (sent, and past any embargo)."""
+    if mailing is None or mailing.status not in OUT:
+        return False
+    return mailing.send_at is None or mailing.send_at <= deps().clock.now()
+
+
+@bp.get("", strict_slashes=False)
+def index() -> str:
+    sent = store_mailings.list_mailings(deps().store, status=OUT)
+    shown = [m for m in sent if published(m)]
+    shown.sort(key=lambda m: (m.sent_at or m.created_at, m.id), reverse=True)
+    return render_template("archive/index.html", mailings=shown)
+
+
+@bp.get("/<int:mailing_id>")
+@bp.get("/<int:mailing_id>/<language>")
+def show(mailing_id: int, language: str | None = None) -> Response:
+    from pipeline.render import load_rendered
+
+    found = store_mailings.find_mailing(deps().store, mailing_id)
+    if found is None or not published(found):
+        abort(404, description="Diese Ausgabe gibt es im Archiv nicht.")
+    languages = list(found.languages) or [deps().settings.organisation.language]
+    language = language or languages[0]
+    if language not in languages:
+        abort(404, description="Diese Ausgabe gibt es in dieser Sprache nicht.")
+    rendered = load_rendered(deps().store, mailing_id, language)
+    if rendered is None:
+        abort(404, description="Diese Ausgabe gibt es im Archiv nicht.")
+    html = mailview.fill(rendered, mailview.neutral_values(deps().settings, found, language))[0]
+    return mailview.mail_response(html, cache_seconds=CACHE_SECONDS)
+
+
+@bp.get("/unsubscribe-info")
+def unsubscribe_info() -> str:
+    sender = deps().settings.sender
+    return render_template(
+        "archive/unsubscribe_info.html", contact=sender.reply_to or sender.from_address
+    )
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)

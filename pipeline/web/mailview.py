@@ -1,0 +1,125 @@
+"""Showing a stored render in the browser: the values its placeholders get, and the answer.
+
+The editor preview fills the placeholders for a sample recipient (so editors see a real
+salutation); the public archive fills them neutrally, so no copy on the web ever carries
+a person's name, address or unsubscribe token. Unsubscribe and preferences links point
+to a generic page that explains how to unsubscribe from one's own copy.
+
+A mail is served as its own document with a Content-Security-Policy that allows no
+script, no form, no plugin and no font from elsewhere: the HTML came from feeds and must
+never run anything, even if sanitising upstream missed something.
+"""
+
+from __future__ import annotations
+
+from flask import Response, url_for
+
+from pipeline.config import Settings
+from pipeline.models import Mailing, Recipient
+from pipeline.render import Personalisation, RenderedMailing
+
+# Mail HTML uses inline styles and <style> (MJML); images come from the organisation's
+# server. Nothing else is allowed, least of all scripts.
+MAIL_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; "
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'self'; "
+    "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"
+)
+
+SAMPLE = {
+    "de": Recipient(
+        subscriber_id=0,
+        email="erika.mustermann@example.org",
+        list_name="",
+        first_name="Erika",
+        last_name="Mustermann",
+        salutation="Frau",
+        language="de",
+    ),
+    "en": Recipient(
+        subscriber_id=0,
+        email="jane.doe@example.org",
+        list_name="",
+        first_name="Jane",
+        last_name="Doe",
+        salutation="Frau",
+        language="en",
+    ),
+}
+
+
+def info_url(settings: Settings) -> str:
+    """The generic page unsubscribe links point to in copies that belong to nobody."""
+    return settings.web.base_url + url_for("archive.unsubscribe_info")
+
+
+def sample_values(settings: Settings, mailing: Mailing, language: str) -> Personalisation:
+    """A sample recipient of the mailing's first list, for the editor preview."""
+    from pipeline.render import salutation_for
+
+    base = SAMPLE.get(language, SAMPLE["de"])
+    list_name = mailing.lists[0] if mailing.lists else ""
+    recipient = Recipient(
+        subscriber_id=0,
+        email=base.email,
+        list_name=list_name,
+        first_name=base.first_name,
+        last_name=base.last_name,
+        salutation=base.salutation,
+        title="Dr." if mailing.kind == "press" else "",
+        language=language,
+    )
+    link = info_url(settings)
+    return Personalisation(
+        salutation=salutation_for(settings, recipient),
+        first_name=recipient.first_name,
+        last_name=recipient.last_name,
+        email=recipient.email,
+        unsubscribe_url=link,
+        preferences_url=link,
+    )
+
+
+def neutral_values(settings: Settings, mailing: Mailing, language: str) -> Personalisation:
+    """Values without any personal data, for the public archive.
+
+    The salutation is the list's own form for someone whose name we do not know
+    ("Hallo", "Sehr geehrte Damen und Herren").
+    """
+    from pipeline.render import salutation_for
+
+    nobody = Recipient(
+        subscriber_id=0,
+        email="",
+        list_name=mailing.lists[0] if mailing.lists else "",
+        language=language,
+    )
+    link = info_url(settings)
+    return Personalisation(
+        salutation=salutation_for(settings, nobody),
+        first_name="",
+        last_name="",
+        email="",
+        unsubscribe_url=link,
+        preferences_url=link,
+    )
+
+
+def fill(rendered: RenderedMailing, values: Personalisation) -> tuple[str, str]:
+    """The HTML and text of ``rendered`` with ``values`` filled in."""
+    from pipeline.render import personalise
+
+    mail = personalise(rendered, values)
+    return mail.html, mail.text
+
+
+def mail_response(html: str, *, cache_seconds: int = 0) -> Response:
+    """Serve mail HTML as its own document under the no-script policy."""
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = MAIL_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    if cache_seconds:
+        response.headers["Cache-Control"] = f"public, max-age={cache_seconds}"
+    else:
+        response.headers["Cache-Control"] = "no-store"
+    return response
