@@ -133,6 +133,8 @@ class Web(Section):
     secret_env: str = "RUNDBRIEF_SECRET"
     editor_user_env: str = "RUNDBRIEF_EDITOR_USER"
     editor_password_env: str = "RUNDBRIEF_EDITOR_PASSWORD"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
+    proxy_hops: int = Field(default=0, ge=0, le=5)
 
     @field_validator("base_url")
     @classmethod
