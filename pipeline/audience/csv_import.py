@@ -1,0 +1,275 @@
+"""Import subscribers from a CSV file: check every row, write all good rows at once.
+
+    read_csv ─▶ RowChecker (pure: ImportRow | RowError) ─▶ chunks of 1,000 ─▶ one transaction
+
+The file is streamed and written in chunks inside a single transaction, so memory stays
+flat and a file that turns out to be broken half-way (another encoding) leaves nothing
+behind. Per chunk: addresses on the suppression list are skipped (and reported), known
+addresses are updated in the columns the file has, new ones inserted; subscriptions are
+created, pending ones activated, and ones the person ended stay ended (reported).
+
+``--dry-run`` runs exactly the same and rolls back, so its report is the real one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from pipeline.audience.csv_rows import (
+    Header,
+    ImportRow,
+    RowChecker,
+    RowError,
+    RowNotice,
+    parse_header,
+    read_csv,
+)
+from pipeline.clock import Clock
+from pipeline.config import Settings
+from pipeline.errors import AudienceError
+from pipeline.store import Store
+from pipeline.store import audience as q
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1000
+
+
+@dataclass
+class ImportReport:
+    file: str
+    lists: tuple[str, ...]
+    dry_run: bool
+    rows: int = 0  # data rows read (blank lines not counted)
+    created: int = 0  # new subscribers
+    updated: int = 0  # known subscribers whose data was refreshed
+    subscribed: int = 0  # subscriptions created or activated
+    errors: list[RowError] = field(default_factory=list)
+    skipped: list[RowNotice] = field(default_factory=list)  # suppressed, unsubscribed
+    notices: list[RowNotice] = field(default_factory=list)  # neutralised values
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "lists": list(self.lists),
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "subscribed": self.subscribed,
+            "errors": [{"line": e.line, "email": e.email, "reason": e.reason} for e in self.errors],
+            "skipped": [
+                {"line": s.line, "email": s.email, "reason": s.message} for s in self.skipped
+            ],
+            "notices": [
+                {"line": n.line, "email": n.email, "notice": n.message} for n in self.notices
+            ],
+        }
+
+
+class _DryRun(Exception):
+    """Raised to roll the transaction back after a dry run."""
+
+
+def import_file(
+    settings: Settings,
+    store: Store,
+    path: str | Path,
+    *,
+    clock: Clock,
+    list_name: str | None = None,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import ``path``; bad rows are reported with line and reason, good rows imported."""
+    file = Path(path)
+    if list_name is not None:
+        settings.list_named(list_name)  # an unknown list stops here (ConfigError)
+    rows = read_csv(file)
+    first = next(rows, None)
+    if first is None:
+        raise AudienceError(f"{file}: the file is empty (expected a header line)")
+    header = parse_header(file, first[1], list_given=list_name is not None)
+    checker = RowChecker(
+        header,
+        known_lists=[m.name for m in settings.lists],
+        list_name=list_name,
+        default_language=settings.organisation.language,
+    )
+    report = ImportReport(
+        file=str(file),
+        lists=(list_name,) if list_name else (),
+        dry_run=dry_run,
+    )
+    writer = _Writer(header, source=f"import:{file.name}", now=clock.now(), report=report)
+    try:
+        with store.begin() as conn:
+            for chunk in _checked_chunks(rows, checker, report):
+                writer.write(conn, chunk)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    report.notices = checker.notices
+    if not list_name:
+        report.lists = tuple(sorted(writer.lists_seen))
+    log.info(
+        "import finished",
+        extra={
+            "file": file.name,
+            "rows": report.rows,
+            "created": report.created,
+            "updated": report.updated,
+            "bad": len(report.errors),
+            "dry_run": dry_run,
+        },
+    )
+    return report
+
+
+def _checked_chunks(
+    rows: Iterator[tuple[int, list[str]]], checker: RowChecker, report: ImportReport
+) -> Iterator[list[ImportRow]]:
+    chunk: list[ImportRow] = []
+    for line, fields in rows:
+        result = checker.check(line, fields)
+        if result is None:
+            continue
+        report.rows += 1
+        if isinstance(result, RowError):
+            report.errors.append(result)
+            continue
+        chunk.append(result)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Writer:
+    def __init__(self, header: Header, *, source: str, now: datetime, report: ImportReport):
+        self.columns = [
+            c
+            for c in header.columns
+            if c in ("first_name", "last_name", "salutation", "title", "language")
+        ]
+        self.attribute_names = header.attribute_names
+        self.source = source
+        self.now = now
+        self.report = report
+        self.lists_seen: set[str] = set()
+
+    def write(self, conn: Connection, chunk: Sequence[ImportRow]) -> None:
+        suppressed = q.suppressed_among(conn, [r.email_hash for r in chunk])
+        rows: list[ImportRow] = []
+        for row in chunk:
+            reason = suppressed.get(row.email_hash)
+            if reason:
+                self.report.skipped.append(
+                    RowNotice(row.line, row.email, f"suppressed ({reason}): not subscribed again")
+                )
+            else:
+                rows.append(row)
+        if not rows:
+            return
+        known = q.existing_for_import(conn, [r.email for r in rows])
+        self._insert_new(conn, [r for r in rows if r.email not in known])
+        self._update_known(conn, [r for r in rows if r.email in known], known)
+        ids = q.ids_by_email(conn, [r.email for r in rows])
+        self._subscribe(conn, rows, ids)
+
+    def _insert_new(self, conn: Connection, rows: Sequence[ImportRow]) -> None:
+        values = []
+        for r in rows:
+            v: dict[str, Any] = {
+                "email": r.email,
+                "email_hash": r.email_hash,
+                "first_name": "",
+                "last_name": "",
+                "salutation": "",
+                "title": "",
+                "language": "de",
+                "attributes": r.attributes,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+            v.update(r.values)
+            values.append(v)
+        q.insert_subscribers(conn, values)
+        self.report.created += len(values)
+
+    def _update_known(
+        self,
+        conn: Connection,
+        rows: Sequence[ImportRow],
+        known: dict[str, tuple[int, dict[str, str]]],
+    ) -> None:
+        # Only the columns the file has change: a file without 'title' keeps the titles.
+        updates = []
+        for r in rows:
+            subscriber_id, old_attributes = known[r.email]
+            attributes = {k: v for k, v in old_attributes.items() if k not in self.attribute_names}
+            attributes.update(r.attributes)
+            updates.append({"b_id": subscriber_id, **r.values, "attributes": attributes})
+        q.update_subscribers_columns(conn, updates, [*self.columns, "attributes"], self.now)
+        self.report.updated += len(updates)
+
+    def _subscribe(self, conn: Connection, rows: Sequence[ImportRow], ids: dict[str, int]) -> None:
+        wanted = {name for r in rows for name in r.lists}
+        self.lists_seen |= wanted
+        status = q.subscription_statuses(conn, list(ids.values()), wanted)
+        new: list[dict[str, Any]] = []
+        activate: list[dict[str, Any]] = []
+        for r in rows:
+            subscriber_id = ids[r.email]
+            for name in r.lists:
+                found = status.get((subscriber_id, name))
+                if found is None:
+                    new.append(
+                        {
+                            "subscriber_id": subscriber_id,
+                            "list_name": name,
+                            "status": "active",
+                            "source": self.source,
+                            "signup_at": self.now,
+                            "confirmed_at": self.now,
+                            "created_at": self.now,
+                            "updated_at": self.now,
+                        }
+                    )
+                elif found == "pending":
+                    activate.append(
+                        {
+                            "b_id": subscriber_id,
+                            "b_list": name,
+                            "source": self.source,
+                            "updated_at": self.now,
+                        }
+                    )
+                elif found == "unsubscribed":
+                    self.report.skipped.append(
+                        RowNotice(
+                            r.line,
+                            r.email,
+                            f"unsubscribed from {name!r} earlier: not subscribed again",
+                        )
+                    )
+        q.insert_subscriptions(conn, new)
+        q.activate_imported(conn, activate)
+        self.report.subscribed += len(new) + len(activate)

@@ -1,0 +1,38 @@
+"""The signed links in every mail: unsubscribe (``/u/TOKEN``) and preferences (``/p/TOKEN``).
+
+Both are built per recipient from ``web.base_url`` and a token per subscriber and list;
+the confirmation link of the double opt-in (``/confirm/TOKEN``) also carries its issue
+time, so it expires.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pipeline.audience.tokens import make_token
+from pipeline.config import Settings
+
+
+def signing_secret(settings: Settings) -> str:
+    """The secret that signs every link (``[web] secret_env``; ConfigError when unset)."""
+    return settings.secret(settings.web.secret_env, key="web.secret_env")
+
+
+def unsubscribe_url(settings: Settings, secret: str, subscriber_id: int, list_name: str) -> str:
+    """``{web.base_url}/u/{token}``: the List-Unsubscribe target (RFC 8058) and body link."""
+    token = make_token(secret, subscriber_id, list_name, purpose="unsubscribe")
+    return f"{settings.web.base_url}/u/{token}"
+
+
+def preferences_url(settings: Settings, secret: str, subscriber_id: int, list_name: str) -> str:
+    """``{web.base_url}/p/{token}``: the page where a recipient changes lists and language."""
+    token = make_token(secret, subscriber_id, list_name, purpose="preferences")
+    return f"{settings.web.base_url}/p/{token}"
+
+
+def confirm_url(
+    settings: Settings, secret: str, subscriber_id: int, list_name: str, *, issued_at: datetime
+) -> str:
+    """``{web.base_url}/confirm/{token}``: valid ``audience.confirm_days`` from ``issued_at``."""
+    token = make_token(secret, subscriber_id, list_name, purpose="confirm", issued_at=issued_at)
+    return f"{settings.web.base_url}/confirm/{token}"

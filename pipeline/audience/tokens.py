@@ -1,0 +1,123 @@
+"""Signed tokens for the links in mails: unsubscribe, preferences, opt-in confirmation.
+
+A token is ``<payload>.<signature>``, both base64url without padding, so it can stand in
+a URL path as it is. The payload names the purpose, the subscriber and the list (and,
+for confirmations, when it was issued); the signature is HMAC-SHA256 over the payload
+with a key derived from the secret for that purpose, so a token minted for one purpose
+is worthless for another, and nobody without the secret can make one for a different
+subscriber or list. ``read_token`` compares signatures in constant time and raises
+``AudienceError`` for anything that is not a token we made.
+
+Unsubscribe and preferences tokens carry no time: they stand in mails that are read for
+years and must keep working. Confirmation tokens carry the time they were issued and
+expire after ``audience.confirm_days`` (checked by the caller, who knows the clock).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from pipeline.errors import AudienceError
+
+Purpose = Literal["unsubscribe", "preferences", "confirm"]
+PURPOSES: tuple[Purpose, ...] = ("unsubscribe", "preferences", "confirm")
+_VERSION = "1"
+_MAX_TOKEN = 512
+
+
+class TokenError(AudienceError):
+    """A token that is malformed, altered, expired or signed with another secret."""
+
+
+@dataclass(frozen=True)
+class Token:
+    subscriber_id: int
+    list_name: str
+    purpose: Purpose
+    issued_at: datetime | None = None
+
+
+def make_token(
+    secret: str,
+    subscriber_id: int,
+    list_name: str,
+    *,
+    purpose: Purpose = "unsubscribe",
+    issued_at: datetime | None = None,
+) -> str:
+    """A URL-safe signed token for one subscriber, list and purpose."""
+    if not secret:
+        raise AudienceError("cannot sign a token without a secret")
+    if purpose not in PURPOSES:
+        raise AudienceError(f"unknown token purpose {purpose!r}")
+    if "." in list_name or not list_name:
+        raise AudienceError(f"cannot make a token for list {list_name!r}")
+    fields = [_VERSION, purpose, str(int(subscriber_id)), list_name]
+    if purpose == "confirm":
+        if issued_at is None:
+            raise AudienceError("a confirmation token needs the time it is issued")
+        fields.append(str(int(issued_at.timestamp())))
+    payload = ".".join(fields).encode("utf-8")
+    return f"{_b64(payload)}.{_b64(_sign(secret, purpose, payload))}"
+
+
+def read_token(secret: str, token: str, *, purpose: Purpose | None = None) -> Token:
+    """Verify and decode a token; ``TokenError`` unless it is genuine (and of ``purpose``)."""
+    if not secret:
+        raise AudienceError("cannot check a token without a secret")
+    if not token or len(token) > _MAX_TOKEN or token.count(".") != 1:
+        raise TokenError("malformed token")
+    encoded, _, signature = token.partition(".")
+    try:
+        payload = _unb64(encoded)
+        sent = _unb64(signature)
+        fields = payload.decode("utf-8").split(".")
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise TokenError("malformed token") from exc
+    if len(fields) < 4 or fields[0] != _VERSION or fields[1] not in PURPOSES:
+        raise TokenError("malformed token")
+    found: Purpose = fields[1]  # type: ignore[assignment]
+    expected = _sign(secret, found, payload)
+    if not hmac.compare_digest(sent, expected):
+        raise TokenError("token signature does not match")
+    if purpose is not None and found != purpose:
+        raise TokenError(f"token is for {found}, not {purpose}")
+    try:
+        subscriber_id = int(fields[2])
+        issued = (
+            datetime.fromtimestamp(int(fields[4]), tz=UTC)
+            if found == "confirm" and len(fields) == 5
+            else None
+        )
+    except (ValueError, OverflowError, OSError) as exc:
+        raise TokenError("malformed token") from exc
+    if (found == "confirm") != (issued is not None) or len(fields) > 5:
+        raise TokenError("malformed token")
+    return Token(subscriber_id, fields[3], found, issued)
+
+
+def _sign(secret: str, purpose: str, payload: bytes) -> bytes:
+    # One key per purpose: a preferences token can never pass as an unsubscribe token.
+    key = hmac.new(
+        secret.encode("utf-8"), f"rundbrief-token:{purpose}".encode(), hashlib.sha256
+    ).digest()
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    if not text or any(c not in _ALPHABET for c in text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

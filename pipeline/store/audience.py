@@ -1,0 +1,589 @@
+"""Queries on subscribers, subscriptions, suppressions and sign-ups.
+
+Callers pass normalised addresses and their hashes (``pipeline.audience.addresses``);
+nothing here validates. Functions taking a ``Connection`` run inside the caller's
+transaction (an import is one transaction over many chunks); the others open their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, select, update
+
+from pipeline.models import Recipient
+from pipeline.store import Store
+from pipeline.store.schema import (
+    bounce_events,
+    deliveries,
+    mailings,
+    signups,
+    subscribers,
+    subscriptions,
+    suppressions,
+)
+
+# Deliveries not yet handed to a transport: an unsubscribe or suppression cancels them.
+_PENDING_DELIVERY = ("queued", "retry")
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    salutation: str
+    title: str
+    language: str
+    attributes: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Subscription:
+    subscriber_id: int
+    list_name: str
+    status: str  # pending | active | unsubscribed
+    source: str
+    consent_version: str | None
+    signup_at: datetime | None
+    signup_ip: str | None
+    confirm_sent_at: datetime | None
+    confirmed_at: datetime | None
+    confirm_ip: str | None
+    unsubscribed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Suppression:
+    email_hash: str
+    email: str | None
+    reason: str
+    detail: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SubscriberRow:
+    """A subscriber with the lists they are on (for listings)."""
+
+    subscriber: Subscriber
+    lists: dict[str, str] = field(default_factory=dict)  # list name -> status
+
+
+def _subscriber(row: Any) -> Subscriber:
+    return Subscriber(
+        id=row.id,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        salutation=row.salutation,
+        title=row.title,
+        language=row.language,
+        attributes=dict(row.attributes or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        subscriber_id=row.subscriber_id,
+        list_name=row.list_name,
+        status=row.status,
+        source=row.source,
+        consent_version=row.consent_version,
+        signup_at=row.signup_at,
+        signup_ip=row.signup_ip,
+        confirm_sent_at=row.confirm_sent_at,
+        confirmed_at=row.confirmed_at,
+        confirm_ip=row.confirm_ip,
+        unsubscribed_at=row.unsubscribed_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+# --- subscribers -----------------------------------------------------------------------
+
+
+def find_subscriber(conn: Connection, email: str) -> Subscriber | None:
+    row = conn.execute(select(subscribers).where(subscribers.c.email == email)).first()
+    return _subscriber(row) if row else None
+
+
+def get_subscriber(conn: Connection, subscriber_id: int) -> Subscriber | None:
+    row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+    return _subscriber(row) if row else None
+
+
+def create_subscriber(conn: Connection, values: Mapping[str, Any]) -> int:
+    result = conn.execute(insert(subscribers).values(**values))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def update_subscriber(conn: Connection, subscriber_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+
+
+def ids_by_email(conn: Connection, emails: Sequence[str]) -> dict[str, int]:
+    if not emails:
+        return {}
+    rows = conn.execute(
+        select(subscribers.c.email, subscribers.c.id).where(subscribers.c.email.in_(emails))
+    )
+    return {r.email: r.id for r in rows}
+
+
+def insert_subscribers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(subscribers), list(rows))
+
+
+def existing_for_import(
+    conn: Connection, emails: Sequence[str]
+) -> dict[str, tuple[int, dict[str, str]]]:
+    """``{email: (id, attributes)}`` for the addresses already in the store."""
+    if not emails:
+        return {}
+    rows = conn.execute(
+        select(subscribers.c.email, subscribers.c.id, subscribers.c.attributes).where(
+            subscribers.c.email.in_(emails)
+        )
+    )
+    return {r.email: (r.id, dict(r.attributes or {})) for r in rows}
+
+
+def update_subscribers_columns(
+    conn: Connection, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], at: datetime
+) -> None:
+    """Set ``columns`` of many subscribers; each row carries ``b_id`` and those columns."""
+    if not rows:
+        return
+    params = [{"b_id": r["b_id"], **{c: r[c] for c in columns}, "updated_at": at} for r in rows]
+    conn.execute(update(subscribers).where(subscribers.c.id == bindparam("b_id")), params)
+
+
+def list_subscribers(
+    store: Store,
+    *,
+    list_name: str | None = None,
+    status: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> list[SubscriberRow]:
+    """Subscribers in id order (keyset: pass the last id seen as ``after_id``)."""
+    query = select(subscribers).where(subscribers.c.id > after_id)
+    if list_name or status:
+        cond = [subscriptions.c.subscriber_id == subscribers.c.id]
+        if list_name:
+            cond.append(subscriptions.c.list_name == list_name)
+        if status:
+            cond.append(subscriptions.c.status == status)
+        query = query.where(exists().where(and_(*cond)))
+    query = query.order_by(subscribers.c.id).limit(limit)
+    with store.connect() as conn:
+        people = [_subscriber(r) for r in conn.execute(query)]
+        lists = _lists_of(conn, [p.id for p in people])
+    return [SubscriberRow(p, lists.get(p.id, {})) for p in people]
+
+
+def _lists_of(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {}
+    if not ids:
+        return out
+    rows = conn.execute(
+        select(subscriptions.c.subscriber_id, subscriptions.c.list_name, subscriptions.c.status)
+        .where(subscriptions.c.subscriber_id.in_(ids))
+        .order_by(subscriptions.c.list_name)
+    )
+    for r in rows:
+        out.setdefault(r.subscriber_id, {})[r.list_name] = r.status
+    return out
+
+
+def count_subscriptions(store: Store) -> dict[str, dict[str, int]]:
+    """``{list: {status: n}}`` over every subscription."""
+    query = select(
+        subscriptions.c.list_name, subscriptions.c.status, func.count().label("n")
+    ).group_by(subscriptions.c.list_name, subscriptions.c.status)
+    out: dict[str, dict[str, int]] = {}
+    with store.connect() as conn:
+        for r in conn.execute(query):
+            out.setdefault(r.list_name, {})[r.status] = int(r.n)
+    return out
+
+
+def count_subscribers(store: Store) -> int:
+    with store.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(subscribers)).scalar() or 0)
+
+
+def delete_subscriber(conn: Connection, subscriber_id: int) -> None:
+    conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == subscriber_id))
+    conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
+
+
+# --- subscriptions ---------------------------------------------------------------------
+
+
+def subscriptions_of(conn: Connection, subscriber_id: int) -> list[Subscription]:
+    rows = conn.execute(
+        select(subscriptions)
+        .where(subscriptions.c.subscriber_id == subscriber_id)
+        .order_by(subscriptions.c.list_name)
+    )
+    return [_subscription(r) for r in rows]
+
+
+def get_subscription(conn: Connection, subscriber_id: int, list_name: str) -> Subscription | None:
+    row = conn.execute(
+        select(subscriptions).where(
+            subscriptions.c.subscriber_id == subscriber_id,
+            subscriptions.c.list_name == list_name,
+        )
+    ).first()
+    return _subscription(row) if row else None
+
+
+def subscription_statuses(
+    conn: Connection, ids: Sequence[int], list_names: Iterable[str]
+) -> dict[tuple[int, str], str]:
+    names = sorted(set(list_names))
+    if not ids or not names:
+        return {}
+    rows = conn.execute(
+        select(
+            subscriptions.c.subscriber_id, subscriptions.c.list_name, subscriptions.c.status
+        ).where(subscriptions.c.subscriber_id.in_(ids), subscriptions.c.list_name.in_(names))
+    )
+    return {(r.subscriber_id, r.list_name): r.status for r in rows}
+
+
+def insert_subscriptions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(subscriptions), list(rows))
+
+
+def activate_imported(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Pending subscriptions named in an import become active (``b_id``, ``b_list``)."""
+    if not rows:
+        return
+    stmt = (
+        update(subscriptions)
+        .where(
+            subscriptions.c.subscriber_id == bindparam("b_id"),
+            subscriptions.c.list_name == bindparam("b_list"),
+            subscriptions.c.status == "pending",
+        )
+        .values(
+            status="active",
+            source=bindparam("source"),
+            confirmed_at=bindparam("updated_at"),
+            updated_at=bindparam("updated_at"),
+        )
+    )
+    conn.execute(stmt, list(rows))
+
+
+def upsert_subscription(
+    conn: Connection, subscriber_id: int, list_name: str, values: Mapping[str, Any]
+) -> None:
+    existing = get_subscription(conn, subscriber_id, list_name)
+    if existing is None:
+        conn.execute(
+            insert(subscriptions).values(subscriber_id=subscriber_id, list_name=list_name, **values)
+        )
+    else:
+        conn.execute(
+            update(subscriptions)
+            .where(
+                subscriptions.c.subscriber_id == subscriber_id,
+                subscriptions.c.list_name == list_name,
+            )
+            .values(**values)
+        )
+
+
+def set_unsubscribed(
+    conn: Connection, subscriber_id: int, list_names: Sequence[str] | None, at: datetime
+) -> list[str]:
+    """Mark subscriptions unsubscribed (all lists when ``list_names`` is None)."""
+    cond = [
+        subscriptions.c.subscriber_id == subscriber_id,
+        subscriptions.c.status != "unsubscribed",
+    ]
+    if list_names is not None:
+        cond.append(subscriptions.c.list_name.in_(list_names))
+    changed = [r.list_name for r in conn.execute(select(subscriptions.c.list_name).where(*cond))]
+    if changed:
+        conn.execute(
+            update(subscriptions)
+            .where(*cond)
+            .values(status="unsubscribed", unsubscribed_at=at, updated_at=at)
+        )
+    return changed
+
+
+def has_live_subscription(conn: Connection, subscriber_id: int) -> bool:
+    row = conn.execute(
+        select(subscriptions.c.id)
+        .where(
+            subscriptions.c.subscriber_id == subscriber_id,
+            subscriptions.c.status.in_(("active", "pending")),
+        )
+        .limit(1)
+    ).first()
+    return row is not None
+
+
+def cancel_pending_deliveries(
+    conn: Connection, email: str, list_names: Sequence[str] | None
+) -> int:
+    """Queued deliveries to ``email`` are marked suppressed: an unsubscribe takes effect
+    even for a mailing that is being sent. Rows a worker already claimed may still go
+    out (at most the batch in flight)."""
+    cond = [deliveries.c.email == email, deliveries.c.status.in_(_PENDING_DELIVERY)]
+    if list_names is not None:
+        cond.append(deliveries.c.list_name.in_(list_names))
+    result = conn.execute(update(deliveries).where(*cond).values(status="suppressed"))
+    return int(result.rowcount or 0)
+
+
+# --- recipients ------------------------------------------------------------------------
+
+
+def recipient_batch(
+    conn: Connection, lists: Sequence[str], after_id: int, limit: int
+) -> list[Recipient]:
+    """The next ``limit`` recipients after subscriber ``after_id``: active on one of
+    ``lists``, not suppressed, once per address. ``list_name`` is the first of ``lists``
+    (in the caller's order) that the person is on."""
+    active = and_(
+        subscriptions.c.subscriber_id == subscribers.c.id,
+        subscriptions.c.list_name.in_(lists),
+        subscriptions.c.status == "active",
+    )
+    suppressed = exists().where(suppressions.c.email_hash == subscribers.c.email_hash)
+    rows = conn.execute(
+        select(subscribers)
+        .where(subscribers.c.id > after_id, exists().where(active), ~suppressed)
+        .order_by(subscribers.c.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    on: dict[int, set[str]] = {}
+    for r in conn.execute(
+        select(subscriptions.c.subscriber_id, subscriptions.c.list_name).where(
+            subscriptions.c.subscriber_id.in_(ids),
+            subscriptions.c.list_name.in_(lists),
+            subscriptions.c.status == "active",
+        )
+    ):
+        on.setdefault(r.subscriber_id, set()).add(r.list_name)
+    out: list[Recipient] = []
+    for r in rows:
+        mine = on.get(r.id, set())
+        list_name = next((name for name in lists if name in mine), lists[0])
+        out.append(
+            Recipient(
+                subscriber_id=r.id,
+                email=r.email,
+                list_name=list_name,
+                first_name=r.first_name,
+                last_name=r.last_name,
+                salutation=r.salutation,
+                title=r.title,
+                language=r.language,
+                attributes={str(k): str(v) for k, v in (r.attributes or {}).items()},
+            )
+        )
+    return out
+
+
+def is_receiving(conn: Connection, email: str, email_hash: str, list_name: str) -> bool:
+    """Whether ``email`` may get a mail of ``list_name`` right now."""
+    if is_hash_suppressed(conn, email_hash):
+        return False
+    row = conn.execute(
+        select(subscriptions.c.id)
+        .join(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
+        .where(
+            subscribers.c.email == email,
+            subscriptions.c.list_name == list_name,
+            subscriptions.c.status == "active",
+        )
+    ).first()
+    return row is not None
+
+
+# --- suppressions ----------------------------------------------------------------------
+
+
+def is_hash_suppressed(conn: Connection, email_hash: str) -> bool:
+    row = conn.execute(
+        select(suppressions.c.id).where(suppressions.c.email_hash == email_hash)
+    ).first()
+    return row is not None
+
+
+def get_suppression(conn: Connection, email_hash: str) -> Suppression | None:
+    row = conn.execute(select(suppressions).where(suppressions.c.email_hash == email_hash)).first()
+    if row is None:
+        return None
+    return Suppression(row.email_hash, row.email, row.reason, row.detail, row.created_at)
+
+
+def suppressed_among(conn: Connection, hashes: Sequence[str]) -> dict[str, str]:
+    """``{hash: reason}`` for the hashes on the suppression list."""
+    if not hashes:
+        return {}
+    rows = conn.execute(
+        select(suppressions.c.email_hash, suppressions.c.reason).where(
+            suppressions.c.email_hash.in_(hashes)
+        )
+    )
+    return {r.email_hash: r.reason for r in rows}
+
+
+def add_suppression(
+    conn: Connection,
+    *,
+    email_hash: str,
+    email: str | None,
+    reason: str,
+    detail: str | None,
+    at: datetime,
+) -> bool:
+    """Insert a suppression; False (and nothing changed) when the hash is already there."""
+    if is_hash_suppressed(conn, email_hash):
+        return False
+    conn.execute(
+        insert(suppressions).values(
+            email_hash=email_hash, email=email, reason=reason, detail=detail, created_at=at
+        )
+    )
+    return True
+
+
+def remove_suppression(conn: Connection, email_hash: str) -> None:
+    conn.execute(delete(suppressions).where(suppressions.c.email_hash == email_hash))
+
+
+def scrub_suppression(conn: Connection, email_hash: str, detail: str) -> None:
+    conn.execute(
+        update(suppressions)
+        .where(suppressions.c.email_hash == email_hash)
+        .values(email=None, detail=detail)
+    )
+
+
+def count_suppressions(store: Store) -> int:
+    with store.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(suppressions)).scalar() or 0)
+
+
+def list_suppressions(store: Store, *, limit: int = 1000) -> list[Suppression]:
+    with store.connect() as conn:
+        rows = conn.execute(select(suppressions).order_by(suppressions.c.id).limit(limit))
+        return [Suppression(r.email_hash, r.email, r.reason, r.detail, r.created_at) for r in rows]
+
+
+# --- sign-ups (rate limit) -------------------------------------------------------------
+
+
+def count_signups(conn: Connection, ip: str, since: datetime) -> int:
+    query = select(func.count()).where(signups.c.ip == ip, signups.c.at >= since)
+    return int(conn.execute(query.select_from(signups)).scalar() or 0)
+
+
+def oldest_signup(conn: Connection, ip: str, since: datetime) -> datetime | None:
+    query = select(func.min(signups.c.at)).where(signups.c.ip == ip, signups.c.at >= since)
+    value = conn.execute(query).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def record_signup(conn: Connection, ip: str, at: datetime) -> None:
+    conn.execute(insert(signups).values(ip=ip, at=at))
+
+
+def purge_signups(conn: Connection, before: datetime) -> None:
+    """IP addresses are personal data: keep them only as long as the rate limit needs."""
+    conn.execute(delete(signups).where(signups.c.at < before))
+
+
+# --- privacy ---------------------------------------------------------------------------
+
+
+def delivery_history(conn: Connection, email: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(
+            deliveries.c.id,
+            deliveries.c.mailing_id,
+            mailings.c.kind,
+            mailings.c.subject,
+            deliveries.c.list_name,
+            deliveries.c.language,
+            deliveries.c.status,
+            deliveries.c.attempts,
+            deliveries.c.last_error,
+            deliveries.c.message_id,
+            deliveries.c.sent_at,
+            deliveries.c.created_at,
+        )
+        .select_from(deliveries.outerjoin(mailings, mailings.c.id == deliveries.c.mailing_id))
+        .where(deliveries.c.email == email)
+        .order_by(deliveries.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def bounce_history(conn: Connection, email_hash: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(
+            bounce_events.c.kind,
+            bounce_events.c.status_code,
+            bounce_events.c.detail,
+            bounce_events.c.source,
+            bounce_events.c.received_at,
+        )
+        .where(bounce_events.c.email_hash == email_hash)
+        .order_by(bounce_events.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def scrub_deliveries(conn: Connection, email: str) -> int:
+    """Remove the address from the outbox: rows stay (mailing statistics) but no longer
+    name anyone; pending ones are cancelled."""
+    ids = [r.id for r in conn.execute(select(deliveries.c.id).where(deliveries.c.email == email))]
+    for delivery_id in ids:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(email=f"erased:{delivery_id}", subscriber_id=None, last_error=None)
+        )
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids), deliveries.c.status.in_(_PENDING_DELIVERY))
+        .values(status="suppressed")
+    )
+    return len(ids)
+
+
+def scrub_bounces(conn: Connection, email_hash: str) -> None:
+    # Bounce texts quote the address; the events stay (counts) without the text.
+    conn.execute(
+        update(bounce_events).where(bounce_events.c.email_hash == email_hash).values(detail=None)
+    )
