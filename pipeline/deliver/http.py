@@ -13,12 +13,13 @@ or a timeout mean" is decided once, here:
     5xx, timeouts, refused   ``TransientDeliveryError`` (``retry_after`` when the peer said)
     or dropped connections
 
-A batch never loses what already went out: ``send_each`` turns a transient failure in the
-middle of a batch into results (the failed message and the untried rest carry the
-``retry_after``), and raises only when nothing of the batch was accepted yet, so the
-outbox backs the whole transport off. POST requests are never retried inside requests'
-adapter (``max_retries=0``): a retry after a timeout could send a message twice; the
-outbox decides.
+``send`` raises only for a dead transport (the contract of ``Transport``): the outbox
+pauses the mailing on any exception. Everything transient becomes results instead: the
+message that met the 429, 5xx or timeout and the untried rest of the batch come back as
+not sent, not permanent, carrying ``retry_after``, so the outbox backs the transport off
+and retries them; whatever went out before stays reported as sent. POST requests are
+never retried inside requests' adapter (``max_retries=0``): a retry after a timeout
+could send a message twice; the outbox decides.
 """
 
 from __future__ import annotations
@@ -238,22 +239,19 @@ def send_each(
     """Send one request per message; keep what went out when a later one fails.
 
     A transient failure stops the batch (the provider is throttling or down, hammering it
-    with the rest helps nobody); a dead transport stops it too. Raise only when nothing of
-    this batch was accepted: then the outbox can requeue the batch as a whole.
+    with the rest helps nobody). A dead key raises when nothing of the batch went out yet,
+    so the outbox pauses; after the first accepted message it is reported per message
+    instead and the next batch raises.
     """
     results: list[SendResult] = []
     for index, message in enumerate(batch):
         try:
             results.append(send_one(message))
         except TransientDeliveryError as exc:
-            if not results:
-                raise
-            log.warning("provider stopped mid-batch", extra={"transport": name, "error": str(exc)})
+            log.warning("provider refused for now", extra={"transport": name, "error": str(exc)})
             return results + transient_for(batch[index:], exc)
         except PermanentDeliveryError as exc:
             if not results:
                 raise
-            # The key died between two requests: report what went out; the next batch
-            # raises at once and the outbox pauses the mailing.
             return results + [failed(m, str(exc), permanent=False) for m in batch[index:]]
     return results

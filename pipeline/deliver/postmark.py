@@ -65,9 +65,14 @@ class PostmarkTransport:
             try:
                 results.extend(self._send_chunk(chunk))
             except TransientDeliveryError as exc:
+                # throttled or down: this chunk and the rest come back for a retry later
+                results.extend(transient_for(batch[start:], exc))
+                break
+            except PermanentDeliveryError as exc:
                 if not results:
                     raise
-                results.extend(transient_for(batch[start:], exc))
+                # the token died after an accepted chunk: report that chunk as sent
+                results.extend(failed(m, str(exc), permanent=False) for m in batch[start:])
                 break
         return results
 

@@ -358,9 +358,9 @@ def test_429_with_retry_after_seconds(
     httpserver.expect_request(ENDPOINT[kind]).respond_with_json(
         {"message": "Too many requests"}, status=429, headers={"Retry-After": "30"}
     )
-    with pytest.raises(TransientDeliveryError) as caught:
-        transports(kind).send(outgoing(2))
-    assert caught.value.retry_after == 30.0
+    results = transports(kind).send(outgoing(2))
+    assert [(r.ok, r.permanent, r.retry_after) for r in results] == [(False, False, 30.0)] * 2
+    assert "429" in (results[0].error or "")
     assert len(httpserver.log) == 1  # the rest of the batch is not hammered
 
 
@@ -372,10 +372,10 @@ def test_429_with_retry_after_as_http_date(
     httpserver.expect_request(ENDPOINT[kind]).respond_with_data(
         "slow down", status=429, headers={"Retry-After": when}
     )
-    with pytest.raises(TransientDeliveryError) as caught:
-        transports(kind).send(outgoing(1))
-    assert caught.value.retry_after is not None
-    assert 100 <= caught.value.retry_after <= 121
+    (result,) = transports(kind).send(outgoing(1))
+    assert not result.ok and not result.permanent
+    assert result.retry_after is not None
+    assert 100 <= result.retry_after <= 121
 
 
 @pytest.mark.parametrize("kind", ALL)
@@ -383,10 +383,10 @@ def test_429_without_retry_after(
     kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
 ) -> None:
     httpserver.expect_request(ENDPOINT[kind]).respond_with_data("rate limited", status=429)
-    with pytest.raises(TransientDeliveryError) as caught:
-        transports(kind).send(outgoing(1))
-    assert caught.value.retry_after is None
-    assert "429" in str(caught.value)
+    (result,) = transports(kind).send(outgoing(1))
+    assert not result.ok and not result.permanent
+    assert result.retry_after is None
+    assert "429" in (result.error or "")
 
 
 @pytest.mark.parametrize("kind", PER_MESSAGE)
@@ -413,8 +413,9 @@ def test_500_is_transient(
     httpserver.expect_request(ENDPOINT[kind]).respond_with_data(
         "<html>Internal Server Error</html>", status=500
     )
-    with pytest.raises(TransientDeliveryError, match="500"):
-        transports(kind).send(outgoing(2))
+    results = transports(kind).send(outgoing(2))
+    assert [(r.ok, r.permanent) for r in results] == [(False, False)] * 2
+    assert "HTTP 500" in (results[0].error or "")
 
 
 @pytest.mark.parametrize("kind", ALL)
@@ -427,17 +428,29 @@ def test_timeout_is_transient(
 
     httpserver.expect_request(ENDPOINT[kind]).respond_with_handler(slow)
     started = time.monotonic()
-    with pytest.raises(TransientDeliveryError, match="timed out"):
-        transports(kind, timeout=0.2).send(outgoing(1))
+    (result,) = transports(kind, timeout=0.2).send(outgoing(1))
     assert time.monotonic() - started < 0.55
+    assert not result.ok and not result.permanent
+    assert "timed out" in (result.error or "")
 
 
 def test_connection_refused_is_transient() -> None:
     config = Provider(api_key_env="UNUSED", base_url="http://127.0.0.1:9", timeout=1)
     transport = SendgridTransport(config, "SG.key")
-    with pytest.raises(TransientDeliveryError, match="cannot connect"):
-        transport.send(outgoing(1))
+    (result,) = transport.send(outgoing(1))
     transport.close()
+    assert not result.ok and not result.permanent
+    assert "cannot connect" in (result.error or "")
+
+
+def test_transient_errors_never_escape_send() -> None:
+    """The outbox pauses a mailing on any exception from ``send``: only a dead key may."""
+
+    def send_one(message: OutgoingMessage) -> SendResult:
+        raise TransientDeliveryError("brevo: HTTP 503", retry_after=12)
+
+    results = send_each("brevo", outgoing(2), send_one)
+    assert [(r.ok, r.permanent, r.retry_after) for r in results] == [(False, False, 12)] * 2
 
 
 def test_permanent_mid_batch_reports_what_went_out() -> None:
@@ -468,3 +481,38 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("", now=now) is None
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after("-5", now=now) is None
+
+
+# --- configuration -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls"),
+    [
+        ("postmark", PostmarkTransport),
+        ("mailgun", MailgunTransport),
+        ("sendgrid", SendgridTransport),
+        ("brevo", BrevoTransport),
+    ],
+)
+def test_factory_builds_each_provider_from_settings(
+    kind: str, cls: type, settings_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.deliver.factory import transport_from_settings
+    from pipeline.errors import ConfigError
+
+    env = f"TEST_{kind.upper()}_KEY"
+    settings = settings_factory(
+        delivery={"transport": kind},
+        **{kind: {"api_key_env": env, "base_url": "http://127.0.0.1:9", "timeout": 3}},
+    )
+    monkeypatch.delenv(env, raising=False)
+    with pytest.raises(ConfigError, match=env):
+        transport_from_settings(settings)
+    monkeypatch.setenv(env, "geheim")
+    transport = transport_from_settings(settings)
+    try:
+        assert isinstance(transport, cls)
+        assert transport.name == kind
+    finally:
+        transport.close()
