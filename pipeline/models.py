@@ -58,6 +58,9 @@ class FeedState:
     last_error: str | None
     flagged: bool
     disabled_reason: str | None = None
+    title: str | None = None
+    in_config: bool = True
+    last_status: str | None = None  # ok | not_modified | error
 
 
 @dataclass(frozen=True)

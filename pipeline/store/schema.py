@@ -76,12 +76,22 @@ feeds = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
+    # where it is fetched now: config_url until a 301/308 moves it
     Column("url", Text, nullable=False),
+    # the URL as written in config.toml: a change there resets url (and a 410 disable)
+    Column("config_url", Text, nullable=False, default=""),
     Column("kind", String(32), nullable=False),
+    Column("language", String(16), nullable=False, default=""),
+    Column("title", Text),
+    # False once the feed is removed from config.toml (its items stay)
+    Column("in_config", Boolean, nullable=False, default=True),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("disabled_reason", Text),
     Column("etag", Text),
     Column("last_modified", Text),
+    # sha256 of the last body parsed: an identical body (server without 304) skips parsing
+    Column("body_hash", String(64)),
+    Column("last_status", String(16)),  # ok | not_modified | error
     Column("last_fetched_at", UtcDateTime),
     Column("last_success_at", UtcDateTime),
     Column("failures", Integer, nullable=False, default=0),
@@ -112,11 +122,13 @@ items = Table(
     Column("source_updated_at", UtcDateTime),
     Column("tags", JSON, nullable=False, default=list),
     Column("language", String(16), nullable=False, default=""),
+    # sha256 of the entry as the feed sent it: unchanged entries are not sanitized again
     Column("content_hash", String(64), nullable=False),
-    # False for entries older than the backfill window when their feed was first seen
+    # False for entries already older than the backfill window when first seen
     Column("eligible", Boolean, nullable=False, default=True),
-    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False, index=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_items_kind_published", "kind", "published_at"),
 )
 
 # --- compose and render ----------------------------------------------------------------
@@ -147,6 +159,9 @@ mailings = Table(
     # who holds the send: a worker id, so two daemons never send the same mailing
     Column("claimed_by", Text),
     Column("claimed_at", UtcDateTime),
+    # set once every eligible recipient has a delivery row: until then a resumed send
+    # (after a crash) records the missing ones first
+    Column("queued_at", UtcDateTime),
 )
 
 mailing_items = Table(

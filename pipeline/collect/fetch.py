@@ -1,0 +1,282 @@
+"""Fetching: one ``requests`` session, bounded concurrency, hard limits on size and time.
+
+- Conditional GET: the stored ETag and Last-Modified go out as ``If-None-Match`` and
+  ``If-Modified-Since``; a 304 comes back as ``not_modified`` and is never parsed.
+- Redirects are followed; when the chain starts with permanent ones (301/308) the
+  result carries ``moved_to`` so the feed's stored URL follows the move.
+- 410 Gone raises ``FeedGone`` (the feed is disabled); every other failure raises
+  ``FeedError`` with a one-line reason.
+- The body is streamed and decompressed by us, never past ``max_bytes`` of *decoded*
+  data, so neither a huge body nor a gzip bomb (a few KB that inflate to gigabytes)
+  can exhaust memory. The whole download must finish within ``timeout`` seconds, so a
+  server that trickles bytes cannot hold a worker forever either.
+- ``file://`` URLs and plain paths are read from disk with the same size limit; the
+  file's size and modification time act as its ETag.
+
+Network deadlines use the real monotonic clock: they bound real sockets, not business
+time (which comes from the injected ``Clock``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+from pipeline import __version__
+from pipeline.errors import FeedError
+
+log = logging.getLogger(__name__)
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+CHUNK = 64 * 1024
+
+
+class FeedGone(FeedError):
+    """The server said 410 Gone: the feed is disabled until its URL changes."""
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    name: str
+    url: str  # absolute http(s)/file URL, or a path already resolved against config
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    name: str
+    url: str
+    status: Literal["ok", "not_modified"]
+    body: bytes = b""
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None  # new permanent URL after 301/308
+    http_status: int | None = None
+
+    @property
+    def body_hash(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+def make_session(*, website: str = "", pool_size: int = 8) -> requests.Session:
+    """A session naming Rundbrief in its User-Agent, with a pool for ``pool_size`` threads."""
+    session = requests.Session()
+    contact = f"; +{website}" if website else ""
+    session.headers["User-Agent"] = f"Rundbrief/{__version__} (feed collector{contact})"
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def fetch_all(
+    requests_: Iterable[FetchRequest],
+    *,
+    session: requests.Session,
+    timeout: float,
+    max_bytes: int,
+    concurrency: int,
+) -> Iterator[tuple[FetchRequest, FetchResult | FeedError]]:
+    """Fetch concurrently, yield each outcome as it completes (for parsing one at a time).
+
+    At most ``concurrency`` fetches run, and a finished body waits in memory only until
+    the caller takes it: memory stays bounded by concurrency × max_bytes.
+    """
+    queue = list(requests_)
+    queue.reverse()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fetch") as pool:
+        running: dict[Future[FetchResult], FetchRequest] = {}
+
+        def submit() -> None:
+            while queue and len(running) < concurrency:
+                req = queue.pop()
+                running[pool.submit(fetch, req, session, timeout, max_bytes)] = req
+
+        submit()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                req = running.pop(future)
+                try:
+                    outcome: FetchResult | FeedError = future.result()
+                except FeedError as exc:
+                    outcome = exc
+                except Exception as exc:  # a bug must not stop the other feeds
+                    log.exception("fetch crashed", extra={"feed": req.name})
+                    outcome = FeedError(f"unexpected error: {exc!r}", feed=req.name)
+                submit()
+                yield req, outcome
+
+
+def fetch(
+    req: FetchRequest, session: requests.Session, timeout: float, max_bytes: int
+) -> FetchResult:
+    scheme = urlsplit(req.url).scheme.lower()
+    if scheme in ("http", "https"):
+        return _fetch_http(req, session, timeout, max_bytes)
+    if scheme == "file":
+        return _fetch_file(req, Path(unquote(urlsplit(req.url).path)), max_bytes)
+    if scheme and len(scheme) > 1:  # a one-letter "scheme" is a Windows drive
+        raise FeedError(f"unsupported URL scheme {scheme!r} in {req.url}", feed=req.name)
+    return _fetch_file(req, Path(req.url), max_bytes)
+
+
+def _fetch_file(req: FetchRequest, path: Path, max_bytes: int) -> FetchResult:
+    try:
+        stat = path.stat()
+        if stat.st_size > max_bytes:
+            raise FeedError(
+                f"{path}: {stat.st_size} bytes, more than collect.max_bytes ({max_bytes})",
+                feed=req.name,
+            )
+        tag = f'"{stat.st_size}-{stat.st_mtime_ns}"'
+        if req.etag == tag:
+            return FetchResult(req.name, req.url, "not_modified", etag=tag)
+        body = path.read_bytes()[: max_bytes + 1]
+    except FileNotFoundError as exc:
+        raise FeedError(f"{path}: file not found", feed=req.name) from exc
+    except IsADirectoryError as exc:
+        raise FeedError(f"{path}: is a directory, not a feed file", feed=req.name) from exc
+    except OSError as exc:
+        raise FeedError(f"{path}: cannot read: {exc.strerror}", feed=req.name) from exc
+    if len(body) > max_bytes:
+        raise FeedError(f"{path}: more than collect.max_bytes ({max_bytes})", feed=req.name)
+    return FetchResult(req.name, req.url, "ok", body=body, content_type=None, etag=tag)
+
+
+def _fetch_http(
+    req: FetchRequest, session: requests.Session, timeout: float, max_bytes: int
+) -> FetchResult:
+    headers = {"Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    if req.etag:
+        headers["If-None-Match"] = req.etag
+    if req.last_modified:
+        headers["If-Modified-Since"] = req.last_modified
+    deadline = time.monotonic() + timeout
+    try:
+        with session.get(req.url, headers=headers, timeout=(timeout, timeout), stream=True) as resp:
+            moved_to = _permanent_target(resp)
+            if resp.status_code == 304:
+                return FetchResult(
+                    req.name,
+                    req.url,
+                    "not_modified",
+                    etag=resp.headers.get("ETag") or req.etag,
+                    last_modified=resp.headers.get("Last-Modified") or req.last_modified,
+                    moved_to=moved_to,
+                    http_status=304,
+                )
+            if resp.status_code == 410:
+                raise FeedGone(f"HTTP 410 Gone: {resp.url} was removed", feed=req.name)
+            if resp.status_code >= 400 or resp.status_code < 200:
+                reason = resp.reason or ""
+                raise FeedError(f"HTTP {resp.status_code} {reason}".strip(), feed=req.name)
+            body = _read_body(resp, req.name, max_bytes, deadline, timeout)
+            return FetchResult(
+                req.name,
+                req.url,
+                "ok",
+                body=body,
+                content_type=resp.headers.get("Content-Type"),
+                etag=resp.headers.get("ETag"),
+                last_modified=resp.headers.get("Last-Modified"),
+                moved_to=moved_to,
+                http_status=resp.status_code,
+            )
+    except FeedError:
+        raise
+    except requests.Timeout as exc:
+        raise FeedError(f"timed out after {timeout:g} s", feed=req.name) from exc
+    except requests.TooManyRedirects as exc:
+        raise FeedError("too many redirects", feed=req.name) from exc
+    except requests.ConnectionError as exc:
+        raise FeedError(f"cannot connect: {_root_cause(exc)}", feed=req.name) from exc
+    except requests.RequestException as exc:
+        raise FeedError(f"request failed: {_root_cause(exc)}", feed=req.name) from exc
+
+
+def _permanent_target(resp: requests.Response) -> str | None:
+    """The URL reached by the leading run of permanent redirects, if any."""
+    chain = [*resp.history, resp]
+    target = None
+    for i, hop in enumerate(resp.history):
+        if hop.status_code not in (301, 308):
+            break
+        target = chain[i + 1].url
+    return target
+
+
+def _read_body(
+    resp: requests.Response, name: str, max_bytes: int, deadline: float, timeout: float
+) -> bytes:
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise FeedError(
+                f"body of {declared} bytes exceeds collect.max_bytes ({max_bytes})", feed=name
+            )
+        decoder = None
+    elif encoding in ("gzip", "x-gzip"):
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        decoder = zlib.decompressobj()
+    else:
+        raise FeedError(f"unsupported Content-Encoding {encoding!r}", feed=name)
+    parts: list[bytes] = []
+    size = 0
+    try:
+        for chunk in resp.raw.stream(CHUNK, decode_content=False):
+            if time.monotonic() > deadline:
+                raise FeedError(f"timed out after {timeout:g} s (body too slow)", feed=name)
+            pending = chunk
+            while pending:
+                if decoder is None:
+                    data, pending = pending, b""
+                else:
+                    # max_length bounds what one call may inflate: a bomb stops here.
+                    data = decoder.decompress(pending, max_bytes - size + 1)
+                    pending = decoder.unconsumed_tail
+                size += len(data)
+                if size > max_bytes:
+                    raise FeedError(
+                        f"body exceeds collect.max_bytes ({max_bytes})"
+                        + (f" after {encoding} decoding" if decoder else ""),
+                        feed=name,
+                    )
+                parts.append(data)
+                if decoder is not None and decoder.eof:
+                    break
+    except zlib.error as exc:
+        raise FeedError(f"corrupt {encoding} body: {exc}", feed=name) from exc
+    except urllib3.exceptions.TimeoutError as exc:
+        raise FeedError(f"timed out after {timeout:g} s (body too slow)", feed=name) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise FeedError(f"connection broken while reading: {_root_cause(exc)}", feed=name) from exc
+    if decoder is not None:
+        parts.append(decoder.flush())
+    return b"".join(parts)
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "…"

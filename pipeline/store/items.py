@@ -1,0 +1,177 @@
+"""Queries for table ``items``: what collect writes, what compose and the CLI read.
+
+Writes come in batches, one transaction per feed (``insert_items``/``update_items``
+with executemany): a feed's 200 entries cost one commit, not 200.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Connection, Select, bindparam, or_, select
+
+from pipeline.collect.decide import StoredItem
+from pipeline.models import Item
+from pipeline.store import Store
+from pipeline.store.schema import feeds, items
+
+_CHUNK = 500  # bound the IN lists (SQLite's variable limit, PostgreSQL's plan cache)
+
+_UPDATABLE = (
+    "canonical_link",
+    "kind",
+    "title",
+    "link",
+    "summary",
+    "content_html",
+    "image_url",
+    "image_alt",
+    "image_credit",
+    "author",
+    "published_at",
+    "source_updated_at",
+    "tags",
+    "language",
+    "content_hash",
+    "feed_id",
+    "updated_at",
+)
+
+
+def stored_for(
+    conn: Connection, identities: Iterable[str], links: Iterable[str]
+) -> list[StoredItem]:
+    """Items already stored under any of these identities or canonical links."""
+    ids = sorted(set(identities))
+    urls = sorted(set(links))
+    found: dict[int, StoredItem] = {}
+    cols = (
+        items.c.id,
+        items.c.identity,
+        items.c.canonical_link,
+        items.c.feed_id,
+        items.c.content_hash,
+    )
+    for column, values in ((items.c.identity, ids), (items.c.canonical_link, urls)):
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start : start + _CHUNK]
+            for row in conn.execute(select(*cols).where(column.in_(chunk))):
+                found[row.id] = StoredItem(
+                    id=int(row.id),
+                    identity=row.identity,
+                    canonical_link=row.canonical_link,
+                    feed_id=None if row.feed_id is None else int(row.feed_id),
+                    content_hash=row.content_hash,
+                )
+    # identity matches win over link matches: list them last so they overwrite
+    return sorted(found.values(), key=lambda item: item.identity in ids)
+
+
+def insert_items(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(items.insert(), [dict(row) for row in rows])
+
+
+def update_items(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Rows carry ``id`` plus the ``_UPDATABLE`` columns."""
+    if not rows:
+        return
+    statement = (
+        items.update()
+        .where(items.c.id == bindparam("item_id"))
+        .values({name: bindparam(name) for name in _UPDATABLE})
+    )
+    params = [{"item_id": row["id"], **{k: row[k] for k in _UPDATABLE}} for row in rows]
+    conn.execute(statement, params)
+
+
+def list_items(
+    store: Store,
+    *,
+    kind: str | None = None,
+    since: datetime | date | None = None,
+    ids: Iterable[int] | None = None,
+    eligible_only: bool = False,
+    now: datetime | None = None,
+    feed: str | None = None,
+    limit: int | None = None,
+) -> list[Item]:
+    """Items, newest first.
+
+    ``since`` compares with the publication date (a date means its start, UTC).
+    ``eligible_only`` leaves out items recorded as backfill and items dated after
+    ``now`` (pass the clock's time; the system clock is used without it).
+    """
+    query = _select()
+    if kind is not None:
+        query = query.where(items.c.kind == kind)
+    if since is not None:
+        query = query.where(items.c.published_at >= _instant(since))
+    if ids is not None:
+        wanted = list(ids)
+        if not wanted:
+            return []
+        query = query.where(items.c.id.in_(wanted))
+    if eligible_only:
+        moment = now or datetime.now(UTC)
+        query = query.where(
+            items.c.eligible.is_(True),
+            or_(items.c.published_at.is_(None), items.c.published_at <= moment),
+        )
+    if feed is not None:
+        query = query.where(feeds.c.name == feed)
+    query = query.order_by(items.c.published_at.desc(), items.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    with store.connect() as conn:
+        return [_item(row) for row in conn.execute(query)]
+
+
+def get_item(store: Store, item_id: int) -> Item | None:
+    with store.connect() as conn:
+        row = conn.execute(_select().where(items.c.id == item_id)).first()
+    return _item(row) if row is not None else None
+
+
+def count_items(store: Store) -> int:
+    from sqlalchemy import func
+
+    with store.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(items)).scalar() or 0)
+
+
+def _select() -> Select[Any]:
+    return select(items, feeds.c.name.label("feed_name")).select_from(
+        items.outerjoin(feeds, items.c.feed_id == feeds.c.id)
+    )
+
+
+def _instant(value: datetime | date) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+def _item(row: Any) -> Item:
+    tags = row.tags or []
+    return Item(
+        id=int(row.id),
+        identity=row.identity,
+        feed=row.feed_name,
+        kind=row.kind,
+        title=row.title,
+        link=row.link,
+        summary=row.summary,
+        content_html=row.content_html,
+        image_url=row.image_url,
+        image_alt=row.image_alt,
+        image_credit=row.image_credit,
+        author=row.author,
+        published_at=row.published_at,
+        updated_at=row.source_updated_at,
+        tags=tuple(str(t) for t in tags),
+        language=row.language,
+        eligible=bool(row.eligible),
+    )
