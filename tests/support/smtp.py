@@ -48,6 +48,9 @@ class MailSink:
     rcpt_reply: Callable[[str], str | None] = lambda _addr: None
     # message number (1-based, counting attempts) -> reply line, e.g. "421 4.3.2 Try later"
     data_reply: Callable[[int], str | None] = lambda _n: None
+    # message number -> True: close the connection after the data arrived, without a
+    # reply and without keeping the message (a server that died at the worst moment)
+    drop_after_data: Callable[[int], bool] = lambda _n: False
     data_attempts: int = 0
 
     async def handle_RCPT(
@@ -63,6 +66,10 @@ class MailSink:
         with self.lock:
             self.data_attempts += 1
             number = self.data_attempts
+        if self.drop_after_data(number):
+            if server.transport is not None:
+                server.transport.close()
+            return "421 4.4.2 connection dropped"
         reply = self.data_reply(number)
         if reply:
             return reply

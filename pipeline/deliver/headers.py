@@ -1,0 +1,114 @@
+"""Header encoding without ``email.message``: RFC 2047 words, folding, address checks.
+
+Every value that reaches a header passes ``clean`` first, which turns CR, LF and every
+other control character into a space: nothing a subscriber, an editor or a feed supplies
+can end a header line and start another one. Lines are folded below 78 characters with
+CRLF + space, so the header block stays valid whatever the length of a name or subject.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from pipeline.errors import PermanentDeliveryError
+
+CRLF = "\r\n"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+# RFC 5322 atext plus space: a display name made of these needs no quoting.
+_ATOM_PHRASE = re.compile(r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ .]*$")
+_PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
+# Local part and domain of an address we are willing to put on the wire.
+_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
+)
+# 60 characters per encoded word ("=?utf-8?b?" + 48 base64 characters + "?="), so that
+# "Subject: " and the first word fit on a line of 78 (RFC 2047 allows up to 75).
+_WORD_BYTES = 36
+
+
+def clean(value: str) -> str:
+    """Collapse control characters (CR, LF, TAB, NUL...) into single spaces and trim."""
+    return _CONTROL.sub(" ", value).strip()
+
+
+def check_address(address: str) -> str:
+    """The address as it may appear in a header and an envelope, or PermanentDeliveryError.
+
+    The domain is converted to its IDNA (punycode) form; a local part outside ASCII would
+    need SMTPUTF8, which not every server offers, so it is refused.
+    """
+    local, at, domain = address.strip().rpartition("@")
+    if at and domain and not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise PermanentDeliveryError(f"invalid domain in address {address!r}") from exc
+    candidate = f"{local}@{domain}"
+    if not at or len(candidate) > 254 or not _ADDRESS.match(candidate) or ".." in candidate:
+        raise PermanentDeliveryError(f"invalid e-mail address {address!r}")
+    return candidate
+
+
+def encoded_words(text: str) -> list[str]:
+    """RFC 2047 ``B`` words of at most 75 characters, split on character boundaries."""
+    words: list[str] = []
+    chunk = b""
+    for char in text:
+        raw = char.encode("utf-8")
+        if len(chunk) + len(raw) > _WORD_BYTES:
+            words.append(_word(chunk))
+            chunk = b""
+        chunk += raw
+    if chunk or not words:
+        words.append(_word(chunk))
+    return words
+
+
+def _word(raw: bytes) -> str:
+    return "=?utf-8?b?" + base64.b64encode(raw).decode("ascii") + "?="
+
+
+def phrase(text: str) -> list[str]:
+    """A display name as header tokens: an atom, a quoted string or encoded words."""
+    text = clean(text)
+    if _ATOM_PHRASE.match(text) and not text.startswith(".") and ".." not in text:
+        return text.split(" ") if text else []
+    if _PRINTABLE_ASCII.match(text):
+        return ['"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"']
+    return encoded_words(text)
+
+
+def unstructured(text: str) -> list[str]:
+    """An unstructured value (Subject): plain words if printable ASCII, else encoded words."""
+    text = clean(text)
+    if _PRINTABLE_ASCII.match(text) and "=?" not in text:
+        return text.split(" ")
+    return encoded_words(text)
+
+
+def mailbox(name: str, address: str) -> list[str]:
+    """``Name <address>`` as tokens (the address already checked)."""
+    tokens = phrase(name)
+    return [*tokens, f"<{address}>"] if tokens else [address]
+
+
+def fold(name: str, tokens: list[str], *, separator: str = " ") -> str:
+    """``Name: tokens`` folded into lines of at most 78 characters, ending in CRLF.
+
+    ``separator`` joins tokens on one line (", " for a list of URLs). A single token longer
+    than a line (a long URL) gets a line of its own; RFC 5322 allows up to 998.
+    """
+    lines: list[str] = []
+    current = f"{name}:"
+    for token in tokens:
+        if not token:
+            continue
+        glue = " " if current.endswith(":") else separator
+        if len(current) + len(glue) + len(token) > 78 and not current.endswith(":"):
+            lines.append(current + separator.rstrip())
+            current = " " + token
+        else:
+            current += glue + token
+    lines.append(current)
+    return CRLF.join(lines) + CRLF

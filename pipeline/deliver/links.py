@@ -1,0 +1,28 @@
+"""The per-recipient values that come from other stages: signed links and the salutation.
+
+One place that calls the audience and render contracts, so the builder stays pure.
+"""
+
+from __future__ import annotations
+
+from pipeline.config import Settings
+from pipeline.models import Recipient
+
+
+def recipient_links(
+    settings: Settings, secret: str, subscriber_id: int, list_name: str
+) -> tuple[str, str]:
+    """(unsubscribe URL, preferences URL) for one subscriber on one list."""
+    from pipeline.audience.links import preferences_url, unsubscribe_url
+
+    return (
+        unsubscribe_url(settings, secret, subscriber_id, list_name),
+        preferences_url(settings, secret, subscriber_id, list_name),
+    )
+
+
+def salutation(settings: Settings, recipient: Recipient) -> str:
+    """The greeting line for the recipient's list (formal or informal)."""
+    from pipeline.render import salutation_for
+
+    return salutation_for(settings, recipient)

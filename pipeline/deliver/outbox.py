@@ -1,0 +1,516 @@
+"""Send a mailing through the outbox: record, claim, send, mark; resumable at any point.
+
+    send_mailing
+      ├─ check the mailing (a sent one is never sent again; drafts and embargoes wait)
+      ├─ approved/scheduled → sending (one conditional UPDATE: one process wins)
+      ├─ record one delivery per eligible recipient (keyset batches, unique per address)
+      └─ loop: claim a batch (re-checking suppression) → build → rate limit → send a
+         chunk → mark it (sent / retry at T / failed) → ... → sending → sent
+
+The order is what makes a crash harmless: a delivery row exists before its message is
+built, and a chunk is marked in one transaction right after the transport accepted it,
+before the next chunk is sent. A crash therefore loses nothing (rows stay ``queued`` or
+``sending``; ``sending`` rows of a dead worker are claimed again, at once when the worker
+was on this machine, else after ``delivery.lease_seconds``) and at most the chunk in
+flight can arrive twice (with the same Message-ID, so clients may fold the copies).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pipeline.store.outbox as db
+from pipeline.audience.addresses import AddressError
+from pipeline.clock import Clock
+from pipeline.config import Settings
+from pipeline.deliver import OutgoingMessage, SendResult, Transport
+from pipeline.deliver.message import MessageBuilder
+from pipeline.deliver.ratelimit import RateLimiter
+from pipeline.deliver.retry import Outcome, RetryPolicy, decide
+from pipeline.errors import AudienceError, DeliveryError, PermanentDeliveryError
+from pipeline.models import Recipient
+from pipeline.render import RenderedMailing
+from pipeline.store import Store
+
+log = logging.getLogger(__name__)
+
+StopCheck = Callable[[], bool]
+
+
+@dataclass
+class SendReport:
+    mailing_id: int
+    sent: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    skipped: int = 0  # settled by an earlier run before this one started
+    retrying: int = 0  # waiting for their next attempt when this run ended
+    built: int = 0  # dry run: messages built and not sent
+    seconds: float = 0.0
+    status: str = ""
+    paused_reason: str | None = None
+    dry_run: bool = False
+    stopped: bool = False
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        done = self.built if self.dry_run else self.sent
+        return done / self.seconds if self.seconds > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "mailing": self.mailing_id,
+            "sent": self.sent,
+            "failed": self.failed,
+            "suppressed": self.suppressed,
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 3),
+            "retrying": self.retrying,
+            "built": self.built,
+            "status": self.status,
+            "paused_reason": self.paused_reason,
+            "dry_run": self.dry_run,
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress bar needs; ``total`` is None while it is not known (dry run)."""
+
+    mailing_id: int
+    total: int | None
+    done: int
+    sent: int
+    failed: int
+    suppressed: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def worker_id() -> str:
+    """host:pid:nonce; the pid lets a restarted process on the same host see a dead one."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _dead_local_workers(workers: Sequence[str], me: str) -> list[str]:
+    host = socket.gethostname()
+    dead = []
+    for worker in workers:
+        name, _, rest = worker.partition(":")
+        pid_text = rest.partition(":")[0]
+        if worker == me or name != host or not pid_text.isdigit():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            dead.append(worker)
+        except PermissionError:
+            pass  # alive, owned by someone else
+    return dead
+
+
+class _Sender:
+    """One run over one mailing: the state shared by the steps of ``send_mailing``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        state: db.MailingState,
+        *,
+        clock: Clock,
+        transport: Transport | None,
+        stop: StopCheck,
+        progress: ProgressCallback | None,
+        worker: str,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.state = state
+        self.clock = clock
+        self.transport = transport
+        self.stop = stop
+        self.progress = progress
+        self.worker = worker
+        self.secret = settings.secret(settings.web.secret_env, key="web.secret_env")
+        self.languages = state.languages or (settings.organisation.language,)
+        self.rendered = _load_renders(settings, store, state, clock)
+        self.lists = state.lists
+        self._builders: dict[tuple[str, str], MessageBuilder] = {}
+        self.report = SendReport(state.id)
+        self.total: int | None = None
+        self.done = 0
+        self.last_error = ""
+
+    def builder(self, recipient: Recipient) -> MessageBuilder:
+        language = recipient.language if recipient.language in self.rendered else self.languages[0]
+        key = (language, recipient.list_name)
+        found = self._builders.get(key)
+        if found is None:
+            found = MessageBuilder(
+                self.settings,
+                self.rendered[language],
+                list_name=recipient.list_name,
+                secret=self.secret,
+                clock=self.clock,
+                wants_parts=bool(getattr(self.transport, "wants_parts", False)),
+            )
+            self._builders[key] = found
+        return found
+
+    def tick(self) -> None:
+        if self.progress is not None:
+            r = self.report
+            self.progress(
+                Progress(self.state.id, self.total, self.done, r.sent, r.failed, r.suppressed)
+            )
+
+
+def _load_renders(
+    settings: Settings, store: Store, state: db.MailingState, clock: Clock
+) -> dict[str, RenderedMailing]:
+    from pipeline.render import load_rendered, render_mailing
+
+    languages = state.languages or (settings.organisation.language,)
+    found = {lang: load_rendered(store, state.id, lang) for lang in languages}
+    if any(r is None for r in found.values()):
+        # Approval stores the render; render now if it is missing (same code path).
+        for rendered in render_mailing(settings, store, state.id, clock=clock):
+            found[rendered.language] = rendered
+    missing = [lang for lang, r in found.items() if r is None]
+    if missing:
+        raise DeliveryError(f"mailing {state.id} has no rendered version in {', '.join(missing)}")
+    return {lang: r for lang, r in found.items() if r is not None}
+
+
+def _check_sendable(
+    state: db.MailingState | None, mailing_id: int, clock: Clock
+) -> db.MailingState:
+    if state is None:
+        raise DeliveryError(f"unknown mailing {mailing_id}")
+    if state.status == "sent":
+        when = state.sent_at.isoformat(timespec="minutes") if state.sent_at else "earlier"
+        raise DeliveryError(
+            f"mailing {mailing_id} was already sent ({when}); a sent mailing is never sent again"
+        )
+    if state.status == "draft":
+        raise DeliveryError(f"mailing {mailing_id} is a draft; approve it before sending")
+    if state.status == "cancelled":
+        raise DeliveryError(f"mailing {mailing_id} was cancelled")
+    if state.kind == "press" and state.send_at is not None and state.send_at > clock.now():
+        raise DeliveryError(
+            f"mailing {mailing_id} is under embargo until {state.send_at.isoformat(timespec='minutes')}"
+        )
+    if not state.lists:
+        raise DeliveryError(f"mailing {mailing_id} has no lists to send to")
+    return state
+
+
+def send_mailing(
+    settings: Settings,
+    store: Store,
+    mailing_id: int,
+    *,
+    clock: Clock,
+    transport: Transport | None = None,
+    dry_run: bool = False,
+    stop: StopCheck | None = None,
+    progress: ProgressCallback | None = None,
+    start: bool = True,
+    wait_for_retries: bool = True,
+    worker: str | None = None,
+) -> SendReport:
+    """Deliver a mailing to every eligible recipient once; resume where a run stopped.
+
+    ``start=False`` (the ``worker`` command) only helps with mailings already sending.
+    ``wait_for_retries=False`` returns when only future retries are left (the mailing
+    stays ``sending``; a later run or a worker finishes it).
+    """
+    started = time.monotonic()
+    stop = stop or (lambda: False)
+    state = _check_sendable(db.mailing_state(store, mailing_id), mailing_id, clock)
+    if not start and state.status != "sending":
+        raise DeliveryError(f"mailing {mailing_id} is {state.status}, not sending")
+    me = worker or worker_id()
+    if dry_run:
+        sender = _Sender(
+            settings,
+            store,
+            state,
+            clock=clock,
+            transport=transport,
+            stop=stop,
+            progress=progress,
+            worker=me,
+        )
+        _dry_run(sender)
+        sender.report.seconds = time.monotonic() - started
+        return sender.report
+    own = transport is None
+    if transport is None:
+        from pipeline.deliver.factory import transport_from_settings
+
+        transport = transport_from_settings(settings)
+    try:
+        sender = _Sender(
+            settings,
+            store,
+            state,
+            clock=clock,
+            transport=transport,
+            stop=stop,
+            progress=progress,
+            worker=me,
+        )
+        if start and not db.start_sending(store, mailing_id, worker=me, now=clock.now()):
+            current = db.mailing_state(store, mailing_id)
+            if current is None or current.status != "sending":
+                _check_sendable(current, mailing_id, clock)
+                raise DeliveryError(f"mailing {mailing_id} is {current and current.status}")
+            log.info("resuming mailing", extra={"mailing": mailing_id, "worker": me})
+        else:
+            log.info("sending mailing", extra={"mailing": mailing_id, "worker": me})
+        if db.mailing_state(store, mailing_id).queued_at is None:  # type: ignore[union-attr]
+            _record_recipients(sender)
+        _run(sender, transport, wait_for_retries=wait_for_retries)
+    finally:
+        if own:
+            transport.close()
+    report = sender.report
+    report.seconds = time.monotonic() - started
+    final = db.mailing_state(store, mailing_id)
+    report.status = final.status if final else ""
+    report.paused_reason = final.paused_reason if final else None
+    report.retrying = db.counts(store, mailing_id)["retry"]
+    return report
+
+
+def _record_recipients(sender: _Sender) -> None:
+    """One delivery row per eligible recipient, in keyset batches; idempotent."""
+    from pipeline.audience import iter_recipients
+
+    batch: list[dict[str, Any]] = []
+    size = sender.settings.delivery.batch_size
+    added = 0
+    for recipient in iter_recipients(sender.store, sender.lists, batch_size=max(size, 500)):
+        batch.append(_row(sender, recipient))
+        if len(batch) >= 1000:
+            added += db.enqueue(sender.store, sender.state.id, batch, now=sender.clock.now())
+            batch.clear()
+    added += db.enqueue(sender.store, sender.state.id, batch, now=sender.clock.now())
+    db.set_queued(sender.store, sender.state.id, now=sender.clock.now())
+    log.info("recipients recorded", extra={"mailing": sender.state.id, "new": added})
+
+
+def _row(sender: _Sender, recipient: Recipient) -> dict[str, Any]:
+    language = recipient.language if recipient.language in sender.rendered else sender.languages[0]
+    return {
+        "subscriber_id": recipient.subscriber_id,
+        "email": recipient.email,
+        "list_name": recipient.list_name,
+        "language": language,
+    }
+
+
+def _dry_run(sender: _Sender) -> None:
+    from pipeline.audience import iter_recipients
+
+    for recipient in iter_recipients(sender.store, sender.lists, batch_size=1000):
+        if sender.stop():
+            sender.report.stopped = True
+            break
+        try:
+            sender.builder(recipient).build(recipient, delivery_id=None)
+            sender.report.built += 1
+        except PermanentDeliveryError as exc:
+            sender.report.failed += 1
+            sender.report.errors[str(exc)] = sender.report.errors.get(str(exc), 0) + 1
+        sender.done += 1
+        if sender.done % 500 == 0:
+            sender.tick()
+    sender.report.dry_run = True
+    sender.report.status = "dry-run"
+    sender.tick()
+
+
+def _run(sender: _Sender, transport: Transport, *, wait_for_retries: bool) -> None:
+    settings, store, clock = sender.settings, sender.store, sender.clock
+    delivery = settings.delivery
+    mailing_id = sender.state.id
+    counts = db.counts(store, mailing_id)
+    sender.total = sum(counts.values())
+    sender.report.skipped = counts["sent"] + counts["failed"] + counts["suppressed"]
+    sender.done = sender.report.skipped
+    limiter = RateLimiter(
+        store,
+        f"transport:{transport.name}",
+        per_second=delivery.per_second,
+        per_hour=delivery.per_hour,
+        clock=clock,
+        stop=sender.stop,
+    )
+    policy = RetryPolicy.from_settings(delivery)
+    chunk_size = max(1, min(delivery.batch_size, int(getattr(transport, "batch_hint", 50))))
+    lease = timedelta(seconds=delivery.lease_seconds)
+    in_a_row = 0
+    sender.tick()
+    while not sender.stop():
+        now = clock.now()
+        state = db.mailing_state(store, mailing_id)
+        if state is None or state.status != "sending":
+            return  # paused or finished by someone else
+        db.touch_mailing(store, mailing_id, worker=sender.worker, now=now)
+        dead = _dead_local_workers(db.sending_workers(store, mailing_id), sender.worker)
+        claimed, blocked = db.claim(
+            store,
+            mailing_id,
+            sender.lists,
+            worker=sender.worker,
+            now=now,
+            limit=delivery.batch_size,
+            lease_before=now - lease,
+            dead_workers=dead,
+        )
+        sender.report.suppressed += blocked
+        sender.done += blocked
+        if not claimed:
+            if db.finish_if_done(store, mailing_id, now=now):
+                log.info("mailing sent", extra={"mailing": mailing_id})
+                return
+            if not _wait_for_work(sender, wait_for_retries=wait_for_retries):
+                return
+            continue
+        for start in range(0, len(claimed), chunk_size):
+            chunk = claimed[start : start + chunk_size]
+            if sender.stop() or not limiter.acquire(len(chunk)):
+                db.release(store, [c.id for c in claimed[start:]])
+                sender.report.stopped = True
+                return
+            try:
+                in_a_row = _send_chunk(sender, transport, limiter, policy, chunk, in_a_row)
+            except DeliveryError as exc:
+                # The transport itself is dead (login refused, disk full): stop and say why.
+                db.release(store, [c.id for c in claimed[start:]])
+                db.pause(store, mailing_id, reason=str(exc), now=clock.now())
+                raise
+            if in_a_row >= delivery.pause_after_failures:
+                db.release(store, [c.id for c in claimed[start + chunk_size :]])
+                last = next(iter(sender.report.errors), "")
+                reason = (
+                    f"{in_a_row} deliveries failed in a row (last: {sender.last_error or last})"
+                )
+                db.pause(store, mailing_id, reason=reason, now=clock.now())
+                log.warning("mailing paused", extra={"mailing": mailing_id, "reason": reason})
+                return
+    sender.report.stopped = True
+
+
+def _wait_for_work(sender: _Sender, *, wait_for_retries: bool) -> bool:
+    """Sleep until a retry is due (or another worker's lease may lapse); False: give up."""
+    store, clock = sender.store, sender.clock
+    nxt = db.next_retry_at(store, sender.state.id)
+    if nxt is None:
+        pause = 1.0  # rows held by another live worker, or recording still under way
+    else:
+        if not wait_for_retries:
+            return False
+        pause = max(0.05, (nxt - clock.now()).total_seconds())
+    while pause > 0:
+        if sender.stop():
+            sender.report.stopped = True
+            return False
+        step = min(pause, 1.0)
+        clock.sleep(step)
+        pause -= step
+    return True
+
+
+def _send_chunk(
+    sender: _Sender,
+    transport: Transport,
+    limiter: RateLimiter,
+    policy: RetryPolicy,
+    chunk: Sequence[db.Claimed],
+    in_a_row: int,
+) -> int:
+    messages: list[OutgoingMessage] = []
+    results: dict[int, SendResult] = {}
+    for item in chunk:
+        try:
+            messages.append(
+                sender.builder(item.recipient).build(item.recipient, delivery_id=item.id)
+            )
+        except PermanentDeliveryError as exc:
+            results[item.id] = SendResult(
+                item.id, item.recipient.email, False, error=str(exc), permanent=True
+            )
+    for result in transport.send(messages) if messages else []:
+        if result.delivery_id is not None:
+            results[result.delivery_id] = result
+    message_ids = {m.delivery_id: m.message_id for m in messages}
+    now = sender.clock.now()
+    outcomes: list[db.Outcome] = []
+    back_off = 0.0
+    for item in chunk:
+        result = results.get(item.id) or SendResult(
+            item.id, item.recipient.email, False, error="the transport returned no result"
+        )
+        decision = decide(
+            result, attempts=item.attempts, queued_at=item.created_at, now=now, policy=policy
+        )
+        if result.retry_after:
+            back_off = max(back_off, result.retry_after)
+        outcomes.append(
+            db.Outcome(
+                id=item.id,
+                status=str(decision.outcome),
+                error=decision.reason,
+                next_attempt_at=decision.next_attempt_at,
+                message_id=message_ids.get(item.id),
+                provider_message_id=result.provider_message_id,
+            )
+        )
+        if decision.outcome == Outcome.SENT:
+            sender.report.sent += 1
+            sender.done += 1
+            in_a_row = 0
+            continue
+        in_a_row += 1
+        sender.last_error = result.error or ""
+        key = result.error or "unknown error"
+        sender.report.errors[key] = sender.report.errors.get(key, 0) + 1
+        if decision.outcome == Outcome.FAILED:
+            sender.report.failed += 1
+            sender.done += 1
+        if decision.suppress:
+            _suppress(sender, item.recipient.email, result.error)
+    # Marked before the next chunk goes: a crash from here on re-sends nothing of it.
+    db.record(sender.store, outcomes, now=now)
+    if back_off:
+        limiter.back_off(back_off)
+    sender.tick()
+    return in_a_row
+
+
+def _suppress(sender: _Sender, email: str, error: str | None) -> None:
+    from pipeline.audience import suppress
+
+    try:
+        suppress(sender.store, email, "hard_bounce", clock=sender.clock, detail=error)
+    except (AddressError, AudienceError) as exc:
+        log.warning("cannot suppress", extra={"email": email, "error": str(exc)})
+
+
+def iter_mailings_to_work(store: Store) -> Iterator[int]:
+    """Mailings in ``sending`` state, oldest first (for ``rundbrief worker``)."""
+    yield from db.mailings_sending(store)

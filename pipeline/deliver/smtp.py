@@ -1,0 +1,259 @@
+"""SMTP transport: a pool of persistent connections, one per worker thread.
+
+Each message goes MAIL FROM, RCPT TO, DATA on its own so every reply is seen where it
+happens: a refused recipient (4xx: try later, 5xx: give up, 5.1.x: hard bounce) does not
+cost the connection; 421 means the server is closing it, so the connection is dropped,
+the message is retried later and the rate limiter is told to back off (``retry_after``).
+
+A connection that died while idle is only noticed on the next command. If that happens
+before DATA, nothing was handed over, so the message is sent again at once on a fresh
+connection; if it happens during DATA the server may have taken it, so the message is
+reported as a transient failure (the outbox retries it: at most this one message can
+arrive twice).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import smtplib
+import ssl
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+from pipeline.config import Settings
+from pipeline.deliver import OutgoingMessage, SendResult
+from pipeline.errors import DeliveryError
+
+log = logging.getLogger(__name__)
+
+# Seconds to pause the whole transport after a reply that means "you are too fast /
+# I am busy"; the rate limiter takes the largest pending pause.
+BACKOFF = {421: 30.0, 451: 5.0, 454: 30.0}
+
+Security = Literal["none", "starttls", "tls"]
+
+
+class _Dropped(Exception):
+    """The connection is gone; ``handed_over`` tells whether DATA had started."""
+
+    def __init__(self, message: str, *, handed_over: bool) -> None:
+        super().__init__(message)
+        self.handed_over = handed_over
+
+
+class SmtpTransport:
+    name = "smtp"
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        security: Security = "none",
+        username: str = "",
+        password: str = "",
+        timeout: float = 30.0,
+        connections: int = 4,
+        local_hostname: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.connections = connections
+        self.local_hostname = local_hostname
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.batch_hint = max(16, 8 * connections)
+        self._local = threading.local()
+        self._open: dict[int, smtplib.SMTP] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=connections, thread_name_prefix="smtp")
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            conn: smtplib.SMTP
+            if self.security == "tls":
+                conn = smtplib.SMTP_SSL(
+                    self.host,
+                    self.port,
+                    timeout=self.timeout,
+                    local_hostname=self.local_hostname,
+                    context=self.ssl_context,
+                )
+            else:
+                conn = smtplib.SMTP(
+                    self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname
+                )
+            conn.ehlo()
+            if self.security == "starttls":
+                conn.starttls(context=self.ssl_context)
+                conn.ehlo()
+            if self.username:
+                conn.login(self.username, self.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(
+                f"SMTP {self.host}:{self.port} refused the login of {self.username!r}: "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(f"SMTP {self.host}:{self.port}: {exc}") from exc
+        with self._lock:
+            self._open[threading.get_ident()] = conn
+        return conn
+
+    def _current(self) -> tuple[smtplib.SMTP, bool]:
+        conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn, False
+        conn = self._connect()
+        self._local.conn = conn
+        return conn, True
+
+    def _drop(self) -> None:
+        conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        with self._lock:
+            self._open.pop(threading.get_ident(), None)
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
+        if not batch:
+            return []
+        futures = [self._pool.submit(self._send_one, message) for message in batch]
+        return [future.result() for future in futures]
+
+    def _send_one(self, message: OutgoingMessage) -> SendResult:
+        for attempt in (1, 2):
+            try:
+                conn, fresh = self._current()
+            except (OSError, smtplib.SMTPException) as exc:
+                self._drop()
+                return _transient(message, f"cannot connect to {self.host}:{self.port}: {exc}")
+            try:
+                return self._transaction(conn, message)
+            except _Dropped as exc:
+                self._drop()
+                if exc.handed_over or fresh or attempt == 2:
+                    return _transient(message, str(exc))
+                log.debug("smtp connection was closed while idle; reconnecting")
+        raise AssertionError("unreachable")
+
+    def _transaction(self, conn: smtplib.SMTP, message: OutgoingMessage) -> SendResult:
+        stage = "MAIL"
+        try:
+            code, reply = conn.mail(message.envelope_from)
+            if code != 250:
+                return self._refused(conn, message, code, reply, stage)
+            stage = "RCPT"
+            code, reply = conn.rcpt(message.recipient)
+            if code not in (250, 251):
+                return self._refused(conn, message, code, reply, stage)
+            stage = "DATA"
+            code, reply = conn.data(message.data)
+        except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
+            return self._refused(conn, message, exc.smtp_code, exc.smtp_error, stage)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise _Dropped(
+                f"connection to {self.host}:{self.port} dropped during {stage}: {exc}",
+                handed_over=stage == "DATA",
+            ) from exc
+        if code != 250:
+            return self._refused(conn, message, code, reply, stage)
+        return SendResult(
+            message.delivery_id, message.recipient, True, provider_message_id=_queue_id(reply)
+        )
+
+    def _refused(
+        self,
+        conn: smtplib.SMTP,
+        message: OutgoingMessage,
+        code: int,
+        reply: bytes | str,
+        stage: str,
+    ) -> SendResult:
+        text = f"{stage} {code} {_text(reply)}"
+        if code == 421 or code < 0:
+            self._drop()  # the server closes after 421; do not reuse the socket
+        else:
+            try:
+                conn.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+        retry_after = BACKOFF.get(code)
+        if 400 <= code < 500 or code < 0:
+            return SendResult(
+                message.delivery_id, message.recipient, False, error=text, retry_after=retry_after
+            )
+        enhanced = _text(reply)[:4]
+        return SendResult(
+            message.delivery_id,
+            message.recipient,
+            False,
+            error=text,
+            permanent=True,
+            hard_bounce=enhanced.startswith("5.1."),
+        )
+
+    def close(self) -> None:
+        def quit_one(conn: smtplib.SMTP) -> None:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                with contextlib.suppress(OSError):
+                    conn.close()
+
+        with self._lock:
+            conns = list(self._open.values())
+            self._open.clear()
+        for conn in conns:
+            quit_one(conn)
+        self._pool.shutdown(wait=True)
+
+
+def _transient(message: OutgoingMessage, error: str) -> SendResult:
+    return SendResult(message.delivery_id, message.recipient, False, error=error)
+
+
+def _text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())[:300]
+
+
+def _queue_id(reply: bytes | str) -> str | None:
+    # "250 2.0.0 Ok: queued as 4Xyz" (Postfix) or any other text: keep it short.
+    text = _text(reply)
+    marker = "queued as "
+    if marker in text:
+        return text.split(marker, 1)[1].split()[0] if text.split(marker, 1)[1] else None
+    return text[:100] or None
+
+
+def from_settings(settings: Settings) -> SmtpTransport:
+    cfg = settings.smtp
+    password = ""
+    if cfg.username:
+        password = settings.secret(cfg.password_env, key="smtp.password_env")
+    return SmtpTransport(
+        host=cfg.host,
+        port=cfg.port,
+        security=cfg.security,
+        username=cfg.username,
+        password=password,
+        timeout=cfg.timeout,
+        connections=cfg.connections,
+    )
+
+
+__all__ = ["BACKOFF", "SmtpTransport", "from_settings"]
