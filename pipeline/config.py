@@ -192,6 +192,9 @@ class Delivery(Section):
     retry_base_seconds: float = Field(default=60.0, gt=0)
     max_retry_hours: float = Field(default=48.0, gt=0)
     pause_after_failures: int = Field(default=50, ge=1)
+    # A delivery claimed by a worker that vanished is claimed again after this long
+    # (at once when that worker ran on this machine and its process is gone).
+    lease_seconds: float = Field(default=300.0, gt=0)
     # VERP return path "bounces+TOKEN@domain" when set, else from_address
     bounce_domain: str = ""
 
