@@ -1,1 +1,207 @@
-"""Compose: items → mailing drafts (newsletter digests and press releases)."""
+"""Compose: items → mailing drafts (newsletter digests and press releases).
+
+    plan_newsletter (decides, no writes) ─▶ compose_newsletter (creates the draft)
+
+A newsletter takes the eligible items of the backfill window that are not yet in a
+newsletter that went out (or is approved to go out), newest first, up to
+``compose.max_items``, ordered into sections by kind. Each period (ISO week, or month
+with ``schedule.period = "month"``, in the organisation's time zone) holds at most one
+newsletter: ``mailings.period_key`` is unique, so a second compose in the same week,
+from the CLI or the scheduler or both at once, makes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pipeline.clock import Clock
+from pipeline.config import Settings
+from pipeline.errors import ComposeError, ConfigError
+from pipeline.models import Item, Mailing, MailingKind, MailingStatus
+from pipeline.render.content import SECTION_ORDER, default_preheader
+from pipeline.render.locale import medium_date
+from pipeline.store import Store
+from pipeline.store import mailings as store_mailings
+
+log = logging.getLogger(__name__)
+
+SUBJECT_FIELDS = ("organisation", "week", "year", "date", "lead_title")
+
+
+@dataclass(frozen=True)
+class NewsletterPlan:
+    """What a compose would do now: the period, and either the items or why nothing."""
+
+    period_key: str
+    items: tuple[Item, ...]
+    existing: Mailing | None  # the newsletter that already holds this period
+    subject: str
+
+    @property
+    def reason(self) -> str:
+        if self.existing is not None:
+            return (
+                f"this period ({self.period_key}) already has newsletter "
+                f"{self.existing.id} ({self.existing.status})"
+            )
+        if not self.items:
+            return "nothing new since the last newsletter"
+        return ""
+
+
+def period_key(settings: Settings, now: datetime) -> str:
+    """``newsletter:2026-W25`` (ISO week) or ``newsletter:2026-06`` in the local zone."""
+    local = now.astimezone(settings.organisation.tz)
+    if settings.schedule.period == "month":
+        return f"newsletter:{local.year:04d}-{local.month:02d}"
+    year, week, _ = local.isocalendar()
+    return f"newsletter:{year:04d}-W{week:02d}"
+
+
+def newsletter_subject(settings: Settings, items: Sequence[Item], now: datetime) -> str:
+    """The subject from ``compose.subject_pattern``; a bad pattern is a ``ConfigError``."""
+    pattern = settings.compose.subject_pattern
+    for _, field, _, _ in string.Formatter().parse(pattern):
+        if field is not None and field not in SUBJECT_FIELDS:
+            raise ConfigError(
+                f"{settings.source}: compose.subject_pattern: unknown placeholder {{{field}}} "
+                f"(known: {', '.join('{' + f + '}' for f in SUBJECT_FIELDS)})"
+            )
+    local = now.astimezone(settings.organisation.tz)
+    year, week, _ = local.isocalendar()
+    try:
+        subject = pattern.format(
+            organisation=settings.organisation.name,
+            week=week,
+            year=year,
+            date=medium_date(local, settings.organisation.language),
+            lead_title=items[0].title.strip() if items else "",
+        )
+    except (ValueError, IndexError) as exc:
+        raise ConfigError(f"{settings.source}: compose.subject_pattern: {exc}") from exc
+    return " ".join(subject.split())
+
+
+def _sort_key(item: Item) -> tuple[float, int]:
+    when = item.published_at or item.updated_at
+    return (-(when.timestamp() if when else 0.0), -item.id)
+
+
+def select_items(
+    candidates: Sequence[Item], *, used: set[int], since: datetime, limit: int
+) -> list[Item]:
+    """Newest first, not used, eligible, in the window; then grouped by section kind."""
+    fresh = [
+        i
+        for i in candidates
+        if i.eligible and i.id not in used and (i.published_at or i.updated_at or since) >= since
+    ]
+    fresh.sort(key=_sort_key)
+    chosen = fresh[:limit]
+    rank = {kind: n for n, kind in enumerate(SECTION_ORDER)}
+    # stable: within a section the newest stays first
+    return sorted(chosen, key=lambda i: rank.get(i.kind, len(rank)))
+
+
+def plan_newsletter(settings: Settings, store: Store, *, clock: Clock) -> NewsletterPlan:
+    """Decide what a compose now would contain (no writes)."""
+    from pipeline.store.items import list_items
+
+    now = clock.now()
+    key = period_key(settings, now)
+    existing = store_mailings.mailing_for_period(store, key)
+    since = now - timedelta(days=settings.collect.backfill_days)
+    items: list[Item] = []
+    if existing is None:
+        candidates = list_items(store, since=since, eligible_only=True, now=now)
+        items = select_items(
+            candidates,
+            used=store_mailings.used_item_ids(store),
+            since=since,
+            limit=settings.compose.max_items,
+        )
+    subject = newsletter_subject(settings, items, now) if items else ""
+    return NewsletterPlan(period_key=key, items=tuple(items), existing=existing, subject=subject)
+
+
+def _languages(settings: Settings) -> list[str]:
+    return list(settings.compose.languages) or [settings.organisation.language]
+
+
+def compose_newsletter(settings: Settings, store: Store, *, clock: Clock) -> Mailing | None:
+    """Make this period's draft newsletter; None when nothing is new or it exists."""
+    plan = plan_newsletter(settings, store, clock=clock)
+    if plan.reason:
+        log.info("compose newsletter skipped period=%s reason=%s", plan.period_key, plan.reason)
+        return None
+    mailing = store_mailings.create_mailing(
+        store,
+        kind=MailingKind.NEWSLETTER,
+        subject=plan.subject,
+        item_ids=[i.id for i in plan.items],
+        languages=_languages(settings),
+        lists=settings.compose.newsletter_lists,
+        preheader=default_preheader(plan.items),
+        period_key=plan.period_key,
+        clock=clock,
+    )
+    if mailing is None:  # another process composed this period a moment ago
+        log.info("compose newsletter lost the race period=%s", plan.period_key)
+        return None
+    log.info(
+        "composed newsletter mailing=%s period=%s items=%d",
+        mailing.id, plan.period_key, len(mailing.item_ids),
+    )  # fmt: skip
+    return mailing
+
+
+def compose_press(
+    settings: Settings,
+    store: Store,
+    item_id: int,
+    *,
+    clock: Clock,
+    embargo: datetime | None = None,
+) -> Mailing:
+    """Make a press draft from one item; ``embargo`` (aware) is its earliest send time."""
+    from pipeline.store.items import get_item
+
+    item = get_item(store, item_id)
+    if item is None:
+        raise ComposeError(f"item {item_id}: no such item")
+    if embargo is not None:
+        if embargo.tzinfo is None:
+            raise ComposeError("the embargo needs a time zone (or use the local time form)")
+        if embargo <= clock.now():
+            raise ComposeError(f"the embargo {embargo.isoformat()} is in the past")
+    taken = press_mailing_in_use(store, item_id)
+    if taken is not None:
+        raise ComposeError(
+            f"item {item_id} is already in press mailing {taken.id} ({taken.status}); "
+            f"edit that one or cancel it first"
+        )
+    mailing = store_mailings.create_mailing(
+        store,
+        kind=MailingKind.PRESS,
+        subject=item.title.strip(),
+        item_ids=[item.id],
+        languages=_languages(settings),
+        lists=settings.compose.press_lists,
+        preheader=" ".join(item.summary.split())[:150],
+        send_at=embargo,
+        clock=clock,
+    )
+    assert mailing is not None  # no period key: nothing to collide with
+    log.info("composed press mailing=%s item=%s embargo=%s", mailing.id, item_id, embargo)
+    return mailing
+
+
+def press_mailing_in_use(store: Store, item_id: int) -> Mailing | None:
+    for mailing in store_mailings.press_mailings_for_item(store, item_id):
+        if mailing.status != MailingStatus.CANCELLED:
+            return mailing
+    return None

@@ -90,6 +90,10 @@ class Compose(Section):
     subject_pattern: str = "{organisation} · Newsletter KW {week}/{year}"
     max_html_bytes: int = Field(default=100_000, gt=0)
     on_oversize: Literal["error", "cut"] = "error"
+    # Languages every mailing is rendered in; empty: the organisation's language only.
+    languages: list[Literal["de", "en"]] = []
+    # A folder whose templates override the bundled ones (same file names); empty: none.
+    templates_dir: str = ""
 
 
 class Press(Section):

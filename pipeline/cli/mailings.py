@@ -1,9 +1,470 @@
-"""CLI commands of this stage (placeholder until the stage lands)."""
+"""``rundbrief compose``, ``mailings``, ``mailing show``, ``edit``, ``approve``, ``cancel``
+and ``preview``: drafts from items, edited and approved on the command line."""
 
 from __future__ import annotations
 
+import getpass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.table import Table
+
+from pipeline.cli.context import AppContext, app_context
+from pipeline.cli.output import console, emit_json
+from pipeline.compose import compose_newsletter, compose_press, plan_newsletter
+from pipeline.errors import ComposeError
+from pipeline.models import Mailing, MailingKind, MailingStatus
+from pipeline.store import mailings as store_mailings
+
+JSON = typer.Option(False, "--json", help="Print one JSON document instead of a summary.")
+STATUS_STYLE = {
+    "draft": "yellow",
+    "approved": "green",
+    "scheduled": "cyan",
+    "sending": "bold cyan",
+    "paused": "bold red",
+    "sent": "dim",
+    "cancelled": "dim",
+}
+
+compose_app = typer.Typer(
+    help="Make a draft: the newsletter of this week, or a press release from one item.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+mailing_app = typer.Typer(help="Look at one mailing.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the app."""
+    """Add the compose and render commands to the app."""
+    app.add_typer(compose_app, name="compose")
+    app.add_typer(mailing_app, name="mailing")
+    app.command("mailings")(mailings_cmd)
+    app.command("edit")(edit_cmd)
+    app.command("approve")(approve_cmd)
+    app.command("cancel")(cancel_cmd)
+    app.command("preview")(preview_cmd)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def parse_when(value: str, state: AppContext) -> datetime:
+    """ISO date and time; without an offset it is the organisation's local time."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise ComposeError(
+            f"--embargo {value!r}: expected a date and time such as 2026-06-25T10:00 "
+            f"or 2026-06-25T10:00+02:00"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=state.settings.organisation.tz)
+    return parsed
+
+
+def _local(value: datetime | None, state: AppContext) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(state.settings.organisation.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def mailing_json(mailing: Mailing) -> dict[str, Any]:
+    return {
+        "id": mailing.id,
+        "kind": str(mailing.kind),
+        "status": str(mailing.status),
+        "subject": mailing.subject,
+        "preheader": mailing.preheader,
+        "intro_md": mailing.intro_md,
+        "languages": list(mailing.languages),
+        "lists": list(mailing.lists),
+        "items": list(mailing.item_ids),
+        "period_key": mailing.period_key,
+        "send_at": mailing.send_at,
+        "created_at": mailing.created_at,
+        "updated_at": mailing.updated_at,
+        "approved_at": mailing.approved_at,
+        "sent_at": mailing.sent_at,
+    }
+
+
+def _status(status: MailingStatus | str) -> str:
+    style = STATUS_STYLE.get(str(status), "")
+    return f"[{style}]{status}[/{style}]" if style else str(status)
+
+
+# --- compose ---------------------------------------------------------------------------
+
+
+@compose_app.command("newsletter")
+def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Make this week's draft newsletter from the items not yet sent.
+
+    Takes the eligible items of the backfill window (collect.backfill_days) that are not
+    in a newsletter already sent or approved, newest first, up to compose.max_items, in
+    sections by kind. When nothing is new, or this week already has a newsletter, it
+    makes nothing, says so and exits 0.
+
+    Example: rundbrief compose newsletter --json
+    """
+    state = app_context(ctx)
+    plan = plan_newsletter(state.settings, state.store, clock=state.clock)
+    mailing = None
+    if not plan.reason:
+        mailing = compose_newsletter(state.settings, state.store, clock=state.clock)
+    if as_json:
+        emit_json(
+            {
+                "mailing": mailing.id if mailing else None,
+                "items": len(mailing.item_ids) if mailing else 0,
+                "subject": mailing.subject if mailing else "",
+                "period": plan.period_key,
+                "reason": plan.reason or None if mailing is None else None,
+            }
+        )
+        return
+    if mailing is None:
+        console.print(f"No newsletter made: {plan.reason or 'this period was just composed'}.")
+        return
+    console.print(
+        f"Draft newsletter [bold]{mailing.id}[/bold] ({plan.period_key}): "
+        f"{len(mailing.item_ids)} items, subject “{mailing.subject}”."
+    )
+    console.print(
+        f"Next: rundbrief preview {mailing.id}  ·  rundbrief edit {mailing.id} …  ·  "
+        f"rundbrief approve {mailing.id}"
+    )
+
+
+@compose_app.command("press")
+def compose_press_cmd(
+    ctx: typer.Context,
+    item_id: int = typer.Argument(..., help="The item to send (see `rundbrief items`)."),
+    embargo: str = typer.Option(
+        None,
+        "--embargo",
+        help="Not before this time: 2026-06-25T10:00 (local time) or with an offset.",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Make a press release draft from one item, optionally under embargo.
+
+    Example: rundbrief compose press 42 --embargo 2026-06-25T10:00
+    """
+    state = app_context(ctx)
+    when = parse_when(embargo, state) if embargo else None
+    mailing = compose_press(state.settings, state.store, item_id, clock=state.clock, embargo=when)
+    if as_json:
+        emit_json({"mailing": mailing.id, "items": 1, "subject": mailing.subject})
+        return
+    line = f"Draft press release [bold]{mailing.id}[/bold]: “{mailing.subject}”"
+    if mailing.send_at:
+        line += f", embargo {_local(mailing.send_at, state)}"
+    console.print(line + ".")
+
+
+# --- listing and showing ---------------------------------------------------------------
+
+
+def mailings_cmd(
+    ctx: typer.Context,
+    status: str = typer.Option(None, "--status", help="Only mailings in this state."),
+    kind: str = typer.Option(None, "--kind", help="newsletter or press."),
+    as_json: bool = JSON,
+) -> None:
+    """List mailings, newest first.
+
+    Example: rundbrief mailings --status draft
+    """
+    state = app_context(ctx)
+    if status and status not in {s.value for s in MailingStatus}:
+        raise ComposeError(
+            f"--status {status!r}: expected one of {', '.join(s.value for s in MailingStatus)}"
+        )
+    if kind and kind not in {k.value for k in MailingKind}:
+        raise ComposeError(f"--kind {kind!r}: expected newsletter or press")
+    found = store_mailings.list_mailings(state.store, status=status, kind=kind)
+    if as_json:
+        emit_json({"mailings": [mailing_json(m) for m in found]})
+        return
+    if not found:
+        console.print("No mailings yet. Make one: rundbrief compose newsletter")
+        return
+    table = Table(title="Mailings", title_justify="left")
+    for column in ("id", "kind", "status", "items", "subject", "send at", "created"):
+        table.add_column(column, justify="right" if column in ("id", "items") else "left")
+    for m in found:
+        table.add_row(
+            str(m.id),
+            str(m.kind),
+            _status(m.status),
+            str(len(m.item_ids)),
+            m.subject,
+            _local(m.send_at, state),
+            _local(m.created_at, state),
+        )
+    console.print(table)
+
+
+@mailing_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    mailing_id: int = typer.Argument(..., metavar="ID"),
+    as_json: bool = JSON,
+) -> None:
+    """Show one mailing: state, subject, intro, items in order, stored renders.
+
+    Example: rundbrief mailing show 3
+    """
+    from pipeline.render.checks import html_size
+    from pipeline.render.mailing import load_items, load_rendered, mailing_languages
+
+    state = app_context(ctx)
+    mailing = store_mailings.get_mailing(state.store, mailing_id)
+    items = load_items(state.store, mailing.item_ids)
+    renders = {
+        lang: load_rendered(state.store, mailing_id, lang)
+        for lang in mailing_languages(state.settings, mailing)
+    }
+    if as_json:
+        data = mailing_json(mailing)
+        data["items"] = [
+            {
+                "id": iid,
+                "kind": items[iid].kind if iid in items else None,
+                "title": items[iid].title if iid in items else None,
+                "published_at": items[iid].published_at if iid in items else None,
+            }
+            for iid in mailing.item_ids
+        ]
+        data["renders"] = {
+            lang: ({"html_bytes": html_size(r.html), "text_chars": len(r.text)} if r else None)
+            for lang, r in renders.items()
+        }
+        emit_json(data)
+        return
+    console.print(
+        f"[bold]Mailing {mailing.id}[/bold] · {mailing.kind} · {_status(mailing.status)}"
+        + (f" · {mailing.period_key}" if mailing.period_key else "")
+    )
+    console.print(f"Subject:   {mailing.subject}")
+    console.print(f"Preheader: {mailing.preheader}")
+    console.print(
+        f"Lists:     {', '.join(mailing.lists)}   Languages: {', '.join(mailing.languages)}"
+    )
+    if mailing.send_at:
+        console.print(f"Send at:   {_local(mailing.send_at, state)}")
+    if mailing.approved_at:
+        by = store_mailings.approved_by(state.store, mailing.id) or "?"
+        console.print(f"Approved:  {_local(mailing.approved_at, state)} by {by}")
+    if mailing.intro_md.strip():
+        console.print("Intro:", markup=False)
+        console.print(mailing.intro_md.strip(), markup=False)
+    table = Table(title="Items", title_justify="left")
+    for column in ("pos", "item", "kind", "published", "title"):
+        table.add_column(column)
+    for pos, iid in enumerate(mailing.item_ids, start=1):
+        item = items.get(iid)
+        table.add_row(
+            str(pos),
+            str(iid),
+            item.kind if item else "?",
+            _local(item.published_at, state) if item else "",
+            item.title if item else "(item no longer exists)",
+        )
+    console.print(table)
+    for lang, rendered in renders.items():
+        if rendered is None:
+            console.print(f"Render {lang}: not rendered yet (rundbrief preview {mailing.id})")
+        else:
+            console.print(
+                f"Render {lang}: {html_size(rendered.html) / 1000:.1f} KB HTML, "
+                f"{len(rendered.text)} characters of text"
+            )
+
+
+# --- editing and the lifecycle ---------------------------------------------------------
+
+
+def edit_cmd(
+    ctx: typer.Context,
+    mailing_id: int = typer.Argument(..., metavar="ID"),
+    subject: str = typer.Option(None, "--subject", help="A new subject line."),
+    intro_file: Path = typer.Option(
+        None, "--intro-file", help="The intro as a Markdown file ('-' reads stdin)."
+    ),
+    preheader: str = typer.Option(None, "--preheader", help="The line shown after the subject."),
+    drop: list[int] = typer.Option(None, "--drop", help="Remove this item; repeatable."),
+    move: int = typer.Option(None, "--move", help="Move this item (with --to)."),
+    to: int = typer.Option(None, "--to", help="The position to move it to (1 is first)."),
+    embargo: str = typer.Option(None, "--embargo", help="Not before this time (local)."),
+    no_embargo: bool = typer.Option(False, "--no-embargo", help="Remove the embargo."),
+    as_json: bool = JSON,
+) -> None:
+    """Change a draft: subject, intro (Markdown), preheader, items, embargo.
+
+    Editing an approved (or scheduled) mailing returns it to draft: it needs a new
+    approval, because what is approved is exactly what is sent.
+
+    Example: rundbrief edit 3 --intro-file intro.md --drop 17 --move 21 --to 1
+    """
+    state = app_context(ctx)
+    if (move is None) != (to is None):
+        raise ComposeError("--move ITEM and --to POSITION go together")
+    if embargo and no_embargo:
+        raise ComposeError("--embargo and --no-embargo contradict each other")
+    before = store_mailings.get_mailing(state.store, mailing_id)
+    changes: dict[str, Any] = {}
+    if subject is not None:
+        changes["subject"] = subject
+    if preheader is not None:
+        changes["preheader"] = preheader
+    if intro_file is not None:
+        changes["intro_md"] = _read_intro(intro_file)
+    if embargo:
+        changes["send_at"] = parse_when(embargo, state)
+    elif no_embargo:
+        changes["send_at"] = None
+    ids = list(before.item_ids)
+    for item_id in drop or []:
+        if item_id not in ids:
+            raise ComposeError(f"mailing {mailing_id}: item {item_id} is not in this mailing")
+        ids.remove(item_id)
+    if move is not None:
+        if move not in ids:
+            raise ComposeError(f"mailing {mailing_id}: item {move} is not in this mailing")
+        if not 1 <= to <= len(ids):
+            raise ComposeError(f"--to {to}: expected a position from 1 to {len(ids)}")
+        ids.remove(move)
+        ids.insert(to - 1, move)
+    if tuple(ids) != before.item_ids:
+        if not ids:
+            raise ComposeError(f"mailing {mailing_id} would have no items left; cancel it instead")
+        changes["item_ids"] = ids
+    if not changes:
+        raise ComposeError("nothing to change: give --subject, --intro-file, --drop, --move …")
+    after = store_mailings.edit_mailing(state.store, mailing_id, clock=state.clock, **changes)
+    if as_json:
+        emit_json(mailing_json(after))
+        return
+    console.print(f"Mailing {after.id} changed ({', '.join(sorted(changes))}).")
+    if before.status != after.status:
+        console.print(
+            f"It was {before.status} and is a draft again: approve it anew "
+            f"(rundbrief approve {after.id})."
+        )
+
+
+def _read_intro(path: Path) -> str:
+    if str(path) == "-":
+        import sys
+
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ComposeError(f"--intro-file {path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ComposeError(f"--intro-file {path}: not UTF-8 (byte {exc.start})") from exc
+    except OSError as exc:
+        raise ComposeError(f"--intro-file {path}: {exc.strerror}") from exc
+
+
+def approve_cmd(
+    ctx: typer.Context,
+    mailing_id: int = typer.Argument(..., metavar="ID"),
+    by: str = typer.Option(None, "--by", help="Who approves (default: the login name)."),
+    as_json: bool = JSON,
+) -> None:
+    """Render, check and approve a draft: from now on its stored render is what is sent.
+
+    Example: rundbrief approve 3 --by redaktion@junge-buergermeister.example
+    """
+    state = app_context(ctx)
+    who = by or _login()
+    mailing = store_mailings.approve(
+        state.store, mailing_id, clock=state.clock, by=who, settings=state.settings
+    )
+    if as_json:
+        emit_json(mailing_json(mailing))
+        return
+    line = f"Mailing {mailing.id} approved by {who}"
+    if mailing.send_at:
+        line += f"; it goes out at {_local(mailing.send_at, state)} at the earliest"
+    console.print(line + ".")
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "cli"
+
+
+def cancel_cmd(
+    ctx: typer.Context,
+    mailing_id: int = typer.Argument(..., metavar="ID"),
+    as_json: bool = JSON,
+) -> None:
+    """Cancel a mailing that has not started sending (its week is free again).
+
+    Example: rundbrief cancel 3
+    """
+    state = app_context(ctx)
+    mailing = store_mailings.cancel(state.store, mailing_id, clock=state.clock, by=_login())
+    if as_json:
+        emit_json(mailing_json(mailing))
+        return
+    console.print(f"Mailing {mailing.id} cancelled.")
+
+
+# --- preview ---------------------------------------------------------------------------
+
+
+def preview_cmd(
+    ctx: typer.Context,
+    mailing_id: int = typer.Argument(..., metavar="ID"),
+    to: str = typer.Option(
+        None, "--to", help="Preview the copy of this subscriber (default: a sample one)."
+    ),
+    out: Path = typer.Option(Path("var/preview"), "--out", help="Folder for the files."),
+    as_json: bool = JSON,
+) -> None:
+    """Write preview.html, preview.txt and preview.eml of a mailing into a folder.
+
+    preview.eml is the exact message the recipient gets (headers, both parts, the
+    personal unsubscribe link). A draft is rendered first; an approved mailing shows
+    its stored render. Needs the signing secret ([web] secret_env) for the links.
+
+    Example: rundbrief preview 3 --to anna.schulz@example.org --out var/preview
+    """
+    from pipeline.render.checks import html_size
+    from pipeline.render.preview import build_preview, write_preview
+
+    state = app_context(ctx)
+    preview = build_preview(state.settings, state.store, mailing_id, clock=state.clock, to=to)
+    paths = write_preview(preview, out)
+    size = html_size(preview.personal.html)
+    if as_json:
+        emit_json(
+            {
+                "mailing": mailing_id,
+                "recipient": preview.recipient.email,
+                "sample": preview.sample,
+                "language": preview.rendered.language,
+                "html_bytes": size,
+                "files": {k: str(v) for k, v in paths.items()},
+            }
+        )
+        return
+    who = preview.recipient.email + (" (sample recipient)" if preview.sample else "")
+    console.print(f"Preview of mailing {mailing_id} for {who}, {size / 1000:.1f} KB HTML:")
+    for path in paths.values():
+        console.print(f"  {path}")
+    console.print(
+        f"Open {paths['html']} in a browser, {paths['eml']} in a mail program; "
+        f"`rundbrief serve` shows it at 600 and 375 px."
+    )

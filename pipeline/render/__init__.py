@@ -55,3 +55,29 @@ class PersonalMail:
     subject: str
     html: str
     text: str
+
+
+# The implementation lives in the submodules; they import the names above, so these
+# imports come last.
+from pipeline.render.confirmation import render_confirmation  # noqa: E402
+from pipeline.render.mailing import load_rendered, render_mailing, rendered_for  # noqa: E402
+from pipeline.render.personalise import personalise  # noqa: E402
+from pipeline.render.salutation import salutation_for  # noqa: E402
+
+__all__ = [
+    "EMAIL",
+    "FIRST_NAME",
+    "LAST_NAME",
+    "PREFS_URL",
+    "SALUTATION",
+    "UNSUB_URL",
+    "PersonalMail",
+    "Personalisation",
+    "RenderedMailing",
+    "load_rendered",
+    "personalise",
+    "render_confirmation",
+    "render_mailing",
+    "rendered_for",
+    "salutation_for",
+]

@@ -1,0 +1,96 @@
+"""Per-recipient placeholder substitution: the only work a send does per address.
+
+A rendered part is split once at its placeholders into a tuple of literal pieces and
+placeholder slots (cached by the text, whose hash Python keeps on the string); each
+recipient then costs one ``str.join`` over a few pieces plus escaping six short values:
+a few microseconds, whatever the size of the mail.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from html import escape
+
+from pipeline.render import (
+    EMAIL,
+    FIRST_NAME,
+    LAST_NAME,
+    PREFS_URL,
+    SALUTATION,
+    UNSUB_URL,
+    Personalisation,
+    PersonalMail,
+    RenderedMailing,
+)
+
+PLACEHOLDERS = (SALUTATION, FIRST_NAME, LAST_NAME, EMAIL, UNSUB_URL, PREFS_URL)
+_PATTERN = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
+
+# (literal, slot, literal, slot, ..., literal); slots index PLACEHOLDERS
+Compiled = tuple[tuple[str, ...], tuple[int, ...]]
+
+
+@lru_cache(maxsize=64)
+def compile_template(text: str) -> Compiled:
+    """Split ``text`` at its placeholders once; reused for every recipient."""
+    literals: list[str] = []
+    slots: list[int] = []
+    pos = 0
+    for match in _PATTERN.finditer(text):
+        literals.append(text[pos : match.start()])
+        slots.append(PLACEHOLDERS.index(match.group()))
+        pos = match.end()
+    literals.append(text[pos:])
+    return tuple(literals), tuple(slots)
+
+
+def fill(compiled: Compiled, values: tuple[str, ...]) -> str:
+    """Interleave the literal pieces with ``values`` (already escaped as the part needs)."""
+    literals, slots = compiled
+    if not slots:
+        return literals[0]
+    parts = [literals[0]]
+    for index, slot in enumerate(slots, start=1):
+        parts.append(values[slot])
+        parts.append(literals[index])
+    return "".join(parts)
+
+
+def _values(values: Personalisation) -> tuple[str, ...]:
+    return (
+        values.salutation,
+        values.first_name,
+        values.last_name,
+        values.email,
+        values.unsubscribe_url,
+        values.preferences_url,
+    )
+
+
+def _oneline(value: str) -> str:
+    # A subject is a header: a newline in a name must never start a new header line.
+    return " ".join(value.split())
+
+
+def personalise(rendered: RenderedMailing, values: Personalisation) -> PersonalMail:
+    """One recipient's subject, HTML and text: plain substitution, HTML-escaped in HTML."""
+    plain = _values(values)
+    html_values = tuple(escape(v, quote=True) for v in plain)
+    subject_values = tuple(_oneline(v) for v in plain)
+    return PersonalMail(
+        subject=fill(compile_template(rendered.subject), subject_values),
+        html=fill(compile_template(rendered.html), html_values),
+        text=fill(compile_template(rendered.text), plain),
+    )
+
+
+SAMPLE_VALUES = Personalisation(
+    salutation="Sehr geehrte Frau Dr. Maximiliane Mustermann-Schulze",
+    first_name="Maximiliane",
+    last_name="Mustermann-Schulze",
+    email="maximiliane.mustermann-schulze@beispiel-kommune.example",
+    unsubscribe_url="https://rundbrief.example/u/" + "x" * 120,
+    preferences_url="https://rundbrief.example/p/" + "x" * 120,
+)
+"""Long but realistic values: the size check measures a mail filled with these."""

@@ -1,0 +1,115 @@
+"""Preview files of a mailing: the HTML, the text and the whole message one recipient gets.
+
+``build_preview`` reads the stored render (a draft is rendered first), picks the
+recipient (the subscriber with the given address, else the first recipient of the
+mailing's lists, else a sample person) and builds the message with the same
+``MessageBuilder`` the send uses, so ``preview.eml`` is byte for byte that recipient's
+copy apart from the Date header and MIME boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.clock import Clock
+from pipeline.config import Settings
+from pipeline.models import Mailing, Recipient
+from pipeline.render import PersonalMail, RenderedMailing
+from pipeline.render.mailing import rendered_for
+from pipeline.render.personalise import personalise
+from pipeline.store import Store
+from pipeline.store import mailings as store_mailings
+
+SAMPLE = Recipient(
+    subscriber_id=0,
+    email="erika.mustermann@example.org",
+    list_name="",
+    first_name="Erika",
+    last_name="Mustermann",
+    salutation="Frau",
+    title="Dr.",
+)
+
+
+@dataclass(frozen=True)
+class Preview:
+    mailing: Mailing
+    recipient: Recipient
+    sample: bool  # True when no real subscriber was found
+    rendered: RenderedMailing
+    personal: PersonalMail
+    eml: bytes
+
+
+def pick_recipient(store: Store, mailing: Mailing, to: str | None) -> tuple[Recipient, bool]:
+    """The recipient a preview is for, and whether it is a made-up sample."""
+    list_name = mailing.lists[0] if mailing.lists else ""
+    if to:
+        from pipeline.store.audience import find_subscriber
+
+        with store.connect() as conn:
+            found = find_subscriber(conn, to.strip().lower())
+        if found is None:
+            return Recipient(subscriber_id=0, email=to.strip(), list_name=list_name), True
+        return (
+            Recipient(
+                subscriber_id=found.id,
+                email=found.email,
+                list_name=list_name,
+                first_name=found.first_name,
+                last_name=found.last_name,
+                salutation=found.salutation,
+                title=found.title,
+                language=found.language,
+            ),
+            False,
+        )
+    from pipeline.audience import iter_recipients
+
+    for recipient in iter_recipients(store, mailing.lists, batch_size=1):
+        return recipient, False
+    return Recipient(**{**SAMPLE.__dict__, "list_name": list_name}), True
+
+
+def build_preview(
+    settings: Settings, store: Store, mailing_id: int, *, clock: Clock, to: str | None = None
+) -> Preview:
+    """Everything a preview shows, for ``to`` (or a sample recipient)."""
+    from pipeline.audience.links import signing_secret
+    from pipeline.deliver.message import MessageBuilder
+
+    mailing = store_mailings.get_mailing(store, mailing_id)
+    recipient, sample = pick_recipient(store, mailing, to)
+    rendered = rendered_for(settings, store, mailing_id, recipient.language, clock=clock)
+    builder = MessageBuilder(
+        settings,
+        rendered,
+        list_name=recipient.list_name or None,
+        secret=signing_secret(settings),
+        clock=clock,
+    )
+    values = builder.personalisation(recipient)
+    message = builder.build(recipient, delivery_id=None)
+    return Preview(
+        mailing=mailing,
+        recipient=recipient,
+        sample=sample,
+        rendered=rendered,
+        personal=personalise(rendered, values),
+        eml=message.data,
+    )
+
+
+def write_preview(preview: Preview, folder: Path) -> dict[str, Path]:
+    """Write ``preview.html``, ``preview.txt`` and ``preview.eml`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "html": folder / "preview.html",
+        "text": folder / "preview.txt",
+        "eml": folder / "preview.eml",
+    }
+    paths["html"].write_text(preview.personal.html, encoding="utf-8")
+    paths["text"].write_text(preview.personal.text, encoding="utf-8")
+    paths["eml"].write_bytes(preview.eml)
+    return paths
