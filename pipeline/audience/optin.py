@@ -184,31 +184,23 @@ def send_confirmation(
 ) -> None:
     """Render the confirmation mail for one person and send it outside the outbox."""
     from pipeline.deliver.single import send_single
-    from pipeline.render import Personalisation, personalise, render_confirmation
+    from pipeline.render import Personalisation, render_confirmation
 
     link = confirm_url(settings, secret, subscriber_id, mailing_list.name, issued_at=clock.now())
     rendered = render_confirmation(
         settings, language=language, list_title=mailing_list.title, confirm_url=link
     )
-    personal = personalise(
-        rendered,
-        Personalisation(
-            salutation="",
-            first_name="",
-            last_name="",
-            email=email,
-            unsubscribe_url=unsubscribe_url(settings, secret, subscriber_id, mailing_list.name),
-            preferences_url=preferences_url(settings, secret, subscriber_id, mailing_list.name),
-        ),
+    personal = Personalisation(
+        salutation="",
+        first_name="",
+        last_name="",
+        email=email,
+        unsubscribe_url=unsubscribe_url(settings, secret, subscriber_id, mailing_list.name),
+        preferences_url=preferences_url(settings, secret, subscriber_id, mailing_list.name),
     )
+    # No list headers: this is the one mail a person asked for, not a mailing of the list.
     result = send_single(
-        settings,
-        transport,
-        to=email,
-        rendered=rendered,
-        personal=personal,
-        clock=clock,
-        list_name=mailing_list.name,
+        settings, transport, to=email, rendered=rendered, personal=personal, clock=clock
     )
     if not result.ok:
         raise DeliveryError(result.error or "the transport refused the confirmation mail")

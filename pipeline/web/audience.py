@@ -1,0 +1,330 @@
+"""Public pages of the audience: sign-up, confirmation, unsubscribe, preferences.
+
+    GET  /signup[?list=NAME]   the sign-up form (CSRF token, consent text, honeypot)
+    POST /signup               form post (HTML answer) or JSON (``application/json``)
+    GET  /confirm/<token>      a page with one button (mail scanners open links)
+    POST /confirm/<token>      activates the pending subscription, records time and IP
+    GET  /u/<token>            a page with one button; the GET itself changes nothing
+    POST /u/<token>            RFC 8058 one-click: ``List-Unsubscribe=One-Click`` as
+                               urlencoded or multipart body; unsubscribes at once and
+                               answers 200, no redirect, no cookie
+    GET/POST /p/<token>        preferences: lists and language
+
+The signed token in the URL is the credential of the unsubscribe, preferences and
+confirmation pages, so they need no login and no CSRF cookie (a foreign page cannot know
+the token). Every bad, altered, foreign or expired token gets the same plain page, which
+says nothing about who or what it was for.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
+
+from pipeline.audience import optin, preferences
+from pipeline.audience.addresses import AddressError
+from pipeline.audience.links import preferences_url, signing_secret
+from pipeline.audience.suppression import unsubscribe_in
+from pipeline.audience.tokens import Token, TokenError, read_token
+from pipeline.errors import AudienceError, ConfigError
+from pipeline.store import audience as q
+from pipeline.web import csrf, deps
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("audience", __name__)
+
+HONEYPOT = "website"
+_SAME_ANSWER = (
+    "Fast geschafft: Wir haben eine E-Mail an {email} geschickt, falls diese Adresse noch "
+    "nicht angemeldet ist. Bitte bestätigen Sie Ihre Anmeldung mit dem Link darin."
+)
+
+
+def _secret() -> str | None:
+    try:
+        return signing_secret(deps().settings)
+    except ConfigError:
+        log.error("no signing secret configured: audience links cannot be checked")
+        return None
+
+
+def _ip() -> str:
+    return request.remote_addr or "-"
+
+
+def _invalid(status: int = 400) -> Response:
+    """The one answer for every token we cannot honour: it says nothing more."""
+    body = render_template("audience/invalid.html")
+    return Response(body, status=status, mimetype="text/html")
+
+
+def _token(token: str, purpose: Any) -> Token | None:
+    secret = _secret()
+    if secret is None:
+        return None
+    try:
+        return read_token(secret, token, purpose=purpose)
+    except TokenError:
+        log.info("bad token", extra={"purpose": purpose, "ip": _ip()})
+        return None
+
+
+def _list_title(name: str) -> str:
+    return next((m.title for m in deps().settings.lists if m.name == name), name)
+
+
+# --- sign-up ---------------------------------------------------------------------------
+
+
+@bp.get("/signup")
+def signup_form() -> str:
+    settings = deps().settings
+    lists = optin.public_lists(settings)
+    chosen = request.args.get("list") or (lists[0].name if lists else "")
+    return render_template(
+        "audience/signup.html",
+        lists=lists,
+        chosen=chosen,
+        consent_text=settings.audience.consent_text,
+        consent_version=settings.audience.consent_version,
+        source=request.url,
+        values={},
+        error=None,
+        honeypot=HONEYPOT,
+    )
+
+
+@bp.post("/signup")
+def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
+    as_json = request.is_json
+    if as_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return jsonify(error="expected a JSON object"), 400
+        fields = {k: str(v) if v is not None else "" for k, v in data.items()}
+        consent = data.get("consent") is True
+        source = fields.get("source") or request.headers.get("Referer") or "api"
+    else:
+        csrf.check()
+        fields = {k: v for k, v in request.form.items()}
+        consent = fields.get("consent") == "yes"
+        source = fields.get("source") or request.headers.get("Referer") or request.url
+        if fields.get(HONEYPOT):
+            # A bot filled the hidden field: answer as always, do nothing.
+            return _signed_up(fields.get("email", ""), as_json=False), 200
+    settings = deps().settings
+    lists = optin.public_lists(settings)
+    list_name = fields.get("list") or (lists[0].name if len(lists) == 1 else "")
+    if not consent:
+        return _signup_error(fields, "Bitte bestätigen Sie die Einwilligung.", as_json, 400)
+    secret = _secret()
+    if secret is None:
+        return _signup_error(fields, "Die Anmeldung ist gerade nicht möglich.", as_json, 503)
+    factory = deps().transport_factory
+    transport = None
+    try:
+        transport = factory() if factory is not None else _default_transport()
+        optin.signup(
+            settings,
+            deps().store,
+            optin.Signup(
+                email=fields.get("email", ""),
+                list_name=list_name,
+                ip=_ip(),
+                source=source,
+                first_name=fields.get("first_name", ""),
+                last_name=fields.get("last_name", ""),
+                language=fields.get("language", ""),
+            ),
+            clock=deps().clock,
+            secret=secret,
+            transport=transport,
+        )
+    except optin.RateLimited as exc:
+        response = _signup_error(
+            fields, "Zu viele Anmeldungen von Ihrem Anschluss. Bitte später erneut.", as_json, 429
+        )
+        response[0].headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except AddressError as exc:
+        return _signup_error(fields, f"Diese E-Mail-Adresse ist ungültig: {exc}", as_json, 400)
+    except (AudienceError, ConfigError) as exc:
+        log.warning("sign-up refused", extra={"error": str(exc)})
+        return _signup_error(fields, "Für diese Liste ist keine Anmeldung möglich.", as_json, 400)
+    finally:
+        if transport is not None:
+            transport.close()
+    return _signed_up(fields.get("email", ""), as_json=as_json), 202 if as_json else 200
+
+
+def _default_transport() -> Any:
+    from pipeline.deliver.factory import transport_from_settings
+
+    return transport_from_settings(deps().settings)
+
+
+def _signed_up(email: str, *, as_json: bool) -> Response:
+    message = _SAME_ANSWER.format(email=email.strip())
+    if as_json:
+        return jsonify(status="pending", message=message)
+    return Response(
+        render_template("audience/signup_done.html", message=message), mimetype="text/html"
+    )
+
+
+def _signup_error(
+    fields: dict[str, str], message: str, as_json: bool, status: int
+) -> tuple[Response, int]:
+    if as_json:
+        return jsonify(error=message), status
+    settings = deps().settings
+    body = render_template(
+        "audience/signup.html",
+        lists=optin.public_lists(settings),
+        chosen=fields.get("list", ""),
+        consent_text=settings.audience.consent_text,
+        consent_version=settings.audience.consent_version,
+        source=fields.get("source", ""),
+        values=fields,
+        error=message,
+        honeypot=HONEYPOT,
+    )
+    return Response(body, mimetype="text/html"), status
+
+
+# --- confirmation ----------------------------------------------------------------------
+
+
+@bp.get("/confirm/<token>")
+def confirm_page(token: str) -> Response | str:
+    secret = _secret()
+    if secret is None:
+        return _invalid(503)
+    try:
+        title, status = optin.pending_for(
+            deps().settings, deps().store, token, clock=deps().clock, secret=secret
+        )
+    except TokenError:
+        return _invalid()
+    return render_template("audience/confirm.html", title=title, done=status == "active")
+
+
+@bp.post("/confirm/<token>")
+def confirm_post(token: str) -> Response | str:
+    secret = _secret()
+    if secret is None:
+        return _invalid(503)
+    try:
+        confirmed = optin.confirm(
+            deps().settings, deps().store, token, ip=_ip(), clock=deps().clock, secret=secret
+        )
+    except TokenError:
+        return _invalid()
+    return render_template(
+        "audience/confirm.html", title=_list_title(confirmed.list_name), done=True
+    )
+
+
+# --- unsubscribe -----------------------------------------------------------------------
+
+
+@bp.get("/u/<token>")
+def unsubscribe_page(token: str) -> Response | str:
+    found = _token(token, "unsubscribe")
+    if found is None:
+        return _invalid()
+    with deps().store.connect() as conn:
+        current = q.get_subscription(conn, found.subscriber_id, found.list_name)
+    done = current is None or current.status == "unsubscribed"
+    return render_template(
+        "audience/unsubscribe.html",
+        title=_list_title(found.list_name),
+        done=done,
+        action=url_for("audience.unsubscribe_post", token=token),
+        preferences=_preferences_link(found),
+    )
+
+
+@bp.post("/u/<token>")
+def unsubscribe_post(token: str) -> Response:
+    # RFC 8058: the body is "List-Unsubscribe=One-Click" (urlencoded or multipart); the
+    # signed token is the credential, so any POST to a genuine link unsubscribes.
+    found = _token(token, "unsubscribe")
+    if found is None:
+        return _invalid()
+    store, clock = deps().store, deps().clock
+    with store.begin() as conn:
+        person = q.get_subscriber(conn, found.subscriber_id)
+        if person is not None:
+            unsubscribe_in(
+                conn,
+                person.id,
+                person.email,
+                [found.list_name],
+                clock=clock,
+                detail=f"one-click {found.list_name}",
+            )
+    log.info(
+        "one-click unsubscribe",
+        extra={"subscriber": found.subscriber_id, "list": found.list_name},
+    )
+    body = render_template(
+        "audience/unsubscribe.html",
+        title=_list_title(found.list_name),
+        done=True,
+        action=None,
+        preferences=_preferences_link(found) if person is not None else None,
+    )
+    return Response(body, status=200, mimetype="text/html")
+
+
+def _preferences_link(found: Token) -> str | None:
+    secret = _secret()
+    if secret is None:
+        return None
+    return preferences_url(deps().settings, secret, found.subscriber_id, found.list_name)
+
+
+# --- preferences -----------------------------------------------------------------------
+
+
+@bp.route("/p/<token>", methods=["GET", "POST"])
+def preferences_page(token: str) -> Response | str:
+    found = _token(token, "preferences")
+    if found is None:
+        return _invalid()
+    settings, store = deps().settings, deps().store
+    saved = False
+    error = None
+    if request.method == "POST":
+        try:
+            preferences.save_preferences(
+                settings,
+                store,
+                found.subscriber_id,
+                lists=request.form.getlist("lists"),
+                language=request.form.get("language", ""),
+                ip=_ip(),
+                source=request.base_url,
+                clock=deps().clock,
+            )
+            saved = True
+        except AudienceError:
+            error = "Die Auswahl konnte nicht gespeichert werden."
+    current = preferences.load_preferences(settings, store, found.subscriber_id)
+    if current is None:
+        return _invalid()
+    return render_template(
+        "audience/preferences.html",
+        prefs=current,
+        saved=saved,
+        error=error,
+        languages=[("de", "Deutsch"), ("en", "English")],
+    )
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,177 @@
+"""CSV import: every kind of bad row, encodings, re-imports, suppressions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipeline.audience import iter_recipients
+from pipeline.audience.csv_import import import_file
+from pipeline.audience.suppression import suppress, unsubscribe
+from pipeline.clock import FakeClock
+from pipeline.config import Settings
+from pipeline.errors import AudienceError, ConfigError
+from pipeline.store import Store
+from pipeline.store import audience as q
+
+REPO = Path(__file__).resolve().parents[2]
+
+HEADER = "email,first_name,last_name,salutation,title,language,outlet\n"
+
+BAD_ROWS = (
+    HEADER
+    + "jana.koehler@zeitung.example,Jana,Köhler,Frau,,de,Tageszeitung Ost\n"  # 2 good
+    + "kein-at-zeichen.example,Max,Muster,Herr,,de,\n"  # 3 invalid address
+    + "JANA.Koehler@Zeitung.EXAMPLE,Jana,K.,Frau,,de,\n"  # 4 duplicate of 2
+    + "pierre@journal.example,Pierre,Dubois,Herr,,fr,Le Journal\n"  # 5 unknown language
+    + "kurz@zeitung.example,Kurz,Zeile\n"  # 6 missing columns
+    + '"umbruch@zeitung.example","Zeilen\numbruch",X,Herr,,de,\n'  # 7-8 CR/LF in value
+    + "extra@zeitung.example,A,B,Frau,,de,X,Y\n"  # 9 extra column
+    + "anrede@zeitung.example,A,B,Mx,,de,\n"  # 10 unknown salutation
+    + ",Leer,Adresse,Frau,,de,\n"  # 11 no address
+    + "=HYPERLINK(1)@zeitung.example,A,B,Frau,,de,\n"  # 12 formula as address
+    + "felix.gruen@funk.example,=SUM(A1:A9),Grün,Herr,Dr.,en,+49 30 1234\n"  # 13 good, neutralised
+    + "\n"  # 14 blank line: ignored
+    + "björn@münchen.example,Björn,Bär,Herr,,de,Münchner Blatt\n"  # 15 good, IDN
+)
+
+
+def _import(settings: Settings, store: Store, clock: FakeClock, path: Path, **kw: object):
+    return import_file(settings, store, path, clock=clock, **kw)  # type: ignore[arg-type]
+
+
+def test_every_bad_row_is_reported_and_all_good_rows_imported(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    report = _import(settings, store, clock, write_csv(BAD_ROWS), list_name="press")
+
+    errors = {e.line: e.reason for e in report.errors}
+    assert set(errors) == {3, 4, 5, 6, 7, 9, 10, 11, 12}
+    assert "invalid address" in errors[3]
+    assert "duplicate address (already on line 2)" in errors[4]
+    assert "unknown language 'fr'" in errors[5]
+    assert "missing columns" in errors[6]
+    assert "line break in column 'first_name'" in errors[7]
+    assert "extra columns" in errors[9]
+    assert "unknown salutation 'Mx'" in errors[10]
+    assert "no address" in errors[11]
+    assert "starts with '='" in errors[12]
+    assert not report.ok
+    assert report.created == 3 and report.subscribed == 3
+
+    emails = sorted(r.email for r in iter_recipients(store, ["press"]))
+    assert emails == [
+        "björn@xn--mnchen-3ya.example",
+        "felix.gruen@funk.example",
+        "jana.koehler@zeitung.example",
+    ]
+    with store.connect() as conn:
+        felix = q.find_subscriber(conn, "felix.gruen@funk.example")
+    assert felix is not None
+    # Spreadsheet formulas are neutralised, and the neutralising is reported.
+    assert felix.first_name == "'=SUM(A1:A9)"
+    assert felix.attributes == {"outlet": "'+49 30 1234"}
+    assert felix.title == "Dr." and felix.language == "en" and felix.salutation == "Herr"
+    assert {n.line for n in report.notices} == {13}
+
+
+def test_utf8_with_bom_and_semicolons(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    text = "\ufeffE-Mail;Vorname;Nachname;Anrede;Listen\nanna@verein.example;Änne;Müller;frau;members, press\n"
+    report = _import(settings, store, clock, write_csv(text))
+    assert report.ok and report.created == 1 and report.subscribed == 2
+    (person,) = q.list_subscribers(store)
+    assert person.subscriber.first_name == "Änne"
+    assert person.subscriber.salutation == "Frau"
+    assert person.lists == {"members": "active", "press": "active"}
+
+
+def test_other_encodings_stop_with_the_line(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    text = HEADER + "a@verein.example,Anna,Alt,Frau,,de,\nb@verein.example,Jörg,Süß,Herr,,de,\n"
+    path = write_csv(text, encoding="cp1252")
+    with pytest.raises(AudienceError, match=r"line 3: not UTF-8 .*save the file as UTF-8"):
+        _import(settings, store, clock, path, list_name="members")
+    assert q.count_subscribers(store) == 0  # nothing half-imported
+
+    with pytest.raises(AudienceError, match="UTF-16"):
+        _import(settings, store, clock, write_csv(text, encoding="utf-16"), list_name="members")
+
+
+def test_missing_columns_in_the_header(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    with pytest.raises(AudienceError, match="line 1: missing column 'email'"):
+        _import(settings, store, clock, write_csv("name,sprache\nA,de\n"), list_name="members")
+    with pytest.raises(AudienceError, match="missing column 'lists'"):
+        _import(settings, store, clock, write_csv("email\na@verein.example\n"))
+    with pytest.raises(AudienceError, match="appears twice"):
+        _import(settings, store, clock, write_csv("email,Email\na@b.example,x\n"), list_name="members")
+    with pytest.raises(ConfigError, match="unknown list 'presse'"):
+        _import(settings, store, clock, write_csv("email\na@verein.example\n"), list_name="presse")
+
+
+def test_unknown_list_in_the_lists_column(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    text = "email,lists\na@verein.example,members\nb@verein.example,vorstand\nc@verein.example,\n"
+    report = _import(settings, store, clock, write_csv(text))
+    assert [(e.line, e.reason.split(" (")[0]) for e in report.errors] == [
+        (3, "unknown list 'vorstand'"),
+        (4, "no list in column 'lists'"),
+    ]
+    assert report.created == 1
+
+
+def test_reimport_updates_and_never_duplicates(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    first = "email,first_name,title,region\nanna@verein.example,Anna,Dr.,Sachsen\n"
+    _import(settings, store, clock, write_csv(first), list_name="members")
+    # The second file has no title column: titles stay; region changes; case differs.
+    second = "email,first_name,region\nANNA@Verein.Example,Annemarie,Thüringen\n"
+    report = _import(settings, store, clock, write_csv(second, "b.csv"), list_name="members")
+    assert report.created == 0 and report.updated == 1 and report.subscribed == 0
+    (row,) = q.list_subscribers(store)
+    assert row.subscriber.first_name == "Annemarie"
+    assert row.subscriber.title == "Dr."
+    assert row.subscriber.attributes == {"region": "Thüringen"}
+    assert q.count_subscriptions(store) == {"members": {"active": 1}}
+
+
+def test_suppressed_addresses_stay_suppressed_across_reimports(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("email,lists\na@verein.example,members press\nb@verein.example,press\n")
+    _import(settings, store, clock, path)
+    suppress(store, "A@VEREIN.example", "complaint", clock=clock)
+    unsubscribe(store, "b@verein.example", ["press"], clock=clock)
+
+    for _ in range(2):
+        report = _import(settings, store, clock, path)
+        assert report.ok
+        skipped = {s.email: s.message for s in report.skipped}
+        assert skipped["a@verein.example"].startswith("suppressed (complaint)")
+        assert "not subscribed again" in skipped["b@verein.example"]
+        assert list(iter_recipients(store, ["members", "press"])) == []
+
+
+def test_dry_run_reports_and_changes_nothing(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    report = _import(settings, store, clock, write_csv(BAD_ROWS), list_name="press", dry_run=True)
+    assert report.dry_run and report.created == 3 and len(report.errors) == 9
+    assert q.count_subscribers(store) == 0
+
+
+def test_sample_lists_import_cleanly(settings: Settings, store: Store, clock: FakeClock) -> None:
+    members = _import(settings, store, clock, REPO / "subscribers" / "members.csv", list_name="members")
+    press = _import(settings, store, clock, REPO / "subscribers" / "press.csv", list_name="press")
+    assert members.ok and press.ok and members.created >= 6 and press.created >= 5
+    people = {r.email: r for r in iter_recipients(store, ["press"])}
+    assert any(r.attributes.get("outlet") and r.attributes.get("beat") for r in people.values())
+    assert any(r.title for r in people.values())
