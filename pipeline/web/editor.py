@@ -267,11 +267,12 @@ def test_addresses() -> list[str]:
 def item_order(current: tuple[int, ...], form: Mapping[str, str]) -> list[int]:
     """The new item order from the items form.
 
-    Fields: ``position-<id>`` (a number; ties keep the old order), ``drop-<id>`` (any
-    value: leave the item out), ``move`` (``<id>:up`` or ``<id>:down``, one step).
+    Fields: ``position-<id>`` (a number), ``drop-<id>`` (any value: leave the item out),
+    ``move`` (``<id>:up`` or ``<id>:down``, one step). On equal positions an item whose
+    number was changed goes first (typing 1 means "make this the first"), then the old order.
     """
     get = form.get
-    keyed: list[tuple[float, int, int]] = []
+    keyed: list[tuple[float, int, int, int]] = []
     for index, item_id in enumerate(current):
         if get(f"drop-{item_id}"):
             continue
@@ -280,8 +281,9 @@ def item_order(current: tuple[int, ...], form: Mapping[str, str]) -> list[int]:
             position = float(raw) if raw else float(index + 1)
         except ValueError:
             raise ValueError(f"Die Position „{raw}“ ist keine Zahl.") from None
-        keyed.append((position, index, item_id))
-    order = [item_id for _, _, item_id in sorted(keyed)]
+        changed = 0 if position != index + 1 else 1
+        keyed.append((position, changed, index, item_id))
+    order = [item_id for *_, item_id in sorted(keyed)]
     move = (get("move") or "").strip()
     if move:
         raw_id, _, direction = move.partition(":")

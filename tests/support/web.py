@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from html import escape
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import insert
 
 from pipeline.clock import Clock
 from pipeline.config import Settings
+from pipeline.models import Mailing, MailingKind
 from pipeline.store import Store
+from pipeline.store.schema import items as items_table
 from pipeline.web import create_app
 
 EDITOR = "redakteurin@junge-buergermeister.example"
@@ -50,3 +56,73 @@ def login(client: FlaskClient, user: str = EDITOR, password: str = PASSWORD) -> 
         "/editor/login",
         data={"username": user, "password": password, "csrf_token": token},
     )
+
+
+SEED_ARTICLE = Path(__file__).resolve().parent.parent / "fixtures" / "seed-article.txt"
+
+
+def seed_items(store: Store, clock: Clock, count: int = 3) -> list[int]:
+    """Insert ``count`` German items (the seed article first) straight into the store."""
+    lines = [line for line in SEED_ARTICLE.read_text(encoding="utf-8").splitlines() if line]
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines[4:8])
+    now = clock.now()
+    ids: list[int] = []
+    titles = [
+        lines[0],
+        "Bürgermeister*innen-Sprechstunde in Görlitz: „Wärmeplanung gemeinsam denken“",
+        "Rückblick: Fachtag Glasfaser in Hofstetten",
+        "Jahreskonferenz 2026 – Anmeldung geöffnet",
+        "Neue Förderfibel für Kommunen erschienen",
+    ]
+    kinds = ["article", "event_report", "article", "press_release", "article"]
+    with store.begin() as conn:
+        for n in range(count):
+            result = conn.execute(
+                insert(items_table).values(
+                    identity=f"urn:test:item:{n}",
+                    canonical_link=f"https://www.junge-buergermeister.example/beitrag-{n}",
+                    kind=kinds[n % len(kinds)],
+                    title=titles[n % len(titles)],
+                    link=f"https://www.junge-buergermeister.example/beitrag-{n}",
+                    summary=_sentences(lines[4], 2),
+                    content_html=body,
+                    image_url=f"https://www.junge-buergermeister.example/bilder/{n}.jpg",
+                    image_alt="Teilnehmende der Jahreskonferenz in Berlin",
+                    image_credit="©NJB/Sebastian Bolesch",
+                    author="Redaktion",
+                    published_at=now - timedelta(days=n + 1),
+                    tags=["Gemeinschaft"],
+                    language="de",
+                    content_hash=f"{n:064d}",
+                    eligible=True,
+                    first_seen_at=now,
+                    updated_at=now,
+                )
+            )
+            ids.append(int(result.inserted_primary_key[0]))
+    return ids
+
+
+def _sentences(text: str, count: int) -> str:
+    parts = text.split(". ")
+    return ". ".join(parts[:count]).rstrip(".") + "."
+
+
+def seed_mailing(store: Store, clock: Clock, *, items: int = 3, **kwargs: Any) -> Mailing:
+    """A draft newsletter of freshly inserted items, for the members list, in German."""
+    from pipeline.store.mailings import create_mailing
+
+    ids = seed_items(store, clock, items)
+    mailing = create_mailing(
+        store,
+        kind=kwargs.pop("kind", MailingKind.NEWSLETTER),
+        subject=kwargs.pop("subject", "Netzwerk Junge Bürgermeister*innen · Newsletter KW 25/2026"),
+        item_ids=ids,
+        languages=kwargs.pop("languages", ["de"]),
+        lists=kwargs.pop("lists", ["members"]),
+        clock=clock,
+        intro_md=kwargs.pop("intro_md", "Liebe Leserinnen und Leser, **willkommen**!"),
+        **kwargs,
+    )
+    assert mailing is not None
+    return mailing

@@ -1,0 +1,199 @@
+"""The editors' preview in a real browser: Debian's Chromium driven by Playwright.
+
+The app runs under a real WSGI server (werkzeug) on 127.0.0.1 in a thread, against a
+real SQLite store holding a newsletter composed from German items. Screenshots of the
+preview page (desktop) and of the mail at 375 px (phone) are kept in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from pipeline.clock import FakeClock
+from pipeline.compose import compose_newsletter
+from pipeline.models import Mailing
+from pipeline.store import Store
+from tests.support.smtp import free_port
+from tests.support.web import EDITOR, PASSWORD, seed_items, set_editor_env
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
+    ),
+]
+
+
+class LiveApp:
+    def __init__(self, base_url: str, mailing: Mailing, store: Store) -> None:
+        self.base_url = base_url
+        self.mailing = mailing
+        self.store = store
+
+
+@pytest.fixture
+def live_app(
+    settings_factory: Any, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LiveApp]:
+    from pipeline.web import create_app
+
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = settings_factory(web={"base_url": base_url})
+    set_editor_env(monkeypatch, settings)
+    store = Store.open(settings.database_url())
+    seed_items(store, clock, 5)
+    mailing = compose_newsletter(settings, store, clock=clock)
+    assert mailing is not None
+    server: BaseWSGIServer = make_server(
+        "127.0.0.1", port, create_app(settings, store, clock=clock), threaded=True
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveApp(base_url, mailing, store)
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+        store.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name
+
+
+def _placeholder_png(width: int = 600, height: int = 320) -> bytes:
+    """A plain slate-blue PNG, made here: stands in for the organisation's photos."""
+    row = b"\x00" + bytes((70, 96, 130)) * width
+    raw = zlib.compress(row * height, 9)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def _block_the_world(page: Any, base_url: str) -> list[str]:
+    """Only our own server answers. Item images get a local placeholder, anything else
+    (fonts, trackers) is recorded and aborted: nothing leaves the machine."""
+    outside: list[str] = []
+    image = _placeholder_png()
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(base_url):
+            route.continue_()
+        elif route.request.resource_type == "image":
+            route.fulfill(status=200, content_type="image/png", body=image)
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.route("**/*", route)
+    return outside
+
+
+def _log_in(page: Any, base_url: str, target: str) -> None:
+    page.goto(f"{base_url}{target}")
+    assert "/editor/login" in page.url  # sent to the login form first
+    page.get_by_label("Benutzername").fill(EDITOR)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(f"{base_url}{target}")
+
+
+def test_preview_page_loads_after_login(live_app: LiveApp, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="de-DE")
+    page = context.new_page()
+    _block_the_world(page, live_app.base_url)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    target = f"/editor/mailings/{live_app.mailing.id}"
+    _log_in(page, live_app.base_url, target)
+
+    assert page.locator("h1").inner_text() == live_app.mailing.subject
+    assert page.locator("html").get_attribute("lang") == "de"
+    frames = page.locator("iframe")
+    assert frames.count() == 2
+    widths = [frames.nth(i).bounding_box()["width"] for i in range(2)]
+    assert [round(w) for w in widths] == [602, 377]  # 600 and 375 plus the 1 px border
+    page.wait_for_load_state("networkidle")
+    for frame in page.frames[1:]:
+        frame.wait_for_load_state()
+        assert "Netzwerktreffen der jungen Bürgermeister" in frame.content()
+    assert "Textfassung" in page.content()
+    assert errors == []
+    page.screenshot(path=str(_artifact("editor-preview-desktop.png")), full_page=True)
+    context.close()
+
+
+def test_mail_has_no_horizontal_overflow_at_375_px(live_app: LiveApp, browser: Any) -> None:
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, device_scale_factor=2, locale="de-DE"
+    )
+    page = context.new_page()
+    outside = _block_the_world(page, live_app.base_url)
+    render = f"/editor/mailings/{live_app.mailing.id}/render/de"
+    _log_in(page, live_app.base_url, render)
+    page.wait_for_load_state("networkidle")
+
+    assert outside == []  # no remote font, stylesheet or script
+    assert page.evaluate("document.documentElement.lang") == "de"
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 375, f"the mail is {scroll_width} px wide at a 375 px viewport"
+    assert page.evaluate("document.scripts.length") == 0
+    page.screenshot(path=str(_artifact("mail-phone-375.png")), full_page=True)
+
+    # The editor pages themselves must work on a phone as well.
+    page.goto(f"{live_app.base_url}/editor/mailings/{live_app.mailing.id}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(_artifact("editor-preview-phone.png")), full_page=True)
+    context.close()
+
+
+def test_mail_desktop_width(live_app: LiveApp, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1024, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    _block_the_world(page, live_app.base_url)
+    render = f"/editor/mailings/{live_app.mailing.id}/render/de"
+    _log_in(page, live_app.base_url, render)
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    page.screenshot(path=str(_artifact("mail-desktop.png")), full_page=True)
+    context.close()
