@@ -1,0 +1,153 @@
+"""The SMTP transport against a real aiosmtpd server: pool, replies, dropped connections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.clock import FakeClock
+from pipeline.config import Settings
+from pipeline.deliver import OutgoingMessage
+from pipeline.deliver.message import MessageBuilder
+from pipeline.deliver.smtp import SmtpTransport
+from pipeline.models import Recipient
+from tests.deliver.support import SECRET, rendered
+from tests.support.smtp import SmtpServer
+
+
+@pytest.fixture
+def transport(smtp_server: SmtpServer) -> Iterator[SmtpTransport]:
+    t = SmtpTransport(host=smtp_server.host, port=smtp_server.port, connections=3, timeout=5)
+    yield t
+    t.close()
+
+
+def messages(
+    settings: Settings, clock: FakeClock, n: int, prefix: str = "m"
+) -> list[OutgoingMessage]:
+    b = MessageBuilder(settings, rendered(1), list_name="members", secret=SECRET, clock=clock)
+    return [
+        b.build(
+            Recipient(i + 1, f"{prefix}{i}@kommune.example", "members", first_name="Jörg"),
+            delivery_id=i + 1,
+        )
+        for i in range(n)
+    ]
+
+
+def test_pool_sends_every_message_once(
+    transport: SmtpTransport, smtp_server: SmtpServer, settings: Settings, clock: FakeClock
+) -> None:
+    batch = messages(settings, clock, 30)
+    results = transport.send(batch)
+    assert [r.delivery_id for r in results] == [m.delivery_id for m in batch]
+    assert all(r.ok for r in results)
+    assert sorted(smtp_server.sink.recipients()) == sorted(m.recipient for m in batch)
+    received = {m.rcpt_tos[0]: m for m in smtp_server.messages}
+    assert received["m0@kommune.example"].message["Message-ID"] == batch[0].message_id
+    # Connections persist between batches (a pool, not one connection per message).
+    assert transport.send(messages(settings, clock, 6, "n"))[0].ok
+    assert len(smtp_server.messages) == 36
+
+
+def test_recipient_replies_are_mapped(
+    transport: SmtpTransport, smtp_server: SmtpServer, settings: Settings, clock: FakeClock
+) -> None:
+    replies = {
+        "m1@kommune.example": "550 5.1.1 <m1@kommune.example>: Recipient address rejected",
+        "m2@kommune.example": "451 4.7.1 Greylisted, try again later",
+        "m3@kommune.example": "552 5.2.2 Mailbox full",
+    }
+    smtp_server.sink.rcpt_reply = replies.get
+    results = {r.recipient: r for r in transport.send(messages(settings, clock, 5))}
+    hard = results["m1@kommune.example"]
+    assert not hard.ok and hard.permanent and hard.hard_bounce
+    assert "550" in (hard.error or "")
+    soft = results["m2@kommune.example"]
+    assert not soft.ok and not soft.permanent and not soft.hard_bounce
+    assert soft.retry_after == 5.0
+    full = results["m3@kommune.example"]
+    assert full.permanent and not full.hard_bounce
+    assert results["m0@kommune.example"].ok and results["m4@kommune.example"].ok
+    assert sorted(smtp_server.sink.recipients()) == ["m0@kommune.example", "m4@kommune.example"]
+
+
+def test_421_drops_the_connection_and_asks_for_back_off(
+    smtp_server: SmtpServer, settings: Settings, clock: FakeClock
+) -> None:
+    smtp_server.sink.data_reply = lambda n: "421 4.3.2 Too busy, closing" if n == 2 else None
+    transport = SmtpTransport(
+        host=smtp_server.host, port=smtp_server.port, connections=1, timeout=5
+    )
+    try:
+        results = transport.send(messages(settings, clock, 4))
+    finally:
+        transport.close()
+    assert [r.ok for r in results] == [True, False, True, True]
+    assert results[1].retry_after == 30.0 and not results[1].permanent
+    assert len(smtp_server.messages) == 3
+
+
+def test_connection_dropped_after_data_is_transient(
+    smtp_server: SmtpServer, settings: Settings, clock: FakeClock
+) -> None:
+    smtp_server.sink.drop_after_data = lambda n: n == 3
+    transport = SmtpTransport(
+        host=smtp_server.host, port=smtp_server.port, connections=1, timeout=5
+    )
+    try:
+        results = transport.send(messages(settings, clock, 5))
+    finally:
+        transport.close()
+    assert [r.ok for r in results] == [True, True, False, True, True]
+    assert "dropped during DATA" in (results[2].error or "")
+    assert not results[2].permanent
+    assert len(smtp_server.messages) == 4
+
+
+def test_server_down_is_a_transient_failure(settings: Settings, clock: FakeClock) -> None:
+    from tests.support.smtp import free_port
+
+    transport = SmtpTransport(host="127.0.0.1", port=free_port(), connections=2, timeout=2)
+    try:
+        results = transport.send(messages(settings, clock, 3))
+    finally:
+        transport.close()
+    assert all(not r.ok and not r.permanent for r in results)
+    assert "cannot connect" in (results[0].error or "")
+
+
+def test_auth_and_starttls_settings_are_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.deliver.factory import transport_from_settings
+    from tests.support.settings import make_settings
+
+    monkeypatch.setenv("SMTP_PW_FOR_TEST", "geheim")
+    settings = make_settings(
+        tmp_path,
+        delivery={"transport": "smtp"},
+        smtp={
+            "host": "mail.example",
+            "port": 587,
+            "security": "starttls",
+            "username": "rundbrief",
+            "password_env": "SMTP_PW_FOR_TEST",
+            "connections": 2,
+        },
+    )
+    transport = transport_from_settings(settings)
+    assert isinstance(transport, SmtpTransport)
+    assert (transport.security, transport.username, transport.password) == (
+        "starttls",
+        "rundbrief",
+        "geheim",
+    )
+    transport.close()
+    monkeypatch.delenv("SMTP_PW_FOR_TEST")
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="SMTP_PW_FOR_TEST"):
+        transport_from_settings(settings)
