@@ -111,7 +111,8 @@ class BounceProcessor:
         elif event.kind == BounceKind.COMPLAINT:
             self._suppress(address, "complaint", detail)
         else:
-            soft = q.count_events(self.store, key, BounceKind.SOFT.value) + 1
+            bounced = q.soft_bounced_deliveries(self.store, key) | {match.delivery.id}
+            soft = len(bounced)
             if soft >= self.settings.bounces.soft_bounces_before_suppress:
                 self._suppress(address, "hard_bounce", f"{soft} soft bounces, last: {detail}")
         recorded = q.record_event(

@@ -98,14 +98,20 @@ def event_seen(store: Store, source_id: str) -> bool:
     return found is not None
 
 
-def count_events(store: Store, email_hash: str, kind: str) -> int:
+def soft_bounced_deliveries(store: Store, email_hash: str) -> set[int]:
+    """The deliveries to an address that bounced softly: a provider reports every retry
+    of one message, and five retries of one newsletter are not five dead mailings."""
     with store.connect() as conn:
-        value = conn.execute(
-            select(func.count())
-            .select_from(bounce_events)
-            .where(bounce_events.c.email_hash == email_hash, bounce_events.c.kind == kind)
-        ).scalar()
-    return int(value or 0)
+        rows = conn.execute(
+            select(bounce_events.c.delivery_id)
+            .where(
+                bounce_events.c.email_hash == email_hash,
+                bounce_events.c.kind == "soft",
+                bounce_events.c.delivery_id.is_not(None),
+            )
+            .distinct()
+        ).all()
+    return {int(r[0]) for r in rows}
 
 
 def record_event(store: Store, event: NewBounceEvent) -> bool:

@@ -1,0 +1,85 @@
+"""Bounce tests: a store with one sent mailing and its deliveries 101–105, the fixture
+reports in tests/fixtures/mail, and VERP on ``bounces.junge-buergermeister.example``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+
+from pipeline.config import Settings
+from pipeline.store import Store
+from pipeline.store.schema import deliveries, mailings
+
+MAIL = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
+SECRET = "rundbrief-test-secret"
+BOUNCE_DOMAIN = "bounces.junge-buergermeister.example"
+SENT_AT = datetime(2026, 6, 19, 8, 2, tzinfo=UTC)
+
+# delivery id → address (the fixtures are reports about these deliveries)
+PEOPLE = {
+    101: "anna.schroeder@example.org",  # Postfix 5.1.1, VERP
+    102: "joerg.weiss@example.net",  # Postfix 4.2.2 mailbox full, VERP
+    103: "ben.oelmez@gmail.example",  # Gmail 5.1.1, matched by Message-ID
+    104: "zoe.celik@example.com",  # Exim X-Failed-Recipients, Message-ID in the text
+    105: "eva.gross@mailbox-anbieter.example",  # ARF complaint, VERP
+}
+
+
+def fixture(name: str) -> bytes:
+    return (MAIL / name).read_bytes()
+
+
+def add_mailing(store: Store, mailing_id: int, people: dict[int, str]) -> None:
+    with store.begin() as conn:
+        conn.execute(
+            insert(mailings).values(
+                id=mailing_id,
+                kind="newsletter",
+                status="sent",
+                subject="Netzwerk Junge Bürgermeister*innen · Newsletter KW 25/2026",
+                languages=["de"],
+                lists=["members"],
+                period_key=f"newsletter:test-{mailing_id}",
+                created_at=SENT_AT,
+                updated_at=SENT_AT,
+                sent_at=SENT_AT,
+            )
+        )
+        for delivery_id, email in people.items():
+            conn.execute(
+                insert(deliveries).values(
+                    id=delivery_id,
+                    mailing_id=mailing_id,
+                    email=email,
+                    list_name="members",
+                    language="de",
+                    status="sent",
+                    attempts=1,
+                    message_id=f"<rb-{mailing_id}-{delivery_id}@junge-buergermeister.example>",
+                    sent_at=SENT_AT,
+                    created_at=SENT_AT,
+                )
+            )
+
+
+@pytest.fixture
+def verp_settings(settings_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("RUNDBRIEF_SECRET", SECRET)
+    settings: Settings = settings_factory(
+        delivery={"bounce_domain": BOUNCE_DOMAIN},
+        bounces={"soft_bounces_before_suppress": 2},
+    )
+    return settings
+
+
+@pytest.fixture
+def sent_store(verp_settings: Settings) -> Iterator[Store]:
+    store = Store.open(verp_settings.database_url())
+    add_mailing(store, 7, PEOPLE)
+    yield store
+    store.close()
