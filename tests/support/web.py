@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 from html import escape
 from pathlib import Path
@@ -79,7 +80,7 @@ def seed_items(store: Store, clock: Clock, count: int = 3) -> list[int]:
         for n in range(count):
             result = conn.execute(
                 insert(items_table).values(
-                    identity=f"urn:test:item:{n}",
+                    identity=f"urn:test:item:{uuid.uuid4().hex}",
                     canonical_link=f"https://www.junge-buergermeister.example/beitrag-{n}",
                     kind=kinds[n % len(kinds)],
                     title=titles[n % len(titles)],

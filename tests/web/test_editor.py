@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +22,7 @@ from pipeline.models import MailingStatus
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
 from pipeline.web.editor import item_order
+from tests.support.smtp import free_port
 from tests.support.web import (
     EDITOR,
     PASSWORD,
@@ -460,3 +467,108 @@ def test_test_copy_never_goes_to_a_foreign_address(
         message = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "nur an Adressen der Redaktion" in message
     assert smtp_server.messages == []
+
+
+def test_hostile_item_text_is_escaped_on_the_page(
+    editor: FlaskClient, store: Store, clock: FakeClock
+) -> None:
+    from sqlalchemy import update
+
+    from pipeline.store.schema import items
+
+    mailing = seed_mailing(store, clock)
+    with store.begin() as conn:
+        conn.execute(
+            update(items)
+            .where(items.c.id == mailing.item_ids[0])
+            .values(title='<script>alert("x")</script><img src=x onerror=alert(1)>')
+        )
+    html = editor.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert" in html
+
+
+# --- rundbrief serve -------------------------------------------------------------------
+
+
+def _config(tmp_path: Path, port: int) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[organisation]
+name = "Netzwerk Junge Bürgermeister*innen"
+website = "https://www.junge-buergermeister.example"
+postal_address = "Marienstraße 6, 10117 Berlin"
+imprint_url = "https://www.junge-buergermeister.example/impressum"
+
+[storage]
+url = "sqlite:///rundbrief.db"
+
+[[lists]]
+name = "members"
+title = "Mitglieder-Newsletter"
+reason = "Sie erhalten diese E-Mail als Mitglied des Netzwerks."
+double_opt_in = false
+
+[[lists]]
+name = "press"
+title = "Presseverteiler"
+reason = "Sie haben sich für den Presseverteiler angemeldet."
+
+[sender]
+from_name = "Netzwerk Junge Bürgermeister*innen"
+from_address = "newsletter@junge-buergermeister.example"
+
+[web]
+base_url = "http://127.0.0.1:{port}"
+port = {port}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_serve_refuses_to_start_without_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RUNDBRIEF_SECRET", raising=False)
+    env = {k: v for k, v in os.environ.items() if k != "RUNDBRIEF_SECRET"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--config", str(_config(tmp_path, 8000)), "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "RUNDBRIEF_SECRET" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_answers_over_http(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "RUNDBRIEF_SECRET": "s" * 40}
+    env.pop("RUNDBRIEF_EDITOR_USER", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "--config", str(_config(tmp_path, port)), "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/archive", timeout=2) as r:
+                    body = r.read().decode("utf-8")
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert "<h1>Archiv</h1>" in body
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert "editor login is disabled" in stderr
