@@ -110,7 +110,9 @@ def test_missing_columns_in_the_header(
     with pytest.raises(AudienceError, match="missing column 'lists'"):
         _import(settings, store, clock, write_csv("email\na@verein.example\n"))
     with pytest.raises(AudienceError, match="appears twice"):
-        _import(settings, store, clock, write_csv("email,Email\na@b.example,x\n"), list_name="members")
+        _import(
+            settings, store, clock, write_csv("email,Email\na@b.example,x\n"), list_name="members"
+        )
     with pytest.raises(ConfigError, match="unknown list 'presse'"):
         _import(settings, store, clock, write_csv("email\na@verein.example\n"), list_name="presse")
 
@@ -169,7 +171,9 @@ def test_dry_run_reports_and_changes_nothing(
 
 
 def test_sample_lists_import_cleanly(settings: Settings, store: Store, clock: FakeClock) -> None:
-    members = _import(settings, store, clock, REPO / "subscribers" / "members.csv", list_name="members")
+    members = _import(
+        settings, store, clock, REPO / "subscribers" / "members.csv", list_name="members"
+    )
     press = _import(settings, store, clock, REPO / "subscribers" / "press.csv", list_name="press")
     assert members.ok and press.ok and members.created >= 6 and press.created >= 5
     people = {r.email: r for r in iter_recipients(store, ["press"])}

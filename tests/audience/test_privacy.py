@@ -25,14 +25,19 @@ CSV = (
 )
 
 
-def _setup(settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]) -> None:
+def _setup(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
     assert import_file(settings, store, write_csv(CSV), clock=clock).ok
     now = clock.now()
     with store.begin() as conn:
         mailing_id = conn.execute(
             insert(mailings).values(
-                kind="newsletter", status="sending", subject="Newsletter KW 25/2026",
-                created_at=now, updated_at=now,
+                kind="newsletter",
+                status="sending",
+                subject="Newsletter KW 25/2026",
+                created_at=now,
+                updated_at=now,
             )
         ).inserted_primary_key[0]
         lea = q.find_subscriber(conn, "lea.strauss@agentur.example")
@@ -40,18 +45,37 @@ def _setup(settings: Settings, store: Store, clock: FakeClock, write_csv: Callab
         conn.execute(
             insert(deliveries),
             [
-                {"mailing_id": mailing_id, "subscriber_id": lea.id, "email": lea.email,
-                 "list_name": "members", "status": "sent", "attempts": 1, "sent_at": now,
-                 "message_id": "<1@junge-buergermeister.example>", "created_at": now},
-                {"mailing_id": mailing_id, "subscriber_id": None, "email": "tom@verein.example",
-                 "list_name": "members", "status": "queued", "attempts": 0, "sent_at": None,
-                 "message_id": None, "created_at": now},
+                {
+                    "mailing_id": mailing_id,
+                    "subscriber_id": lea.id,
+                    "email": lea.email,
+                    "list_name": "members",
+                    "status": "sent",
+                    "attempts": 1,
+                    "sent_at": now,
+                    "message_id": "<1@junge-buergermeister.example>",
+                    "created_at": now,
+                },
+                {
+                    "mailing_id": mailing_id,
+                    "subscriber_id": None,
+                    "email": "tom@verein.example",
+                    "list_name": "members",
+                    "status": "queued",
+                    "attempts": 0,
+                    "sent_at": None,
+                    "message_id": None,
+                    "created_at": now,
+                },
             ],
         )
         conn.execute(
             insert(bounce_events).values(
-                email_hash=email_hash(lea.email), kind="soft", status_code="4.2.2",
-                detail="mailbox full: lea.strauss@agentur.example", source="dsn",
+                email_hash=email_hash(lea.email),
+                kind="soft",
+                status_code="4.2.2",
+                detail="mailbox full: lea.strauss@agentur.example",
+                source="dsn",
                 received_at=now,
             )
         )
@@ -80,7 +104,9 @@ def test_erase_removes_personal_data_and_keeps_a_hashed_suppression(
 ) -> None:
     _setup(settings, store, clock, write_csv)
     report = erase_person(store, "lea.strauss@agentur.example", clock=clock)
-    assert report.subscriber_erased and report.subscriptions == 2 and report.deliveries_scrubbed == 1
+    assert (
+        report.subscriber_erased and report.subscriptions == 2 and report.deliveries_scrubbed == 1
+    )
 
     with store.connect() as conn:
         assert q.find_subscriber(conn, "lea.strauss@agentur.example") is None

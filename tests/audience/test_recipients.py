@@ -22,7 +22,9 @@ CSV = (
 )
 
 
-def _load(settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]) -> None:
+def _load(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
     assert import_file(settings, store, write_csv(CSV), clock=clock).ok
 
 
@@ -40,7 +42,10 @@ def test_one_per_address_with_the_first_list_that_applies(
     ]
     anna = next(iter(iter_recipients(store, ["members"])))
     assert (anna.first_name, anna.last_name, anna.title, anna.salutation) == (
-        "Anna", "Müller", "Dr.", "Frau"
+        "Anna",
+        "Müller",
+        "Dr.",
+        "Frau",
     )
     assert anna.attributes == {"beat": "Kommunales"}
 

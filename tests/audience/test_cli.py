@@ -1,0 +1,140 @@
+"""The subscribers commands as an operator runs them (in-process entry point, real SQLite)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import REPO
+from tests.support.settings import write_config
+
+CONFIG = """
+[organisation]
+name = "Netzwerk Junge Bürgermeister*innen"
+website = "https://www.junge-buergermeister.example"
+postal_address = "Marienstraße 6, 10117 Berlin"
+imprint_url = "https://www.junge-buergermeister.example/impressum"
+
+[storage]
+url = "sqlite:///var/test.db"
+
+[sender]
+from_name = "Netzwerk"
+from_address = "newsletter@junge-buergermeister.example"
+
+[[lists]]
+name = "members"
+title = "Mitglieder"
+reason = "Sie sind Mitglied."
+double_opt_in = false
+
+[[lists]]
+name = "press"
+title = "Presse"
+reason = "Sie sind im Presseverteiler."
+"""
+
+COMMANDS = ("import", "list", "show", "count", "export", "erase", "suppress", "unsubscribe")
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def rundbrief(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..., Run]:
+    config = write_config(tmp_path, CONFIG)
+
+    def invoke(*args: str) -> Run:
+        capsys.readouterr()
+        try:
+            main(["--config", str(config), *args])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+
+    return invoke
+
+
+def test_import_exit_status_and_json(rundbrief: Callable[..., Run], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "email,language\nok@verein.example,de\nkaputt,de\nfr@verein.example,fr\n", "utf-8"
+    )
+    run = rundbrief("subscribers", "import", str(bad), "--list", "members", "--json")
+    assert run.returncode == 1
+    data = json.loads(run.stdout)
+    assert data["created"] == 1
+    assert [(e["line"], e["email"]) for e in data["errors"]] == [
+        (3, "kaputt"),
+        (4, "fr@verein.example"),
+    ]
+
+    human = rundbrief("subscribers", "import", str(bad), "--list", "members")
+    assert human.returncode == 1
+    assert "line 3: invalid address" in human.stderr and "line 4: unknown language" in human.stderr
+
+    good = rundbrief(
+        "subscribers", "import", str(REPO / "subscribers" / "press.csv"), "--list", "press"
+    )
+    assert good.returncode == 0 and "0 bad" in good.stdout
+
+    dry = rundbrief(
+        "subscribers",
+        "import",
+        str(REPO / "subscribers" / "members.csv"),
+        "--list",
+        "members",
+        "--dry-run",
+    )
+    assert dry.returncode == 0 and dry.stdout.startswith("dry run")
+    count = json.loads(rundbrief("subscribers", "count", "--json").stdout)
+    assert "members" in count["lists"] and count["lists"]["members"] == {"active": 1}
+
+
+def test_manage_a_person(rundbrief: Callable[..., Run]) -> None:
+    rundbrief("subscribers", "import", str(REPO / "subscribers" / "press.csv"), "--list", "press")
+    listed = json.loads(rundbrief("subscribers", "list", "--list", "press", "--json").stdout)
+    assert len(listed) >= 5
+    email = listed[0]["email"]
+
+    shown = json.loads(rundbrief("subscribers", "show", email, "--json").stdout)
+    assert shown["subscriptions"][0]["status"] == "active"
+
+    off = rundbrief("subscribers", "unsubscribe", email, "--list", "press")
+    assert off.returncode == 0 and "address suppressed" in off.stdout
+    again = rundbrief("subscribers", "unsubscribe", email, "--list", "press")
+    assert again.returncode == 1 and "was not subscribed" in again.stderr
+
+    sup = rundbrief("subscribers", "suppress", listed[1]["email"], "--reason", "complaint")
+    assert sup.returncode == 0 and "suppressed (complaint)" in sup.stdout
+    wrong = rundbrief("subscribers", "suppress", listed[1]["email"], "--reason", "weil")
+    assert wrong.returncode == 1 and "unknown suppression reason" in wrong.stderr
+
+    exported = json.loads(rundbrief("subscribers", "export", email).stdout)
+    assert exported["email"] == email and exported["suppression"]["reason"] == "unsubscribed"
+
+    erased = rundbrief("subscribers", "erase", email, "--json")
+    assert json.loads(erased.stdout)["subscriber_erased"] is True
+    after = json.loads(rundbrief("subscribers", "export", email).stdout)
+    assert after["subscriber"] is None and after["subscriptions"] == []
+    assert after["suppression"]["reason"] == "unsubscribed"
+
+    missing = rundbrief("subscribers", "show", "niemand@verein.example")
+    assert missing.returncode == 1 and "nothing is held" in missing.stderr
+
+
+def test_every_command_is_documented() -> None:
+    readme = (REPO / "README.md").read_text("utf-8")
+    for command in COMMANDS:
+        assert f"subscribers {command}" in readme, command
