@@ -46,7 +46,7 @@ def test_a_token_for_another_subscriber_cannot_be_forged() -> None:
     import base64
 
     token = make_token(SECRET, 7, "members")
-    payload, signature = token.split(".")
+    _payload, signature = token.split(".")
     other = base64.urlsafe_b64encode(b"1.unsubscribe.8.members").rstrip(b"=").decode()
     with pytest.raises(TokenError):
         read_token(SECRET, f"{other}.{signature}")
