@@ -15,6 +15,8 @@ bounce or a complaint suppresses the address at once. A failure while processing
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import logging
 import threading
@@ -96,18 +98,40 @@ def _process(provider: str, decode: Callable[[Any], list[BounceEvent]]) -> Respo
     return _answer(200, ok=True, **processor.report.as_dict())
 
 
+def _basic_credentials() -> tuple[bytes, bytes] | None:
+    """User and password of a Basic Authorization header, as raw bytes: clients encode
+    non-ASCII characters as UTF-8 or as Latin-1, so the comparison must not guess."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, password = raw.partition(b":")
+    return (user, password) if colon else None
+
+
+def _same(given: bytes, expected: str) -> bool:
+    utf8 = hmac.compare_digest(given, expected.encode("utf-8"))
+    try:
+        latin1 = hmac.compare_digest(given, expected.encode("latin-1"))
+    except UnicodeEncodeError:
+        latin1 = False
+    return utf8 or latin1
+
+
 @blueprint.post("/postmark")
 def postmark() -> Response:
     user = _secret("postmark_webhook_user_env")
     password = _secret("postmark_webhook_password_env")
     if not user or not password:
         return _answer(503, error="the Postmark webhook is not configured")
-    auth = request.authorization
-    given_user = (auth.username or "") if auth else ""
-    given_password = (auth.password or "") if auth else ""
-    user_ok = hmac.compare_digest(given_user.encode(), user.encode())
-    password_ok = hmac.compare_digest(given_password.encode(), password.encode())
-    if not (auth and user_ok and password_ok):
+    given = _basic_credentials()
+    user_ok = given is not None and _same(given[0], user)
+    password_ok = given is not None and _same(given[1], password)
+    if not (user_ok and password_ok):
         log.warning("webhook authentication failed", extra={"provider": "postmark"})
         response = _answer(401, error="authentication required")
         response.headers["WWW-Authenticate"] = 'Basic realm="rundbrief webhooks"'

@@ -1,0 +1,268 @@
+"""Postmark and Mailgun webhooks over real HTTP (werkzeug on 127.0.0.1), with their auth."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from pipeline.audience.suppression import is_suppressed
+from pipeline.clock import FakeClock
+from pipeline.config import Settings
+from pipeline.store import Store
+from pipeline.store.schema import bounce_events, suppressions
+from pipeline.web import create_app
+from tests.bounces.conftest import PEOPLE
+
+PM_USER, PM_PASSWORD = "postmark", "Geheimes-Passwort-für-Postmark"
+MG_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
+
+
+@pytest.fixture
+def base_url(
+    verp_settings: Settings, sent_store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    monkeypatch.setenv(verp_settings.bounces.postmark_webhook_user_env, PM_USER)
+    monkeypatch.setenv(verp_settings.bounces.postmark_webhook_password_env, PM_PASSWORD)
+    monkeypatch.setenv(verp_settings.bounces.mailgun_signing_key_env, MG_KEY)
+    app = create_app(verp_settings, sent_store, clock=clock)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+
+
+def reasons(store: Store) -> dict[str, str]:
+    with store.connect() as conn:
+        rows = conn.execute(select(suppressions.c.email, suppressions.c.reason)).all()
+    return {str(e): str(r) for e, r in rows}
+
+
+def event_count(store: Store) -> int:
+    with store.connect() as conn:
+        return len(conn.execute(select(bounce_events.c.id)).all())
+
+
+# --- Postmark ----------------------------------------------------------------------------
+
+
+def postmark_bounce(
+    delivery_id: int, *, type_: str = "HardBounce", id_: int = 4323372036
+) -> dict[str, Any]:
+    return {
+        "RecordType": "Bounce",
+        "ID": id_,
+        "Type": type_,
+        "TypeCode": 1 if type_ == "HardBounce" else 4096,
+        "Name": "Hard bounce",
+        "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+        "MessageStream": "broadcast",
+        "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
+        "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
+        "Email": PEOPLE[delivery_id],
+        "From": "newsletter@junge-buergermeister.example",
+        "BouncedAt": "2026-06-19T10:28:10.2735393+02:00",
+        "Inactive": True,
+        "CanActivate": True,
+        "Subject": "Netzwerk Junge Bürgermeister*innen · Newsletter KW 25/2026",
+        "Metadata": {"delivery_id": str(delivery_id)},
+    }
+
+
+def test_postmark_hard_bounce_suppresses(base_url: str, sent_store: Store) -> None:
+    response = requests.post(
+        f"{base_url}/webhooks/postmark",
+        json=postmark_bounce(101),
+        auth=(PM_USER, PM_PASSWORD),
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["hard"] == 1
+    assert reasons(sent_store) == {PEOPLE[101]: "hard_bounce"}
+    # Postmark retries a call whose answer it did not see: counted once
+    again = requests.post(
+        f"{base_url}/webhooks/postmark",
+        json=postmark_bounce(101),
+        auth=(PM_USER, PM_PASSWORD),
+        timeout=5,
+    )
+    assert again.status_code == 200 and again.json()["duplicates"] == 1
+    assert event_count(sent_store) == 1
+
+
+def test_postmark_spam_complaint_and_soft_bounce(base_url: str, sent_store: Store) -> None:
+    complaint = {
+        "RecordType": "SpamComplaint",
+        "ID": 42,
+        "Type": "SpamComplaint",
+        "TypeCode": 100001,
+        "MessageID": "00000000-0000-0000-0000-000000000000",
+        "Email": PEOPLE[105],
+        "Metadata": {"delivery_id": "105"},
+    }
+    soft = postmark_bounce(102, type_="SoftBounce", id_=43)
+    soft["Details"] = "smtp;452 4.2.2 Mailbox full"
+    for payload in (complaint, soft):
+        response = requests.post(
+            f"{base_url}/webhooks/postmark", json=payload, auth=(PM_USER, PM_PASSWORD), timeout=5
+        )
+        assert response.status_code == 200
+    assert reasons(sent_store) == {PEOPLE[105]: "complaint"}
+    assert not is_suppressed(sent_store, PEOPLE[102])
+
+
+def test_postmark_delivery_events_are_ignored(base_url: str, sent_store: Store) -> None:
+    delivery = {"RecordType": "Delivery", "MessageID": "x", "Recipient": PEOPLE[101]}
+    response = requests.post(
+        f"{base_url}/webhooks/postmark", json=delivery, auth=(PM_USER, PM_PASSWORD), timeout=5
+    )
+    assert response.status_code == 200
+    assert event_count(sent_store) == 0
+
+
+@pytest.mark.parametrize(
+    "auth", [None, (PM_USER, "falsch"), ("jemand", PM_PASSWORD), (PM_USER, PM_PASSWORD + "x")]
+)
+def test_postmark_wrong_auth_is_refused(
+    base_url: str, sent_store: Store, auth: tuple[str, str] | None
+) -> None:
+    response = requests.post(
+        f"{base_url}/webhooks/postmark", json=postmark_bounce(101), auth=auth, timeout=5
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert reasons(sent_store) == {} and event_count(sent_store) == 0
+
+
+def test_postmark_not_configured_answers_503(
+    base_url: str, sent_store: Store, verp_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(verp_settings.bounces.postmark_webhook_password_env)
+    response = requests.post(
+        f"{base_url}/webhooks/postmark", json=postmark_bounce(101), auth=(PM_USER, ""), timeout=5
+    )
+    assert response.status_code == 503
+    assert reasons(sent_store) == {}
+
+
+def test_postmark_malformed_body_is_400(base_url: str) -> None:
+    response = requests.post(
+        f"{base_url}/webhooks/postmark", data="kein json", auth=(PM_USER, PM_PASSWORD), timeout=5
+    )
+    assert response.status_code == 400
+
+
+# --- Mailgun -----------------------------------------------------------------------------
+
+
+def signed(clock: FakeClock, token: str, *, key: str = MG_KEY, age: float = 0) -> dict[str, str]:
+    timestamp = str(int(clock.now().timestamp() - age))
+    digest = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    return {"timestamp": timestamp, "token": token, "signature": digest}
+
+
+def mailgun_event(
+    delivery_id: int, *, event: str = "failed", severity: str = "permanent"
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "event": event,
+        "id": f"G9Bn5sl1TC6nu79C8C0bwg-{delivery_id}-{event}-{severity}",
+        "timestamp": 1781856137.0,
+        "recipient": PEOPLE[delivery_id],
+        "recipient-domain": PEOPLE[delivery_id].split("@")[1],
+        "user-variables": {"delivery_id": str(delivery_id)},
+        "message": {"headers": {"message-id": f"rb-7-{delivery_id}@junge-buergermeister.example"}},
+    }
+    if event == "failed":
+        data["severity"] = severity
+        data["reason"] = "bounce" if severity == "permanent" else "generic"
+        data["delivery-status"] = (
+            {
+                "code": 550,
+                "message": "5.1.1 The email account that you tried to reach does not exist",
+                "description": "",
+            }
+            if severity == "permanent"
+            else {"code": 452, "message": "4.2.2 Mailbox full", "description": ""}
+        )
+    return data
+
+
+def test_mailgun_permanent_failure_suppresses(
+    base_url: str, sent_store: Store, clock: FakeClock
+) -> None:
+    body = {"signature": signed(clock, "a" * 50), "event-data": mailgun_event(103)}
+    response = requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5)
+    assert response.status_code == 200, response.text
+    assert reasons(sent_store) == {PEOPLE[103]: "hard_bounce"}
+
+
+def test_mailgun_complaint_and_temporary_failure(
+    base_url: str, sent_store: Store, clock: FakeClock
+) -> None:
+    for token, event in (
+        ("b" * 50, mailgun_event(105, event="complained")),
+        ("c" * 50, mailgun_event(102, severity="temporary")),
+    ):
+        response = requests.post(
+            f"{base_url}/webhooks/mailgun",
+            json={"signature": signed(clock, token), "event-data": event},
+            timeout=5,
+        )
+        assert response.status_code == 200
+    assert reasons(sent_store) == {PEOPLE[105]: "complaint"}
+    with sent_store.connect() as conn:
+        kinds = sorted(r[0] for r in conn.execute(select(bounce_events.c.kind)).all())
+    assert kinds == ["complaint", "soft"]
+
+
+@pytest.mark.parametrize(
+    ("signature", "reason"),
+    [
+        ("wrong-key", "wrong signature"),
+        ("stale", "stale timestamp"),
+        ("missing", "no signature"),
+    ],
+)
+def test_mailgun_bad_signatures_are_refused(
+    base_url: str, sent_store: Store, clock: FakeClock, signature: str, reason: str
+) -> None:
+    body: dict[str, Any] = {"event-data": mailgun_event(103)}
+    if signature == "wrong-key":
+        body["signature"] = signed(clock, "d" * 50, key="key-someone-else")
+    elif signature == "stale":
+        body["signature"] = signed(clock, "e" * 50, age=600)
+    response = requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5)
+    assert response.status_code == 401
+    assert response.json()["error"] == reason
+    assert reasons(sent_store) == {}
+
+
+def test_mailgun_replayed_token_is_refused(
+    base_url: str, sent_store: Store, clock: FakeClock
+) -> None:
+    body = {"signature": signed(clock, "f" * 50), "event-data": mailgun_event(101)}
+    assert requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5).status_code == 200
+    clock.advance(30)
+    replay = requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5)
+    assert replay.status_code == 401
+    assert replay.json()["error"] == "replayed token"
+    assert event_count(sent_store) == 1
+
+
+def test_mailgun_not_configured_answers_503(
+    base_url: str, clock: FakeClock, verp_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(verp_settings.bounces.mailgun_signing_key_env)
+    body = {"signature": signed(clock, "g" * 50), "event-data": mailgun_event(101)}
+    assert requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5).status_code == 503
