@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "demo" / "feeds"
 PLACEHOLDER = re.compile(r"\{\{(rfc822|iso):(\d+)\}\}")
+NOTE = re.compile(r"<!-- Demo template:.*?-->\n?", re.DOTALL)
 ZONE = ZoneInfo("Europe/Berlin")
 
 
@@ -31,7 +32,7 @@ def render(text: str, today: date) -> str:
             return format_datetime(moment)
         return moment.isoformat()
 
-    return PLACEHOLDER.sub(fill, text)
+    return PLACEHOLDER.sub(fill, NOTE.sub("", text))
 
 
 def write_feeds(out: Path, today: date, templates: Path = TEMPLATES) -> list[Path]:
