@@ -91,7 +91,7 @@ def test_bad_key_files_are_configuration_errors(tmp_path: Path, clock: FakeClock
         tmp_path,
         dkim={"enabled": True, "selector": "s", "key_file": str(key), "algorithm": "rsa-sha256"},
     )
-    with pytest.raises(ConfigError, match="dkim.key_file"):
+    with pytest.raises(ConfigError, match=r"dkim\.key_file"):
         MessageBuilder(settings, rendered(3), list_name="members", secret=SECRET, clock=clock)
     settings = make_settings(
         tmp_path, dkim={"enabled": True, "selector": "s", "key_file": str(tmp_path / "missing.pem")}
