@@ -156,14 +156,26 @@ def _imap(spec: SourceSpec, password: str) -> Iterator[imaplib.IMAP4]:
                 client.starttls(ssl_context=ssl.create_default_context())
             else:
                 log.warning("IMAP without TLS", extra={"source": where})
-        client.login(spec.user, password)
-    except (OSError, imaplib.IMAP4.error) as exc:
+        _login(client, spec.user, password)
+    except (OSError, imaplib.IMAP4.error, UnicodeError) as exc:
         raise BounceSourceError(f"{where}: cannot log in: {exc}") from exc
     try:
         yield client
     finally:
         with suppress(OSError, imaplib.IMAP4.error):
             client.logout()
+
+
+def _login(client: imaplib.IMAP4, user: str, password: str) -> None:
+    """LOGIN for ASCII credentials; AUTHENTICATE PLAIN (UTF-8) otherwise, because
+    imaplib's LOGIN cannot send a password such as "Pässwort"."""
+    if (user + password).isascii():
+        client.login(user, password)
+        return
+    if "AUTH=PLAIN" not in client.capabilities:
+        raise imaplib.IMAP4.error("the server offers no AUTH=PLAIN for a non-ASCII password")
+    credentials = b"\0" + user.encode() + b"\0" + password.encode()
+    client.authenticate("PLAIN", lambda _challenge: credentials)
 
 
 def _read_imap(spec: SourceSpec, password: str, handle: Handler) -> int:

@@ -272,3 +272,46 @@ def test_cli_processes_the_configured_source(
     human = runner.invoke(app, ["--config", str(config), "bounces", "process"])
     assert human.exit_code == 0
     assert "messages read" in human.stdout and "0" in human.stdout
+
+
+def test_imap_source_reads_unseen_and_marks_them_seen(
+    verp_settings: Settings,
+    sent_store: Store,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.bounces.imap_server import ImapMailbox, ImapServer
+
+    box = ImapMailbox(user="bounces@junge-buergermeister.example", password='Pässwort "IMAP"')
+    for name in ("postfix-5.1.1-user-unknown.eml", "arf-complaint.eml", "autoreply-vacation.eml"):
+        box.add(fixture(name))
+    box.seen.add(box.add(fixture("gmail-5.1.1-does-not-exist.eml")))  # read by a person
+    monkeypatch.setenv(verp_settings.bounces.password_env, box.password)
+    with ImapServer(box) as server:
+        source = f"imap://bounces%40junge-buergermeister.example@127.0.0.1:{server.port}/INBOX"
+        count, report = run(verp_settings, sent_store, clock, source)
+        assert count == 3
+        assert (report.hard, report.complaints, report.ignored) == (1, 1, 1)
+        assert box.seen == {1, 2, 3, 4}
+        assert run(verp_settings, sent_store, clock, source)[0] == 0
+    assert reasons(sent_store) == {PEOPLE[101]: "hard_bounce", PEOPLE[105]: "complaint"}
+
+
+def test_imap_wrong_password_is_a_clear_error(
+    verp_settings: Settings, sent_store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.bounces.sources import BounceSourceError
+    from tests.bounces.imap_server import ImapMailbox, ImapServer
+
+    box = ImapMailbox(user="bounces", password="richtig")
+    monkeypatch.setenv(verp_settings.bounces.password_env, "falsch")
+    with ImapServer(box) as server, pytest.raises(BounceSourceError, match="cannot log in"):
+        run(verp_settings, sent_store, clock, f"imap://bounces@127.0.0.1:{server.port}/INBOX")
+
+
+def test_imap_needs_the_password_variable(
+    verp_settings: Settings, sent_store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(verp_settings.bounces.password_env, raising=False)
+    with pytest.raises(ConfigError, match="RUNDBRIEF_BOUNCE_PASSWORD"):
+        run(verp_settings, sent_store, clock, "imaps://bounces@127.0.0.1:1/INBOX")
