@@ -84,6 +84,7 @@ def mailing(mailing_id: int) -> str:
     return render_template(
         "editor/mailing.html",
         mailing=found,
+        delivery=_delivery(found),
         language=language,
         rendered=rendered,
         render_error=render_error,
@@ -349,6 +350,28 @@ def _render(found: Mailing) -> str | None:
         log.warning("render failed", extra={"mailing": found.id, "error": str(exc)})
         return f"Die Darstellung ist fehlgeschlagen: {exc}"
     return None
+
+
+def _delivery(found: Mailing) -> dict[str, object] | None:
+    """Delivery counts by status and the commonest errors, once sending has started."""
+    if str(found.status) not in {"sending", "paused", "sent"}:
+        return None
+    from pipeline.store import outbox
+
+    counts = outbox.counts(deps().store, found.id)
+    labels = {
+        "sent": "zugestellt",
+        "queued": "wartend",
+        "sending": "in Arbeit",
+        "retry": "erneuter Versuch geplant",
+        "failed": "fehlgeschlagen",
+        "suppressed": "gesperrt (abgemeldet, unzustellbar)",
+    }
+    return {
+        "counts": [(labels.get(k, k), n) for k, n in counts.items()],
+        "total": sum(counts.values()),
+        "errors": outbox.top_errors(deps().store, found.id),
+    }
 
 
 def _items(found: Mailing) -> list[Item]:

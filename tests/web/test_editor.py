@@ -572,3 +572,35 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert "editor login is disabled" in stderr
+
+
+def test_sent_mailing_shows_delivery_counts(
+    editor: FlaskClient, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    from pipeline.render import render_mailing
+    from pipeline.store.schema import deliveries
+
+    mailing = seed_mailing(store, clock)
+    render_mailing(settings, store, mailing.id, clock=clock)
+    store_mailings.approve(store, mailing.id, clock=clock, by="redaktion")
+    store_mailings.set_status(store, mailing.id, MailingStatus.SENDING, clock=clock)
+    rows = [
+        {"email": "anna.schulz@example.org", "status": "sent", "last_error": None},
+        {"email": "jonas.weber@example.org", "status": "sent", "last_error": None},
+        {"email": "kim.meyer@example.org", "status": "failed", "last_error": "550 5.1.1 unbekannt"},
+    ]
+    with store.begin() as conn:
+        for row in rows:
+            conn.execute(
+                deliveries.insert().values(
+                    mailing_id=mailing.id, list_name="members", created_at=clock.now(), **row
+                )
+            )
+    store_mailings.set_status(store, mailing.id, MailingStatus.SENT, clock=clock)
+    html = editor.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    assert "Versand" in html
+    assert re.search(r"zugestellt</th><td>2<", html)
+    assert re.search(r"fehlgeschlagen</th><td>1<", html)
+    assert "1 × 550 5.1.1 unbekannt" in html
+    assert "Freigeben</button>" not in html
+    assert f'action="/editor/mailings/{mailing.id}/content"' not in html
