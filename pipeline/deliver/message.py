@@ -14,7 +14,6 @@ HTML-escaped in the HTML part. Every header value passes ``headers.clean`` (no C
 from __future__ import annotations
 
 import binascii
-import hashlib
 import hmac
 import html
 import re
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
+from pipeline.bounces.verp import return_path
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
 from pipeline.deliver import MessageParts, OutgoingMessage
@@ -124,24 +124,6 @@ def message_id_for(
         return f"<rb.{secrets.token_hex(10)}@{domain}>"
     tag = hmac.digest(secret.encode(), f"{mailing_id}.{delivery_id}".encode(), "sha256")
     return f"<rb.{mailing_id}.{delivery_id}.{tag.hex()[:12]}@{domain}>"
-
-
-def verp_address(secret: str, delivery_id: int, domain: str) -> str:
-    """``bounces+ID-MAC@domain``: a bounce to it names the delivery, and cannot be forged."""
-    tag = hmac.new(secret.encode(), f"verp.{delivery_id}".encode(), hashlib.sha256)
-    return f"bounces+{delivery_id}-{tag.hexdigest()[:10]}@{domain}"
-
-
-def verp_delivery_id(secret: str, address: str) -> int | None:
-    """The delivery id in a VERP address made by ``verp_address``, or None if not ours."""
-    match = re.match(r"^bounces\+(\d+)-([0-9a-f]{10})@", address.strip().strip("<>"), re.I)
-    if not match:
-        return None
-    delivery_id = int(match.group(1))
-    domain = address.rpartition("@")[2].strip(">")
-    return (
-        delivery_id if verp_address(secret, delivery_id, domain) == address.strip("<> ") else None
-    )
 
 
 class MessageBuilder:
@@ -294,7 +276,7 @@ class MessageBuilder:
         envelope_from = self.from_address
         bounce_domain = self.settings.delivery.bounce_domain
         if bounce_domain and delivery_id is not None:
-            envelope_from = verp_address(self.secret, delivery_id, bounce_domain)
+            envelope_from = return_path(self.secret, delivery_id, bounce_domain)
         return OutgoingMessage(
             delivery_id=delivery_id,
             envelope_from=envelope_from,

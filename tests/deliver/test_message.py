@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.bounces.verp import delivery_from_address, return_path
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
-from pipeline.deliver.message import MessageBuilder, verp_address, verp_delivery_id
+from pipeline.deliver.message import MessageBuilder
 from pipeline.errors import PermanentDeliveryError
 from pipeline.models import Recipient
 from pipeline.render import Personalisation, personalise
@@ -225,7 +226,7 @@ def test_verp_return_path(tmp_path: Path, clock: FakeClock) -> None:
         tmp_path, delivery={"bounce_domain": "bounces.junge-buergermeister.example"}
     )
     out = builder(settings, clock).build(ANNA, delivery_id=1234)
-    assert out.envelope_from == verp_address(SECRET, 1234, "bounces.junge-buergermeister.example")
-    assert verp_delivery_id(SECRET, out.envelope_from) == 1234
+    assert out.envelope_from == return_path(SECRET, 1234, "bounces.junge-buergermeister.example")
+    assert delivery_from_address(SECRET, out.envelope_from) == 1234
     forged = out.envelope_from.replace("1234-", "1235-")
-    assert verp_delivery_id(SECRET, forged) is None
+    assert delivery_from_address(SECRET, forged) is None
