@@ -219,6 +219,7 @@ def show_cmd(
 
     Example: rundbrief mailing show 3
     """
+    from pipeline.cli.send import delivery_summary, print_delivery_summary
     from pipeline.render.checks import html_size
     from pipeline.render.mailing import load_items, load_rendered, mailing_languages
 
@@ -244,6 +245,7 @@ def show_cmd(
             lang: ({"html_bytes": html_size(r.html), "text_chars": len(r.text)} if r else None)
             for lang, r in renders.items()
         }
+        data.update(delivery_summary(state.store, mailing_id))
         emit_json(data)
         return
     console.print(
@@ -284,6 +286,7 @@ def show_cmd(
                 f"Render {lang}: {html_size(rendered.html) / 1000:.1f} KB HTML, "
                 f"{len(rendered.text)} characters of text"
             )
+    print_delivery_summary(console, delivery_summary(state.store, mailing_id))
 
 
 # --- editing and the lifecycle ---------------------------------------------------------

@@ -21,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.cli.context import app_context
 from pipeline.cli.output import console, emit_json, err_console
@@ -93,9 +94,11 @@ class _Bar:
 
 def delivery_summary(store: Store, mailing_id: int) -> dict[str, Any]:
     """Delivery counts by status and the most common errors (for ``mailing show``)."""
-    from pipeline.store.outbox import counts, top_errors
+    from pipeline.store.outbox import counts, mailing_state, top_errors
 
+    state = mailing_state(store, mailing_id)
     return {
+        "paused_reason": state.paused_reason if state else None,
         "deliveries": counts(store, mailing_id),
         "top_errors": [{"error": e, "count": n} for e, n in top_errors(store, mailing_id)],
     }
@@ -104,6 +107,8 @@ def delivery_summary(store: Store, mailing_id: int) -> dict[str, Any]:
 def print_delivery_summary(out: Console, summary: dict[str, Any]) -> None:
     """The delivery part of ``mailing show``: one line of counts, then the top errors."""
     counts = summary["deliveries"]
+    if summary.get("paused_reason"):
+        out.print(f"Paused:    {summary['paused_reason']}", markup=False)
     if not any(counts.values()):
         out.print("Deliveries: none yet")
         return
@@ -111,7 +116,7 @@ def print_delivery_summary(out: Console, summary: dict[str, Any]) -> None:
     if summary["top_errors"]:
         table = Table("errors", "count", title=None, show_edge=False)
         for row in summary["top_errors"]:
-            table.add_row(row["error"], str(row["count"]))
+            table.add_row(Text(row["error"]), str(row["count"]))
         out.print(table)
 
 

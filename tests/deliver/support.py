@@ -14,6 +14,7 @@ from pipeline.clock import Clock
 from pipeline.render import RenderedMailing
 from pipeline.store import Store
 from pipeline.store.schema import mailings, renders, subscribers, subscriptions
+from tests.support.smtp import SmtpServer
 
 SECRET = "test-secret-for-tokens-0123456789abcdef"
 SEED = (Path(__file__).resolve().parent.parent / "fixtures" / "seed-article.txt").read_text(
@@ -150,3 +151,59 @@ def add_mailing(
             )
         )
     return mailing_id
+
+
+def write_config(
+    tmp_path: Path,
+    *,
+    smtp: SmtpServer | None = None,
+    url: str | None = None,
+    batch_size: int = 200,
+    per_second: float = 1000,
+) -> Path:
+    """A config.toml for a ``rundbrief`` subprocess: SMTP to ``smtp`` or a Maildir."""
+    transport = "smtp" if smtp else "maildir"
+    smtp_section = f'host = "{smtp.host}"\nport = {smtp.port}\n' if smtp else ""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[organisation]
+name = "Netzwerk Junge Bürgermeister*innen"
+website = "https://www.junge-buergermeister.example"
+postal_address = "Marienstraße 6, 10117 Berlin"
+imprint_url = "https://www.junge-buergermeister.example/impressum"
+
+[storage]
+url = "{url or f"sqlite:///{tmp_path / 'rundbrief.db'}"}"
+
+[[lists]]
+name = "members"
+title = "Mitglieder-Newsletter"
+reason = "Sie erhalten diese E-Mail als Mitglied."
+double_opt_in = false
+
+[[lists]]
+name = "press"
+title = "Presseverteiler"
+reason = "Sie haben sich angemeldet."
+
+[sender]
+from_name = "Netzwerk Junge Bürgermeister*innen"
+from_address = "newsletter@junge-buergermeister.example"
+
+[web]
+base_url = "https://rundbrief.junge-buergermeister.example"
+
+[delivery]
+transport = "{transport}"
+maildir = "{tmp_path / "outbox"}"
+batch_size = {batch_size}
+per_second = {per_second}
+
+[smtp]
+{smtp_section}connections = 2
+timeout = 5
+""",
+        encoding="utf-8",
+    )
+    return config

@@ -18,59 +18,12 @@ import pytest
 from pipeline.clock import SystemClock
 from pipeline.store import Store
 from pipeline.store import outbox as db
-from tests.deliver.support import SECRET, add_mailing, add_subscribers
+from tests.deliver.support import SECRET, add_mailing, add_subscribers, write_config
 from tests.support.smtp import SmtpServer
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPIENTS = 300
 KILLS = 3
-
-
-def write_config(tmp_path: Path, server: SmtpServer) -> Path:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-[organisation]
-name = "Netzwerk Junge Bürgermeister*innen"
-website = "https://www.junge-buergermeister.example"
-postal_address = "Marienstraße 6, 10117 Berlin"
-imprint_url = "https://www.junge-buergermeister.example/impressum"
-
-[storage]
-url = "sqlite:///{tmp_path / "rundbrief.db"}"
-
-[[lists]]
-name = "members"
-title = "Mitglieder-Newsletter"
-reason = "Sie erhalten diese E-Mail als Mitglied."
-double_opt_in = false
-
-[[lists]]
-name = "press"
-title = "Presseverteiler"
-reason = "Sie haben sich angemeldet."
-
-[sender]
-from_name = "Netzwerk Junge Bürgermeister*innen"
-from_address = "newsletter@junge-buergermeister.example"
-
-[web]
-base_url = "https://rundbrief.junge-buergermeister.example"
-
-[delivery]
-transport = "smtp"
-batch_size = 40
-per_second = 150
-
-[smtp]
-host = "{server.host}"
-port = {server.port}
-connections = 2
-timeout = 5
-""",
-        encoding="utf-8",
-    )
-    return config
 
 
 def start_send(config: Path, mailing_id: int, *extra: str) -> subprocess.Popen[bytes]:
@@ -97,7 +50,7 @@ def start_send(config: Path, mailing_id: int, *extra: str) -> subprocess.Popen[b
 def test_sigkill_at_random_points_loses_nobody(tmp_path: Path, smtp_server: SmtpServer) -> None:
     rng = random.Random(os.environ.get("RUNDBRIEF_CRASH_SEED", "rundbrief"))
     clock = SystemClock()
-    config = write_config(tmp_path, smtp_server)
+    config = write_config(tmp_path, smtp=smtp_server, batch_size=40, per_second=150)
     store = Store.open(f"sqlite:///{tmp_path / 'rundbrief.db'}")
     emails = add_subscribers(store, clock, RECIPIENTS)
     mailing_id = add_mailing(store, clock)
@@ -135,4 +88,38 @@ def test_sigkill_at_random_points_loses_nobody(tmp_path: Path, smtp_server: Smtp
     assert state is not None and state.status == "sent"
     counts = db.counts(store, mailing_id)
     assert counts["sent"] == RECIPIENTS and counts["sending"] == counts["queued"] == 0
+    store.close()
+
+
+@pytest.mark.slow
+def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    from pipeline.deliver.outbox import send_mailing
+    from tests.support.settings import make_settings
+
+    clock = SystemClock()
+    config = write_config(tmp_path, smtp=smtp_server, batch_size=20, per_second=20)
+    store = Store.open(f"sqlite:///{tmp_path / 'rundbrief.db'}")
+    add_subscribers(store, clock, 100)
+    mailing_id = add_mailing(store, clock)
+    settings = make_settings(tmp_path, smtp={"port": smtp_server.port})
+    send_mailing(settings, store, mailing_id, clock=clock, stop=lambda: True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "--config", str(config), "worker", "--poll", "1"],
+        cwd=REPO,
+        env={**os.environ, "RUNDBRIEF_SECRET": SECRET},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while len(smtp_server.messages) < 10:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err.decode()
+    assert "worker stopped" in out.decode()
+    counts = db.counts(store, mailing_id)
+    assert counts["sending"] == 0
+    assert counts["sent"] == len(smtp_server.messages) < 100
+    assert counts["queued"] == 100 - counts["sent"]
     store.close()

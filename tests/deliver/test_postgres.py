@@ -19,8 +19,8 @@ from pipeline.deliver.outbox import send_mailing
 from pipeline.store import Store
 from pipeline.store import outbox as db
 from pipeline.store.schema import deliveries
-from tests.deliver.support import SECRET, add_mailing, add_subscribers
-from tests.deliver.test_crash import REPO, write_config
+from tests.deliver.support import SECRET, add_mailing, add_subscribers, write_config
+from tests.deliver.test_crash import REPO
 from tests.support.settings import make_settings
 from tests.support.smtp import SmtpServer
 

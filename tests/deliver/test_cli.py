@@ -1,0 +1,110 @@
+"""``rundbrief send``, ``worker`` and the delivery part of ``mailing show``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.clock import FakeClock
+from pipeline.store import Store
+from tests.deliver.support import add_mailing, add_subscribers, write_config
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def rundbrief(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..., Run]:
+    config = write_config(tmp_path)
+
+    def invoke(*args: str) -> Run:
+        capsys.readouterr()
+        try:
+            main(["--config", str(config), *args])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+
+    return invoke
+
+
+def outbox_files(tmp_path: Path) -> list[Path]:
+    new = tmp_path / "outbox" / "new"
+    return sorted(new.iterdir()) if new.exists() else []
+
+
+def test_send_json_dry_run_test_copy_and_show(
+    rundbrief: Callable[..., Run], tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    add_subscribers(store, clock, 12)
+    mailing_id = add_mailing(store, clock)
+
+    run = rundbrief("send", str(mailing_id), "--dry-run", "--json")
+    assert run.returncode == 0, run.stderr
+    dry = json.loads(run.stdout)
+    assert (dry["sent"], dry["built"], dry["dry_run"]) == (0, 12, True)
+    assert outbox_files(tmp_path) == []
+
+    run = rundbrief("send", str(mailing_id), "--test-to", "redaktion@junge-buergermeister.example")
+    assert run.returncode == 0, run.stderr
+    assert "Test copy" in run.stdout
+    (copy,) = outbox_files(tmp_path)
+    assert b"X-Rundbrief-Test: yes" in copy.read_bytes()
+    copy.unlink()
+
+    run = rundbrief("send", str(mailing_id), "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert {k: report[k] for k in ("mailing", "sent", "failed", "suppressed", "skipped")} == {
+        "mailing": mailing_id,
+        "sent": 12,
+        "failed": 0,
+        "suppressed": 0,
+        "skipped": 0,
+    }
+    assert isinstance(report["seconds"], float)
+    assert len(outbox_files(tmp_path)) == 12
+
+    run = rundbrief("mailing", "show", str(mailing_id), "--json")
+    assert run.returncode == 0, run.stderr
+    shown = json.loads(run.stdout)
+    assert shown["deliveries"]["sent"] == 12 and shown["top_errors"] == []
+    run = rundbrief("mailing", "show", str(mailing_id))
+    assert "Deliveries: sent 12" in run.stdout
+
+    run = rundbrief("send", str(mailing_id))
+    assert run.returncode == 1
+    assert run.stderr.strip().startswith("rundbrief: error: mailing")
+    assert "already sent" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_human_summary_and_worker(
+    rundbrief: Callable[..., Run], tmp_path: Path, store: Store, clock: FakeClock
+) -> None:
+    add_subscribers(store, clock, 5)
+    mailing_id = add_mailing(store, clock)
+    run = rundbrief("send", str(mailing_id))
+    assert run.returncode == 0, run.stderr
+    assert f"Mailing {mailing_id}: sent 5, failed 0" in run.stdout
+    assert "Status: sent" in run.stdout
+    run = rundbrief("worker", "--once")
+    assert run.returncode == 0, run.stderr
+    assert "worker stopped; 0 messages sent" in run.stdout
+
+
+def test_unknown_mailing_is_one_line(rundbrief: Callable[..., Run]) -> None:
+    run = rundbrief("send", "999")
+    assert run.returncode == 1
+    assert run.stderr.strip() == "rundbrief: error: unknown mailing 999"
