@@ -9,4 +9,41 @@
 
 ``verp`` makes and reads the ``bounces+ID-MAC@bounce_domain`` return paths the message
 builder puts on each delivery. ``dsn`` and ``webhook_events`` are pure.
+
+Public API: ``process_source(settings, store, *, clock, source=None) -> ProcessReport``
+(what ``rundbrief bounces process`` and a scheduled job call).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.bounces.process import ProcessReport
+    from pipeline.clock import Clock
+    from pipeline.config import Settings
+    from pipeline.store import Store
+
+
+def process_source(
+    settings: Settings, store: Store, *, clock: Clock, source: str | None = None
+) -> ProcessReport:
+    """Read every new report from ``source`` (default ``[bounces] source``) and act on it.
+
+    Raises ``ConfigError`` when no source is configured or its secret is missing and
+    ``BounceSourceError`` (a ``DeliveryError``) when the mailbox cannot be read.
+    """
+    from pipeline.bounces.process import BounceProcessor
+    from pipeline.bounces.sources import parse_source, read_source
+    from pipeline.errors import ConfigError
+
+    text = source or settings.bounces.source
+    if not text:
+        raise ConfigError(
+            f"{settings.source}: no bounce source given and [bounces] source is empty"
+        )
+    spec = parse_source(text)
+    processor = BounceProcessor(settings, store, clock=clock)
+    read_source(spec, settings, processor.process_message)
+    processor.report.source = spec.describe()
+    return processor.report

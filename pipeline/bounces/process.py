@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ProcessReport:
+    source: str = ""
     messages: int = 0  # reports read (mails or webhook calls)
     ignored: int = 0  # read but neither bounce nor complaint (auto-replies, delays)
     hard: int = 0
@@ -43,6 +44,7 @@ class ProcessReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "source": self.source,
             "messages": self.messages,
             "ignored": self.ignored,
             "hard": self.hard,

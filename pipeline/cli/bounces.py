@@ -7,11 +7,9 @@ import time
 import typer
 from rich.table import Table
 
-from pipeline.bounces.process import BounceProcessor
-from pipeline.bounces.sources import parse_source, read_source
+from pipeline.bounces import process_source
 from pipeline.cli.context import app_context
 from pipeline.cli.output import console, emit_json
-from pipeline.errors import ConfigError
 
 bounces_app = typer.Typer(
     help="Bounces and complaints: read delivery status notifications, suppress addresses.",
@@ -37,22 +35,13 @@ def process(
     Example: rundbrief bounces process maildir:/var/mail/bounces --json
     """
     state = app_context(ctx)
-    settings = state.settings
-    text = source or settings.bounces.source
-    if not text:
-        raise ConfigError(
-            f"{settings.source}: no bounce source given and [bounces] source is empty"
-        )
-    spec = parse_source(text)
-    processor = BounceProcessor(settings, state.store, clock=state.clock)
     started = time.monotonic()
-    read_source(spec, settings, processor.process_message)
+    report = process_source(state.settings, state.store, clock=state.clock, source=source)
     seconds = round(time.monotonic() - started, 3)
-    report = processor.report
     if as_json:
-        emit_json({"source": spec.describe(), **report.as_dict(), "seconds": seconds})
+        emit_json({**report.as_dict(), "seconds": seconds})
         return
-    table = Table(title=f"Bounces from {spec.describe()}", show_header=False)
+    table = Table(title=f"Bounces from {report.source}", show_header=False)
     for label, value in (
         ("messages read", report.messages),
         ("hard bounces", report.hard),

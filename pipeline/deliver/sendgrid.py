@@ -21,7 +21,22 @@ from pipeline.deliver import OutgoingMessage, SendResult
 from pipeline.deliver.http import HttpClient, error_text, failed, message_parts, ok, send_each
 
 # SendGrid refuses these in "headers": it builds them from its own fields.
-RESERVED = frozenset({"x-sg-id", "x-sg-eid", "received", "dkim-signature"})
+RESERVED = frozenset(
+    {
+        "x-sg-id",
+        "x-sg-eid",
+        "received",
+        "dkim-signature",
+        "content-type",
+        "content-transfer-encoding",
+        "to",
+        "from",
+        "subject",
+        "reply-to",
+        "cc",
+        "bcc",
+    }
+)
 
 
 class SendgridTransport:

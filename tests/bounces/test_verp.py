@@ -43,8 +43,6 @@ def test_another_secret_matches_nothing() -> None:
     assert verp.delivery_from_address(SECRET, address, "bounces.example") is None
 
 
-def test_the_message_builder_uses_the_same_format() -> None:
+def test_the_message_builder_signs_with_this_module() -> None:
     message = pytest.importorskip("pipeline.deliver.message")
-    built = message.verp_address(SECRET, 4711, "bounces.example")
-    assert built == verp.return_path(SECRET, 4711, "bounces.example")
-    assert verp.delivery_from_address(SECRET, built, "bounces.example") == 4711
+    assert message.return_path is verp.return_path
