@@ -1,0 +1,141 @@
+"""The real outbox sending through an HTTP provider on loopback, and the loop closed by
+the provider's bounce webhook: sent → bounced → suppressed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+from werkzeug import Request, Response
+
+from pipeline.audience.suppression import is_suppressed
+from pipeline.clock import FakeClock
+from pipeline.config import Settings
+from pipeline.deliver.mailgun import MailgunTransport
+from pipeline.deliver.outbox import send_mailing
+from pipeline.deliver.postmark import PostmarkTransport
+from pipeline.store import Store
+from pipeline.store.schema import deliveries
+from pipeline.web import create_app
+from tests.deliver.support import add_mailing, add_subscribers
+from tests.support.settings import make_settings
+
+
+def provider_settings(tmp_path: Path, server: HTTPServer, kind: str) -> Settings:
+    return make_settings(
+        tmp_path,
+        delivery={"transport": kind, "per_second": 10_000, "batch_size": 40},
+        **{
+            kind: {
+                "api_key_env": "TEST_PROVIDER_KEY",
+                "base_url": server.url_for("").rstrip("/"),
+                "domain": "mg.junge-buergermeister.example",
+                "timeout": 5,
+            }
+        },
+    )
+
+
+def postmark_ok(request: Request) -> Response:
+    batch = request.get_json()
+    answer = [
+        {"ErrorCode": 0, "Message": "OK", "MessageID": f"pm-{m['Metadata']['delivery_id']}"}
+        for m in batch
+    ]
+    return Response(json.dumps(answer), 200, content_type="application/json")
+
+
+def sent_rows(store: Store) -> list[Any]:
+    with store.connect() as conn:
+        return list(
+            conn.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.email,
+                    deliveries.c.status,
+                    deliveries.c.provider_message_id,
+                )
+            ).all()
+        )
+
+
+def test_postmark_through_the_outbox_then_a_bounce_webhook_suppresses(
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    store: Store,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = provider_settings(tmp_path, httpserver, "postmark")
+    emails = add_subscribers(store, clock, 90)
+    mailing_id = add_mailing(store, clock)
+    httpserver.expect_request("/email/batch", method="POST").respond_with_handler(postmark_ok)
+    transport = PostmarkTransport(settings.postmark, "pm-token")
+    try:
+        report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
+    finally:
+        transport.close()
+    assert (report.sent, report.failed) == (90, 0)
+    rows = sent_rows(store)
+    assert {r.email for r in rows} == set(emails)
+    assert all(r.status == "sent" and r.provider_message_id == f"pm-{r.id}" for r in rows)
+    first = httpserver.log[0][0].get_json()[0]
+    headers = {h["Name"]: h["Value"] for h in first["Headers"]}
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/u/" in headers["List-Unsubscribe"]
+    assert first["Subject"].startswith("Netzwerk Junge Bürgermeister*innen")
+    assert first["TextBody"] and first["HtmlBody"]
+
+    # Postmark reports a hard bounce for one of them
+    victim = rows[17]
+    monkeypatch.setenv(settings.bounces.postmark_webhook_user_env, "pm")
+    monkeypatch.setenv(settings.bounces.postmark_webhook_password_env, "webhook-geheim")
+    client: FlaskClient = create_app(settings, store, clock=clock).test_client()
+    response = client.post(
+        "/webhooks/postmark",
+        json={
+            "RecordType": "Bounce",
+            "ID": 991,
+            "Type": "HardBounce",
+            "MessageID": victim.provider_message_id,
+            "Email": victim.email.upper(),
+            "Details": "smtp;550 5.1.1 user unknown",
+            "Metadata": {"delivery_id": str(victim.id)},
+        },
+        auth=("pm", "webhook-geheim"),
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert is_suppressed(store, victim.email)
+    assert not is_suppressed(store, rows[18].email)
+
+
+def test_mailgun_429_then_success_sends_everyone_once(
+    tmp_path: Path, httpserver: HTTPServer, store: Store, clock: FakeClock
+) -> None:
+    settings = provider_settings(tmp_path, httpserver, "mailgun")
+    emails = add_subscribers(store, clock, 12)
+    mailing_id = add_mailing(store, clock)
+    got: list[str] = []
+
+    def accept(request: Request) -> Response:
+        got.append(request.form["to"])
+        return Response(json.dumps({"id": f"<{len(got)}@mg>", "message": "Queued. Thank you."}))
+
+    httpserver.expect_ordered_request(
+        "/v3/mg.junge-buergermeister.example/messages.mime"
+    ).respond_with_data("", status=429, headers={"Retry-After": "20"})
+    httpserver.expect_request(
+        "/v3/mg.junge-buergermeister.example/messages.mime"
+    ).respond_with_handler(accept)
+    transport = MailgunTransport(settings.mailgun, "mg-key")
+    try:
+        report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
+    finally:
+        transport.close()
+    assert report.sent == 12 and report.failed == 0
+    assert sorted(got) == sorted(emails)  # each once, the throttled one later
