@@ -1,1 +1,20 @@
-"""The daemon: APScheduler jobs that collect, compose, send and release embargoes."""
+"""Schedule: the daemon (``rundbrief run``) that collects, composes, sends and releases
+embargoed press mailings on its own.
+
+Public API (one screen):
+
+- ``periods``: pure time arithmetic in the organisation's time zone:
+  ``period_key(instant, tz)`` (``2026-W48``), ``newsletter_key``, ``next_fire`` /
+  ``previous_fire`` / ``fires_between`` for cron expressions across DST changes.
+- ``guard``: one send per mailing and one newsletter per period, enforced by the store
+  (``claim``, ``holding``, ``is_late``).
+- ``jobs``: the job functions, each callable directly with a ``JobContext`` (settings,
+  store, clock): ``collect_job``, ``compose_job``, ``send_newsletter_job``,
+  ``release_press_job``, ``bounces_job``, ``sync_job`` (catch-up every minute).
+- ``daemon``: ``Daemon(settings, store).run_forever()`` (APScheduler 3 with the SQLAlchemy
+  job store; SIGTERM/SIGINT finish the batch in flight and exit 0), ``job_plan`` and
+  ``upcoming`` for ``rundbrief jobs``.
+- ``status``: ``collect_status(settings, store, now=...)`` for ``rundbrief status``.
+
+Operator notifications live in ``pipeline.notify``.
+"""

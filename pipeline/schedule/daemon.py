@@ -1,0 +1,383 @@
+"""``rundbrief run``: one long-running process driving the jobs with APScheduler 3.
+
+Jobs are kept in the store's database (APScheduler's ``SQLAlchemyJobStore``, table
+``scheduler_jobs``), with every time in the organisation's time zone. Each job has an
+explicit ``misfire_grace_time``, ``coalesce=True`` (after downtime a job runs once, not
+once per missed time) and ``max_instances=1``. The job store only decides *when*; what
+may be sent is decided by the store (``guard``), because APScheduler's own advice is
+never to share a job store between schedulers, and an operator may still start two.
+
+Stopping: SIGTERM or SIGINT sets one ``threading.Event``. A running send sees it between
+two batches, marks the batch it has in flight and returns; the claim is released, the
+job run recorded as ``stopped``, and the process exits 0. The next start resumes the
+mailing left in ``sending`` (``jobs.catch_up`` runs at once on start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import inspect
+
+from pipeline.clock import Clock, SystemClock
+from pipeline.config import Settings
+from pipeline.deliver import Transport
+from pipeline.schedule import jobs
+from pipeline.schedule.periods import cron_trigger
+from pipeline.store import Store
+from pipeline.store import schedule as q
+
+log = logging.getLogger(__name__)
+
+JOB_TABLE = "scheduler_jobs"
+SYNC_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job the configuration asks for: what ``rundbrief jobs`` lists, what runs."""
+
+    id: str
+    description: str
+    trigger: BaseTrigger
+    misfire_grace_time: int | None
+    args: tuple[Any, ...] = ()
+    start_now: bool = False  # first start: run at once (interval jobs, sync)
+
+
+def job_plan(settings: Settings, store: Store, *, now: datetime) -> list[JobSpec]:
+    """The jobs this configuration and store want now (press triggers included)."""
+    sched = settings.schedule
+    tz = settings.organisation.tz
+    grace = sched.misfire_grace_seconds
+    collect_every = sched.collect_every_minutes * 60
+    plan = [
+        JobSpec(
+            "collect",
+            f"collect every {sched.collect_every_minutes} min",
+            IntervalTrigger(minutes=sched.collect_every_minutes, timezone=tz),
+            collect_every,
+            ("collect",),
+            start_now=True,
+        ),
+        JobSpec(
+            "compose",
+            f"compose the newsletter ({sched.compose_newsletter})",
+            cron_trigger(sched.compose_newsletter, tz, key="schedule.compose_newsletter"),
+            grace,
+            ("compose",),
+        ),
+        JobSpec(
+            "send",
+            "send the newsletter"
+            + (" (auto-approve)" if sched.auto_approve else " if approved")
+            + f" ({sched.send_newsletter})",
+            cron_trigger(sched.send_newsletter, tz, key="schedule.send_newsletter"),
+            grace,
+            ("send",),
+        ),
+        JobSpec(
+            "sync",
+            "catch up, resume, re-sync embargoes, notify (every minute)",
+            IntervalTrigger(seconds=SYNC_SECONDS, timezone=tz),
+            SYNC_SECONDS,
+            ("sync",),
+            start_now=True,
+        ),
+    ]
+    if settings.bounces.source:
+        plan.append(
+            JobSpec(
+                "bounces",
+                f"process bounces every {sched.bounces_every_minutes} min",
+                IntervalTrigger(minutes=sched.bounces_every_minutes, timezone=tz),
+                sched.bounces_every_minutes * 60,
+                ("bounces",),
+                start_now=True,
+            )
+        )
+    plan.extend(press_plan(settings, store, now=now))
+    return plan
+
+
+def press_plan(settings: Settings, store: Store, *, now: datetime) -> list[JobSpec]:
+    """A date trigger per approved press mailing whose embargo lies ahead."""
+    out = []
+    for state in q.mailings_in(store, ("approved", "scheduled"), kind="press"):
+        if state.send_at is None or state.send_at <= now:
+            continue  # due now: ``sync`` releases it
+        out.append(
+            JobSpec(
+                f"press:{state.id}",
+                f"release press mailing {state.id} at its embargo",
+                DateTrigger(run_date=state.send_at, timezone=settings.organisation.tz),
+                # The job itself holds a send that is too late (max_send_delay_minutes).
+                None,
+                ("press", state.id),
+            )
+        )
+    return out
+
+
+class _Registry:
+    """The daemon running in this process: persisted jobs hold only a job name, so the
+    job store never pickles a database handle; they find their context here."""
+
+    current: Daemon | None = None
+
+
+def run_job(name: str, mailing_id: int | None = None) -> None:
+    """The one function every stored job calls (by reference, so it survives restarts)."""
+    daemon = _Registry.current
+    if daemon is None:
+        log.warning("job fired without a running daemon", extra={"job": name})
+        return
+    daemon.run(name, mailing_id)
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        worker: str | None = None,
+        transport_factory: Callable[[], Transport] | None = None,
+        threads: int = 4,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.ctx = jobs.JobContext(
+            settings=settings,
+            store=store,
+            clock=clock or SystemClock(),
+            transport_factory=transport_factory,
+        )
+        if worker:
+            self.ctx.worker = worker
+        self.ctx.dispatch = self.dispatch
+        self.ctx.reschedule = self.reschedule_press
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)},
+            executors={"default": ThreadPoolExecutor(threads)},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": settings.schedule.misfire_grace_seconds,
+            },
+            timezone=settings.organisation.tz,
+        )
+
+    @property
+    def stop_event(self) -> threading.Event:
+        return self.ctx.stop
+
+    # --- jobs ----------------------------------------------------------------------
+
+    def run(self, name: str, mailing_id: int | None = None) -> None:
+        if self.ctx.stop.is_set():
+            return  # stopping: start nothing new
+        ctx = self.ctx
+        if name == "collect":
+            jobs.collect_job(ctx)
+        elif name == "compose":
+            jobs.compose_job(ctx)
+        elif name == "send":
+            jobs.send_newsletter_job(ctx)
+        elif name == "bounces":
+            jobs.bounces_job(ctx)
+        elif name == "sync":
+            self.sync_press_triggers()
+            jobs.sync_job(ctx)
+        elif name == "press" and mailing_id is not None:
+            jobs.release_press_job(ctx, mailing_id)
+        elif name == "due" and mailing_id is not None:
+            jobs.due_job(ctx, mailing_id)
+        else:
+            log.warning("unknown job", extra={"job": name})
+
+    def dispatch(self, mailing_id: int) -> None:
+        """Run one mailing's send as its own job, so ``sync`` never waits for a send."""
+        if mailing_id in self.ctx.active:
+            return
+        self.scheduler.add_job(
+            run_job,
+            DateTrigger(run_date=self.ctx.clock.now()),
+            args=("due", mailing_id),
+            id=f"due:{mailing_id}",
+            name=f"send mailing {mailing_id} now",
+            replace_existing=True,
+            misfire_grace_time=SYNC_SECONDS,
+        )
+
+    def reschedule_press(self, mailing_id: int, at: datetime) -> None:
+        self.scheduler.add_job(
+            run_job,
+            DateTrigger(run_date=at),
+            args=("press", mailing_id),
+            id=f"press:{mailing_id}",
+            name=f"release press mailing {mailing_id} at its embargo",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    def sync_press_triggers(self) -> None:
+        """Make the press triggers match the store: embargoes added, moved or withdrawn."""
+        wanted = {
+            spec.id: spec
+            for spec in press_plan(self.settings, self.store, now=self.ctx.clock.now())
+        }
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("press:") and job.id not in wanted:
+                self._remove(job.id)
+        for spec in wanted.values():
+            current = self.scheduler.get_job(spec.id)
+            if current is None or str(current.trigger) != str(spec.trigger):
+                self._add(spec, replace=True)
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def _add(self, spec: JobSpec, *, replace: bool) -> Job:
+        kwargs: dict[str, Any] = {}
+        if spec.start_now:
+            kwargs["next_run_time"] = self.ctx.clock.now()
+        return self.scheduler.add_job(
+            run_job,
+            spec.trigger,
+            args=spec.args,
+            id=spec.id,
+            name=spec.description,
+            misfire_grace_time=spec.misfire_grace_time,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=replace,
+            **kwargs,
+        )
+
+    def _remove(self, job_id: str) -> None:
+        # gone already: another daemon on the same store removed it
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.remove_job(job_id)
+
+    def install_jobs(self) -> None:
+        """Bring the stored jobs in line with the configuration.
+
+        A job whose trigger did not change is kept with its stored next run time, so a
+        time missed while the daemon was down is handled by its misfire policy (run once,
+        coalesced, within ``misfire_grace_time``) instead of silently moving on.
+        """
+        plan = {s.id: s for s in job_plan(self.settings, self.store, now=self.ctx.clock.now())}
+        for job in self.scheduler.get_jobs():
+            if job.id not in plan:
+                self._remove(job.id)
+        for spec in plan.values():
+            current = self.scheduler.get_job(spec.id)
+            same = (
+                current is not None
+                and str(current.trigger) == str(spec.trigger)
+                and current.misfire_grace_time == spec.misfire_grace_time
+                and tuple(current.args) == spec.args
+            )
+            if same and current is not None and spec.start_now:
+                current.modify(next_run_time=self.ctx.clock.now())
+            elif not same:
+                self._add(spec, replace=True)
+
+    def start(self) -> None:
+        """Start the scheduler in the background (``run_forever`` waits for a signal)."""
+        if _Registry.current is not None and _Registry.current is not self:
+            raise RuntimeError("another daemon already runs in this process")
+        _Registry.current = self
+        self.scheduler.start(paused=True)
+        self.install_jobs()
+        self.scheduler.resume()
+        for job in self.scheduler.get_jobs():
+            log.info(
+                "job scheduled",
+                extra={"job": job.id, "next_run": _local(self.settings, job.next_run_time)},
+            )
+        log.warning(
+            "daemon started",
+            extra={"worker": self.ctx.worker, "jobs": len(self.scheduler.get_jobs())},
+        )
+
+    def stop(self, *, wait: bool = True) -> None:
+        """Ask running jobs to stop after their batch, wait for them, shut down."""
+        self.ctx.stop.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+        if _Registry.current is self:
+            _Registry.current = None
+        log.warning("daemon stopped", extra={"worker": self.ctx.worker})
+
+    def run_forever(self, *, handle_signals: bool = True) -> None:
+        """Run until SIGTERM/SIGINT (or ``stop_event``), then stop cleanly."""
+        if handle_signals:
+
+            def on_signal(signum: int, _frame: FrameType | None) -> None:
+                log.warning("stopping: finishing the batch in flight", extra={"signal": signum})
+                self.ctx.stop.set()
+
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+        self.start()
+        try:
+            while not self.ctx.stop.wait(0.5):
+                pass
+        finally:
+            self.stop()
+
+
+def _local(settings: Settings, when: datetime | None) -> str:
+    if when is None:
+        return "-"
+    return when.astimezone(settings.organisation.tz).isoformat(timespec="seconds")
+
+
+def stored_next_runs(store: Store) -> dict[str, datetime | None]:
+    """Next run times the daemon stored (empty if it never ran on this store)."""
+    if not inspect(store.engine).has_table(JOB_TABLE):
+        return {}
+    jobstore = SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)
+    out: dict[str, datetime | None] = {}
+    try:
+        for job in jobstore.get_all_jobs():
+            out[job.id] = job.next_run_time
+    except Exception:  # unreadable pickles from another version: show the plan only
+        log.warning("cannot read the stored jobs", exc_info=True)
+        return {}
+    return out
+
+
+def upcoming(
+    settings: Settings, store: Store, *, now: datetime
+) -> list[tuple[JobSpec, datetime | None]]:
+    """Each planned job with its next run: the stored one if the daemon ran, else computed."""
+    stored = stored_next_runs(store)
+    out = []
+    for spec in job_plan(settings, store, now=now):
+        if spec.id in stored and stored[spec.id] is not None:
+            nxt = stored[spec.id]
+            if nxt is not None and nxt < now and not isinstance(spec.trigger, DateTrigger):
+                nxt = spec.trigger.get_next_fire_time(None, now)
+        else:
+            nxt = spec.trigger.get_next_fire_time(None, now)
+        out.append((spec, nxt.astimezone(settings.organisation.tz) if nxt else None))
+    return out

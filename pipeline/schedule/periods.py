@@ -1,0 +1,181 @@
+"""Pure time arithmetic for the schedule: period keys and cron fire times.
+
+Everything here works in the organisation's time zone and returns aware UTC instants,
+so "Thursday 14:00" stays 14:00 on the wall clock when the UTC offset changes on the
+last Sundays of March and October. No I/O, no clock: callers pass the instant.
+
+Cron expressions are the usual five fields (minute hour day month day-of-week). The
+day-of-week numbers follow cron (0 and 7 are Sunday, 1 is Monday), not APScheduler 3's
+own numbering (0 is Monday), so an operator's ``0 10 * * 5`` means Friday as everywhere
+else; names (``fri``, ``mon-fri``) work as well.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal
+
+from apscheduler.triggers.cron import CronTrigger
+
+from pipeline.errors import ScheduleError
+
+Period = Literal["iso_week", "month"]
+
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NAME_TO_NUMBER = {name: number for number, name in enumerate(_DAY_NAMES)}
+# Growing windows to look back for the previous fire time: dense crons are found in the
+# first, weekly ones in the third, monthly in the fourth; each step is a bounded scan.
+_LOOKBACK = (
+    timedelta(hours=2),
+    timedelta(days=2),
+    timedelta(days=8),
+    timedelta(days=32),
+    timedelta(days=370),
+)
+
+
+def _day_number(token: str, expr: str) -> int:
+    token = token.strip().lower()
+    if token in _NAME_TO_NUMBER:
+        return _NAME_TO_NUMBER[token]
+    if token.isdigit() and 0 <= int(token) <= 7:
+        return int(token) % 7
+    raise ScheduleError(f"cron {expr!r}: day of week {token!r} is not 0-7 or mon…sun")
+
+
+def _cron_days(field: str, expr: str) -> str:
+    """Translate a cron day-of-week field into APScheduler day names (Sunday = 0 or 7)."""
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for part in field.split(","):
+        step = 1
+        if "/" in part:
+            part, step_text = part.split("/", 1)
+            if not step_text.isdigit() or int(step_text) < 1:
+                raise ScheduleError(f"cron {expr!r}: bad step {step_text!r} in day of week")
+            step = int(step_text)
+        if part == "*":
+            first, last = 0, 6
+        elif "-" in part:
+            low, high = part.split("-", 1)
+            first = _day_number(low, expr)
+            last = 7 if high.strip() == "7" else _day_number(high, expr)
+            if last < first:  # "fri-mon" wraps over the weekend
+                last += 7
+        else:
+            first = last = _day_number(part, expr)
+        days.update(day % 7 for day in range(first, last + 1, step))
+    # APScheduler orders weekdays from Monday; a sorted list of names is unambiguous.
+    return ",".join(_DAY_NAMES[d] for d in sorted(days, key=lambda d: (d - 1) % 7))
+
+
+def _repeated_wall_time(moment: datetime) -> bool:
+    """True for the second pass of a wall-clock time the autumn change shows twice."""
+    return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
+
+
+class LocalCronTrigger(CronTrigger):  # type: ignore[misc]
+    """APScheduler's cron trigger, firing once per wall-clock time across DST changes.
+
+    APScheduler 3 fires a job at 02:30 twice when October repeats that hour, and then
+    keeps returning the second 02:30 for ever (the scheduler would run the job in a
+    loop). Like cron, we fire at the first 02:30 only and move on. A time that March
+    skips (02:30 does not exist) fires once, at the same offset past the gap.
+    """
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        candidate: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        for _ in range(100):
+            if candidate is None:
+                return None
+            stale = previous_fire_time is not None and candidate <= previous_fire_time
+            if not stale and not _repeated_wall_time(candidate):
+                return candidate
+            later = candidate.astimezone(UTC) + timedelta(seconds=1)
+            candidate = super().get_next_fire_time(None, later.astimezone(self.timezone))
+        raise ScheduleError(f"cron trigger {self} does not advance past {candidate}")
+
+
+def cron_trigger(expr: str, tz: tzinfo, *, key: str = "cron") -> CronTrigger:
+    """Parse a five-field cron expression in ``tz``; ``ScheduleError`` names ``key``."""
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ScheduleError(
+            f"{key}: expected five cron fields (minute hour day month day-of-week), got {expr!r}"
+        )
+    minute, hour, day, month, dow = fields
+    try:
+        return LocalCronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_cron_days(dow, expr),
+            timezone=tz,
+        )
+    except ScheduleError as exc:
+        raise ScheduleError(f"{key}: {exc}") from exc
+    except ValueError as exc:
+        raise ScheduleError(f"{key}: invalid cron expression {expr!r}: {exc}") from exc
+
+
+def next_fire(expr: str, after: datetime, tz: tzinfo) -> datetime | None:
+    """The first fire time strictly after ``after`` (UTC), or None if there is none."""
+    trigger = cron_trigger(expr, tz)
+    start = (after + timedelta(microseconds=1)).astimezone(tz)
+    found = trigger.get_next_fire_time(None, start)
+    return found.astimezone(UTC) if found is not None else None
+
+
+def fires_between(expr: str, start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
+    """Every fire time in ``[start, end]`` (UTC), in order."""
+    trigger = cron_trigger(expr, tz)
+    out: list[datetime] = []
+    current = trigger.get_next_fire_time(None, start.astimezone(tz))
+    while current is not None and current <= end:
+        out.append(current.astimezone(UTC))
+        current = trigger.get_next_fire_time(current, current + timedelta(microseconds=1))
+    return out
+
+
+def previous_fire(expr: str, at: datetime, tz: tzinfo) -> datetime | None:
+    """The last fire time at or before ``at`` (UTC): when a job was due most recently."""
+    trigger = cron_trigger(expr, tz)
+    for window in _LOOKBACK:
+        last: datetime | None = None
+        current = trigger.get_next_fire_time(None, (at - window).astimezone(tz))
+        while current is not None and current <= at:
+            last = current
+            current = trigger.get_next_fire_time(current, current + timedelta(microseconds=1))
+        if last is not None:
+            return last.astimezone(UTC)
+    return None
+
+
+def period_key(instant: datetime, tz: tzinfo, period: Period = "iso_week") -> str:
+    """The period an instant falls in, in local time: ``2026-W48`` or ``2026-11``."""
+    if instant.tzinfo is None:
+        raise ValueError("period_key needs an aware instant")
+    local = instant.astimezone(tz)
+    if period == "month":
+        return f"{local.year:04d}-{local.month:02d}"
+    year, week, _ = local.isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def newsletter_key(instant: datetime, tz: tzinfo, period: Period = "iso_week") -> str:
+    """The value of ``mailings.period_key`` for the newsletter of that instant's period."""
+    return f"newsletter:{period_key(instant, tz, period)}"
+
+
+def period_start(instant: datetime, tz: tzinfo, period: Period = "iso_week") -> datetime:
+    """Local midnight at the start of the instant's period, as UTC."""
+    local = instant.astimezone(tz)
+    if period == "month":
+        first = local.date().replace(day=1)
+    else:
+        first = local.date() - timedelta(days=local.weekday())
+    return datetime(first.year, first.month, first.day, tzinfo=tz).astimezone(UTC)
