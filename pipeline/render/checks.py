@@ -28,6 +28,9 @@ _ALT = re.compile(r"\salt\s*=", re.I)
 _SRC = re.compile(r"\ssrc\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.I)
 _HTML_LANG = re.compile(r"<html\b[^>]*?\slang\s*=\s*[\"']?([^\"'\s>]*)", re.I)
 _TEXT_TAGS = re.compile(r"<[^>]*>")
+# css-inline writes "<" unescaped inside attribute values (valid HTML): an alt text or
+# title that reads "<script>" is text, not a tag, so quoted values are blanked first.
+_ATTR_VALUE = re.compile(r"(\s[\w:-]+=)\"[^\"]*\"")
 
 
 @dataclass
@@ -41,7 +44,9 @@ def _inspect(html: str) -> _Findings:
     found = _Findings()
     lang = _HTML_LANG.search(html)
     found.lang = lang.group(1) if lang else None
-    found.dangerous += [f"<{m.lower()}>" for m in _FORBIDDEN.findall(html)]
+    found.dangerous += [
+        f"<{m.lower()}>" for m in _FORBIDDEN.findall(_ATTR_VALUE.sub(r'\1""', html))
+    ]
     found.dangerous += [f"{m.lower()}=…" for m in _HANDLER.findall(html)]
     for name, raw in _URL_ATTR.findall(html):
         value = "".join(unescape(raw.strip("\"'")).split()).lower()

@@ -48,6 +48,15 @@ def safe_url(url: str | None, *, image: bool = False) -> str:
     return url
 
 
+def _absolute_urls_only(tag: str, attribute: str, value: str) -> str | None:
+    # Relative URLs mean nothing in a mail (there is no page to be relative to).
+    if attribute == "href":
+        return safe_url(value) or None
+    if attribute == "src":
+        return safe_url(value, image=True) or None
+    return value
+
+
 def clean_html(fragment: str) -> str:
     """Sanitized HTML, in XHTML form (void tags closed) so MJML parses it."""
     cleaned = nh3.clean(
@@ -58,6 +67,7 @@ def clean_html(fragment: str) -> str:
         clean_content_tags={"script", "style", "iframe", "object", "template", "noscript"},
         link_rel="noopener",
         strip_comments=True,
+        attribute_filter=_absolute_urls_only,
     )
     cleaned = _IMG_WITHOUT_SRC.sub("", cleaned)  # its data: or javascript: URL was dropped
     # Decorative images in feed content have no alt; an empty one tells screen readers so.

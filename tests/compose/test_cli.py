@@ -1,0 +1,184 @@
+"""The compose, edit, approve, cancel and preview commands as an editor runs them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.config import load_settings
+from pipeline.store import Store
+from tests.support.mail_items import add_items
+from tests.support.settings import write_config
+
+CONFIG = """
+[organisation]
+name = "Netzwerk Junge Bürgermeister*innen"
+website = "https://www.junge-buergermeister.example"
+postal_address = "Marienstraße 6, 10117 Berlin"
+imprint_url = "https://www.junge-buergermeister.example/impressum"
+
+[storage]
+url = "sqlite:///var/test.db"
+
+[sender]
+from_name = "Netzwerk Junge Bürgermeister*innen"
+from_address = "newsletter@junge-buergermeister.example"
+
+[web]
+base_url = "https://rundbrief.junge-buergermeister.example"
+secret_env = "RUNDBRIEF_TEST_SECRET"
+
+[[lists]]
+name = "members"
+title = "Mitglieder-Newsletter"
+reason = "Sie erhalten diese E-Mail als Mitglied."
+salutation = "informal"
+
+[[lists]]
+name = "press"
+title = "Presseverteiler"
+reason = "Sie sind im Presseverteiler."
+salutation = "formal"
+"""
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, object]:
+        data = json.loads(self.out)
+        assert isinstance(data, dict)
+        return data
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RUNDBRIEF_TEST_SECRET", "ein-langes-geheimnis-fuer-die-links")
+    monkeypatch.chdir(tmp_path)
+    path = write_config(tmp_path, CONFIG)
+    store = Store.open(load_settings(path).database_url())
+    add_items(store, datetime.now(UTC), 5, kinds=("article", "event_report"))
+    store.close()
+    return path
+
+
+@pytest.fixture
+def rb(config: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    def invoke(*args: str) -> Run:
+        capsys.readouterr()
+        try:
+            main(["--config", str(config), *args])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+
+    return invoke
+
+
+def test_compose_twice_then_show_and_list(rb: Callable[..., Run]) -> None:
+    first = rb("compose", "newsletter", "--json")
+    assert first.code == 0, first.err
+    data = first.json()
+    assert data["mailing"] == 1 and data["items"] == 5
+    assert str(data["subject"]).startswith("Netzwerk Junge Bürgermeister*innen · Newsletter KW ")
+    again = rb("compose", "newsletter")
+    assert again.code == 0
+    assert (
+        "No newsletter made: this period" in again.out and "already has newsletter 1" in again.out
+    )
+    assert rb("compose", "newsletter", "--json").json()["mailing"] is None
+
+    listed = rb("mailings", "--json").json()["mailings"]
+    assert isinstance(listed, list) and [m["status"] for m in listed] == ["draft"]
+    shown = rb("mailing", "show", "1", "--json").json()
+    items = shown["items"]
+    assert isinstance(items, list) and len(items) == 5
+    assert shown["renders"] == {"de": None}
+    human = rb("mailing", "show", "1")
+    assert "Mailing 1 · newsletter · draft" in human.out and "not rendered yet" in human.out
+
+
+def test_edit_approve_edit_again_and_cancel(rb: Callable[..., Run], tmp_path: Path) -> None:
+    assert rb("compose", "newsletter").code == 0
+    before = rb("mailing", "show", "1", "--json").json()["items"]
+    assert isinstance(before, list)
+    ids = [i["id"] for i in before]
+    intro = tmp_path / "intro.md"
+    intro.write_text("Liebe Mitglieder,\n\ndiese Woche **viel Neues** aus den Rathäusern.\n")
+    edited = rb(
+        "edit", "1", "--intro-file", str(intro), "--drop", str(ids[1]),
+        "--move", str(ids[4]), "--to", "1", "--subject", "Sommerausgabe", "--json",
+    )  # fmt: skip
+    assert edited.code == 0, edited.err
+    data = edited.json()
+    assert data["items"] == [ids[4], ids[0], ids[2], ids[3]]
+    assert data["subject"] == "Sommerausgabe" and "viel Neues" in str(data["intro_md"])
+
+    approved = rb("approve", "1", "--by", "redaktion")
+    assert approved.code == 0 and "approved by redaktion" in approved.out
+    assert rb("mailing", "show", "1", "--json").json()["renders"] != {"de": None}
+    again = rb("edit", "1", "--subject", "Sommerausgabe 2")
+    assert "is a draft again" in again.out
+    assert rb("mailing", "show", "1", "--json").json()["status"] == "draft"
+    assert rb("cancel", "1").code == 0
+    refused = rb("edit", "1", "--subject", "zu spät")
+    assert refused.code == 1
+    assert (
+        refused.err.strip()
+        == "rundbrief: error: mailing 1 is cancelled; it can no longer be edited"
+    )
+
+
+def test_errors_are_one_line(rb: Callable[..., Run]) -> None:
+    missing = rb("approve", "99")
+    assert missing.code == 1 and missing.err == "rundbrief: error: mailing 99: no such mailing\n"
+    assert rb("compose", "newsletter").code == 0
+    bad = rb("edit", "1", "--move", "1")
+    assert bad.err.strip() == "rundbrief: error: --move ITEM and --to POSITION go together"
+    bad = rb("compose", "press", "1", "--embargo", "morgen früh")
+    assert "expected a date and time such as 2026-06-25T10:00" in bad.err
+    nothing = rb("edit", "1")
+    assert "nothing to change" in nothing.err and nothing.code == 1
+
+
+def test_press_with_embargo_and_preview_files(rb: Callable[..., Run], tmp_path: Path) -> None:
+    made = rb("compose", "press", "2", "--embargo", "2099-06-25T10:00", "--json")
+    assert made.code == 0, made.err
+    mailing = made.json()["mailing"]
+    assert made.json()["items"] == 1
+    shown = rb("mailing", "show", str(mailing), "--json").json()
+    assert str(shown["send_at"]).startswith("2099-06-25T08:00:00")  # 10:00 in Berlin, summer
+    out = tmp_path / "vorschau"
+    preview = rb("preview", str(mailing), "--out", str(out), "--json")
+    assert preview.code == 0, preview.err
+    data = preview.json()
+    assert data["sample"] is True and data["language"] == "de"
+    html = (out / "preview.html").read_text("utf-8")
+    assert "Sperrfrist: Donnerstag, 25. Juni 2099, 10:00 Uhr" in html
+    assert "Sehr geehrte Frau Dr. Mustermann," in html
+    eml = (out / "preview.eml").read_bytes()
+    assert b"List-Unsubscribe: <https://rundbrief.junge-buergermeister.example/u/" in eml
+    assert (out / "preview.txt").read_text("utf-8").count("Sehr geehrte Frau Dr. Mustermann,") == 1
+    human = rb("preview", str(mailing), "--out", str(out))
+    assert "preview.eml" in human.out and "rundbrief serve" in human.out
+
+
+def test_preview_without_the_secret_names_the_variable(
+    rb: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert rb("compose", "newsletter").code == 0
+    monkeypatch.delenv("RUNDBRIEF_TEST_SECRET")
+    failed = rb("preview", "1")
+    assert failed.code == 2
+    assert "web.secret_env names the environment variable RUNDBRIEF_TEST_SECRET" in failed.err
