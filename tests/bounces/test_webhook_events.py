@@ -1,0 +1,141 @@
+"""Provider payloads to bounce events, and Mailgun's signature rule (pure functions)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import pytest
+
+from pipeline.bounces.dsn import BounceKind
+from pipeline.bounces.webhook_events import (
+    mailgun_events,
+    mailgun_signature_problem,
+    postmark_events,
+)
+
+
+def postmark(type_: str, details: str = "", **extra: Any) -> dict[str, Any]:
+    return {
+        "RecordType": "Bounce",
+        "ID": 7,
+        "Type": type_,
+        "Email": "Anna.Schroeder@Example.org",
+        "MessageID": "pm-1",
+        "Details": details,
+        "Metadata": {"delivery_id": "101"},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("type_", "details", "kind", "status"),
+    [
+        ("HardBounce", "smtp;550 5.1.1 user unknown", BounceKind.HARD, "5.1.1"),
+        ("HardBounce", "", BounceKind.HARD, "5.0.0"),
+        ("BadEmailAddress", "", BounceKind.HARD, "5.0.0"),
+        ("SoftBounce", "452 4.2.2 Mailbox full", BounceKind.SOFT, "4.2.2"),
+        ("Transient", "", BounceKind.SOFT, "4.0.0"),
+        ("SpamComplaint", "", BounceKind.COMPLAINT, None),
+    ],
+)
+def test_postmark_types(type_: str, details: str, kind: BounceKind, status: str | None) -> None:
+    (event,) = postmark_events(postmark(type_, details))
+    assert (event.kind, event.status) == (kind, status)
+    assert event.recipient == "anna.schroeder@example.org"
+    assert event.delivery_id == 101
+    assert event.provider_message_id == "pm-1"
+    assert event.source_id == "postmark:Bounce:7"
+
+
+@pytest.mark.parametrize("type_", ["AutoResponder", "Subscribe", "ChallengeVerification"])
+def test_postmark_non_bounces_are_ignored(type_: str) -> None:
+    assert postmark_events(postmark(type_)) == []
+
+
+def test_postmark_bad_metadata_is_ignored_not_trusted() -> None:
+    (event,) = postmark_events(postmark("HardBounce", Metadata={"delivery_id": "x; drop"}))
+    assert event.delivery_id is None
+
+
+@pytest.mark.parametrize(
+    "payload", [None, [], "text", {"RecordType": "Bounce", "Type": "HardBounce"}]
+)
+def test_postmark_malformed(payload: Any) -> None:
+    with pytest.raises(ValueError):
+        postmark_events(payload)
+
+
+def mailgun(event: str, severity: str = "", reason: str = "", message: str = "") -> dict[str, Any]:
+    return {
+        "event-data": {
+            "event": event,
+            "severity": severity,
+            "reason": reason,
+            "id": "ev-1",
+            "recipient": "zoe.celik@example.com",
+            "delivery-status": {"code": 550, "message": message},
+            "user-variables": {"delivery_id": "104"},
+            "message": {"headers": {"message-id": "rb-7-104@junge-buergermeister.example"}},
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind", "status"),
+    [
+        (mailgun("failed", "permanent", "bounce", "5.1.1 No such user"), BounceKind.HARD, "5.1.1"),
+        (
+            mailgun("failed", "permanent", "bounce", "5.7.1 Blocked by policy"),
+            BounceKind.SOFT,
+            "5.7.1",
+        ),
+        (mailgun("failed", "temporary", "generic", "4.2.2 Mailbox full"), BounceKind.SOFT, "4.2.2"),
+        (mailgun("failed", "permanent", "suppress-bounce"), BounceKind.HARD, "5.0.0"),
+        (mailgun("complained"), BounceKind.COMPLAINT, None),
+    ],
+)
+def test_mailgun_events(payload: dict[str, Any], kind: BounceKind, status: str | None) -> None:
+    (event,) = mailgun_events(payload)
+    assert (event.kind, event.status) == (kind, status)
+    assert event.delivery_id == 104
+    assert event.original_message_id == "<rb-7-104@junge-buergermeister.example>"
+    assert event.source_id == "mailgun:ev-1"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        mailgun("delivered"),
+        mailgun("opened"),
+        mailgun("failed", "permanent", "suppress-unsubscribe"),
+    ],
+)
+def test_mailgun_non_bounces_are_ignored(payload: dict[str, Any]) -> None:
+    assert mailgun_events(payload) == []
+
+
+def sign(key: str, timestamp: str, token: str) -> str:
+    return hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+
+
+def test_mailgun_signature_rules() -> None:
+    key, token, now = "key-abc", "t" * 50, 1_781_856_000.0
+    good = {
+        "timestamp": str(int(now)),
+        "token": token,
+        "signature": sign(key, str(int(now)), token),
+    }
+    assert mailgun_signature_problem(key, good, now=now) is None
+    assert mailgun_signature_problem(key, good, now=now + 299) is None
+    assert mailgun_signature_problem(key, good, now=now + 301) == "stale timestamp"
+    assert mailgun_signature_problem(key, good, now=now - 301) == "stale timestamp"
+    assert mailgun_signature_problem("key-other", good, now=now) == "wrong signature"
+    tampered = {**good, "token": "u" * 50}
+    assert mailgun_signature_problem(key, tampered, now=now) == "wrong signature"
+    assert (
+        mailgun_signature_problem(key, {**good, "timestamp": "gestern"}, now=now) == "bad timestamp"
+    )
+    assert mailgun_signature_problem(key, {"token": token}, now=now) == "incomplete signature"
+    assert mailgun_signature_problem(key, None, now=now) == "no signature"
