@@ -1,0 +1,70 @@
+"""What ``rundbrief status`` shows: failing feeds, mailings by state, the last sends with
+their delivery counts, the last run of every job and the latest notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.store import Store
+from pipeline.store import schedule as q
+
+
+def _local(settings: Settings, when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    return when.astimezone(settings.organisation.tz).isoformat(timespec="seconds")
+
+
+def collect_status(settings: Settings, store: Store, *, sends: int = 5) -> dict[str, Any]:
+    """One JSON-ready document; instants in the organisation's time zone."""
+    mailings: dict[str, dict[str, int]] = {}
+    for (kind, status), count in sorted(q.mailing_counts(store).items()):
+        mailings.setdefault(kind, {})[status] = count
+    return {
+        "time_zone": settings.organisation.time_zone,
+        "failing_feeds": [
+            {
+                "name": f.name,
+                "failures": f.failures,
+                "flagged": f.flagged,
+                "enabled": f.enabled,
+                "last_error": f.last_error,
+                "last_success": _local(settings, f.last_success_at),
+            }
+            for f in q.failing_feeds(store)
+        ],
+        "mailings": mailings,
+        "last_sends": [
+            {
+                "mailing": m.id,
+                "kind": m.kind,
+                "subject": m.subject,
+                "status": m.status,
+                "started": _local(settings, m.sending_started_at),
+                "finished": _local(settings, m.sent_at),
+                "held_by": m.claimed_by,
+                "deliveries": q.delivery_counts(store, m.id),
+            }
+            for m in q.recent_sends(store, limit=sends)
+        ],
+        "jobs": {
+            name: {
+                "started": _local(settings, run.started_at),
+                "finished": _local(settings, run.finished_at),
+                "outcome": run.outcome or "running",
+                "detail": run.detail,
+            }
+            for name, run in sorted(q.last_job_runs(store).items())
+        },
+        "notifications": [
+            {
+                "key": n.key,
+                "subject": n.subject,
+                "created": _local(settings, n.created_at),
+                "mailed": _local(settings, n.sent_at),
+            }
+            for n in q.list_notifications(store, limit=10)
+        ],
+    }
