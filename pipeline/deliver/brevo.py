@@ -55,7 +55,7 @@ class BrevoTransport:
         return cls(settings.brevo, key)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
-        return send_each(self.name, batch, self._send_one)
+        return send_each(self.client, batch, self._send_one)
 
     def _payload(self, message: OutgoingMessage) -> dict[str, Any]:
         parts = message_parts(message)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -37,7 +38,12 @@ from requests.adapters import HTTPAdapter
 
 from pipeline import __version__
 from pipeline.deliver import MessageParts, OutgoingMessage, SendResult
-from pipeline.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from pipeline.errors import (
+    ConfigError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +148,8 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         # connect quickly or give up; the read may take as long as the provider needs
         self.timeout = (min(10.0, timeout), timeout)
+        self.connections = connections
+        self._pool: ThreadPoolExecutor | None = None
         self.session = session or requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=connections, max_retries=0)
         self.session.mount("http://", adapter)
@@ -179,7 +187,17 @@ class HttpClient:
             )
         return response
 
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """Worker threads for one-request-per-message providers, one per connection."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.connections, thread_name_prefix=self.name)
+        return self._pool
+
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self.session.close()
 
 
@@ -232,26 +250,55 @@ def transient_for(
 
 
 def send_each(
-    name: str,
+    client: HttpClient,
     batch: Sequence[OutgoingMessage],
     send_one: Callable[[OutgoingMessage], SendResult],
 ) -> list[SendResult]:
-    """Send one request per message; keep what went out when a later one fails.
+    """Send one request per message, ``client.connections`` at a time, results in order.
 
-    A transient failure stops the batch (the provider is throttling or down, hammering it
-    with the rest helps nobody). A dead key raises when nothing of the batch went out yet,
-    so the outbox pauses; after the first accepted message it is reported per message
-    instead and the next batch raises.
+    Requests go out in windows as wide as the connection pool. A transient failure ends
+    the batch after its window (the provider is throttling or down; hammering it with
+    the rest helps nobody): the failed and the untried messages come back for a retry.
+    A dead key raises when nothing of the batch went out, so the outbox pauses; once a
+    message was accepted it is reported per message instead and the next batch raises.
     """
     results: list[SendResult] = []
-    for index, message in enumerate(batch):
-        try:
-            results.append(send_one(message))
-        except TransientDeliveryError as exc:
-            log.warning("provider refused for now", extra={"transport": name, "error": str(exc)})
-            return results + transient_for(batch[index:], exc)
-        except PermanentDeliveryError as exc:
-            if not results:
-                raise
-            return results + [failed(m, str(exc), permanent=False) for m in batch[index:]]
+    width = client.connections
+    for start in range(0, len(batch), width):
+        window = batch[start : start + width]
+        if len(window) == 1:
+            outcomes: list[SendResult | DeliveryError] = [_attempt(send_one, window[0])]
+        else:
+            outcomes = list(client.pool.map(lambda m: _attempt(send_one, m), window))
+        throttled: TransientDeliveryError | None = None
+        dead: PermanentDeliveryError | None = None
+        for message, outcome in zip(window, outcomes, strict=True):
+            if isinstance(outcome, SendResult):
+                results.append(outcome)
+            elif isinstance(outcome, TransientDeliveryError):
+                throttled = throttled or outcome
+                results.append(transient_for([message], outcome)[0])
+            else:
+                dead = dead or PermanentDeliveryError(str(outcome))
+                results.append(failed(message, str(outcome), permanent=False))
+        rest = batch[start + width :]
+        if dead is not None:
+            if not any(r.ok for r in results):
+                raise dead
+            return results + [failed(m, str(dead), permanent=False) for m in rest]
+        if throttled is not None:
+            log.warning(
+                "provider refused for now",
+                extra={"transport": client.name, "error": str(throttled)},
+            )
+            return results + transient_for(rest, throttled)
     return results
+
+
+def _attempt(
+    send_one: Callable[[OutgoingMessage], SendResult], message: OutgoingMessage
+) -> SendResult | DeliveryError:
+    try:
+        return send_one(message)
+    except DeliveryError as exc:
+        return exc

@@ -50,7 +50,7 @@ class MailgunTransport:
         return cls(settings.mailgun, key, domain=settings.sender.message_domain)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
-        return send_each(self.name, batch, self._send_one)
+        return send_each(self.client, batch, self._send_one)
 
     def _send_one(self, message: OutgoingMessage) -> SendResult:
         fields = {"to": message.recipient, "o:tracking": "no"}

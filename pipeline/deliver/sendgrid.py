@@ -61,7 +61,7 @@ class SendgridTransport:
         return cls(settings.sendgrid, key)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
-        return send_each(self.name, batch, self._send_one)
+        return send_each(self.client, batch, self._send_one)
 
     def _payload(self, message: OutgoingMessage) -> dict[str, Any]:
         parts = message_parts(message)

@@ -8,6 +8,7 @@ success, 401, per-message 4xx errors, 429 with and without Retry-After, 500, tim
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -23,7 +24,7 @@ from werkzeug import Request, Response
 from pipeline.config import Provider
 from pipeline.deliver import MessageParts, OutgoingMessage, SendResult
 from pipeline.deliver.brevo import BrevoTransport, idempotency_key
-from pipeline.deliver.http import message_parts, parse_retry_after, send_each
+from pipeline.deliver.http import HttpClient, message_parts, parse_retry_after, send_each
 from pipeline.deliver.mailgun import MailgunTransport
 from pipeline.deliver.postmark import PostmarkTransport
 from pipeline.deliver.sendgrid import SendgridTransport
@@ -74,8 +75,11 @@ def provider(server: HTTPServer, **extra: Any) -> Provider:
     return Provider(api_key_env="UNUSED", base_url=server.url_for("").rstrip("/"), **extra)
 
 
-def make(kind: str, server: HTTPServer, timeout: float = 5.0) -> Any:
-    config = provider(server, timeout=timeout, domain="mg.junge-buergermeister.example")
+def make(kind: str, server: HTTPServer, timeout: float = 5.0, connections: int = 1) -> Any:
+    # one connection: requests arrive in message order, as the ordered handlers expect
+    config = provider(
+        server, timeout=timeout, domain="mg.junge-buergermeister.example", connections=connections
+    )
     return {
         "postmark": lambda: PostmarkTransport(config, "pm-token"),
         "mailgun": lambda: MailgunTransport(config, "mg-key"),
@@ -443,13 +447,17 @@ def test_connection_refused_is_transient() -> None:
     assert "cannot connect" in (result.error or "")
 
 
+def client(connections: int = 1) -> HttpClient:
+    return HttpClient("brevo", "http://127.0.0.1:9", timeout=1, connections=connections)
+
+
 def test_transient_errors_never_escape_send() -> None:
     """The outbox pauses a mailing on any exception from ``send``: only a dead key may."""
 
     def send_one(message: OutgoingMessage) -> SendResult:
         raise TransientDeliveryError("brevo: HTTP 503", retry_after=12)
 
-    results = send_each("brevo", outgoing(2), send_one)
+    results = send_each(client(), outgoing(2), send_one)
     assert [(r.ok, r.permanent, r.retry_after) for r in results] == [(False, False, 12)] * 2
 
 
@@ -462,7 +470,7 @@ def test_permanent_mid_batch_reports_what_went_out() -> None:
             raise PermanentDeliveryError("brevo: HTTP 401")
         return SendResult(message.delivery_id, message.recipient, True)
 
-    results = send_each("brevo", outgoing(3), send_one)
+    results = send_each(client(), outgoing(3), send_one)
     assert [r.ok for r in results] == [True, False, False]
     assert not any(r.permanent for r in results)  # the messages are fine, the key died
 
@@ -516,3 +524,51 @@ def test_factory_builds_each_provider_from_settings(
         assert transport.name == kind
     finally:
         transport.close()
+
+
+@pytest.mark.parametrize("kind", PER_MESSAGE)
+def test_per_message_providers_use_their_connections_in_parallel(kind: str) -> None:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    active, peak = [0], [0]
+    lock = threading.Lock()
+
+    def slow(request: Request) -> Response:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.15)
+        with lock:
+            active[0] -= 1
+        return success_answer(kind, request)
+
+    server.expect_request(ENDPOINT[kind]).respond_with_handler(slow)
+    transport = make(kind, server, connections=4)
+    try:
+        started = time.monotonic()
+        batch = outgoing(8)
+        results = transport.send(batch)
+        elapsed = time.monotonic() - started
+    finally:
+        transport.close()
+        server.clear()
+        server.stop()
+    assert [r.recipient for r in results] == [m.recipient for m in batch]  # in order
+    assert all(r.ok for r in results)
+    assert peak[0] == 4
+    assert elapsed < 8 * 0.15 * 0.75  # well below one request after the other
+
+
+def test_a_dead_key_in_a_parallel_window_after_accepted_messages_is_reported() -> None:
+    def send_one(message: OutgoingMessage) -> SendResult:
+        if message.delivery_id == 3:
+            raise PermanentDeliveryError("sendgrid: HTTP 401")
+        return SendResult(message.delivery_id, message.recipient, True)
+
+    pooled = client(connections=4)
+    try:
+        results = send_each(pooled, outgoing(6), send_one)
+    finally:
+        pooled.close()
+    assert [r.ok for r in results] == [True, True, False, True, False, False]
+    assert not any(r.permanent for r in results)
