@@ -188,16 +188,8 @@ def _german(exc: HTTPException) -> str:
 
 
 def _blueprints() -> list[Callable[[Flask], None]]:
-    """Each area module exposes ``register(app)``; a missing area is simply left out."""
-    import importlib
+    """Each area module exposes ``register(app)``; imported here, not at the top, because
+    every area imports ``deps`` and ``csrf`` from this package."""
+    from pipeline.web import archive, audience, auth, editor, webhooks
 
-    found: list[Callable[[Flask], None]] = []
-    for area in ("auth", "editor", "archive", "audience", "webhooks"):
-        try:
-            module = importlib.import_module(f"pipeline.web.{area}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"pipeline.web.{area}":
-                raise
-            continue
-        found.append(module.register)
-    return found
+    return [auth.register, editor.register, archive.register, audience.register, webhooks.register]
