@@ -36,7 +36,7 @@ from pipeline.clock import Clock
 from pipeline.collect.decide import ItemIntent, Plan, identify, plan_feed
 from pipeline.collect.fetch import FeedGone, FetchRequest, FetchResult, fetch_all, make_session
 from pipeline.collect.parse import ParsedFeed, parse_feed
-from pipeline.collect.sanitize import clean_entry
+from pipeline.collect.sanitize import Sanitizer, clean_entry
 from pipeline.config import Settings
 from pipeline.errors import FeedError
 from pipeline.models import FeedState
@@ -144,6 +144,7 @@ def collect(
         for name in order
     ]
     outcomes: dict[str, FeedOutcome] = {}
+    sanitizer = Sanitizer()
     body_hashes = _body_hashes(store, order)
     try:
         for req, result in fetch_all(
@@ -165,6 +166,7 @@ def collect(
                     kind=kinds[req.name],
                     previous_body=body_hashes.get(req.name),
                     clock=clock,
+                    sanitizer=sanitizer,
                 )
             outcomes[req.name] = outcome
             if progress is not None:
@@ -202,11 +204,19 @@ def _guarded_store(
     kind: str,
     previous_body: str | None,
     clock: Clock,
+    sanitizer: Sanitizer,
 ) -> FeedOutcome:
     """``_store_feed``, with anything unexpected recorded as this feed's failure."""
     try:
         return _store_feed(
-            settings, store, state, result, kind=kind, previous_body=previous_body, clock=clock
+            settings,
+            store,
+            state,
+            result,
+            kind=kind,
+            previous_body=previous_body,
+            clock=clock,
+            sanitizer=sanitizer,
         )
     except Exception as exc:  # a bug or a store error in one feed stops only that feed
         log.exception("storing a feed failed", extra={"feed": state.name})
@@ -223,6 +233,7 @@ def _store_feed(
     kind: str,
     previous_body: str | None,
     clock: Clock,
+    sanitizer: Sanitizer,
 ) -> FeedOutcome:
     if result.moved_to and result.moved_to != state.url:
         log.warning(
@@ -278,6 +289,7 @@ def _store_feed(
                 url=result.moved_to or result.url,
                 summary_length=settings.collect.summary_length,
                 now=now,
+                sanitizer=sanitizer,
             )
             item_store.insert_items(conn, new_rows)
             item_store.update_items(conn, update_rows)
@@ -321,11 +333,19 @@ def _rows(
     url: str,
     summary_length: int,
     now: datetime,
+    sanitizer: Sanitizer,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     new_rows: list[dict[str, Any]] = []
     update_rows: list[dict[str, Any]] = []
     for intent in plan.intents:
-        row = _values(intent, parsed, kind=kind, url=url, summary_length=summary_length)
+        row = _values(
+            intent,
+            parsed,
+            kind=kind,
+            url=url,
+            summary_length=summary_length,
+            sanitizer=sanitizer,
+        )
         row["feed_id"] = feed_id
         row["updated_at"] = now
         if intent.action == "new":
@@ -339,10 +359,22 @@ def _rows(
 
 
 def _values(
-    intent: ItemIntent, parsed: ParsedFeed, *, kind: str, url: str, summary_length: int
+    intent: ItemIntent,
+    parsed: ParsedFeed,
+    *,
+    kind: str,
+    url: str,
+    summary_length: int,
+    sanitizer: Sanitizer,
 ) -> dict[str, Any]:
     entry = intent.item.entry
-    clean = clean_entry(entry, site=parsed.link, feed_url=url, summary_length=summary_length)
+    clean = clean_entry(
+        entry,
+        site=parsed.link,
+        feed_url=url,
+        summary_length=summary_length,
+        sanitizer=sanitizer,
+    )
     return {
         "canonical_link": intent.item.canonical_link,
         "kind": kind,

@@ -23,8 +23,9 @@ import hashlib
 import logging
 import time
 import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -94,35 +95,33 @@ def fetch_all(
     max_bytes: int,
     concurrency: int,
 ) -> Iterator[tuple[FetchRequest, FetchResult | FeedError]]:
-    """Fetch concurrently, yield each outcome as it completes (for parsing one at a time).
+    """Fetch concurrently; yield the outcomes in the order of ``requests_``.
 
-    At most ``concurrency`` fetches run, and a finished body waits in memory only until
-    the caller takes it: memory stays bounded by concurrency × max_bytes.
+    The order makes runs deterministic (when two feeds carry the same article, the one
+    configured first owns it). At most ``concurrency`` fetches are running or waiting
+    to be taken, so memory stays bounded by concurrency × max_bytes; the caller parses
+    one result while the others download.
     """
-    queue = list(requests_)
-    queue.reverse()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fetch") as pool:
-        running: dict[Future[FetchResult], FetchRequest] = {}
+        pending: deque[tuple[FetchRequest, Future[FetchResult]]] = deque()
+        for req in requests_:
+            if len(pending) >= concurrency:
+                yield _outcome(*pending.popleft())
+            pending.append((req, pool.submit(fetch, req, session, timeout, max_bytes)))
+        while pending:
+            yield _outcome(*pending.popleft())
 
-        def submit() -> None:
-            while queue and len(running) < concurrency:
-                req = queue.pop()
-                running[pool.submit(fetch, req, session, timeout, max_bytes)] = req
 
-        submit()
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                req = running.pop(future)
-                try:
-                    outcome: FetchResult | FeedError = future.result()
-                except FeedError as exc:
-                    outcome = exc
-                except Exception as exc:  # a bug must not stop the other feeds
-                    log.exception("fetch crashed", extra={"feed": req.name})
-                    outcome = FeedError(f"unexpected error: {exc!r}", feed=req.name)
-                submit()
-                yield req, outcome
+def _outcome(
+    req: FetchRequest, future: Future[FetchResult]
+) -> tuple[FetchRequest, FetchResult | FeedError]:
+    try:
+        return req, future.result()
+    except FeedError as exc:
+        return req, exc
+    except Exception as exc:  # a bug must not stop the other feeds
+        log.exception("fetch crashed", extra={"feed": req.name})
+        return req, FeedError(f"unexpected error: {exc!r}", feed=req.name)
 
 
 def fetch(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -67,7 +68,23 @@ class ParsedFeed:
 def parse_feed(
     body: bytes, *, url: str, content_type: str | None = None, name: str | None = None
 ) -> ParsedFeed:
-    """Parse a fetched document; raise ``FeedError`` when it is not a feed."""
+    """Parse a fetched document; raise ``FeedError`` when it is not a feed.
+
+    Well-formed RSS 2.0, Atom 1.0 and RSS 1.0 take the fast path (``fastparse``), which
+    yields what feedparser would; everything else goes through feedparser.
+    """
+    from pipeline.collect.fastparse import Unsupported, fast_parse
+
+    try:
+        return fast_parse(body, url=url, content_type=content_type)
+    except Unsupported:
+        return parse_with_feedparser(body, url=url, content_type=content_type, name=name)
+
+
+def parse_with_feedparser(
+    body: bytes, *, url: str, content_type: str | None = None, name: str | None = None
+) -> ParsedFeed:
+    """The reference path: feedparser, for every format and every kind of brokenness."""
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     try:
         parsed = feedparser.parse(
@@ -132,8 +149,9 @@ def _entry(raw: Any, *, base: str, language: str) -> EntryData | None:
         content_html=content or summary,
         summary_html=summary,
         author=_author(raw),
-        published=_instant(raw.get("published_parsed")),
-        updated=_instant(raw.get("updated_parsed")),
+        # dict.get: FeedParserDict would answer "updated" with the published date
+        published=_instant(dict.get(raw, "published_parsed")),
+        updated=_instant(dict.get(raw, "updated_parsed")),
         tags=_tags(raw),
         images=_images(raw),
         base_url=entry_base,
@@ -186,10 +204,13 @@ def _detail_language(raw: Any) -> str | None:
     return None
 
 
-def _language(value: Any) -> str:
+def language_of(value: Any) -> str:
     """``de-DE`` → ``de``: mails pick locale strings by the primary subtag."""
     text = str(value or "").strip().replace("_", "-")
     return text.split("-")[0].lower() if text else ""
+
+
+_language = language_of
 
 
 def _author(raw: Any) -> str | None:
@@ -208,12 +229,19 @@ def _instant(parsed: time.struct_time | None) -> datetime | None:
 
 
 def _tags(raw: Any) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for tag in raw.get("tags") or []:
-        term = str(tag.get("label") or tag.get("term") or "").strip()
-        if term and term.casefold() not in {t.casefold() for t in seen}:
-            seen[term] = None
-    return tuple(seen)
+    return entry_tags(
+        str(tag.get("label") or tag.get("term") or "") for tag in raw.get("tags") or []
+    )
+
+
+def entry_tags(terms: Iterable[str]) -> tuple[str, ...]:
+    """Tags in order, stripped, without empties or case-insensitive repeats."""
+    seen: dict[str, str] = {}
+    for term in terms:
+        term = term.strip()
+        if term and term.casefold() not in seen:
+            seen[term.casefold()] = term
+    return tuple(seen.values())
 
 
 def _images(raw: Any) -> tuple[MediaImage, ...]:

@@ -81,12 +81,17 @@ class CleanEntry:
 
 
 def clean_entry(
-    entry: EntryData, *, site: str = "", feed_url: str = "", summary_length: int = 320
+    entry: EntryData,
+    *,
+    site: str = "",
+    feed_url: str = "",
+    summary_length: int = 320,
+    sanitizer: Sanitizer | None = None,
 ) -> CleanEntry:
     """Turn a parsed entry into the safe values an item stores."""
     link = absolute_url(entry.link or "", entry.base_url or site or feed_url) or ""
     base = _pick_base(entry, link, site, feed_url)
-    content = sanitize_html(entry.content_html, base)
+    content = (sanitizer or Sanitizer()).clean(entry.content_html, base)
     title = html_to_text(entry.title, raw=True) or _first_words(content) or "(ohne Titel)"
     summary_source = entry.summary_html if entry.summary_html else content
     summary = truncate(
@@ -107,22 +112,52 @@ def clean_entry(
     )
 
 
+class Sanitizer:
+    """One nh3 cleaner for a whole collect run (building one costs more than using it).
+
+    Relative URLs are resolved by a callback against the base of the fragment being
+    cleaned; a Sanitizer is therefore used by one thread at a time.
+    """
+
+    def __init__(self) -> None:
+        self._base: str | None = None
+        self._cleaner = nh3.Cleaner(
+            tags=set(ALLOWED_TAGS),
+            clean_content_tags=set(DROP_WITH_CONTENT),
+            attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+            url_schemes=set(URL_SCHEMES),
+            url_relative=self._resolve,
+            link_rel="noopener noreferrer",
+            strip_comments=True,
+        )
+
+    def _resolve(self, url: str) -> str | None:
+        if not self._base:
+            return None  # no web base (a file feed without links): drop the URL
+        try:
+            return urljoin(self._base, url)
+        except ValueError:
+            return None
+
+    def clean(self, value: str, base: str | None) -> str:
+        """Allow-list sanitize ``value``; relative URLs become absolute against ``base``."""
+        if not value:
+            return ""
+        self._base = base
+        try:
+            cleaned = self._cleaner.clean(value)
+        finally:
+            self._base = None
+        if "<img" in cleaned:
+            cleaned = _IMG.sub(_keep_image, cleaned)
+        if "></" in cleaned:
+            cleaned = _EMPTY_BLOCK.sub("", cleaned)
+        return _BLANK_LINES.sub("\n", cleaned).strip()
+
+
 def sanitize_html(value: str, base: str | None) -> str:
-    """Allow-list sanitize ``value``; relative URLs become absolute against ``base``."""
-    if not value:
-        return ""
-    cleaner = nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=set(DROP_WITH_CONTENT),
-        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES),
-        url_relative=("rewrite_with_base", base) if base else "deny",
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-    )
-    cleaned = _IMG.sub(_keep_image, cleaner.clean(value))
-    cleaned = _EMPTY_BLOCK.sub("", cleaned)
-    return _BLANK_LINES.sub("\n", cleaned).strip()
+    """``Sanitizer().clean`` for a single fragment."""
+    return Sanitizer().clean(value, base)
 
 
 def _keep_image(match: re.Match[str]) -> str:
