@@ -26,6 +26,7 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses
 
 from pipeline.bounces.mime import (
+    STATUS_TYPES,
     blocks,
     field_value,
     find,
@@ -56,7 +57,7 @@ def parse_report(data: bytes) -> list[BounceEvent]:
         report_type = str(message.get_param("report-type", "")).lower()
         if report_type == "feedback-report":
             return _parse_arf(message, rid, addresses)
-        if report_type == "delivery-status" or find(message, "message/delivery-status"):
+        if report_type == "delivery-status" or find(message, *STATUS_TYPES):
             events = _parse_dsn(message, rid, addresses)
             if events or _has_delivery_status(message):
                 return events
@@ -71,7 +72,7 @@ def _parse_dsn(
 ) -> list[BounceEvent]:
     original_id, original_paths = original(message)
     events = []
-    for part in walk(message, "message/delivery-status"):
+    for part in walk(message, *STATUS_TYPES):
         found = blocks(part)
         for block in found[1:] if len(found) > 1 else found:
             action = str(block.get("Action", "")).strip().lower()
@@ -104,7 +105,7 @@ def _parse_dsn(
 
 
 def _has_delivery_status(message: EmailMessage) -> bool:
-    return any(True for _ in walk(message, "message/delivery-status"))
+    return any(True for _ in walk(message, *STATUS_TYPES))
 
 
 # --- RFC 5965 --------------------------------------------------------------------------

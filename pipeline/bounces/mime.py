@@ -16,8 +16,16 @@ from email.utils import getaddresses
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
+STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+
+
 def blocks(part: Message) -> list[Message]:
+    """The header blocks of a delivery-status or feedback-report part."""
     payload = part.get_payload()
+    if isinstance(payload, list) and part.get_content_type() == "message/global-delivery-status":
+        # Python parses this RFC 6533 type as one message: its "body" holds the
+        # per-recipient blocks, so take the whole text apart ourselves.
+        payload = "".join(m.as_string() for m in payload if isinstance(m, Message))
     if isinstance(payload, list):
         return [b for b in payload if isinstance(b, Message)]
     # Some senders label the part oddly; parse the text as header blocks ourselves.
@@ -30,14 +38,14 @@ def blocks(part: Message) -> list[Message]:
     ]
 
 
-def walk(message: Message, content_type: str) -> Iterable[Message]:
+def walk(message: Message, *content_types: str) -> Iterable[Message]:
     for part in message.walk():
-        if part.get_content_type() == content_type:
+        if part.get_content_type() in content_types:
             yield part
 
 
-def find(message: Message, content_type: str) -> Message | None:
-    return next(iter(walk(message, content_type)), None)
+def find(message: Message, *content_types: str) -> Message | None:
+    return next(iter(walk(message, *content_types)), None)
 
 
 def original_headers(message: EmailMessage) -> Message | None:

@@ -133,3 +133,15 @@ def test_classify(status: str | None, diagnostic: str, kind: BounceKind | None) 
 )
 def test_status_from_text(text: str, status: str | None) -> None:
     assert status_from_text(text) == status
+
+
+def test_utf8_global_delivery_status() -> None:
+    data = fixture("postfix-5.1.1-user-unknown.eml").replace(
+        b"Content-Type: message/delivery-status", b"Content-Type: message/global-delivery-status"
+    )
+    (event,) = parse_report(data)
+    assert (event.kind, event.status, event.recipient) == (
+        BounceKind.HARD,
+        "5.1.1",
+        "anna.schroeder@example.org",
+    )
