@@ -21,7 +21,7 @@ from pipeline.render.checks import check_html, check_size, html_size
 from pipeline.render.content import MailContent, build_content
 from pipeline.render.engine import Output, override_dirs, render_templates
 from pipeline.render.locale import load_strings
-from pipeline.render.personalise import SAMPLE_VALUES, personalise
+from pipeline.render.personalise import SAMPLE_VALUES, personalised_size
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
 
@@ -38,13 +38,10 @@ def load_items(store: Store, item_ids: Sequence[int]) -> dict[int, Item]:
     return {item.id: item for item in list_items(store, ids=list(item_ids))}
 
 
-def _personal_size(output: Output, content: MailContent) -> int:
-    # Measure with long sample values: a long unsubscribe URL must not push a mail that
+def _personal_size(output: Output) -> int:
+    # Measured with long sample values: a long unsubscribe URL must not push a mail that
     # passed at render time over the limit at send time.
-    sample = RenderedMailing(
-        None, content.language, content.subject, content.preheader, output.html, ""
-    )
-    return html_size(personalise(sample, SAMPLE_VALUES).html)
+    return personalised_size(output.html, SAMPLE_VALUES)
 
 
 def render_content(settings: Settings, content: MailContent, *, name: str) -> Output:
@@ -53,14 +50,14 @@ def render_content(settings: Settings, content: MailContent, *, name: str) -> Ou
     base = "press" if content.kind == str(MailingKind.PRESS) else "newsletter"
     limit = settings.compose.max_html_bytes
     output = render_templates(settings, base, strings, {"mail": content})
-    size = _personal_size(output, content)
+    size = _personal_size(output)
     if size > limit and settings.compose.on_oversize == "cut" and base == "newsletter":
         total = content.card_count
         for dropped in range(1, total):
             output = render_templates(
                 settings, base, strings, {"mail": content.without_last_cards(dropped)}
             )
-            size = _personal_size(output, content)
+            size = _personal_size(output)
             if size <= limit:
                 log.warning(
                     "render cut mailing=%s language=%s dropped_items=%d size=%d",

@@ -9,6 +9,7 @@ a few microseconds, whatever the size of the mail.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from html import escape
 
@@ -73,16 +74,41 @@ def _oneline(value: str) -> str:
     return " ".join(value.split())
 
 
+def _fill_with(text: str, plain: tuple[str, ...], convert: Callable[[str], str] | None) -> str:
+    compiled = compile_template(text)
+    slots = compiled[1]
+    if not slots:
+        return text
+    if convert is None:
+        return fill(compiled, plain)
+    # Convert only the values this part uses (usually three of six).
+    used = set(slots)
+    return fill(compiled, tuple(convert(v) if i in used else v for i, v in enumerate(plain)))
+
+
+def _escape(value: str) -> str:
+    return escape(value, quote=True)
+
+
 def personalise(rendered: RenderedMailing, values: Personalisation) -> PersonalMail:
     """One recipient's subject, HTML and text: plain substitution, HTML-escaped in HTML."""
     plain = _values(values)
-    html_values = tuple(escape(v, quote=True) for v in plain)
-    subject_values = tuple(_oneline(v) for v in plain)
     return PersonalMail(
-        subject=fill(compile_template(rendered.subject), subject_values),
-        html=fill(compile_template(rendered.html), html_values),
-        text=fill(compile_template(rendered.text), plain),
+        subject=_fill_with(rendered.subject, plain, _oneline),
+        html=_fill_with(rendered.html, plain, _escape),
+        text=_fill_with(rendered.text, plain, None),
     )
+
+
+def personalised_size(html: str, values: Personalisation) -> int:
+    """The UTF-8 size of ``html`` once ``values`` are filled in, without filling it."""
+    size = len(html.encode("utf-8"))
+    for placeholder, value in zip(PLACEHOLDERS, _values(values), strict=True):
+        count = html.count(placeholder)
+        if count:
+            grown = len(_escape(value).encode("utf-8")) - len(placeholder.encode("utf-8"))
+            size += count * grown
+    return size
 
 
 SAMPLE_VALUES = Personalisation(

@@ -64,7 +64,8 @@ def test_preview_for_a_subscriber_is_their_message(
     assert message["List-Unsubscribe"].startswith(f"<{unsub}>")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # the same content as the preview files: preview, test send and send share the render
-    assert eml_html.replace("\r\n", "\n") == html.replace("\r\n", "\n")
+    # (the message may break long HTML lines at spaces to stay within 998 octets)
+    assert eml_html.split() == html.split()
     assert eml_text.replace("\r\n", "\n") == text
 
 
