@@ -3,9 +3,9 @@
 ``[web] editor_user_env`` and ``editor_password_env`` name the variables (read at each
 login, so a changed password takes effect without a restart). The password is compared
 in constant time; the session cookie is signed with the ``[web] secret_env`` secret and
-ends after ``SESSION_HOURS``. Failed logins are throttled per client address and per
-user name (``LoginThrottle``): after ``MAX_FAILURES`` within ``WINDOW`` the form answers
-429 until the window has passed, which makes guessing a password impractical.
+ends after ``SESSION_HOURS``. Failed logins are throttled per client address (5) and per
+user name (20) within ``WINDOW`` (``LoginThrottle``): past a limit the form answers 429
+until the window has passed, which makes guessing a password impractical.
 
 Other areas protect a blueprint with ``require_login(blueprint)``; the logged-in name
 is ``current_editor()``.
@@ -39,7 +39,9 @@ from pipeline.web import SESSION_HOURS, csrf, deps
 
 log = logging.getLogger(__name__)
 
-MAX_FAILURES = 5
+# Per client address, and (higher, so a stranger cannot lock the editor out as easily)
+# per user name from all addresses together.
+MAX_FAILURES = {"ip": 5, "user": 20}
 WINDOW = timedelta(minutes=15)
 
 bp = Blueprint("auth", __name__, url_prefix="/editor")
@@ -48,8 +50,10 @@ bp = Blueprint("auth", __name__, url_prefix="/editor")
 class LoginThrottle:
     """Failed logins per key (client address, user name) within a sliding window."""
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window: timedelta = WINDOW) -> None:
-        self.max_failures = max_failures
+    def __init__(
+        self, max_failures: dict[str, int] | None = None, window: timedelta = WINDOW
+    ) -> None:
+        self.max_failures = max_failures or MAX_FAILURES
         self.window = window
         self._failures: dict[str, deque[datetime]] = {}
         self._lock = threading.Lock()
@@ -60,7 +64,8 @@ class LoginThrottle:
         with self._lock:
             for key in keys:
                 times = self._prune(key, now)
-                if len(times) >= self.max_failures:
+                limit = self.max_failures.get(key.partition(":")[0], 5)
+                if len(times) >= limit:
                     wait = max(wait, (times[0] + self.window - now).total_seconds())
         return max(0, int(wait) + (1 if wait > int(wait) else 0))
 

@@ -604,3 +604,49 @@ def test_sent_mailing_shows_delivery_counts(
     assert "1 × 550 5.1.1 unbekannt" in html
     assert "Freigeben</button>" not in html
     assert f'action="/editor/mailings/{mailing.id}/content"' not in html
+
+
+def test_login_limit_per_user_name_across_addresses(app: Flask, clock: FakeClock) -> None:
+    for n in range(20):
+        with app.test_client() as other:
+            other.environ_base["REMOTE_ADDR"] = f"192.0.2.{n + 1}"
+            assert login(other, password="rate-mal").status_code == 401
+    with app.test_client() as client:
+        client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+        assert login(client).status_code == 429
+        clock.advance(minutes=15)
+        assert login(client).status_code == 303
+
+
+def test_hostile_intro_is_rendered_harmless(
+    editor: FlaskClient, store: Store, clock: FakeClock
+) -> None:
+    mailing = seed_mailing(store, clock)
+    intro = (
+        "Hallo <script>alert('x')</script> und <img src=x onerror=alert(1)>\n\n"
+        "[Klick](javascript:alert(1)) und [sicher](https://www.junge-buergermeister.example/)"
+    )
+    _post(editor, mailing.id, "content", subject=mailing.subject, intro=intro)
+    assert store_mailings.get_mailing(store, mailing.id).intro_md == intro
+    html = editor.get(f"/editor/mailings/{mailing.id}/render/de").get_data(as_text=True)
+    assert not re.search(r"<script", html, re.I)
+    assert not re.search(r"<[^>]*\son\w+\s*=", html, re.I)  # no event handler attribute
+    assert not re.search(r"(href|src)\s*=\s*[\"']?\s*javascript:", html, re.I)
+    assert "&lt;script&gt;" in html  # shown as text, harmless
+    assert 'href="https://www.junge-buergermeister.example/"' in html
+
+
+def test_embargo_is_read_in_the_organisations_time_zone(
+    editor: FlaskClient, store: Store, clock: FakeClock
+) -> None:
+    press = seed_mailing(store, clock, items=1, kind="press", lists=["press"])
+    _post(editor, press.id, "content", subject=press.subject, intro="", send_at="2026-06-20T09:30")
+    stored = store_mailings.get_mailing(store, press.id)
+    assert stored.send_at is not None
+    assert stored.send_at.isoformat() == "2026-06-20T07:30:00+00:00"  # CEST is UTC+2
+    page = editor.get(f"/editor/mailings/{press.id}").get_data(as_text=True)
+    assert "Sperrfrist" in page and 'value="2026-06-20T09:30"' in page
+    _post(editor, press.id, "content", subject=press.subject, intro="", send_at="morgen früh")
+    assert store_mailings.get_mailing(store, press.id).send_at == stored.send_at
+    _post(editor, press.id, "content", subject=press.subject, intro="", send_at="")
+    assert store_mailings.get_mailing(store, press.id).send_at is None
