@@ -115,6 +115,17 @@ def content_hash(entry: EntryData) -> str:
 def canonical_link(url: str) -> str | None:
     """A link reduced to what identifies the page: https, lower-case host, no default
     port, no fragment, no tracking parameters, no trailing slash."""
+    url = url.strip()
+    rest = url[8:]
+    if (
+        url.startswith("https://")
+        and "/" in rest
+        and rest.islower()
+        and not any(c in rest for c in "?#:@%")
+    ):  # the usual case, without urllib's cost: only the trailing slash to drop
+        host, _, path = rest.partition("/")
+        path = ("/" + path).rstrip("/") or "/"
+        return f"https://{host}{path}"
     try:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").lower()

@@ -329,6 +329,8 @@ def _text(element: ET.Element | None) -> str:
 def _clean(value: str) -> str:
     """feedparser's two repairs, so both paths agree: UTF-8 read as Latin-1 (mojibake)
     is decoded again, and C1 control characters become their Windows-1252 meaning."""
+    if value.isascii():
+        return value
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         value = value.encode("iso-8859-1").decode("utf-8")
     if _CP1252_RANGE.search(value):

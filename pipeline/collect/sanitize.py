@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -121,6 +122,7 @@ class Sanitizer:
 
     def __init__(self) -> None:
         self._base: str | None = None
+        self._origin = ""
         self._cleaner = nh3.Cleaner(
             tags=set(ALLOWED_TAGS),
             clean_content_tags=set(DROP_WITH_CONTENT),
@@ -134,6 +136,8 @@ class Sanitizer:
     def _resolve(self, url: str) -> str | None:
         if not self._base:
             return None  # no web base (a file feed without links): drop the URL
+        if url.startswith("/") and not url.startswith("//"):
+            return self._origin + url  # the common case, without urljoin's cost
         try:
             return urljoin(self._base, url)
         except ValueError:
@@ -144,6 +148,9 @@ class Sanitizer:
         if not value:
             return ""
         self._base = base
+        if base:
+            parts = urlsplit(base)
+            self._origin = f"{parts.scheme}://{parts.netloc}"
         try:
             cleaned = self._cleaner.clean(value)
         finally:
@@ -176,6 +183,8 @@ def html_to_text(value: str | None, *, raw: bool = False) -> str:
     """
     if not value:
         return ""
+    if "<" not in value and "&" not in value:
+        return _SPACE.sub(" ", value).strip()  # already plain text
     if raw:
         value = _TEXT_ONLY.clean(_BREAKS.sub(" ", value))
     else:
@@ -203,6 +212,8 @@ def absolute_url(url: str, base: str) -> str | None:
     url = url.strip()
     if not url:
         return None
+    if url.startswith(("https://", "http://")) and " " not in url:
+        return url
     joined = urljoin(base, url) if base and not urlsplit(url).scheme else url
     return joined if urlsplit(joined).scheme in ("http", "https") else None
 
@@ -211,25 +222,26 @@ def lead_image(
     entry: EntryData, content: str, base: str | None
 ) -> tuple[str | None, str | None, str | None]:
     """(url, alt, credit) of the entry's lead image, or three Nones."""
-    images = _content_images(content)
     for media in entry.images:
         url = absolute_url(media.url, base or "")
         if url:
-            alt = media.alt or next((a for u, a in images if u == url and a), None)
-            return url, alt, media.credit or _credit_near(content, url)
-    if images:
-        url, alt = images[0]
+            alt = media.alt or next((a for u, a in _content_images(content) if u == url), None)
+            return url, alt or None, media.credit or _credit_near(content, url)
+    first = next(_content_images(content), None)
+    if first is not None:
+        url, alt = first
         return url, alt or None, _credit_near(content, url)
     return None, None, None
 
 
-def _content_images(content: str) -> list[tuple[str, str]]:
-    found = []
+def _content_images(content: str) -> Iterator[tuple[str, str]]:
+    """(src, alt) of each image in sanitized HTML, lazily (usually the first is enough)."""
+    if "<img" not in content:
+        return
     for match in _IMG.finditer(content):
         attrs = dict(_ATTR.findall(match.group(1)))
         if attrs.get("src"):
-            found.append((html.unescape(attrs["src"]), html.unescape(attrs.get("alt", ""))))
-    return found
+            yield html.unescape(attrs["src"]), html.unescape(attrs.get("alt", ""))
 
 
 def _credit_near(content: str, image_url: str) -> str | None:

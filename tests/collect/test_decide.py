@@ -54,6 +54,12 @@ def test_canonical_link_normalisation() -> None:
         "https://www.example.org/a/b?id=3"
     )
     assert canonical_link("mailto:x@example.org") is None
+    for plain in (
+        "https://www.example.org/a/b/",
+        "https://www.example.org/",
+        "https://x.example/a",
+    ):
+        assert canonical_link(plain) == canonical_link(plain.replace("https:", "HTTPS:"))
 
 
 def test_new_unchanged_and_edited() -> None:
