@@ -14,3 +14,20 @@ echo "== rundbrief collect"
 rb collect
 echo "== rundbrief items"
 rb items --limit 10
+
+# The links in every mail are signed; the demo uses a throwaway secret unless one is set.
+export RUNDBRIEF_SECRET="${RUNDBRIEF_SECRET:-demo-only-secret-do-not-use-in-production}"
+echo "== rundbrief compose newsletter"
+rb compose newsletter
+newsletter="$(rb mailings --kind newsletter --status draft --json | .venv/bin/python -c 'import json, sys; m = json.load(sys.stdin)["mailings"]; print(m[0]["id"] if m else "")')"
+if [ -n "$newsletter" ]; then
+  echo "== rundbrief mailing show $newsletter"
+  rb mailing show "$newsletter"
+  echo "== rundbrief approve $newsletter"
+  rb approve "$newsletter" --by demo
+  echo "== rundbrief preview $newsletter → var/preview/"
+  rb preview "$newsletter" --out var/preview
+  echo "Web preview (600 and 375 px side by side, with the text part):"
+  echo "  RUNDBRIEF_EDITOR_USER=redaktion RUNDBRIEF_EDITOR_PASSWORD=… .venv/bin/rundbrief serve"
+  echo "  then http://127.0.0.1:8000/editor/mailings/$newsletter"
+fi
