@@ -76,7 +76,13 @@ class BounceProcessor:
     def process_message(self, data: bytes) -> None:
         """One received mail: a DSN, an ARF report, a plain-text bounce, or nothing."""
         self.report.messages += 1
-        events = parse_report(data)
+        try:
+            events = parse_report(data)
+        except Exception as exc:  # a malformed mail must not block the mailbox for ever
+            log.warning("unreadable report skipped", extra={"error": repr(exc)})
+            self.report.errors.append(f"unreadable report skipped: {exc!r}")
+            self.report.ignored += 1
+            return
         if not events:
             self.report.ignored += 1
             return

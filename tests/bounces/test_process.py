@@ -315,3 +315,35 @@ def test_imap_needs_the_password_variable(
     monkeypatch.delenv(verp_settings.bounces.password_env, raising=False)
     with pytest.raises(ConfigError, match="RUNDBRIEF_BOUNCE_PASSWORD"):
         run(verp_settings, sent_store, clock, "imaps://bounces@127.0.0.1:1/INBOX")
+
+
+def test_an_unreadable_report_is_skipped_and_marked(
+    verp_settings: Settings,
+    sent_store: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pipeline.bounces.process as process
+
+    real = process.parse_report
+
+    def choking(data: bytes) -> Any:
+        if b"Abwesenheitsnotiz" in data:
+            raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "kaputt")
+        return real(data)
+
+    monkeypatch.setattr(process, "parse_report", choking)
+    reports = [fixture("autoreply-vacation.eml"), fixture("postfix-5.1.1-user-unknown.eml")]
+    path = make_maildir(tmp_path / "m", reports)
+    count, report = run(verp_settings, sent_store, clock, f"maildir:{path}")
+    assert count == 2 and report.hard == 1 and report.ignored == 1
+    assert "unreadable report skipped" in report.errors[0]
+    assert run(verp_settings, sent_store, clock, f"maildir:{path}")[0] == 0
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00\xff\xfe garbage", b"Subject: x\n\n" + b"A" * 10000])
+def test_garbage_is_not_a_bounce(data: bytes) -> None:
+    from pipeline.bounces.dsn import parse_report
+
+    assert parse_report(data) == []
