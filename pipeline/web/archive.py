@@ -3,6 +3,7 @@
     GET /archive                          sent newsletters and press releases, newest first
     GET /archive/<id>[/<lang>]            one of them: the stored render, filled neutrally
     GET /archive/unsubscribe-info         where archive copies point their unsubscribe links
+    GET /                                 redirects to /archive
 
 Only mailings that have gone out appear (``sent``, or ``sending``/``paused``: recipients
 already hold "view in browser" links to them); drafts, approved or cancelled mailings and
@@ -14,7 +15,7 @@ sent, with every per-recipient placeholder replaced by a neutral value (see
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, render_template
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from pipeline.models import Mailing, MailingStatus
@@ -40,7 +41,8 @@ def index() -> str:
     sent = store_mailings.list_mailings(deps().store, status=OUT)
     shown = [m for m in sent if published(m)]
     shown.sort(key=lambda m: (m.sent_at or m.created_at, m.id), reverse=True)
-    return render_template("archive/index.html", mailings=shown)
+    endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
+    return render_template("archive/index.html", mailings=shown, endpoints=endpoints)
 
 
 @bp.get("/<int:mailing_id>")
@@ -70,5 +72,11 @@ def unsubscribe_info() -> str:
     )
 
 
+def _home() -> Response:
+    return redirect(url_for("archive.index"))
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    # The site's front door is the archive: the one public page that needs no link.
+    app.add_url_rule("/", endpoint="home", view_func=_home)

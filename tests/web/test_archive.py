@@ -152,3 +152,10 @@ def test_unsubscribe_info_page(client: FlaskClient, settings: Settings) -> None:
     html = response.get_data(as_text=True)
     assert "Abmelden" in html and "Archivfassung" in html
     assert f"mailto:{settings.sender.reply_to}" in html
+
+
+def test_front_door_leads_to_the_archive_and_sign_up(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/archive"
+    assert 'href="/signup"' in client.get("/archive").get_data(as_text=True)
