@@ -51,17 +51,17 @@ def check_address(address: str) -> str:
 
 
 def encoded_words(text: str) -> list[str]:
-    """RFC 2047 ``B`` words of at most 75 characters, split on character boundaries."""
+    """RFC 2047 ``B`` words of at most 60 characters, never splitting a UTF-8 sequence."""
+    raw = text.encode("utf-8")
     words: list[str] = []
-    chunk = b""
-    for char in text:
-        raw = char.encode("utf-8")
-        if len(chunk) + len(raw) > _WORD_BYTES:
-            words.append(_word(chunk))
-            chunk = b""
-        chunk += raw
-    if chunk or not words:
-        words.append(_word(chunk))
+    start = 0
+    while start < len(raw) or not words:
+        end = min(start + _WORD_BYTES, len(raw))
+        # Step back over continuation bytes (10xxxxxx) so a character stays whole.
+        while end < len(raw) and end > start and raw[end] & 0xC0 == 0x80:
+            end -= 1
+        words.append(_word(raw[start:end]))
+        start = end
     return words
 
 

@@ -35,22 +35,32 @@ _PLACEHOLDER = re.compile(r"⟦[A-Z_]+⟧")
 TEST_HEADER = "X-Rundbrief-Test"
 TEST_PREFIX = "[TEST] "
 
-# Placeholder -> attribute of Personalisation.
+# Placeholder name (inside ⟦…⟧) -> attribute of Personalisation.
 _FIELDS = {
-    "⟦SALUTATION⟧": "salutation",
-    "⟦FIRST_NAME⟧": "first_name",
-    "⟦LAST_NAME⟧": "last_name",
-    "⟦EMAIL⟧": "email",
-    "⟦UNSUB_URL⟧": "unsubscribe_url",
-    "⟦PREFS_URL⟧": "preferences_url",
+    "SALUTATION": "salutation",
+    "FIRST_NAME": "first_name",
+    "LAST_NAME": "last_name",
+    "EMAIL": "email",
+    "UNSUB_URL": "unsubscribe_url",
+    "PREFS_URL": "preferences_url",
 }
 
 
 @dataclass(frozen=True)
 class _Line:
-    """A line with placeholders: literal pieces alternating with placeholder names."""
+    """A line with placeholders as a ``str.format_map`` template (filled at C speed)."""
 
-    pieces: tuple[str, ...]
+    template: str
+
+    def fill(self, values: _Values) -> str:
+        return self.template.format_map(values)
+
+
+class _Values(dict[str, str]):
+    """Placeholder name -> value; an unknown placeholder stays as it was written."""
+
+    def __missing__(self, key: str) -> str:
+        return f"⟦{key}⟧"
 
 
 class _Body:
@@ -63,7 +73,7 @@ class _Body:
         for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
             if "⟦" in line and _PLACEHOLDER.search(line):
                 self._flush(static)
-                self.segments.append(_Line(tuple(_split(line))))
+                self.segments.append(_Line(_template(line)))
             else:
                 static.append(line)
         self._flush(static)
@@ -73,43 +83,68 @@ class _Body:
             self.segments.append(_qp("\r\n".join(lines) + "\r\n"))
             lines.clear()
 
-    def render(self, values: dict[str, str]) -> bytes:
-        out: list[bytes] = []
-        for segment in self.segments:
-            if isinstance(segment, bytes):
-                out.append(segment)
-            else:
-                out.append(_qp(_fill(segment.pieces, values) + "\r\n"))
-        return b"".join(out)
+    def render(self, values: _Values) -> bytes:
+        return b"".join(
+            segment if isinstance(segment, bytes) else _qp(segment.fill(values) + "\r\n")
+            for segment in self.segments
+        )
 
-    def plain(self, values: dict[str, str]) -> str:
+    def plain(self, values: _Values) -> str:
         """The filled-in text (for providers that post JSON fields)."""
         out: list[str] = []
         for segment in self.segments:
             if isinstance(segment, bytes):
                 out.append(binascii.a2b_qp(segment).decode("utf-8"))
             else:
-                out.append(_fill(segment.pieces, values) + "\r\n")
+                out.append(segment.fill(values) + "\r\n")
         # The last CRLF belongs to the MIME boundary that follows, not to the content.
         return "".join(out).replace("\r\n", "\n").removesuffix("\n")
 
 
-def _split(line: str) -> list[str]:
-    pieces: list[str] = []
+def reflow_html(html: str, *, limit: int = 300) -> str:
+    """Break long lines at whitespace between the attributes of a tag.
+
+    Minified HTML (what css-inline writes) can be one 40 KB line; a placeholder in it
+    would make every copy re-encode the whole line. A line break between two attributes
+    means the same to every HTML parser, so lines are cut there once they pass ``limit``
+    characters; text content and attribute values are never touched.
+    """
+    if all(len(line) <= limit for line in html.split("\n")):
+        return html
+    out: list[str] = []
+    column = 0
+    in_tag = False
+    quote = ""
+    for char in html:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif in_tag:
+            if char in "\"'":
+                quote = char
+            elif char == ">":
+                in_tag = False
+            elif char == " " and column >= limit:
+                out.append("\n")
+                column = 0
+                continue
+        elif char == "<":
+            in_tag = True
+        out.append(char)
+        column = 0 if char == "\n" else column + 1
+    return "".join(out)
+
+
+def _template(line: str) -> str:
+    """``Hallo ⟦FIRST_NAME⟧ {x}`` -> ``Hallo {FIRST_NAME} {{x}}``."""
+    out: list[str] = []
     last = 0
     for match in _PLACEHOLDER.finditer(line):
-        pieces.extend((line[last : match.start()], match.group(0)))
+        out.append(line[last : match.start()].replace("{", "{{").replace("}", "}}"))
+        out.append("{" + match.group(0)[1:-1] + "}")
         last = match.end()
-    pieces.append(line[last:])
-    return pieces
-
-
-def _fill(pieces: tuple[str, ...], values: dict[str, str]) -> str:
-    # Even positions are literal text, odd ones placeholder names; an unknown
-    # placeholder stays as it is (the render checks report those).
-    return "".join(
-        piece if i % 2 == 0 else values.get(piece, piece) for i, piece in enumerate(pieces)
-    )
+    out.append(line[last:].replace("{", "{{").replace("}", "}}"))
+    return "".join(out)
 
 
 def _qp(text: str) -> bytes:
@@ -156,7 +191,7 @@ class MessageBuilder:
         self.domain = sender.message_domain
         self.from_address = check_address(sender.from_address)
         self._text = _Body(rendered.text, escape=False)
-        self._html = _Body(rendered.html, escape=True)
+        self._html = _Body(reflow_html(rendered.html), escape=True)
         self._boundary = "=_rb_" + secrets.token_hex(12)
         self._subject_dynamic = "⟦" in rendered.subject
         self._subjects = {
@@ -238,8 +273,8 @@ class MessageBuilder:
     ) -> OutgoingMessage:
         """A copy for explicit placeholder values (opt-in mails, test copies)."""
         address = check_address(email)
-        values = {key: clean(getattr(personal, attr)) for key, attr in _FIELDS.items()}
-        escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
+        values = _Values({key: clean(getattr(personal, attr)) for key, attr in _FIELDS.items()})
+        escaped = _Values({key: html.escape(value, quote=True) for key, value in values.items()})
         mailing_id = self.rendered.mailing_id
         message_id = message_id_for(self.secret, mailing_id, delivery_id, self.domain)
         head = [
@@ -248,12 +283,12 @@ class MessageBuilder:
             fold("To", mailbox(name, address)),
         ]
         if self._subject_dynamic:
-            subject = _fill(tuple(_split(self.rendered.subject)), values)
+            subject = _Line(_template(self.rendered.subject)).fill(values)
             head.append(fold("Subject", unstructured((TEST_PREFIX if test else "") + subject)))
         else:
             head.append(self._subjects[test])
         head.append(fold("Message-ID", [message_id]))
-        extra = self._list_headers(values["⟦UNSUB_URL⟧"], delivery_id, test)
+        extra = self._list_headers(values["UNSUB_URL"], delivery_id, test)
         head.extend(
             fold(k, v, separator=", " if k == "List-Unsubscribe" else " ") for k, v in extra
         )
@@ -318,14 +353,14 @@ class MessageBuilder:
         self,
         address: str,
         name: str,
-        values: dict[str, str],
-        escaped: dict[str, str],
+        values: _Values,
+        escaped: _Values,
         extra: list[tuple[str, list[str]]],
         message_id: str,
         test: bool,
     ) -> MessageParts:
         sender = self.settings.sender
-        subject = _fill(tuple(_split(self.rendered.subject)), values)
+        subject = _Line(_template(self.rendered.subject)).fill(values)
         headers = [("Message-ID", message_id)]
         headers += [(k, ", ".join(v) if k == "List-Unsubscribe" else " ".join(v)) for k, v in extra]
         if self.list_name:

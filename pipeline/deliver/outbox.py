@@ -23,6 +23,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -151,6 +152,7 @@ class _Sender:
         self.total: int | None = None
         self.done = 0
         self.last_error = ""
+        self.in_a_row = 0  # failures in a row, across batches
 
     def builder(self, recipient: Recipient) -> MessageBuilder:
         language = recipient.language if recipient.language in self.rendered else self.languages[0]
@@ -362,8 +364,23 @@ def _run(sender: _Sender, transport: Transport, *, wait_for_retries: bool) -> No
     policy = RetryPolicy.from_settings(delivery)
     chunk_size = max(1, min(delivery.batch_size, int(getattr(transport, "batch_hint", 50))))
     lease = timedelta(seconds=delivery.lease_seconds)
-    in_a_row = 0
     sender.tick()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="send") as pool:
+        _loop(sender, transport, limiter, policy, chunk_size, lease, pool, wait_for_retries)
+
+
+def _loop(
+    sender: _Sender,
+    transport: Transport,
+    limiter: RateLimiter,
+    policy: RetryPolicy,
+    chunk_size: int,
+    lease: timedelta,
+    pool: ThreadPoolExecutor,
+    wait_for_retries: bool,
+) -> None:
+    store, clock, delivery = sender.store, sender.clock, sender.settings.delivery
+    mailing_id = sender.state.id
     while not sender.stop():
         now = clock.now()
         state = db.mailing_state(store, mailing_id)
@@ -390,28 +407,8 @@ def _run(sender: _Sender, transport: Transport, *, wait_for_retries: bool) -> No
             if not _wait_for_work(sender, wait_for_retries=wait_for_retries):
                 return
             continue
-        for start in range(0, len(claimed), chunk_size):
-            chunk = claimed[start : start + chunk_size]
-            if sender.stop() or not limiter.acquire(len(chunk)):
-                db.release(store, [c.id for c in claimed[start:]])
-                sender.report.stopped = True
-                return
-            try:
-                in_a_row = _send_chunk(sender, transport, limiter, policy, chunk, in_a_row)
-            except DeliveryError as exc:
-                # The transport itself is dead (login refused, disk full): stop and say why.
-                db.release(store, [c.id for c in claimed[start:]])
-                db.pause(store, mailing_id, reason=str(exc), now=clock.now())
-                raise
-            if in_a_row >= delivery.pause_after_failures:
-                db.release(store, [c.id for c in claimed[start + chunk_size :]])
-                last = next(iter(sender.report.errors), "")
-                reason = (
-                    f"{in_a_row} deliveries failed in a row (last: {sender.last_error or last})"
-                )
-                db.pause(store, mailing_id, reason=reason, now=clock.now())
-                log.warning("mailing paused", extra={"mailing": mailing_id, "reason": reason})
-                return
+        if not _send_batch(sender, transport, limiter, policy, claimed, chunk_size, pool):
+            return
     sender.report.stopped = True
 
 
@@ -435,14 +432,67 @@ def _wait_for_work(sender: _Sender, *, wait_for_retries: bool) -> bool:
     return True
 
 
-def _send_chunk(
+@dataclass
+class _Chunk:
+    items: Sequence[db.Claimed]
+    messages: list[OutgoingMessage]
+    results: dict[int, SendResult]  # messages that could not even be built
+    sending: Future[list[SendResult]] | None = None
+
+
+def _send_batch(
     sender: _Sender,
     transport: Transport,
     limiter: RateLimiter,
     policy: RetryPolicy,
-    chunk: Sequence[db.Claimed],
-    in_a_row: int,
-) -> int:
+    claimed: Sequence[db.Claimed],
+    chunk_size: int,
+    pool: ThreadPoolExecutor,
+) -> bool:
+    """Send a claimed batch chunk by chunk; False when the run must end (stop, pause).
+
+    The next chunk is built while the previous one is on the wire, but it is handed to
+    the transport only after the previous one is marked: at most one chunk is ever in
+    flight, so a crash can duplicate at most that chunk.
+    """
+    store, clock = sender.store, sender.clock
+    mailing_id = sender.state.id
+    previous: _Chunk | None = None
+    previous_start = 0
+    for start in range(0, len(claimed) + chunk_size, chunk_size):
+        chunk = claimed[start : start + chunk_size]
+        stopping = bool(chunk) and sender.stop()
+        built = _build(sender, chunk) if chunk and not stopping else None
+        if previous is not None:
+            try:
+                _finish(sender, limiter, policy, previous)
+            except DeliveryError as exc:
+                # The transport itself is dead (login refused, disk full): stop, say why.
+                db.release(store, [c.id for c in claimed[previous_start:]])
+                db.pause(store, mailing_id, reason=str(exc), now=clock.now())
+                raise
+            if sender.in_a_row >= sender.settings.delivery.pause_after_failures:
+                db.release(store, [c.id for c in claimed[start:]])
+                reason = f"{sender.in_a_row} deliveries failed in a row (last: {sender.last_error})"
+                db.pause(store, mailing_id, reason=reason, now=clock.now())
+                log.warning("mailing paused", extra={"mailing": mailing_id, "reason": reason})
+                return False
+        # Acquired after the previous chunk's results: a back-off it asked for applies.
+        if built is not None and not limiter.acquire(len(chunk)):
+            stopping, built = True, None
+        if stopping:
+            db.release(store, [c.id for c in claimed[start:]])
+            sender.report.stopped = True
+            return False
+        if built is None:
+            return True
+        if built.messages:
+            built.sending = pool.submit(transport.send, built.messages)
+        previous, previous_start = built, start
+    return True
+
+
+def _build(sender: _Sender, chunk: Sequence[db.Claimed]) -> _Chunk:
     messages: list[OutgoingMessage] = []
     results: dict[int, SendResult] = {}
     for item in chunk:
@@ -454,7 +504,13 @@ def _send_chunk(
             results[item.id] = SendResult(
                 item.id, item.recipient.email, False, error=str(exc), permanent=True
             )
-    for result in transport.send(messages) if messages else []:
+    return _Chunk(chunk, messages, results)
+
+
+def _finish(sender: _Sender, limiter: RateLimiter, policy: RetryPolicy, done: _Chunk) -> None:
+    """Wait for a chunk's results, decide each delivery's next state, mark them all."""
+    chunk, messages, results = done.items, done.messages, done.results
+    for result in done.sending.result() if done.sending is not None else []:
         if result.delivery_id is not None:
             results[result.delivery_id] = result
     message_ids = {m.delivery_id: m.message_id for m in messages}
@@ -483,9 +539,9 @@ def _send_chunk(
         if decision.outcome == Outcome.SENT:
             sender.report.sent += 1
             sender.done += 1
-            in_a_row = 0
+            sender.in_a_row = 0
             continue
-        in_a_row += 1
+        sender.in_a_row += 1
         sender.last_error = result.error or ""
         key = result.error or "unknown error"
         sender.report.errors[key] = sender.report.errors.get(key, 0) + 1
@@ -499,7 +555,6 @@ def _send_chunk(
     if back_off:
         limiter.back_off(back_off)
     sender.tick()
-    return in_a_row
 
 
 def _suppress(sender: _Sender, email: str, error: str | None) -> None:

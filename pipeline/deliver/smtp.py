@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import smtplib
 import ssl
 import threading
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 BACKOFF = {421: 30.0, 451: 5.0, 454: 30.0}
 
 Security = Literal["none", "starttls", "tls"]
+# SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets a second one.
+_DOT = re.compile(rb"(?m)^\.")
 
 
 class _Dropped(Exception):
@@ -153,15 +156,38 @@ class SmtpTransport:
     def _transaction(self, conn: smtplib.SMTP, message: OutgoingMessage) -> SendResult:
         stage = "MAIL"
         try:
-            code, reply = conn.mail(message.envelope_from)
-            if code != 250:
-                return self._refused(conn, message, code, reply, stage)
-            stage = "RCPT"
-            code, reply = conn.rcpt(message.recipient)
-            if code not in (250, 251):
-                return self._refused(conn, message, code, reply, stage)
-            stage = "DATA"
-            code, reply = conn.data(message.data)
+            if conn.has_extn("pipelining"):
+                # RFC 2920: MAIL, RCPT and DATA in one write, then their three replies:
+                # two round trips per message instead of four.
+                conn.send(
+                    f"MAIL FROM:<{message.envelope_from}>\r\n"
+                    f"RCPT TO:<{message.recipient}>\r\nDATA\r\n".encode("ascii")
+                )
+                replies = [conn.getreply()]
+                for next_stage in ("RCPT", "DATA"):
+                    if replies[-1][0] == 421:
+                        break  # the server closes now; the other replies never come
+                    stage = next_stage
+                    replies.append(conn.getreply())
+                for (code, reply), (step, wanted) in zip(
+                    replies,
+                    (("MAIL", (250,)), ("RCPT", (250, 251)), ("DATA", (354,))),
+                    strict=False,
+                ):
+                    if code not in wanted:
+                        return self._refused(conn, message, code, reply, step)
+                stage = "DATA"
+                code, reply = self._data(conn, message.data)
+            else:
+                code, reply = conn.mail(message.envelope_from)
+                if code != 250:
+                    return self._refused(conn, message, code, reply, stage)
+                stage = "RCPT"
+                code, reply = conn.rcpt(message.recipient)
+                if code not in (250, 251):
+                    return self._refused(conn, message, code, reply, stage)
+                stage = "DATA"
+                code, reply = conn.data(message.data)
         except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
             return self._refused(conn, message, exc.smtp_code, exc.smtp_error, stage)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
@@ -174,6 +200,15 @@ class SmtpTransport:
         return SendResult(
             message.delivery_id, message.recipient, True, provider_message_id=_queue_id(reply)
         )
+
+    @staticmethod
+    def _data(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+        """The message after a 354: dot-stuffed, CRLF-terminated, then the final reply."""
+        stuffed = _DOT.sub(b"..", data)
+        if not stuffed.endswith(b"\r\n"):
+            stuffed += b"\r\n"
+        conn.send(stuffed + b".\r\n")
+        return conn.getreply()
 
     def _refused(
         self,

@@ -63,9 +63,11 @@ def test_every_recipient_gets_exactly_one_message(
     assert len(smtp_server.messages) == 130
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["plain", "pipelining"])
 def test_faults_are_retried_bounced_and_suppressed(
-    tmp_path: Path, smtp_server: SmtpServer, store: Store, clock: FakeClock
+    tmp_path: Path, smtp_server: SmtpServer, store: Store, clock: FakeClock, pipelining: bool
 ) -> None:
+    smtp_server.sink.pipelining = pipelining
     settings = smtp_settings(tmp_path, smtp_server, retry_base_seconds=60)
     emails = add_subscribers(store, clock, 100)
     bounced = set(emails[10:15])

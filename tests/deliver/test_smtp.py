@@ -17,6 +17,16 @@ from tests.deliver.support import SECRET, rendered
 from tests.support.smtp import SmtpServer
 
 
+@pytest.fixture(params=[False, True], ids=["plain", "pipelining"])
+def smtp_server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    """Every transport test runs against a server without and with PIPELINING."""
+    server = SmtpServer()
+    server.sink.pipelining = request.param
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def transport(smtp_server: SmtpServer) -> Iterator[SmtpTransport]:
     t = SmtpTransport(host=smtp_server.host, port=smtp_server.port, connections=3, timeout=5)
@@ -42,6 +52,8 @@ def test_pool_sends_every_message_once(
 ) -> None:
     batch = messages(settings, clock, 30)
     results = transport.send(batch)
+    conn, _ = transport._pool.submit(transport._current).result()
+    assert conn.has_extn("pipelining") is smtp_server.sink.pipelining
     assert [r.delivery_id for r in results] == [m.delivery_id for m in batch]
     assert all(r.ok for r in results)
     assert sorted(smtp_server.sink.recipients()) == sorted(m.recipient for m in batch)

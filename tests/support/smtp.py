@@ -52,6 +52,21 @@ class MailSink:
     # reply and without keeping the message (a server that died at the worst moment)
     drop_after_data: Callable[[int], bool] = lambda _n: False
     data_attempts: int = 0
+    # Advertise RFC 2920 PIPELINING (aiosmtpd handles pipelined commands in order anyway).
+    pipelining: bool = False
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
