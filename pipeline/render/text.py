@@ -73,14 +73,17 @@ class _TextParser(HTMLParser):
         self.counters: list[int] = []
 
     def _flush(self) -> None:
-        text = " ".join("".join(self.current).split())
+        raw = "".join(self.current)
         self.current = []
-        if not text:
+        # "\n" only comes from <br>: a line break the author meant (addresses, contacts)
+        lines = [" ".join(part.split()) for part in raw.split("\n")]
+        lines = [line for line in lines if line]
+        if not lines:
             return
         if self.heading:
-            text = text.upper()
+            lines = [line.upper() for line in lines]
         indent = "   " if self.prefix else ""
-        body = wrap(text, self.width - len(indent), indent)
+        body = "\n".join(wrap(line, self.width - len(indent), indent) for line in lines)
         if self.prefix:
             body = self.prefix + body[len(indent) :]
         self.blocks.append(body)
@@ -138,7 +141,6 @@ def html_to_text(fragment: str, refs: References, width: int = WIDTH) -> str:
     parser = _TextParser(refs, width)
     parser.feed(fragment)
     parser.close()
-    # <br> inside a paragraph became "\n" and survived as a space; keep lists tight.
     return "\n\n".join(parser.blocks)
 
 

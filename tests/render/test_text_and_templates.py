@@ -41,7 +41,7 @@ def test_html_to_text_paragraphs_lists_and_link_references() -> None:
         "-  Digitalpakt mit Link [1]\n\n"
         "1. eins\n\n"
         "2. zwei\n\n"
-        "Ende neue Zeile"
+        "Ende\nneue Zeile"
     )
     assert refs.render("Links") == "Links\n-----\n[1] https://a.example/1"
 
