@@ -21,8 +21,8 @@ plain-text heuristics in ``textbounce``; the MIME helpers in ``mime``.
 
 from __future__ import annotations
 
-from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email import message_from_bytes
+from email.message import Message
 from email.utils import getaddresses
 
 from pipeline.bounces.mime import (
@@ -49,8 +49,9 @@ _COMPLAINT_TYPES = frozenset({"abuse", "fraud", "other"})
 
 def parse_report(data: bytes) -> list[BounceEvent]:
     """Every bounce or complaint event in one received message (pure; no I/O)."""
-    message = message_from_bytes(data, policy=policy.default)
-    assert isinstance(message, EmailMessage)
+    # compat32 (the email package's default policy): header objects of policy.default
+    # cost ~10 ms per report, and only the Subject needs decoding (mime.decoded).
+    message = message_from_bytes(data)
     rid = report_id(message, data)
     addresses = report_addresses(message)
     if message.get_content_type() == "multipart/report":
@@ -67,9 +68,7 @@ def parse_report(data: bytes) -> list[BounceEvent]:
 # --- RFC 3464 --------------------------------------------------------------------------
 
 
-def _parse_dsn(
-    message: EmailMessage, report_id: str, addresses: tuple[str, ...]
-) -> list[BounceEvent]:
+def _parse_dsn(message: Message, report_id: str, addresses: tuple[str, ...]) -> list[BounceEvent]:
     original_id, original_paths = original(message)
     events = []
     for part in walk(message, *STATUS_TYPES):
@@ -104,16 +103,14 @@ def _parse_dsn(
     return events
 
 
-def _has_delivery_status(message: EmailMessage) -> bool:
+def _has_delivery_status(message: Message) -> bool:
     return any(True for _ in walk(message, *STATUS_TYPES))
 
 
 # --- RFC 5965 --------------------------------------------------------------------------
 
 
-def _parse_arf(
-    message: EmailMessage, report_id: str, addresses: tuple[str, ...]
-) -> list[BounceEvent]:
+def _parse_arf(message: Message, report_id: str, addresses: tuple[str, ...]) -> list[BounceEvent]:
     fields: Message | None = None
     for part in walk(message, "message/feedback-report"):
         found = blocks(part)

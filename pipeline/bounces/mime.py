@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from email.message import EmailMessage, Message
+from email.header import decode_header, make_header
+from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses
 
@@ -38,6 +39,15 @@ def blocks(part: Message) -> list[Message]:
     ]
 
 
+def decoded(value: object) -> str:
+    """A header value with its RFC 2047 encoded words decoded (best effort)."""
+    text = str(value or "")
+    try:
+        return str(make_header(decode_header(text)))
+    except (UnicodeError, LookupError, ValueError):
+        return text
+
+
 def walk(message: Message, *content_types: str) -> Iterable[Message]:
     for part in message.walk():
         if part.get_content_type() in content_types:
@@ -48,7 +58,7 @@ def find(message: Message, *content_types: str) -> Message | None:
     return next(iter(walk(message, *content_types)), None)
 
 
-def original_headers(message: EmailMessage) -> Message | None:
+def original_headers(message: Message) -> Message | None:
     """The headers of the returned original message, when the report includes them."""
     for part in message.walk():
         ctype = part.get_content_type()
@@ -63,7 +73,7 @@ def original_headers(message: EmailMessage) -> Message | None:
     return None
 
 
-def original(message: EmailMessage) -> tuple[str | None, tuple[str, ...]]:
+def original(message: Message) -> tuple[str | None, tuple[str, ...]]:
     """The original Message-ID and the envelope sender it carried (a VERP address)."""
     original = original_headers(message)
     if original is None:
@@ -75,7 +85,7 @@ def original(message: EmailMessage) -> tuple[str | None, tuple[str, ...]]:
     return message_id, paths
 
 
-def report_addresses(message: EmailMessage) -> tuple[str, ...]:
+def report_addresses(message: Message) -> tuple[str, ...]:
     values: list[str] = []
     for header in ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To"):
         values.extend(str(v) for v in message.get_all(header, []) or [])
@@ -83,12 +93,12 @@ def report_addresses(message: EmailMessage) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def report_id(message: EmailMessage, data: bytes) -> str:
+def report_id(message: Message, data: bytes) -> str:
     message_id = str(message.get("Message-ID", "")).strip()
     return message_id or "sha256:" + hashlib.sha256(data).hexdigest()[:32]
 
 
-def text_of(message: EmailMessage) -> str:
+def text_of(message: Message) -> str:
     parts = []
     for part in message.walk():
         if part.get_content_type() == "text/plain":

@@ -9,10 +9,10 @@ follows the human part is searched for our Message-ID only.
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
+from email.message import Message
 from email.utils import getaddresses
 
-from pipeline.bounces.mime import normal, original, text_of, unique
+from pipeline.bounces.mime import decoded, normal, original, text_of, unique
 from pipeline.bounces.status import BASIC_CODE, BounceEvent, classify, status_from_text
 
 _MESSAGE_ID = re.compile(r"^Message-ID:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
@@ -24,11 +24,9 @@ _BOUNCE_SUBJECT = re.compile(
 )
 
 
-def parse_text(
-    message: EmailMessage, report_id: str, addresses: tuple[str, ...]
-) -> list[BounceEvent]:
+def parse_text(message: Message, report_id: str, addresses: tuple[str, ...]) -> list[BounceEvent]:
     sender = str(message.get("From", "")).lower()
-    subject = str(message.get("Subject", ""))
+    subject = decoded(message.get("Subject", ""))
     failed_header = str(message.get("X-Failed-Recipients", ""))
     if not (
         failed_header

@@ -145,3 +145,20 @@ def test_utf8_global_delivery_status() -> None:
         "5.1.1",
         "anna.schroeder@example.org",
     )
+
+
+def test_plain_text_bounce_with_a_raw_8bit_german_subject() -> None:
+    data = (
+        fixture("exim-failed-recipients.eml")
+        .replace(b"X-Failed-Recipients: zoe.celik@example.com\n", b"")
+        .replace(
+            b"Subject: Mail delivery failed: returning message to sender",
+            "Subject: Unzustellbar: Nachricht an Zoë".encode(),
+        )
+        .replace(
+            b"From: Mail Delivery System <Mailer-Daemon@relay.verein-hosting.example>",
+            b"From: Zustellsystem <system@relay.verein-hosting.example>",
+        )
+    )
+    (event,) = parse_report(data)
+    assert (event.recipient, event.status) == ("zoe.celik@example.com", "5.1.1")

@@ -572,3 +572,20 @@ def test_a_dead_key_in_a_parallel_window_after_accepted_messages_is_reported() -
         pooled.close()
     assert [r.ok for r in results] == [True, True, False, True, False, False]
     assert not any(r.permanent for r in results)
+
+
+def test_postmark_key_dying_after_an_accepted_chunk_reports_that_chunk(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_ordered_request("/email/batch").respond_with_handler(
+        lambda r: success_answer("postmark", r)
+    )
+    httpserver.expect_ordered_request("/email/batch").respond_with_json(
+        {"ErrorCode": 10, "Message": "Bad or missing Server API token."}, status=401
+    )
+    template = outgoing(1)[0]
+    parts = message_parts(template)
+    batch = [replace(template, delivery_id=i, parts=parts) for i in range(502)]
+    results = transports("postmark").send(batch)
+    assert [r.ok for r in results].count(True) == 500
+    assert [(r.ok, r.permanent) for r in results[500:]] == [(False, False)] * 2
