@@ -30,6 +30,12 @@ THEME = {
     "page": "#f3f4f6",
     "card": "#ffffff",
     "rule": "#d0d7de",
+    # prefers-color-scheme: dark (Apple Mail, iOS, some webmail)
+    "dark_page": "#0d1117",
+    "dark_card": "#161b22",
+    "dark_ink": "#e6edf3",
+    "dark_muted": "#9da7b3",
+    "dark_link": "#79b8ff",
 }
 
 _inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
