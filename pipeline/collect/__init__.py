@@ -290,6 +290,9 @@ def _store_feed(
                 summary_length=settings.collect.summary_length,
                 now=now,
                 sanitizer=sanitizer,
+                # the feed did not say: [[feeds]] language, else the organisation's
+                default_language=settings.feed_named(state.name).language
+                or settings.organisation.language,
             )
             item_store.insert_items(conn, new_rows)
             item_store.update_items(conn, update_rows)
@@ -334,6 +337,7 @@ def _rows(
     summary_length: int,
     now: datetime,
     sanitizer: Sanitizer,
+    default_language: str,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     new_rows: list[dict[str, Any]] = []
     update_rows: list[dict[str, Any]] = []
@@ -345,6 +349,7 @@ def _rows(
             url=url,
             summary_length=summary_length,
             sanitizer=sanitizer,
+            default_language=default_language,
         )
         row["feed_id"] = feed_id
         row["updated_at"] = now
@@ -366,6 +371,7 @@ def _values(
     url: str,
     summary_length: int,
     sanitizer: Sanitizer,
+    default_language: str,
 ) -> dict[str, Any]:
     entry = intent.item.entry
     clean = clean_entry(
@@ -389,7 +395,7 @@ def _values(
         "published_at": intent.published,
         "source_updated_at": entry.updated,
         "tags": list(entry.tags),
-        "language": entry.language or parsed.language,
+        "language": entry.language or parsed.language or default_language,
         "content_hash": intent.item.content_hash,
     }
 

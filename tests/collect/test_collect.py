@@ -106,6 +106,13 @@ def test_hostile_feed_is_stored_sanitized(httpserver: HTTPServer, run) -> None: 
     assert stored.title == "Bürgerhaushalt 2026 & mehr"
     for forbidden in ("<script", "onclick", "javascript:", "<iframe", "<form", "<style", "data:"):
         assert forbidden not in stored.content_html
+    assert stored.language == "de"  # the feed says none: the organisation's language
+
+
+def test_feed_language_from_config_when_the_feed_says_none(httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
+    url = serve(httpserver, "/h", fixture_bytes("hostile.xml"))
+    _, store = run([feed("h", url, language="en")])
+    assert [i.language for i in list_items(store)] == ["en"]
 
 
 def test_one_failing_feed_does_not_stop_the_others(httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
