@@ -43,6 +43,9 @@ def test_html_document_basics(rendered: RenderedMailing) -> None:
     assert "fonts.googleapis" not in html and "<link" not in html
     assert "@media only screen and (min-width:480px)" in html
     assert "font-family:-apple-system" in html.replace(", ", ",")
+    # dark mode: declared, and styled (with !important, since colours are inlined)
+    assert '<meta name="color-scheme" content="light dark">' in html
+    assert "@media (prefers-color-scheme: dark)" in html
 
 
 def test_sections_in_german_with_dates_credits_and_buttons(rendered: RenderedMailing) -> None:
