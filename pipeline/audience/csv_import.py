@@ -189,9 +189,11 @@ class _Writer:
         if not rows:
             return
         known = q.existing_for_import(conn, [r.email for r in rows])
-        self._insert_new(conn, [r for r in rows if r.email not in known])
+        new = [r for r in rows if r.email not in known]
+        self._insert_new(conn, new)
         self._update_known(conn, [r for r in rows if r.email in known], known)
-        ids = q.ids_by_email(conn, [r.email for r in rows])
+        ids = {email: found[0] for email, found in known.items()}
+        ids.update(q.ids_by_email(conn, [r.email for r in new]))
         self._subscribe(conn, rows, ids)
 
     def _insert_new(self, conn: Connection, rows: Sequence[ImportRow]) -> None:

@@ -45,7 +45,9 @@ ALIASES = {
 }
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 MAX_VALUE = 500
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Line breaks (header injection), tabs (a formula trigger) and other control characters.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+_FORMULA = frozenset(FORMULA_PREFIXES)
 _LIST_SPLIT = re.compile(r"[,;|\s]+")
 
 
@@ -200,9 +202,13 @@ class RowChecker:
         notices: list[RowNotice] = []
         for name, raw in zip(columns, fields, strict=True):
             value = raw.strip()
-            if "\r" in value or "\n" in value:
-                return RowError(line, f"line break in column {name!r}", written)
-            if _CONTROL.search(value) or "\t" in value:
+            if not value:
+                if name in KNOWN and name != "email" and name != "lists":
+                    values[name] = ""
+                continue
+            if _UNSAFE.search(value):
+                if "\r" in value or "\n" in value:
+                    return RowError(line, f"line break in column {name!r}", written)
                 return RowError(line, f"control character in column {name!r}", written)
             if len(value) > MAX_VALUE:
                 return RowError(
@@ -213,7 +219,7 @@ class RowChecker:
             if name == "lists":
                 raw_lists = value
                 continue
-            if value.startswith(FORMULA_PREFIXES):
+            if value[0] in _FORMULA:
                 notices.append(
                     RowNotice(
                         line,
@@ -224,7 +230,7 @@ class RowChecker:
                 value = "'" + value
             if name in KNOWN:
                 values[name] = value
-            elif value:
+            else:
                 attributes[name] = value
         if not written:
             return RowError(line, "no address in column 'email'")

@@ -1,0 +1,154 @@
+"""Benchmark: import a generated 100,000-row subscriber CSV into a fresh SQLite store.
+
+Prints rows per second and the peak resident memory of the process.
+Targets: at least 20,000 rows/s, peak RSS below 200 MB.
+
+    .venv/bin/python bench/import.py [--rows N] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.audience.csv_import import import_file  # noqa: E402
+from pipeline.clock import SystemClock  # noqa: E402
+from pipeline.config import settings_from_dict  # noqa: E402
+from pipeline.store import Store  # noqa: E402
+
+FIRST = [
+    "Anna",
+    "Jörg",
+    "Özlem",
+    "Bärbel",
+    "Lukas",
+    "Sophie",
+    "Maximilian",
+    "Jürgen",
+    "Lea",
+    "Till",
+]
+LAST = [
+    "Müller",
+    "Schäfer",
+    "Groß",
+    "Köhler",
+    "Weiß",
+    "Hübner",
+    "Böhm",
+    "Strauß",
+    "Fuchs",
+    "Bäcker",
+]
+DOMAINS = [
+    "gemeinde-nord.example",
+    "rathaus-kleinstadt.example",
+    "tageszeitung-ost.example",
+    "landesfunk.example",
+    "verbandsgemeinde.example",
+    "münchen.example",
+]
+REGIONS = ["Berlin", "Brandenburg", "Sachsen", "Bayern", "Hamburg", "Niedersachsen"]
+
+
+def _ascii(name: str) -> str:
+    for umlaut, plain in (
+        ("ä", "ae"),
+        ("ö", "oe"),
+        ("ü", "ue"),
+        ("Ä", "Ae"),
+        ("Ö", "Oe"),
+        ("Ü", "Ue"),
+        ("ß", "ss"),
+    ):
+        name = name.replace(umlaut, plain)
+    return name
+
+
+def generate(path: Path, rows: int) -> None:
+    rnd = random.Random(20261126)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("email,first_name,last_name,salutation,title,language,region,outlet\n")
+        for n in range(rows):
+            first, last = rnd.choice(FIRST), rnd.choice(LAST)
+            salutation = rnd.choice(("Frau", "Herr", "neutral"))
+            title = "Dr." if n % 17 == 0 else ""
+            language = "en" if n % 9 == 0 else "de"
+            # Real addresses are transliterated (joerg.mueller@); one in a hundred is not.
+            local = f"{first}.{last}.{n}" if n % 100 == 0 else f"{_ascii(first)}.{_ascii(last)}.{n}"
+            email = f"{local}@{rnd.choice(DOMAINS)}"
+            out.write(
+                f"{email},{first},{last},{salutation},{title},{language},"
+                f"{rnd.choice(REGIONS)},Blatt {n % 50}\n"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="rundbrief-bench-import-"))
+    csv_path = folder / "subscribers.csv"
+    generate(csv_path, args.rows)
+    settings = settings_from_dict(
+        {
+            "organisation": {
+                "name": "Netzwerk Junge Bürgermeister*innen",
+                "website": "https://www.junge-buergermeister.example",
+                "postal_address": "Marienstraße 6, 10117 Berlin",
+                "imprint_url": "https://www.junge-buergermeister.example/impressum",
+            },
+            "storage": {"url": f"sqlite:///{folder / 'bench.db'}"},
+            "lists": [
+                {"name": "members", "title": "Mitglieder", "reason": "Mitglied."},
+                {"name": "press", "title": "Presse", "reason": "Presse."},
+            ],
+            "sender": {"from_name": "Netzwerk", "from_address": "nl@junge-buergermeister.example"},
+        },
+        source="bench",
+        base_dir=str(folder),
+    )
+    store = Store.open(settings.database_url())
+    start, cpu = time.perf_counter(), time.process_time()
+    report = import_file(settings, store, csv_path, clock=SystemClock(), list_name="members")
+    first, first_cpu = time.perf_counter() - start, time.process_time() - cpu
+
+    start, cpu = time.perf_counter(), time.process_time()
+    again = import_file(settings, store, csv_path, clock=SystemClock(), list_name="members")
+    second, second_cpu = time.perf_counter() - start, time.process_time() - cpu
+    store.close()
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    size_mb = csv_path.stat().st_size / 1e6
+    print(f"import: {report.rows:,} rows ({size_mb:.1f} MB CSV), {len(report.errors)} bad")
+    # CPU time too: on a shared machine the wall clock also measures the neighbours.
+    for label, wall, used, rows in (
+        ("first import (all new)", first, first_cpu, report.rows),
+        ("re-import (all updates)", second, second_cpu, again.rows),
+    ):
+        print(
+            f"{label:24} {wall:6.2f} s wall {rows / wall:9,.0f} rows/s | "
+            f"{used:6.2f} s CPU {rows / used:9,.0f} rows/s"
+        )
+    print(f"peak RSS:      {peak_mb:6.1f} MB")
+    ok = report.rows / first >= 20_000 and again.rows / second >= 20_000 and peak_mb < 200
+    print("targets (>= 20,000 rows/s, < 200 MB):", "met" if ok else "NOT met")
+    if not args.keep:
+        for item in folder.iterdir():
+            item.unlink()
+        folder.rmdir()
+    else:
+        print(f"kept: {folder}")
+
+
+if __name__ == "__main__":
+    main()
