@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.audience.csv_import import import_file  # noqa: E402
-from pipeline.clock import SystemClock  # noqa: E402
-from pipeline.config import settings_from_dict  # noqa: E402
-from pipeline.store import Store  # noqa: E402
+from pipeline.audience.csv_import import import_file
+from pipeline.clock import SystemClock
+from pipeline.config import settings_from_dict
+from pipeline.store import Store
 
 FIRST = [
     "Anna",
