@@ -15,6 +15,11 @@ rb collect
 echo "== rundbrief items"
 rb items --limit 10
 
+echo "== rundbrief subscribers import (sample members and press contacts)"
+rb subscribers import subscribers/members.csv --list members
+rb subscribers import subscribers/press.csv --list press
+rb subscribers count
+
 # The links in every mail are signed; the demo uses a throwaway secret unless one is set.
 export RUNDBRIEF_SECRET="${RUNDBRIEF_SECRET:-demo-only-secret-do-not-use-in-production}"
 echo "== rundbrief compose newsletter"
