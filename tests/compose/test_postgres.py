@@ -1,0 +1,62 @@
+"""Compose, render and the lifecycle on PostgreSQL (the same code as on SQLite)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pipeline.clock import FakeClock
+from pipeline.compose import compose_newsletter
+from pipeline.models import MailingStatus
+from pipeline.render import load_rendered
+from pipeline.store import Store
+from pipeline.store import mailings as sm
+from tests.support.mail_items import add_items
+from tests.support.settings import make_settings
+
+pytestmark = pytest.mark.postgres
+BASE_URL = os.environ.get("RUNDBRIEF_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if not BASE_URL:
+        pytest.skip("RUNDBRIEF_TEST_POSTGRES_URL is not set (make test sets it)")
+    schema = f"t_{secrets.token_hex(4)}"
+    engine = create_engine(BASE_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in BASE_URL else "?"
+    yield f"{BASE_URL}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+def test_compose_approve_edit_cancel_on_postgres(
+    tmp_path: Path, pg_url: str, clock: FakeClock
+) -> None:
+    settings = make_settings(tmp_path, storage={"url": pg_url})
+    store = Store.open(pg_url)
+    try:
+        ids = add_items(store, clock.now(), 4, kinds=("article", "event_report"))
+        mailing = compose_newsletter(settings, store, clock=clock)
+        assert mailing is not None and set(mailing.item_ids) == set(ids)
+        assert compose_newsletter(settings, store, clock=clock) is None  # period is taken
+        approved = sm.approve(store, mailing.id, clock=clock, by="x", settings=settings)
+        assert approved.status == MailingStatus.APPROVED
+        assert load_rendered(store, mailing.id, "de") is not None
+        edited = sm.move_item(store, mailing.id, mailing.item_ids[-1], 1, clock=clock)
+        assert edited.status == MailingStatus.DRAFT
+        assert edited.item_ids[0] == mailing.item_ids[-1]
+        assert load_rendered(store, mailing.id, "de") is None
+        sm.cancel(store, mailing.id, clock=clock)
+        again = compose_newsletter(settings, store, clock=clock)
+        assert again is not None and again.id != mailing.id
+    finally:
+        store.close()
