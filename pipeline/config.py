@@ -95,6 +95,18 @@ class Compose(Section):
     # A folder whose templates override the bundled ones (same file names); empty: none.
     templates_dir: str = ""
 
+    @field_validator("subject_pattern")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        import string
+
+        known = ("organisation", "week", "year", "date", "lead_title")
+        for _, name, _, _ in string.Formatter().parse(value):  # ValueError on a lone brace
+            if name is not None and name not in known:
+                listed = ", ".join("{" + k + "}" for k in known)
+                raise ValueError(f"unknown placeholder {{{name}}} (known: {listed})")
+        return value
+
 
 class Press(Section):
     contact_name: str = ""
