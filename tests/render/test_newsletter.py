@@ -124,3 +124,39 @@ def test_english_rendering(settings_factory: object, clock: FakeClock) -> None:
     assert "Friday, June 19, 2026" in en.html and "Unsubscribe" in en.text
     assert "Read more [1]" in en.text
     store.close()
+
+
+def test_logo_in_the_header_and_sections_follow_the_editors_order(
+    settings_factory: object, clock: FakeClock
+) -> None:
+    logo = "https://www.junge-buergermeister.example/logo.png"
+    settings = settings_factory(organisation={"logo_url": logo})  # type: ignore[operator]
+    store = Store.open(settings.database_url())
+    add_items(store, clock.now(), 4, kinds=("article", "event_report"))
+    mailing = compose_newsletter(settings, store, clock=clock)
+    assert mailing is not None
+    # move an event report to the top: its section comes first
+    sm.move_item(store, mailing.id, mailing.item_ids[2], 1, clock=clock)
+    html = render_mailing(settings, store, mailing.id, clock=clock)[0].html
+    assert f'src="{logo}"' in html
+    assert 'alt="Logo: Netzwerk Junge Bürgermeister*innen"' in html
+    assert html.index("Veranstaltungsberichte") < html.index(">Artikel<")
+    store.close()
+
+
+def test_an_approved_render_does_not_change_when_items_do(
+    settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    from sqlalchemy import update
+
+    from pipeline.store.schema import items
+
+    ids = add_items(store, clock.now(), 2)
+    mailing = compose_newsletter(settings, store, clock=clock)
+    assert mailing is not None
+    sm.approve(store, mailing.id, clock=clock, by="x", settings=settings)
+    before = render_mailing(settings, store, mailing.id, clock=clock)[0]
+    with store.begin() as conn:
+        conn.execute(update(items).where(items.c.id == ids[0]).values(title="Geändert"))
+    after = render_mailing(settings, store, mailing.id, clock=clock)[0]
+    assert after == before and "Geändert" not in after.html
