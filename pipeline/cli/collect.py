@@ -18,6 +18,7 @@ from pipeline.store.items import list_items
 
 KINDS = ("article", "event_report", "press_release")
 JSON = typer.Option(False, "--json", help="Print one JSON document instead of a summary.")
+KIND_LABEL = {"article": "article", "event_report": "event", "press_release": "press"}
 STATUS_STYLE = {"ok": "green", "not_modified": "cyan", "error": "bold red"}
 
 
@@ -123,20 +124,26 @@ def feeds_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
         emit_json([_feed_json(f) for f in rows])
         return
     table = Table(title="Feeds", title_justify="left")
-    for column in ("feed", "kind", "state", "last success", "failures"):
-        table.add_column(column, justify="right" if column == "failures" else "left", no_wrap=True)
-    table.add_column("url / last error", overflow="fold")
+    table.add_column("feed", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("last success", no_wrap=True)
+    table.add_column("fails", justify="right", no_wrap=True)
+    table.add_column("last error", overflow="fold", min_width=16)
+    tz = state.settings.organisation.tz
     for f in rows:
-        detail = f.url
-        if f.last_error:
-            detail += f"\n[red]{f.last_error}[/]"
+        last = (
+            f.last_success_at.astimezone(tz).strftime("%d.%m. %H:%M")
+            if f.last_success_at
+            else "never"
+        )
         table.add_row(
             f.name,
-            f.kind,
+            KIND_LABEL.get(f.kind, f.kind),
             _feed_state(f),
-            _when(f.last_success_at),
+            last,
             str(f.failures),
-            detail,
+            f"[red]{f.last_error}[/]" if f.last_error else "",
         )
     console.print(table)
     flagged = [f.name for f in rows if f.flagged]
@@ -155,7 +162,8 @@ def _feed_state(f: FeedState) -> str:
         return "[bold red]flagged[/]"
     if f.last_status is None:
         return "never fetched"
-    return f"[{STATUS_STYLE.get(f.last_status, '')}]{f.last_status}[/]"
+    label = "unchanged" if f.last_status == "not_modified" else f.last_status
+    return f"[{STATUS_STYLE.get(f.last_status, '')}]{label}[/]"
 
 
 def _feed_json(f: FeedState) -> dict[str, Any]:
@@ -246,7 +254,3 @@ def _parse_since(value: str, tz: tzinfo) -> datetime:
             f"expected a date like 2026-06-01 (or 2026-06-01T08:00+02:00), got {value!r}",
             param_hint="--since",
         ) from exc
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
