@@ -149,8 +149,7 @@ class Sanitizer:
             return ""
         self._base = base
         if base:
-            parts = urlsplit(base)
-            self._origin = f"{parts.scheme}://{parts.netloc}"
+            self._origin = "/".join(base.split("/", 3)[:3])  # scheme://host[:port]
         try:
             cleaned = self._cleaner.clean(value)
         finally:
@@ -275,7 +274,7 @@ def _pick_base(entry: EntryData, link: str, site: str, feed_url: str) -> str | N
     # xml:base first; then the entry's own page (where its HTML lives), the feed's site,
     # the feed's URL. A file path is no base for links in an e-mail.
     for candidate in (entry.base_url, link, site, feed_url):
-        if candidate and urlsplit(candidate).scheme in ("http", "https"):
+        if candidate.startswith(("https://", "http://")):
             return candidate
     return None
 
