@@ -237,6 +237,18 @@ class Schedule(Section):
     period: Literal["iso_week", "month"] = "iso_week"
     notify_failed_deliveries: int = Field(default=20, ge=1)
 
+    @field_validator("compose_newsletter", "send_newsletter")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from pipeline.errors import ScheduleError
+        from pipeline.schedule.periods import cron_trigger
+
+        try:
+            cron_trigger(value, ZoneInfo("UTC"))
+        except ScheduleError as exc:
+            raise ValueError(str(exc).removeprefix("cron: ")) from exc
+        return value
+
 
 class Settings(Section):
     organisation: Organisation

@@ -103,9 +103,7 @@ def cron_trigger(expr: str, tz: tzinfo, *, key: str = "cron") -> CronTrigger:
     """Parse a five-field cron expression in ``tz``; ``ScheduleError`` names ``key``."""
     fields = expr.split()
     if len(fields) != 5:
-        raise ScheduleError(
-            f"{key}: expected five cron fields (minute hour day month day-of-week), got {expr!r}"
-        )
+        raise ScheduleError(f"{key}: expected five cron fields (minute hour day month day-of-week)")
     minute, hour, day, month, dow = fields
     try:
         return LocalCronTrigger(

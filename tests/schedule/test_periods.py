@@ -149,3 +149,14 @@ def test_the_newsletter_key_matches_compose(settings: Settings, settings_factory
         assert newsletter_key(instant, BERLIN) == compose_period_key(settings, instant)
         monthly = settings_factory(schedule={"period": "month"})  # type: ignore[operator]
         assert newsletter_key(instant, BERLIN, "month") == compose_period_key(monthly, instant)
+
+
+def test_a_bad_cron_in_the_config_is_a_config_error_naming_the_key(
+    settings_factory: object,
+) -> None:
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"schedule\.compose_newsletter: .*'0 14 \* \*'"):
+        settings_factory(schedule={"compose_newsletter": "0 14 * *"})  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=r"schedule\.send_newsletter: .*higher than the maximum"):
+        settings_factory(schedule={"send_newsletter": "0 25 * * fri"})  # type: ignore[operator]
