@@ -36,3 +36,15 @@ if [ -n "$newsletter" ]; then
   echo "  RUNDBRIEF_EDITOR_USER=redaktion RUNDBRIEF_EDITOR_PASSWORD=… .venv/bin/rundbrief serve"
   echo "  then http://127.0.0.1:8000/editor/mailings/$newsletter"
 fi
+
+# Send: the approved newsletter goes to the sample members through the maildir transport
+# ([delivery] transport = "maildir" in config.toml): one file per message, nothing leaves.
+if [ -n "$newsletter" ]; then
+  echo "== rundbrief send $newsletter"
+  rb send "$newsletter"
+  echo "== rundbrief mailing show $newsletter (deliveries)"
+  rb mailing show "$newsletter" | grep -A3 '^Deliveries' || true
+  count="$(find var/outbox/new -type f | wc -l)"
+  echo "The newsletter is in the demo Maildir: $count messages in var/outbox/new/"
+  echo "  read one:  less \"\$(ls -d var/outbox/new/* | head -1)\"   or: mutt -f var/outbox"
+fi
