@@ -172,6 +172,10 @@ def update_subscribers_columns(
     """Set ``columns`` of many subscribers; each row carries ``b_id`` and those columns."""
     if not rows:
         return
+    if conn.dialect.name != "sqlite":
+        params = [{"b_id": r["b_id"], **{c: r[c] for c in columns}, "updated_at": at} for r in rows]
+        conn.execute(update(subscribers).where(subscribers.c.id == bindparam("b_id")), params)
+        return
     names = [*columns, "updated_at", "id"]
     mark = _mark(conn)
     assignments = ", ".join(f"{name} = {mark}" for name in names[:-1])
@@ -180,9 +184,10 @@ def update_subscribers_columns(
     conn.exec_driver_sql(sql, _tuples(conn, subscribers, names, full))
 
 
-# Imports write thousands of rows a second: these go straight to the driver's executemany
-# with each column's bind processing done by SQLAlchemy's own processors (so values are
-# stored exactly as Core would store them), skipping Core's per-row statement machinery.
+# Imports write thousands of rows a second: on SQLite these go straight to the driver's
+# executemany with each column's bind processing done by SQLAlchemy's own processors (so
+# values are stored exactly as Core would store them), skipping Core's per-row statement
+# machinery. PostgreSQL's driver adapts types (JSON) itself: it takes the Core path.
 
 
 def _many(name: str) -> Any:
@@ -191,8 +196,7 @@ def _many(name: str) -> Any:
 
 
 def _mark(conn: Connection) -> str:
-    style = conn.dialect.paramstyle
-    return "?" if style == "qmark" else "%s"
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _processor(conn: Connection, table: Any, name: str) -> Any:
@@ -228,6 +232,9 @@ def _tuples(
 
 def _insert_many(conn: Connection, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), list(rows))  # PostgreSQL: Core's insertmanyvalues
         return
     names = list(rows[0])
     mark = _mark(conn)

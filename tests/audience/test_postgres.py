@@ -1,0 +1,79 @@
+"""The import, recipients, unsubscribe and erase on PostgreSQL (same code as SQLite)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pipeline.audience import is_suppressed, iter_recipients
+from pipeline.audience.csv_import import import_file
+from pipeline.audience.privacy import erase_person, export_person
+from pipeline.audience.suppression import unsubscribe
+from pipeline.clock import FakeClock
+from pipeline.store import Store
+from tests.support.settings import make_settings
+
+pytestmark = pytest.mark.postgres
+BASE_URL = os.environ.get("RUNDBRIEF_TEST_POSTGRES_URL", "")
+
+CSV = (
+    "email,first_name,last_name,salutation,title,language,lists,outlet\n"
+    "jana@zeitung.example,Jana,Köhler,Frau,,de,members press,Tageszeitung Ost\n"
+    "björn@münchen.example,Björn,Bär,Herr,Dr.,en,press,\n"
+    "otto@verein.example,Otto,Öhler,Herr,,de,members,\n"
+    "kaputt,X,Y,Herr,,de,members,\n"
+)
+
+
+@pytest.fixture
+def pg_store() -> Iterator[Store]:
+    if not BASE_URL:
+        pytest.skip("RUNDBRIEF_TEST_POSTGRES_URL is not set (make test sets it)")
+    schema = f"t_{secrets.token_hex(4)}"
+    engine = create_engine(BASE_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in BASE_URL else "?"
+    store = Store.open(f"{BASE_URL}{sep}options=-csearch_path%3D{schema}")
+    yield store
+    store.close()
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+def test_import_recipients_erase_on_postgres(
+    pg_store: Store, tmp_path: Path, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    settings = make_settings(tmp_path)
+    path = write_csv(CSV)
+    report = import_file(settings, pg_store, path, clock=clock)
+    assert report.created == 3 and [e.line for e in report.errors] == [5]
+    again = import_file(settings, pg_store, path, clock=clock)
+    assert again.created == 0 and again.updated == 3
+
+    got = [(r.email, r.list_name) for r in iter_recipients(pg_store, ["press", "members"])]
+    assert got == [
+        ("jana@zeitung.example", "press"),
+        ("björn@xn--mnchen-3ya.example", "press"),
+        ("otto@verein.example", "members"),
+    ]
+    jana = next(iter(iter_recipients(pg_store, ["press"])))
+    assert jana.attributes == {"outlet": "Tageszeitung Ost"} and jana.last_name == "Köhler"
+
+    unsubscribe(pg_store, "otto@verein.example", ["members"], clock=clock)
+    assert is_suppressed(pg_store, "otto@verein.example")
+    erase_person(pg_store, "jana@zeitung.example", clock=clock)
+    assert (
+        export_person(settings, pg_store, "jana@zeitung.example", clock=clock)["subscriber"] is None
+    )
+    final = import_file(settings, pg_store, path, clock=clock)
+    assert {s.email for s in final.skipped} == {"jana@zeitung.example", "otto@verein.example"}
+    assert [r.email for r in iter_recipients(pg_store, ["press", "members"])] == [
+        "björn@xn--mnchen-3ya.example"
+    ]
