@@ -1,5 +1,6 @@
-"""``rundbrief compose``, ``mailings``, ``mailing show``, ``edit``, ``approve``, ``cancel``
-and ``preview``: drafts from items, edited and approved on the command line."""
+"""``rundbrief mailings``, ``mailing show``, ``edit``, ``approve`` and ``cancel``: drafts
+looked at, edited and approved on the command line (``compose`` and ``preview`` live in
+their own modules and are registered from here)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from rich.table import Table
 
 from pipeline.cli.context import AppContext, app_context
 from pipeline.cli.output import console, emit_json
-from pipeline.compose import compose_newsletter, compose_press, plan_newsletter
 from pipeline.errors import ComposeError
 from pipeline.models import Mailing, MailingKind, MailingStatus
 from pipeline.store import mailings as store_mailings
@@ -29,23 +29,20 @@ STATUS_STYLE = {
     "cancelled": "dim",
 }
 
-compose_app = typer.Typer(
-    help="Make a draft: the newsletter of this week, or a press release from one item.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
 mailing_app = typer.Typer(help="Look at one mailing.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def register(app: typer.Typer) -> None:
     """Add the compose and render commands to the app."""
-    app.add_typer(compose_app, name="compose")
+    from pipeline.cli import compose, preview
+
+    compose.register(app)
     app.add_typer(mailing_app, name="mailing")
     app.command("mailings")(mailings_cmd)
     app.command("edit")(edit_cmd)
     app.command("approve")(approve_cmd)
     app.command("cancel")(cancel_cmd)
-    app.command("preview")(preview_cmd)
+    preview.register(app)
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -65,7 +62,7 @@ def parse_when(value: str, state: AppContext) -> datetime:
     return parsed
 
 
-def _local(value: datetime | None, state: AppContext) -> str:
+def local_time(value: datetime | None, state: AppContext) -> str:
     if value is None:
         return ""
     return value.astimezone(state.settings.organisation.tz).strftime("%Y-%m-%d %H:%M")
@@ -91,79 +88,9 @@ def mailing_json(mailing: Mailing) -> dict[str, Any]:
     }
 
 
-def _status(status: MailingStatus | str) -> str:
+def status_markup(status: MailingStatus | str) -> str:
     style = STATUS_STYLE.get(str(status), "")
     return f"[{style}]{status}[/{style}]" if style else str(status)
-
-
-# --- compose ---------------------------------------------------------------------------
-
-
-@compose_app.command("newsletter")
-def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
-    """Make this week's draft newsletter from the items not yet sent.
-
-    Takes the eligible items of the backfill window (collect.backfill_days) that are not
-    in a newsletter already sent or approved, newest first, up to compose.max_items, in
-    sections by kind. When nothing is new, or this week already has a newsletter, it
-    makes nothing, says so and exits 0.
-
-    Example: rundbrief compose newsletter --json
-    """
-    state = app_context(ctx)
-    plan = plan_newsletter(state.settings, state.store, clock=state.clock)
-    mailing = None
-    if not plan.reason:
-        mailing = compose_newsletter(state.settings, state.store, clock=state.clock)
-    if as_json:
-        emit_json(
-            {
-                "mailing": mailing.id if mailing else None,
-                "items": len(mailing.item_ids) if mailing else 0,
-                "subject": mailing.subject if mailing else "",
-                "period": plan.period_key,
-                "reason": plan.reason or None if mailing is None else None,
-            }
-        )
-        return
-    if mailing is None:
-        console.print(f"No newsletter made: {plan.reason or 'this period was just composed'}.")
-        return
-    console.print(
-        f"Draft newsletter [bold]{mailing.id}[/bold] ({plan.period_key}): "
-        f"{len(mailing.item_ids)} items, subject “{mailing.subject}”."
-    )
-    console.print(
-        f"Next: rundbrief preview {mailing.id}  ·  rundbrief edit {mailing.id} …  ·  "
-        f"rundbrief approve {mailing.id}"
-    )
-
-
-@compose_app.command("press")
-def compose_press_cmd(
-    ctx: typer.Context,
-    item_id: int = typer.Argument(..., help="The item to send (see `rundbrief items`)."),
-    embargo: str = typer.Option(
-        None,
-        "--embargo",
-        help="Not before this time: 2026-06-25T10:00 (local time) or with an offset.",
-    ),
-    as_json: bool = JSON,
-) -> None:
-    """Make a press release draft from one item, optionally under embargo.
-
-    Example: rundbrief compose press 42 --embargo 2026-06-25T10:00
-    """
-    state = app_context(ctx)
-    when = parse_when(embargo, state) if embargo else None
-    mailing = compose_press(state.settings, state.store, item_id, clock=state.clock, embargo=when)
-    if as_json:
-        emit_json({"mailing": mailing.id, "items": 1, "subject": mailing.subject})
-        return
-    line = f"Draft press release [bold]{mailing.id}[/bold]: “{mailing.subject}”"
-    if mailing.send_at:
-        line += f", embargo {_local(mailing.send_at, state)}"
-    console.print(line + ".")
 
 
 # --- listing and showing ---------------------------------------------------------------
@@ -200,11 +127,11 @@ def mailings_cmd(
         table.add_row(
             str(m.id),
             str(m.kind),
-            _status(m.status),
+            status_markup(m.status),
             str(len(m.item_ids)),
             m.subject,
-            _local(m.send_at, state),
-            _local(m.created_at, state),
+            local_time(m.send_at, state),
+            local_time(m.created_at, state),
         )
     console.print(table)
 
@@ -249,7 +176,7 @@ def show_cmd(
         emit_json(data)
         return
     console.print(
-        f"[bold]Mailing {mailing.id}[/bold] · {mailing.kind} · {_status(mailing.status)}"
+        f"[bold]Mailing {mailing.id}[/bold] · {mailing.kind} · {status_markup(mailing.status)}"
         + (f" · {mailing.period_key}" if mailing.period_key else "")
     )
     console.print(f"Subject:   {mailing.subject}")
@@ -258,10 +185,10 @@ def show_cmd(
         f"Lists:     {', '.join(mailing.lists)}   Languages: {', '.join(mailing.languages)}"
     )
     if mailing.send_at:
-        console.print(f"Send at:   {_local(mailing.send_at, state)}")
+        console.print(f"Send at:   {local_time(mailing.send_at, state)}")
     if mailing.approved_at:
         by = store_mailings.approved_by(state.store, mailing.id) or "?"
-        console.print(f"Approved:  {_local(mailing.approved_at, state)} by {by}")
+        console.print(f"Approved:  {local_time(mailing.approved_at, state)} by {by}")
     if mailing.intro_md.strip():
         console.print("Intro:", markup=False)
         console.print(mailing.intro_md.strip(), markup=False)
@@ -274,7 +201,7 @@ def show_cmd(
             str(pos),
             str(iid),
             item.kind if item else "?",
-            _local(item.published_at, state) if item else "",
+            local_time(item.published_at, state) if item else "",
             item.title if item else "(item no longer exists)",
         )
     console.print(table)
@@ -396,7 +323,7 @@ def approve_cmd(
         return
     line = f"Mailing {mailing.id} approved by {who}"
     if mailing.send_at:
-        line += f"; it goes out at {_local(mailing.send_at, state)} at the earliest"
+        line += f"; it goes out at {local_time(mailing.send_at, state)} at the earliest"
     console.print(line + ".")
 
 
@@ -422,52 +349,3 @@ def cancel_cmd(
         emit_json(mailing_json(mailing))
         return
     console.print(f"Mailing {mailing.id} cancelled.")
-
-
-# --- preview ---------------------------------------------------------------------------
-
-
-def preview_cmd(
-    ctx: typer.Context,
-    mailing_id: int = typer.Argument(..., metavar="ID"),
-    to: str = typer.Option(
-        None, "--to", help="Preview the copy of this subscriber (default: a sample one)."
-    ),
-    out: Path = typer.Option(Path("var/preview"), "--out", help="Folder for the files."),
-    as_json: bool = JSON,
-) -> None:
-    """Write preview.html, preview.txt and preview.eml of a mailing into a folder.
-
-    preview.eml is the exact message the recipient gets (headers, both parts, the
-    personal unsubscribe link). A draft is rendered first; an approved mailing shows
-    its stored render. Needs the signing secret ([web] secret_env) for the links.
-
-    Example: rundbrief preview 3 --to anna.schulz@example.org --out var/preview
-    """
-    from pipeline.render.checks import html_size
-    from pipeline.render.preview import build_preview, write_preview
-
-    state = app_context(ctx)
-    preview = build_preview(state.settings, state.store, mailing_id, clock=state.clock, to=to)
-    paths = write_preview(preview, out)
-    size = html_size(preview.personal.html)
-    if as_json:
-        emit_json(
-            {
-                "mailing": mailing_id,
-                "recipient": preview.recipient.email,
-                "sample": preview.sample,
-                "language": preview.rendered.language,
-                "html_bytes": size,
-                "files": {k: str(v) for k, v in paths.items()},
-            }
-        )
-        return
-    who = preview.recipient.email + (" (sample recipient)" if preview.sample else "")
-    console.print(f"Preview of mailing {mailing_id} for {who}, {size / 1000:.1f} KB HTML:")
-    for path in paths.values():
-        console.print(f"  {path}")
-    console.print(
-        f"Open {paths['html']} in a browser, {paths['eml']} in a mail program; "
-        f"`rundbrief serve` shows it at 600 and 375 px."
-    )

@@ -1,0 +1,88 @@
+"""``rundbrief compose newsletter`` and ``rundbrief compose press``: drafts from items."""
+
+from __future__ import annotations
+
+import typer
+
+from pipeline.cli.context import app_context
+from pipeline.cli.mailings import JSON, local_time, parse_when
+from pipeline.cli.output import console, emit_json
+from pipeline.compose import compose_newsletter, compose_press, plan_newsletter
+
+compose_app = typer.Typer(
+    help="Make a draft: the newsletter of this week, or a press release from one item.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compose newsletter`` and ``compose press`` to the app."""
+    app.add_typer(compose_app, name="compose")
+
+
+@compose_app.command("newsletter")
+def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Make this week's draft newsletter from the items not yet sent.
+
+    Takes the eligible items of the backfill window (collect.backfill_days) that are not
+    in a newsletter already sent or approved, newest first, up to compose.max_items, in
+    sections by kind. When nothing is new, or this week already has a newsletter, it
+    makes nothing, says so and exits 0.
+
+    Example: rundbrief compose newsletter --json
+    """
+    state = app_context(ctx)
+    plan = plan_newsletter(state.settings, state.store, clock=state.clock)
+    mailing = None
+    if not plan.reason:
+        mailing = compose_newsletter(state.settings, state.store, clock=state.clock)
+    if as_json:
+        emit_json(
+            {
+                "mailing": mailing.id if mailing else None,
+                "items": len(mailing.item_ids) if mailing else 0,
+                "subject": mailing.subject if mailing else "",
+                "period": plan.period_key,
+                "reason": plan.reason or None if mailing is None else None,
+            }
+        )
+        return
+    if mailing is None:
+        console.print(f"No newsletter made: {plan.reason or 'this period was just composed'}.")
+        return
+    console.print(
+        f"Draft newsletter [bold]{mailing.id}[/bold] ({plan.period_key}): "
+        f"{len(mailing.item_ids)} items, subject “{mailing.subject}”."
+    )
+    console.print(
+        f"Next: rundbrief preview {mailing.id}  ·  rundbrief edit {mailing.id} …  ·  "
+        f"rundbrief approve {mailing.id}"
+    )
+
+
+@compose_app.command("press")
+def compose_press_cmd(
+    ctx: typer.Context,
+    item_id: int = typer.Argument(..., help="The item to send (see `rundbrief items`)."),
+    embargo: str = typer.Option(
+        None,
+        "--embargo",
+        help="Not before this time: 2026-06-25T10:00 (local time) or with an offset.",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Make a press release draft from one item, optionally under embargo.
+
+    Example: rundbrief compose press 42 --embargo 2026-06-25T10:00
+    """
+    state = app_context(ctx)
+    when = parse_when(embargo, state) if embargo else None
+    mailing = compose_press(state.settings, state.store, item_id, clock=state.clock, embargo=when)
+    if as_json:
+        emit_json({"mailing": mailing.id, "items": 1, "subject": mailing.subject})
+        return
+    line = f"Draft press release [bold]{mailing.id}[/bold]: “{mailing.subject}”"
+    if mailing.send_at:
+        line += f", embargo {local_time(mailing.send_at, state)}"
+    console.print(line + ".")
