@@ -24,6 +24,7 @@ from pipeline.render.locale import load_strings
 from pipeline.render.personalise import SAMPLE_VALUES, personalised_size
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
+from pipeline.store import renders as store_renders
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def render_mailing(
         )
         name = f"mailing {mailing_id} ({language})"
         output = render_content(settings, content, name=name)
-        store_mailings.save_render(
+        store_renders.save_render(
             store,
             mailing_id,
             language,
@@ -119,7 +120,7 @@ def render_mailing(
 
 def load_rendered(store: Store, mailing_id: int, language: str) -> RenderedMailing | None:
     """The stored render of one language (what preview, test and real send use)."""
-    row = store_mailings.load_render(store, mailing_id, language)
+    row = store_renders.load_render(store, mailing_id, language)
     if row is None:
         return None
     return RenderedMailing(

@@ -16,7 +16,6 @@ approval. Once sending has started a mailing can no longer be edited.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -215,7 +214,7 @@ def _write_items(conn: Connection, mailing_id: int, item_ids: Sequence[int]) -> 
         )
 
 
-def _status_in(conn: Connection, mailing_id: int) -> MailingStatus:
+def status_in(conn: Connection, mailing_id: int) -> MailingStatus:
     row = conn.execute(select(mailings.c.status).where(mailings.c.id == mailing_id)).first()
     if row is None:
         raise ComposeError(f"mailing {mailing_id}: no such mailing")
@@ -257,7 +256,7 @@ def edit_mailing(
     if item_ids is not None and len(set(item_ids)) != len(item_ids):
         raise ComposeError(f"mailing {mailing_id}: the same item cannot appear twice")
     with store.begin() as conn:
-        current = _status_in(conn, mailing_id)
+        current = status_in(conn, mailing_id)
         if current not in EDITABLE:
             raise ComposeError(f"mailing {mailing_id} is {current}; it can no longer be edited")
         if current != S.DRAFT:
@@ -305,7 +304,7 @@ def set_status(
     """Move a mailing one step along its lifecycle; ``ComposeError`` if not allowed."""
     now = clock.now()
     with store.begin() as conn:
-        current = _status_in(conn, mailing_id)
+        current = status_in(conn, mailing_id)
         check_transition(mailing_id, current, status)
         values: dict[str, Any] = {"status": str(status), "updated_at": now}
         if status == S.APPROVED:
@@ -345,6 +344,8 @@ def approve(
         from pipeline.render import render_mailing  # render builds on this module
 
         render_mailing(settings, store, mailing_id, clock=clock)
+    from pipeline.store.renders import has_render
+
     missing = [lang for lang in mailing.languages if not has_render(store, mailing_id, lang)]
     if missing:
         raise ComposeError(
@@ -356,71 +357,6 @@ def approve(
 def cancel(store: Store, mailing_id: int, *, clock: Clock, by: str | None = None) -> Mailing:
     """Cancel a mailing that has not started sending (its period is freed again)."""
     return set_status(store, mailing_id, S.CANCELLED, clock=clock, by=by)
-
-
-# --- renders ---------------------------------------------------------------------------
-
-
-def content_hash(*parts: str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
-
-
-def save_render(
-    store: Store,
-    mailing_id: int,
-    language: str,
-    *,
-    subject: str,
-    preheader: str,
-    html: str,
-    text: str,
-    clock: Clock,
-) -> None:
-    """Store (or replace) the render of one language of a mailing."""
-    row = {
-        "subject": subject,
-        "preheader": preheader,
-        "html": html,
-        "text": text,
-        "content_hash": content_hash(subject, preheader, html, text),
-        "rendered_at": clock.now(),
-    }
-    with store.begin() as conn:
-        status = _status_in(conn, mailing_id)
-        if status != S.DRAFT:
-            # An approved render is frozen: the bytes editors saw are the bytes sent.
-            raise ComposeError(f"mailing {mailing_id} is {status}; its render is frozen")
-        conn.execute(
-            delete(renders)
-            .where(renders.c.mailing_id == mailing_id)
-            .where(renders.c.language == language)
-        )
-        conn.execute(insert(renders).values(mailing_id=mailing_id, language=language, **row))
-
-
-def load_render(store: Store, mailing_id: int, language: str) -> dict[str, Any] | None:
-    """The stored render of one language as a mapping, or None."""
-    with store.connect() as conn:
-        row = conn.execute(
-            select(renders)
-            .where(renders.c.mailing_id == mailing_id)
-            .where(renders.c.language == language)
-        ).first()
-    return None if row is None else dict(row._mapping)
-
-
-def has_render(store: Store, mailing_id: int, language: str) -> bool:
-    with store.connect() as conn:
-        row = conn.execute(
-            select(renders.c.mailing_id)
-            .where(renders.c.mailing_id == mailing_id)
-            .where(renders.c.language == language)
-        ).first()
-    return row is not None
 
 
 def approved_by(store: Store, mailing_id: int) -> str | None:

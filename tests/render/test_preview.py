@@ -14,6 +14,7 @@ from pipeline.config import Settings
 from pipeline.render.preview import build_preview, write_preview
 from pipeline.store import Store
 from pipeline.store import mailings as sm
+from pipeline.store.renders import load_render
 from tests.support.mail_items import add_items
 
 
@@ -79,6 +80,6 @@ def test_preview_without_subscribers_uses_a_sample_person(
     assert preview.sample and preview.recipient.first_name == "Erika"
     assert "Liebe Erika," in preview.personal.html
     # a draft is rendered for the preview and the render is stored
-    assert sm.load_render(store, mailing.id, "de") is not None
+    assert load_render(store, mailing.id, "de") is not None
     message, _, _ = _parts(preview.eml)
     assert message["To"] == "Erika Mustermann <erika.mustermann@example.org>"

@@ -11,6 +11,7 @@ from pipeline.render import render_mailing
 from pipeline.render.checks import html_size
 from pipeline.store import Store
 from pipeline.store import mailings as sm
+from pipeline.store.renders import load_render
 from tests.support.mail_items import add_items
 
 
@@ -42,7 +43,7 @@ def test_oversize_is_an_error_naming_the_size(settings_factory: object, clock: F
     assert "KB" in message and "over the limit of 30 KB" in message
     assert "compose.max_html_bytes" in message and 'on_oversize = "cut"' in message
     # nothing half-done is stored, and approving fails the same way
-    assert sm.load_render(store, mailing_id, "de") is None
+    assert load_render(store, mailing_id, "de") is None
     with pytest.raises(RenderError, match="over the limit"):
         sm.approve(store, mailing_id, clock=clock, by="x", settings=settings)
     assert sm.get_mailing(store, mailing_id).status == "draft"
