@@ -1,4 +1,4 @@
-"""Mailings, their items in order, and their stored renders.
+"""Mailings and their items in order, moved along a checked lifecycle (renders: ``renders``).
 
 The lifecycle is checked here, in one table (``TRANSITIONS``), so neither the CLI nor
 the web pages nor the sender can move a mailing into a state it must not reach:
