@@ -18,6 +18,7 @@ from pipeline.store.items import list_items
 
 KINDS = ("article", "event_report", "press_release")
 JSON = typer.Option(False, "--json", help="Print one JSON document instead of a summary.")
+TABLE_LIMIT = 50
 KIND_LABEL = {"article": "article", "event_report": "event", "press_release": "press"}
 STATUS_STYLE = {"ok": "green", "not_modified": "cyan", "error": "bold red"}
 
@@ -196,7 +197,11 @@ def items_cmd(
     ),
     feed: str = typer.Option(None, "--feed", "-f", help="Only items of this feed."),
     limit: int = typer.Option(
-        None, "--limit", "-n", min=1, help="At most this many (newest first)."
+        None,
+        "--limit",
+        "-n",
+        min=1,
+        help=f"At most this many, newest first (the table shows {TABLE_LIMIT} by default).",
     ),
     as_json: bool = JSON,
 ) -> None:
@@ -208,11 +213,17 @@ def items_cmd(
         raise typer.BadParameter(f"expected one of {', '.join(KINDS)}", param_hint="--kind")
     state = app_context(ctx)
     start = _parse_since(since, state.settings.organisation.tz) if since else None
-    found = list_items(state.store, kind=kind, since=start, feed=feed, limit=limit)
+    shown = limit if limit is not None or as_json else TABLE_LIMIT + 1
+    found = list_items(state.store, kind=kind, since=start, feed=feed, limit=shown)
     if as_json:
         emit_json([_item_json(i) for i in found])
         return
-    table = Table(title=f"Items ({len(found)})", title_justify="left")
+    more = limit is None and len(found) > TABLE_LIMIT
+    found = found[:TABLE_LIMIT] if more else found
+    title = (
+        f"Items (newest {len(found)}; --limit N shows more)" if more else f"Items ({len(found)})"
+    )
+    table = Table(title=title, title_justify="left")
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("published", no_wrap=True)
     table.add_column("feed", no_wrap=True)
