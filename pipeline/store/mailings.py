@@ -308,6 +308,7 @@ def set_status(
         check_transition(mailing_id, current, status)
         values: dict[str, Any] = {"status": str(status), "updated_at": now}
         if status == S.APPROVED:
+            _check_rendered(conn, mailing_id)
             values.update(approved_at=now, approved_by=by)
         elif status == S.DRAFT:
             values.update(approved_at=None, approved_by=None)
@@ -331,6 +332,22 @@ def set_status(
     return get_mailing(store, mailing_id)
 
 
+def _check_rendered(conn: Connection, mailing_id: int) -> None:
+    # Checked in the approving transaction: an edit that dropped the render a moment
+    # earlier cannot slip through as an approval without one.
+    row = conn.execute(select(mailings.c.languages).where(mailings.c.id == mailing_id)).first()
+    wanted = set(row.languages or ()) if row else set()
+    have = {
+        r.language
+        for r in conn.execute(select(renders.c.language).where(renders.c.mailing_id == mailing_id))
+    }
+    missing = sorted(wanted - have) if wanted else ([] if have else ["any language"])
+    if missing:
+        raise ComposeError(
+            f"mailing {mailing_id} has no render for {', '.join(missing)}; render it first"
+        )
+
+
 def approve(
     store: Store, mailing_id: int, *, clock: Clock, by: str, settings: Any = None
 ) -> Mailing:
@@ -344,13 +361,6 @@ def approve(
         from pipeline.render import render_mailing  # render builds on this module
 
         render_mailing(settings, store, mailing_id, clock=clock)
-    from pipeline.store.renders import has_render
-
-    missing = [lang for lang in mailing.languages if not has_render(store, mailing_id, lang)]
-    if missing:
-        raise ComposeError(
-            f"mailing {mailing_id} has no render for {', '.join(missing)}; render it first"
-        )
     return set_status(store, mailing_id, S.APPROVED, clock=clock, by=by)
 
 
