@@ -64,7 +64,7 @@ class SignupOutcome:
 
     email: str
     list_name: str
-    action: str  # mailed | already_active | not_mailed_suppressed | mail_failed
+    action: str  # recorded | mailed | already_active | not_mailed_suppressed | mail_failed
     subscriber_id: int | None = None
 
 
@@ -79,6 +79,16 @@ class Confirmed:
 def public_lists(settings: Settings) -> list[MailingList]:
     """The lists a person may sign up for (double opt-in ones)."""
     return [m for m in settings.lists if m.double_opt_in]
+
+
+@dataclass(frozen=True)
+class ConfirmationTask:
+    """A confirmation mail that is due (the sign-up is recorded)."""
+
+    email: str
+    subscriber_id: int
+    mailing_list: MailingList
+    language: str
 
 
 def signup(
@@ -96,6 +106,22 @@ def signup(
     ``AudienceError`` (unknown list, list without sign-up); never because the address
     exists or not.
     """
+    outcome, task = record_signup(settings, store, request, clock=clock)
+    if task is None:
+        return outcome
+    if transport is None:
+        raise AudienceError("no transport to send the confirmation mail with")
+    return mail_confirmation(settings, store, task, clock=clock, secret=secret, transport=transport)
+
+
+def record_signup(
+    settings: Settings, store: Store, request: Signup, *, clock: Clock
+) -> tuple[SignupOutcome, ConfirmationTask | None]:
+    """The store half of ``signup``: the outcome, and the mail to send (if any).
+
+    The web app sends the mail after answering, so that the answer takes the same time
+    whether a mail goes out or not.
+    """
     now = clock.now()
     _rate_limit(settings, store, request.ip, now)
     mailing_list = _public_list(settings, request.list_name)
@@ -105,7 +131,7 @@ def signup(
         suppression = q.get_suppression(conn, email_hash(email))
         if suppression is not None and not may_optin(suppression.reason):
             log.info("sign-up of a suppressed address ignored", extra={"list": mailing_list.name})
-            return SignupOutcome(email, mailing_list.name, "not_mailed_suppressed")
+            return SignupOutcome(email, mailing_list.name, "not_mailed_suppressed"), None
         person = q.find_subscriber(conn, email)
         if person is None:
             subscriber_id = q.create_subscriber(
@@ -127,7 +153,7 @@ def signup(
             language = person.language
         existing = q.get_subscription(conn, subscriber_id, mailing_list.name)
         if existing is not None and existing.status == "active":
-            return SignupOutcome(email, mailing_list.name, "already_active", subscriber_id)
+            return SignupOutcome(email, mailing_list.name, "already_active", subscriber_id), None
         q.upsert_subscription(
             conn,
             subscriber_id,
@@ -147,28 +173,39 @@ def signup(
         )
     # The mail goes out after the commit: a crash in between leaves a pending sign-up the
     # person can repeat, never a mail pointing at nothing.
-    if transport is None:
-        raise AudienceError("no transport to send the confirmation mail with")
+    task = ConfirmationTask(email, subscriber_id, mailing_list, language)
+    return SignupOutcome(email, mailing_list.name, "recorded", subscriber_id), task
+
+
+def mail_confirmation(
+    settings: Settings,
+    store: Store,
+    task: ConfirmationTask,
+    *,
+    clock: Clock,
+    secret: str,
+    transport: Transport,
+) -> SignupOutcome:
+    """Send the confirmation mail of a recorded sign-up and note when it went out."""
+    name = task.mailing_list.name
     try:
         send_confirmation(
             settings,
             transport,
-            email=email,
-            subscriber_id=subscriber_id,
-            mailing_list=mailing_list,
-            language=language,
+            email=task.email,
+            subscriber_id=task.subscriber_id,
+            mailing_list=task.mailing_list,
+            language=task.language,
             clock=clock,
             secret=secret,
         )
     except (DeliveryError, RenderError) as exc:
-        log.error("confirmation mail failed", extra={"list": mailing_list.name, "error": str(exc)})
-        return SignupOutcome(email, mailing_list.name, "mail_failed", subscriber_id)
+        log.error("confirmation mail failed", extra={"list": name, "error": str(exc)})
+        return SignupOutcome(task.email, name, "mail_failed", task.subscriber_id)
     with store.begin() as conn:
-        q.upsert_subscription(
-            conn, subscriber_id, mailing_list.name, {"confirm_sent_at": clock.now()}
-        )
-    log.info("confirmation mailed", extra={"list": mailing_list.name, "subscriber": subscriber_id})
-    return SignupOutcome(email, mailing_list.name, "mailed", subscriber_id)
+        q.upsert_subscription(conn, task.subscriber_id, name, {"confirm_sent_at": clock.now()})
+    log.info("confirmation mailed", extra={"list": name, "subscriber": task.subscriber_id})
+    return SignupOutcome(task.email, name, "mailed", task.subscriber_id)
 
 
 def send_confirmation(
