@@ -64,7 +64,7 @@ class _TextParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.refs = refs
         self.width = width
-        self.blocks: list[str] = []
+        self.blocks: list[tuple[str, bool]] = []  # (text, is a list item)
         self.current: list[str] = []
         self.prefix = ""
         self.heading = False
@@ -84,9 +84,10 @@ class _TextParser(HTMLParser):
             lines = [line.upper() for line in lines]
         indent = "   " if self.prefix else ""
         body = "\n".join(wrap(line, self.width - len(indent), indent) for line in lines)
-        if self.prefix:
+        item = bool(self.prefix)
+        if item:
             body = self.prefix + body[len(indent) :]
-        self.blocks.append(body)
+        self.blocks.append((body, item))
         self.prefix = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -141,7 +142,13 @@ def html_to_text(fragment: str, refs: References, width: int = WIDTH) -> str:
     parser = _TextParser(refs, width)
     parser.feed(fragment)
     parser.close()
-    return "\n\n".join(parser.blocks)
+    out = ""
+    previous_item = False
+    for text, item in parser.blocks:
+        # list items stay together; everything else is a paragraph
+        out += ("\n" if item and previous_item else "\n\n") + text if out else text
+        previous_item = item
+    return out
 
 
 def tidy(text: str) -> str:

@@ -37,9 +37,9 @@ def test_html_to_text_paragraphs_lists_and_link_references() -> None:
     assert text == (
         "AUF DEM WEG\n\n"
         "Lesen Sie hier [1] und schreiben <presse@example.org> Sie uns.\n\n"
-        "-  Wärmeplanung\n\n"
-        "-  Digitalpakt mit Link [1]\n\n"
-        "1. eins\n\n"
+        "-  Wärmeplanung\n"
+        "-  Digitalpakt mit Link [1]\n"
+        "1. eins\n"
         "2. zwei\n\n"
         "Ende\nneue Zeile"
     )
