@@ -64,6 +64,10 @@ _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _CREDIT = re.compile(r"(©.*|\((?:c|C)\)\s.*|(?:Fotos?|Bild|Quelle|Foto/Grafik)\s*:\s*\S.*)$")
 _READ_MORE = re.compile(r"\s*(\[(?:…|\.\.\.)\]|…|\.\.\.|Weiterlesen\W*)\s*$")
+_LAZY_IMG = re.compile(
+    r"<img\b[^>]*\bdata-(?:lazy-)?src=([\"'])(.*?)\1[^>]*>", re.IGNORECASE | re.DOTALL
+)
+_SRC_ATTR = re.compile(r"\ssrc=([\"']).*?\1", re.IGNORECASE | re.DOTALL)
 _EMPTY_BLOCK = re.compile(r"<(p|div|span|figure)>\s*</\1>")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _PIXEL = re.compile(r'\b(width|height)="[01](px)?"')
@@ -147,6 +151,8 @@ class Sanitizer:
         """Allow-list sanitize ``value``; relative URLs become absolute against ``base``."""
         if not value:
             return ""
+        if "data-src" in value or "data-lazy-src" in value:
+            value = _LAZY_IMG.sub(_unlazy, value)
         self._base = base
         if base:
             self._origin = "/".join(base.split("/", 3)[:3])  # scheme://host[:port]
@@ -164,6 +170,14 @@ class Sanitizer:
 def sanitize_html(value: str, base: str | None) -> str:
     """``Sanitizer().clean`` for a single fragment."""
     return Sanitizer().clean(value, base)
+
+
+def _unlazy(match: re.Match[str]) -> str:
+    # Lazy-loading plugins put a placeholder (often a data: SVG) in src and the real
+    # image in data-src; a mail client runs no script to swap them, so we do it here.
+    tag = _SRC_ATTR.sub("", match.group(0))
+    real = match.group(2).replace('"', "&quot;")
+    return f'<img src="{real}"{tag[4:]}'
 
 
 def _keep_image(match: re.Match[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import time
+import zlib
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
@@ -200,3 +201,21 @@ def test_connection_refused_is_an_error_for_that_feed(run) -> None:  # type: ign
     report, _ = run([feed("closed", "http://127.0.0.1:9/feed")])
     assert report.feeds[0].status == "error"
     assert "cannot connect" in (report.feeds[0].error or "")
+
+
+def test_deflate_body_is_read(httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
+    serve(httpserver, "/d", zlib.compress(WP), **{"Content-Encoding": "deflate"})
+    report, _ = run([feed("d", httpserver.url_for("/d"))])
+    assert report.feeds[0].status == "ok" and report.new == 2
+
+
+def test_unknown_content_encoding_is_an_error(httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
+    serve(httpserver, "/br", b"\x0b\x02\x80", **{"Content-Encoding": "br"})
+    report, _ = run([feed("br", httpserver.url_for("/br"))])
+    assert "unsupported Content-Encoding 'br'" in (report.feeds[0].error or "")
+
+
+def test_corrupt_gzip_is_an_error(httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
+    serve(httpserver, "/gz", b"\x1f\x8b\x08\x00garbage-not-gzip", **{"Content-Encoding": "gzip"})
+    report, _ = run([feed("gz", httpserver.url_for("/gz"))])
+    assert "corrupt gzip body" in (report.feeds[0].error or "")

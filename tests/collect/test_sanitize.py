@@ -129,3 +129,15 @@ def test_only_http_links_are_kept() -> None:
     assert absolute_url("javascript:alert(1)", BASE) is None
     assert absolute_url("/a", "") is None
     assert absolute_url("/a", BASE) == "https://www.junge-buergermeister.example/a"
+
+
+def test_lazy_loaded_images_get_their_real_source() -> None:
+    html = sanitize_html(
+        '<p><img src="data:image/svg+xml;base64,PHN2Zz4=" data-src="/bilder/rathaus.jpg" '
+        'alt="Rathaus"><img data-lazy-src="https://www.junge-buergermeister.example/b.jpg" '
+        'src="/platzhalter.gif" alt="B"></p>',
+        BASE,
+    )
+    assert 'src="https://www.junge-buergermeister.example/bilder/rathaus.jpg"' in html
+    assert 'src="https://www.junge-buergermeister.example/b.jpg"' in html
+    assert "data:" not in html and "platzhalter" not in html and "data-src" not in html
