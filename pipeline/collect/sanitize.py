@@ -64,6 +64,13 @@ _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _CREDIT = re.compile(r"(©.*|\((?:c|C)\)\s.*|(?:Fotos?|Bild|Quelle|Foto/Grafik)\s*:\s*\S.*)$")
 _READ_MORE = re.compile(r"\s*(\[(?:…|\.\.\.)\]|…|\.\.\.|Weiterlesen\W*)\s*$")
+_IFRAME = re.compile(
+    r"<iframe\b[^>]*\bsrc=([\"'])(.*?)\1[^>]*>(?:.*?</iframe>)?", re.IGNORECASE | re.DOTALL
+)
+_VIDEO = re.compile(
+    r"https?://(?:www\.)?(youtube(?:-nocookie)?\.com/embed|player\.vimeo\.com/video)/([\w-]+)",
+    re.IGNORECASE,
+)
 _LAZY_IMG = re.compile(
     r"<img\b[^>]*\bdata-(?:lazy-)?src=([\"'])(.*?)\1[^>]*>", re.IGNORECASE | re.DOTALL
 )
@@ -151,6 +158,8 @@ class Sanitizer:
         """Allow-list sanitize ``value``; relative URLs become absolute against ``base``."""
         if not value:
             return ""
+        if "<iframe" in value:
+            value = _IFRAME.sub(_video_link, value)
         if "data-src" in value or "data-lazy-src" in value:
             value = _LAZY_IMG.sub(_unlazy, value)
         self._base = base
@@ -170,6 +179,22 @@ class Sanitizer:
 def sanitize_html(value: str, base: str | None) -> str:
     """``Sanitizer().clean`` for a single fragment."""
     return Sanitizer().clean(value, base)
+
+
+def _video_link(match: re.Match[str]) -> str:
+    # An embedded video cannot play in a mail; a link to it keeps the content whole.
+    # Every other iframe disappears with the sanitizer.
+    src = html.unescape(match.group(2)).strip()
+    found = _VIDEO.match(src if "://" in src else "https:" + src)
+    if not found:
+        return match.group(0)
+    host, ident = found.group(1), found.group(2)
+    url = (
+        f"https://vimeo.com/{ident}"
+        if "vimeo" in host
+        else f"https://www.youtube.com/watch?v={ident}"
+    )
+    return f'<p><a href="{url}">▶ {url}</a></p>'
 
 
 def _unlazy(match: re.Match[str]) -> str:

@@ -141,3 +141,15 @@ def test_lazy_loaded_images_get_their_real_source() -> None:
     assert 'src="https://www.junge-buergermeister.example/bilder/rathaus.jpg"' in html
     assert 'src="https://www.junge-buergermeister.example/b.jpg"' in html
     assert "data:" not in html and "platzhalter" not in html and "data-src" not in html
+
+
+def test_embedded_videos_become_links_other_iframes_vanish() -> None:
+    html = sanitize_html(
+        '<iframe width="560" src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?rel=0" '
+        'allowfullscreen></iframe><iframe src="https://player.vimeo.com/video/76979871"></iframe>'
+        '<iframe src="https://evil.example/frame"></iframe><p>Text</p>',
+        BASE,
+    )
+    assert '<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ"' in html
+    assert '<a href="https://vimeo.com/76979871"' in html
+    assert "iframe" not in html and "evil.example" not in html
