@@ -250,3 +250,46 @@ def test_jobs_are_kept_in_the_store_and_survive_a_restart(
     assert {"collect", "compose", "send", "sync"} <= set(stored) == ids
     assert stored["send"] == send_next
     store.close()
+
+
+def test_after_downtime_a_late_newsletter_is_held_and_reported(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    from pipeline.schedule.periods import previous_fire
+
+    config = daemon_config(tmp_path, smtp_server)
+    text = config.read_text(encoding="utf-8")
+    # Due every day at midnight: when the daemon starts, that was hours ago (> 120 min).
+    text = text.replace('send_newsletter = "* * * * *"', 'send_newsletter = "0 0 * * *"')
+    text = text.replace(
+        'from_address = "newsletter@junge-buergermeister.example"',
+        'from_address = "newsletter@junge-buergermeister.example"\n'
+        'operator = "betrieb@junge-buergermeister.example"',
+    )
+    config.write_text(text, encoding="utf-8")
+    settings = load_settings(config)
+    store = Store.open(settings.database_url())
+    clock = SystemClock()
+    due = previous_fire("0 0 * * *", clock.now(), load_tz())
+    assert due is not None
+    if clock.now() - due <= timedelta(minutes=121):
+        pytest.skip("too close to midnight in Berlin for this test")
+    add_subscribers(store, clock, 3)
+    mailing_id = add_newsletter(store, clock, period_key=newsletter_key(due, load_tz()))  # type: ignore[arg-type]
+    daemon = Daemon(settings, store, clock=clock)
+    daemon.start()
+    try:
+        wait_for(
+            lambda: any(n.key == f"missed:{mailing_id}" for n in q.list_notifications(store)),
+            15,
+            "the missed-send notification",
+        )
+        time.sleep(0.5)
+    finally:
+        daemon.stop()
+    assert status(store, mailing_id) == "approved"
+    assert db.counts(store, mailing_id)["sent"] == 0
+    to_operator = [m for m in smtp_server.messages if "betrieb@" in m.rcpt_tos[0]]
+    assert len(to_operator) == 1
+    assert "Versand verpasst" in str(to_operator[0].message["Subject"])
+    store.close()

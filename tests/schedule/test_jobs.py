@@ -341,3 +341,31 @@ def test_a_notification_that_could_not_be_mailed_is_retried(
     assert jobs._notify(ctx, "test:1", "Probe", "Hallo Betrieb") is False
     pending = q.list_notifications(store, unsent_only=True)
     assert [n.key for n in pending] == ["test:1"]
+
+
+def test_the_bounce_job_reads_the_configured_source_once(
+    settings_factory: object, store: Store, tmp_path: object
+) -> None:
+    import shutil
+    from pathlib import Path
+
+    from pipeline.store.schema import bounce_events
+
+    folder = Path(str(tmp_path)) / "bounces"
+    for sub in ("new", "cur", "tmp"):
+        (folder / sub).mkdir(parents=True)
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
+    shutil.copy(fixture / "postfix-5.1.1-user-unknown.eml", folder / "new" / "1.eml")
+    settings = settings_factory(bounces={"source": f"maildir:{folder}"})  # type: ignore[operator]
+    ctx = context(settings, store, FakeClock(FRIDAY_10))
+    first = jobs.bounces_job(ctx)
+    second = jobs.bounces_job(ctx)
+    assert first.outcome == "ok" and first.detail.startswith("1 read, 1 hard"), first
+    assert second.detail.startswith("0 read"), second  # marked seen: not read again
+    with store.connect() as conn:  # recorded (about no delivery of ours: nobody suppressed)
+        assert conn.execute(select(bounce_events.c.kind)).scalars().all() == ["hard"]
+
+
+def test_the_bounce_job_does_nothing_without_a_source(settings: Settings, store: Store) -> None:
+    result = jobs.bounces_job(context(settings, store, FakeClock(FRIDAY_10)))
+    assert result.outcome == "skipped"
