@@ -175,3 +175,41 @@ def test_preferences_change_lists_and_language(
     assert list(iter_recipients(store, ["members", "press"])) == [
         r for r in iter_recipients(store, ["members", "press"]) if r.email != "jana@zeitung.example"
     ]
+
+
+def test_unsubscribe_takes_effect_for_a_mailing_being_sent(
+    server: Any, settings: Settings, store: Store, secret: str, clock: FakeClock
+) -> None:
+    from sqlalchemy import insert, select
+
+    from pipeline.store.schema import deliveries, mailings
+
+    now = clock.now()
+    with store.begin() as conn:
+        mailing_id = conn.execute(
+            insert(mailings).values(
+                kind="press",
+                status="sending",
+                subject="Pressemitteilung",
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(deliveries),
+            [
+                {
+                    "mailing_id": mailing_id,
+                    "email": email,
+                    "list_name": "press",
+                    "status": "queued",
+                    "created_at": now,
+                }
+                for email in ("jana@zeitung.example", "otto@verein.example")
+            ],
+        )
+    url = _local(unsubscribe_url(settings, secret, _jana(store), "press"), server)
+    assert requests.post(url, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
+    with store.connect() as conn:
+        rows = dict(conn.execute(select(deliveries.c.email, deliveries.c.status)).all())
+    assert rows == {"jana@zeitung.example": "suppressed", "otto@verein.example": "queued"}
