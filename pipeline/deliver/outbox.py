@@ -417,7 +417,13 @@ def _wait_for_work(sender: _Sender, *, wait_for_retries: bool) -> bool:
     store, clock = sender.store, sender.clock
     nxt = db.next_retry_at(store, sender.state.id)
     if nxt is None:
-        pause = 1.0  # rows held by another live worker, or recording still under way
+        # Rows held by another worker (or recording still under way): look again soon,
+        # and no later than when the oldest claim's lease runs out.
+        pause = 1.0
+        claimed = db.oldest_claim(store, sender.state.id)
+        if claimed is not None:
+            lease_end = claimed + timedelta(seconds=sender.settings.delivery.lease_seconds)
+            pause = min(5.0, max(1.0, (lease_end - clock.now()).total_seconds()))
     else:
         if not wait_for_retries:
             return False

@@ -403,6 +403,17 @@ def release(store: Store, ids: Sequence[int]) -> None:
         )
 
 
+def oldest_claim(store: Store, mailing_id: int) -> datetime | None:
+    """When the oldest claim still in ``sending`` was made (its lease runs from then)."""
+    with store.connect() as conn:
+        value = conn.execute(
+            select(func.min(deliveries.c.claimed_at)).where(
+                deliveries.c.mailing_id == mailing_id, deliveries.c.status == "sending"
+            )
+        ).scalar()
+    return value  # type: ignore[no-any-return]
+
+
 def next_retry_at(store: Store, mailing_id: int) -> datetime | None:
     with store.connect() as conn:
         value = conn.execute(
