@@ -38,6 +38,9 @@ THEME = {
     "dark_link": "#79b8ff",
 }
 
+_MJML_PREVIEW_STYLE = 'style="display:none;font-size:1px;color:#ffffff;line-height:1px;'
+_PREVIEW_STYLE = 'style="display:none;mso-hide:all;'
+
 _inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
 
 
@@ -112,6 +115,10 @@ def mjml_to_html(source: str, *, name: str) -> str:
         html = mjml2html(source, fonts={})
     except Exception as exc:  # mjml-python raises plain exceptions with MRML's message
         raise RenderError(f"{name}: MJML error: {exc}") from exc
+    # MJML hides the preheader in 1 px white text as well as with display:none; spam
+    # filters score tiny or background-coloured text as hidden text, so only the layout
+    # hiding stays (plus mso-hide for Outlook).
+    html = html.replace(_MJML_PREVIEW_STYLE, _PREVIEW_STYLE, 1)
     try:
         return str(_inliner.inline(html))
     except Exception as exc:
