@@ -17,7 +17,7 @@ import calendar
 import contextlib
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 from feedparser.datetimes import _parse_date
@@ -58,6 +58,17 @@ MEDIA_CONTENT_KNOWN = frozenset({f"{MEDIA}credit", f"{MEDIA}title", f"{MEDIA}des
 _DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']")
 _CP1252_RANGE = re.compile("[\x80-\x9f]")
 _ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
+_RFC822 = re.compile(
+    r"^\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))?"
+    r" ([+-]\d{4}|GMT|UTC?|Z)\s*$"
+)
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 
 
 class Unsupported(Exception):
@@ -365,6 +376,9 @@ def _explicit_base(element: ET.Element, url: str) -> str:
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
+    quick = _quick_date(value)
+    if quick is not None:
+        return quick
     parsed = _parse_date(value)
     if not parsed:
         return None
@@ -372,6 +386,32 @@ def _date(value: str | None) -> datetime | None:
         return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
     except (OverflowError, ValueError, OSError):
         return None
+
+
+def _quick_date(value: str) -> datetime | None:
+    """The two forms nearly every feed uses, without feedparser's search through all its
+    date formats: RFC 822 with a numeric zone or GMT, and ISO 8601 with an offset."""
+    match = _RFC822.match(value)
+    if match:
+        day, month, year, hh, mm, ss, zone = match.groups()
+        month_no = _MONTHS.get(month.lower())
+        if month_no is None:
+            return None
+        offset = (
+            0 if zone in ("GMT", "UT", "UTC", "Z") else int(zone[:3]) * 60 + int(zone[0] + zone[3:])
+        )
+        try:
+            local = datetime(int(year), month_no, int(day), int(hh), int(mm), int(ss or 0))
+        except ValueError:
+            return None
+        return (local - timedelta(minutes=offset)).replace(tzinfo=UTC)
+    if _ISO.match(value):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment.astimezone(UTC).replace(microsecond=0)  # as feedparser: whole s
+        except ValueError:
+            return None
+    return None
 
 
 def _unique_images(images: list[MediaImage], credit: str | None) -> tuple[MediaImage, ...]:

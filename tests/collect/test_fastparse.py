@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, datetime
 
 import pytest
+from feedparser.datetimes import _parse_date as feedparser_date
 
-from pipeline.collect.fastparse import Unsupported, fast_parse
+from pipeline.collect.fastparse import Unsupported, _date, fast_parse
 from pipeline.collect.parse import parse_with_feedparser
 from tests.collect.conftest import fixture_bytes
 
@@ -48,3 +50,23 @@ def test_bench_feed_parses_the_same() -> None:
 def test_anything_unusual_goes_to_feedparser(body: bytes, content_type: str | None) -> None:
     with pytest.raises(Unsupported):
         fast_parse(body, url=URL, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Wed, 17 Jun 2026 09:12:44 +0000",
+        "Mon, 15 Jun 2026 08:00:00 +0200",
+        "Thu, 18 Jun 2026 07:00:00 GMT",
+        "1 Jan 2026 00:00 -0530",
+        "2026-06-16T18:30:00+02:00",
+        "2026-06-10T20:00:00.123Z",
+        "Wed, 17 Jun 2026 09:12:44 CEST",  # left to feedparser
+        "17.06.2026",
+    ],
+)
+def test_dates_read_like_feedparser(value: str) -> None:
+    expected = feedparser_date(value)
+    assert _date(value) == (
+        datetime.fromtimestamp(calendar.timegm(expected), UTC) if expected else None
+    )
