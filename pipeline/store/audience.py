@@ -200,7 +200,8 @@ def _mark(conn: Connection) -> str:
 
 
 def _processor(conn: Connection, table: Any, name: str) -> Any:
-    process = table.c[name].type.bind_processor(conn.dialect)
+    # dialect_impl: the back end's own type (SQLite's DATETIME writes its fixed text form).
+    process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     if process is None:
         return None
     last: list[Any] = [object(), None]

@@ -179,3 +179,36 @@ def test_sample_lists_import_cleanly(settings: Settings, store: Store, clock: Fa
     people = {r.email: r for r in iter_recipients(store, ["press"])}
     assert any(r.attributes.get("outlet") and r.attributes.get("beat") for r in people.values())
     assert any(r.title for r in people.values())
+
+
+def test_bulk_rows_are_stored_as_core_stores_them(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    """The import's fast path must write the same text forms as Core (dates compare as text)."""
+    from sqlalchemy import insert, text
+
+    from pipeline.store.schema import subscribers
+
+    _import(
+        settings,
+        store,
+        clock,
+        write_csv("email,region\na@verein.example,Süd\n"),
+        list_name="members",
+    )
+    with store.begin() as conn:
+        conn.execute(
+            insert(subscribers).values(
+                email="b@verein.example",
+                email_hash="x" * 64,
+                attributes={"region": "Süd"},
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        )
+        rows = conn.execute(
+            text("SELECT created_at, attributes FROM subscribers ORDER BY id")
+        ).all()
+        sub = conn.execute(text("SELECT signup_at FROM subscriptions")).scalar_one()
+    assert rows[0] == rows[1]
+    assert sub == rows[0][0]
