@@ -14,6 +14,7 @@ arrive twice).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import re
@@ -100,7 +101,7 @@ class SmtpTransport:
                 conn.starttls(context=self.ssl_context)
                 conn.ehlo()
             if self.username:
-                conn.login(self.username, self.password)
+                self._login(conn)
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(
                 f"SMTP {self.host}:{self.port} refused the login of {self.username!r}: "
@@ -111,6 +112,23 @@ class SmtpTransport:
         with self._lock:
             self._open[threading.get_ident()] = conn
         return conn
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        """AUTH PLAIN with UTF-8 (RFC 4616) where offered: smtplib encodes ASCII only."""
+        offered = conn.esmtp_features.get("auth", "").upper().split()
+        if "PLAIN" in offered:
+            token = b"\0" + self.username.encode() + b"\0" + self.password.encode()
+            code, reply = conn.docmd("AUTH", "PLAIN " + base64.b64encode(token).decode())
+            if code != 235:
+                raise smtplib.SMTPAuthenticationError(code, reply)
+            return
+        try:
+            conn.login(self.username, self.password)
+        except UnicodeEncodeError as exc:
+            raise DeliveryError(
+                f"SMTP {self.host}:{self.port} offers no AUTH PLAIN and smtplib cannot send "
+                "a password with non-ASCII characters"
+            ) from exc
 
     def _current(self) -> tuple[smtplib.SMTP, bool]:
         conn: smtplib.SMTP | None = getattr(self._local, "conn", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage
 from pipeline.deliver.message import MessageBuilder
 from pipeline.deliver.smtp import SmtpTransport
+from pipeline.errors import DeliveryError
 from pipeline.models import Recipient
 from tests.deliver.support import SECRET, rendered
 from tests.support.smtp import SmtpServer
@@ -163,3 +165,66 @@ def test_auth_and_starttls_settings_are_used(
 
     with pytest.raises(ConfigError, match="SMTP_PW_FOR_TEST"):
         transport_from_settings(settings)
+
+
+def test_starttls_and_auth_against_a_real_server(
+    tmp_path: Path, settings: Settings, clock: FakeClock
+) -> None:
+    import shutil
+    import ssl
+    import subprocess
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (needed for a test certificate)")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"geheim-\xc3\xa4", handled=False)
+
+    server = SmtpServer(tls_context=server_tls, require_starttls=True, authenticator=authenticator)
+    server.start()
+    client_tls = ssl.create_default_context(cafile=str(cert))
+    try:
+        good = SmtpTransport(
+            host=server.host, port=server.port, security="starttls", username="rundbrief",
+            password="geheim-ä", ssl_context=client_tls, connections=1,
+        )  # fmt: skip
+        try:
+            assert all(r.ok for r in good.send(messages(settings, clock, 2)))
+        finally:
+            good.close()
+        assert logins[0] == (b"rundbrief", b"geheim-\xc3\xa4")
+        assert len(server.messages) == 2
+        wrong = SmtpTransport(
+            host=server.host, port=server.port, security="starttls", username="rundbrief",
+            password="falsch", ssl_context=client_tls, connections=1,
+        )  # fmt: skip
+        try:
+            with pytest.raises(DeliveryError, match="refused the login"):
+                wrong.send(messages(settings, clock, 1))
+        finally:
+            wrong.close()
+        plain = SmtpTransport(host=server.host, port=server.port, connections=1)
+        try:
+            (result,) = plain.send(messages(settings, clock, 1))
+        finally:
+            plain.close()
+        assert not result.ok  # the server demands STARTTLS first
+    finally:
+        server.stop()
+    assert len(server.messages) == 2
