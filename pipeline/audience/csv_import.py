@@ -116,7 +116,13 @@ def import_file(
         lists=(list_name,) if list_name else (),
         dry_run=dry_run,
     )
-    writer = _Writer(header, source=f"import:{file.name}", now=clock.now(), report=report)
+    writer = _Writer(
+        header,
+        source=f"import:{file.name}",
+        now=clock.now(),
+        report=report,
+        default_language=settings.organisation.language,
+    )
     try:
         with store.begin() as conn:
             for chunk in _checked_chunks(rows, checker, report):
@@ -163,7 +169,16 @@ def _checked_chunks(
 
 
 class _Writer:
-    def __init__(self, header: Header, *, source: str, now: datetime, report: ImportReport):
+    def __init__(
+        self,
+        header: Header,
+        *,
+        source: str,
+        now: datetime,
+        report: ImportReport,
+        default_language: str,
+    ):
+        self.default_language = default_language
         self.columns = [
             c
             for c in header.columns
@@ -197,22 +212,24 @@ class _Writer:
         self._subscribe(conn, rows, ids)
 
     def _insert_new(self, conn: Connection, rows: Sequence[ImportRow]) -> None:
+        now = self.now
         values = []
         for r in rows:
-            v: dict[str, Any] = {
-                "email": r.email,
-                "email_hash": r.email_hash,
-                "first_name": "",
-                "last_name": "",
-                "salutation": "",
-                "title": "",
-                "language": "de",
-                "attributes": r.attributes,
-                "created_at": self.now,
-                "updated_at": self.now,
-            }
-            v.update(r.values)
-            values.append(v)
+            v = r.values
+            values.append(
+                (
+                    r.email,
+                    r.email_hash,
+                    v.get("first_name", ""),
+                    v.get("last_name", ""),
+                    v.get("salutation", ""),
+                    v.get("title", ""),
+                    v.get("language") or self.default_language,
+                    r.attributes,
+                    now,
+                    now,
+                )
+            )
         q.insert_subscribers(conn, values)
         self.report.created += len(values)
 
@@ -236,25 +253,15 @@ class _Writer:
         wanted = {name for r in rows for name in r.lists}
         self.lists_seen |= wanted
         status = q.subscription_statuses(conn, list(ids.values()), wanted)
-        new: list[dict[str, Any]] = []
+        new: list[tuple[Any, ...]] = []
         activate: list[dict[str, Any]] = []
+        now, source = self.now, self.source
         for r in rows:
             subscriber_id = ids[r.email]
             for name in r.lists:
                 found = status.get((subscriber_id, name))
                 if found is None:
-                    new.append(
-                        {
-                            "subscriber_id": subscriber_id,
-                            "list_name": name,
-                            "status": "active",
-                            "source": self.source,
-                            "signup_at": self.now,
-                            "confirmed_at": self.now,
-                            "created_at": self.now,
-                            "updated_at": self.now,
-                        }
-                    )
+                    new.append((subscriber_id, name, "active", source, now, now, now, now))
                 elif found == "pending":
                     activate.append(
                         {

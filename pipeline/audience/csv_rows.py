@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from pipeline.audience.addresses import AddressError, Normaliser, email_hash
 from pipeline.errors import AudienceError
@@ -51,8 +51,9 @@ _FORMULA = frozenset(FORMULA_PREFIXES)
 _LIST_SPLIT = re.compile(r"[,;|\s]+")
 
 
-@dataclass(frozen=True)
-class ImportRow:
+class ImportRow(NamedTuple):
+    """A checked row (immutable; a tuple because a file has 100,000 of them)."""
+
     line: int
     email: str  # normalised
     email_hash: str
@@ -161,6 +162,22 @@ def parse_header(path: Path, fields: Sequence[str], *, list_given: bool) -> Head
     return Header(tuple(names), names.index("email"), has_lists, attributes)
 
 
+_EMAIL, _LISTS, _KNOWN, _ATTR = range(4)
+
+
+def _unsafe_value(columns: Sequence[str], fields: Sequence[str]) -> str | None:
+    """Why a row cannot be taken: a line break, control character or overlong value."""
+    for name, raw in zip(columns, fields, strict=True):
+        value = raw.strip()
+        if _UNSAFE.search(value):
+            if "\r" in value or "\n" in value:
+                return f"line break in column {name!r}"
+            return f"control character in column {name!r}"
+        if len(value) > MAX_VALUE:
+            return f"column {name!r} is longer than {MAX_VALUE} characters"
+    return None
+
+
 class RowChecker:
     """Checks rows one by one; remembers addresses to find duplicates in the file."""
 
@@ -179,6 +196,10 @@ class RowChecker:
         self.notices: list[RowNotice] = []
         self._seen: dict[str, int] = {}
         self._normaliser = Normaliser()
+        self._kinds = tuple(
+            _EMAIL if c == "email" else _LISTS if c == "lists" else _KNOWN if c in KNOWN else _ATTR
+            for c in header.columns
+        )
 
     def check(self, line: int, fields: Sequence[str]) -> ImportRow | RowError | None:
         """The checked row, the reason it is bad, or None for a blank line."""
@@ -196,30 +217,24 @@ class RowChecker:
                 written.strip(),
             )
         written = fields[self.header.email_index].strip()
+        # One scan of the whole row finds the rare bad row; only then look value by value.
+        joined = "".join(fields)
+        if _UNSAFE.search(joined) or len(joined) > MAX_VALUE:
+            problem = _unsafe_value(columns, fields)
+            if problem:
+                return RowError(line, problem, written)
         values: dict[str, str] = {}
         attributes: dict[str, str] = {}
         raw_lists = ""
         notices: list[RowNotice] = []
-        for name, raw in zip(columns, fields, strict=True):
+        for kind, name, raw in zip(self._kinds, columns, fields, strict=True):
+            if kind == _EMAIL:
+                continue
             value = raw.strip()
-            if not value:
-                if name in KNOWN and name != "email" and name != "lists":
-                    values[name] = ""
-                continue
-            if _UNSAFE.search(value):
-                if "\r" in value or "\n" in value:
-                    return RowError(line, f"line break in column {name!r}", written)
-                return RowError(line, f"control character in column {name!r}", written)
-            if len(value) > MAX_VALUE:
-                return RowError(
-                    line, f"column {name!r} is longer than {MAX_VALUE} characters", written
-                )
-            if name == "email":
-                continue
-            if name == "lists":
+            if kind == _LISTS:
                 raw_lists = value
                 continue
-            if value[0] in _FORMULA:
+            if value and value[0] in _FORMULA:
                 notices.append(
                     RowNotice(
                         line,
@@ -228,9 +243,9 @@ class RowChecker:
                     )
                 )
                 value = "'" + value
-            if name in KNOWN:
+            if kind == _KNOWN:
                 values[name] = value
-            else:
+            elif value:
                 attributes[name] = value
         if not written:
             return RowError(line, "no address in column 'email'")

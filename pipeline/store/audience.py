@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, select, update
@@ -146,9 +145,33 @@ def ids_by_email(conn: Connection, emails: Sequence[str]) -> dict[str, int]:
     return {r.email: r.id for r in rows}
 
 
-def insert_subscribers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many subscribers (rows with the same keys) in one executemany."""
-    _insert_many(conn, subscribers, rows)
+SUBSCRIBER_COLUMNS = (
+    "email",
+    "email_hash",
+    "first_name",
+    "last_name",
+    "salutation",
+    "title",
+    "language",
+    "attributes",
+    "created_at",
+    "updated_at",
+)
+SUBSCRIPTION_COLUMNS = (
+    "subscriber_id",
+    "list_name",
+    "status",
+    "source",
+    "signup_at",
+    "confirmed_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def insert_subscribers(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert many subscribers: tuples in the order of ``SUBSCRIBER_COLUMNS``."""
+    _insert_many(conn, subscribers, SUBSCRIBER_COLUMNS, rows)
 
 
 def existing_for_import(
@@ -180,7 +203,7 @@ def update_subscribers_columns(
     mark = _mark(conn)
     assignments = ", ".join(f"{name} = {mark}" for name in names[:-1])
     sql = f"UPDATE {subscribers.name} SET {assignments} WHERE id = {mark}"
-    full = [{**r, "updated_at": at, "id": r["b_id"]} for r in rows]
+    full = [(*(r[c] for c in columns), at, r["b_id"]) for r in rows]
     conn.exec_driver_sql(sql, _tuples(conn, subscribers, names, full))
 
 
@@ -216,28 +239,29 @@ def _processor(conn: Connection, table: Any, name: str) -> Any:
 
 
 def _tuples(
-    conn: Connection, table: Any, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+    conn: Connection, table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> list[tuple[Any, ...]]:
     """Rows as driver parameter tuples, each value bound as Core would bind it."""
     procs = [(i, p) for i, n in enumerate(names) if (p := _processor(conn, table, n))]
-    getter = itemgetter(*names)
-    single = len(names) == 1
+    if not procs:
+        return list(rows)
     out: list[tuple[Any, ...]] = []
     for r in rows:
-        values = [getter(r)] if single else list(getter(r))
+        values = list(r)
         for i, process in procs:
             values[i] = process(values[i])
         out.append(tuple(values))
     return out
 
 
-def _insert_many(conn: Connection, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+def _insert_many(
+    conn: Connection, table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
     if not rows:
         return
-    if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), list(rows))  # PostgreSQL: Core's insertmanyvalues
+    if conn.dialect.name != "sqlite":  # PostgreSQL: Core's insertmanyvalues
+        conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in rows])
         return
-    names = list(rows[0])
     mark = _mark(conn)
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
     conn.exec_driver_sql(sql, _tuples(conn, table, names, rows))
@@ -342,8 +366,9 @@ def subscription_statuses(
     return {(r[0], r[1]): r[2] for r in rows if r[1] in names}
 
 
-def insert_subscriptions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    _insert_many(conn, subscriptions, rows)
+def insert_subscriptions(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert many subscriptions: tuples in the order of ``SUBSCRIPTION_COLUMNS``."""
+    _insert_many(conn, subscriptions, SUBSCRIPTION_COLUMNS, rows)
 
 
 def activate_imported(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
