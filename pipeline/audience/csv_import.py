@@ -209,7 +209,7 @@ class _Writer:
         self._update_known(conn, [r for r in rows if r.email in known], known)
         ids = {email: found[0] for email, found in known.items()}
         ids.update(q.ids_by_email(conn, [r.email for r in new]))
-        self._subscribe(conn, rows, ids)
+        self._subscribe(conn, rows, ids, [found[0] for found in known.values()])
 
     def _insert_new(self, conn: Connection, rows: Sequence[ImportRow]) -> None:
         now = self.now
@@ -249,10 +249,17 @@ class _Writer:
         q.update_subscribers_columns(conn, updates, [*self.columns, "attributes"], self.now)
         self.report.updated += len(updates)
 
-    def _subscribe(self, conn: Connection, rows: Sequence[ImportRow], ids: dict[str, int]) -> None:
+    def _subscribe(
+        self,
+        conn: Connection,
+        rows: Sequence[ImportRow],
+        ids: dict[str, int],
+        known_ids: Sequence[int],
+    ) -> None:
         wanted = {name for r in rows for name in r.lists}
         self.lists_seen |= wanted
-        status = q.subscription_statuses(conn, list(ids.values()), wanted)
+        # Subscribers created in this chunk have no subscriptions yet: ask only for the rest.
+        status = q.subscription_statuses(conn, known_ids, wanted)
         new: list[tuple[Any, ...]] = []
         activate: list[dict[str, Any]] = []
         now, source = self.now, self.source

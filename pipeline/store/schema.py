@@ -192,8 +192,9 @@ subscribers = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("email", String(320), nullable=False, unique=True),  # normalised
-    # sha256 of email, as in suppressions: recipients are filtered by a join on it
-    Column("email_hash", String(64), nullable=False, index=True),
+    # sha256 of email, as in suppressions: recipients are filtered by a join on it (the
+    # lookup goes into suppressions' unique index, so this column needs none of its own)
+    Column("email_hash", String(64), nullable=False),
     Column("first_name", Text, nullable=False, default=""),
     Column("last_name", Text, nullable=False, default=""),
     Column("salutation", String(16), nullable=False, default=""),  # Frau | Herr | neutral | ""
