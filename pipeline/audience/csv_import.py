@@ -1,6 +1,6 @@
 """Import subscribers from a CSV file: check every row, write all good rows at once.
 
-    read_csv ─▶ RowChecker (pure: ImportRow | RowError) ─▶ chunks of 1,000 ─▶ one transaction
+    read_csv ─▶ RowChecker (pure: ImportRow | RowError) ─▶ chunks of 2,000 ─▶ one transaction
 
 The file is streamed and written in chunks inside a single transaction, so memory stays
 flat and a file that turns out to be broken half-way (another encoding) leaves nothing
@@ -39,7 +39,7 @@ from pipeline.store import audience as q
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1000
+CHUNK = 2000
 
 
 @dataclass
