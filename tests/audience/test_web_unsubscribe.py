@@ -130,11 +130,15 @@ def test_bad_altered_and_foreign_tokens_get_the_same_plain_page(
             assert response.status_code == 400
             assert "Set-Cookie" not in response.headers
             bodies.add(response.text)
-    # An unsubscribe token is of the wrong purpose for the preferences page.
+    # An unsubscribe token is of the wrong purpose for the preferences and confirm pages.
     for token in (altered, foreign, good, "nonsense"):
         prefs = requests.get(f"{server.url}/p/{token}", timeout=10)
         assert prefs.status_code == 400
         bodies.add(prefs.text)
+        for method in ("GET", "POST"):
+            confirm = requests.request(method, f"{server.url}/confirm/{token}", timeout=10)
+            assert confirm.status_code == 400
+            bodies.add(confirm.text)
     assert len(bodies) == 1
     (body,) = bodies
     assert "ungültig" in body
