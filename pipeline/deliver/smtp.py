@@ -222,7 +222,8 @@ class SmtpTransport:
     @staticmethod
     def _data(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
         """The message after a 354: dot-stuffed, CRLF-terminated, then the final reply."""
-        stuffed = _DOT.sub(b"..", data)
+        # Most messages have no line starting with "."; finding that out is a fast scan.
+        stuffed = _DOT.sub(b"..", data) if data.startswith(b".") or b"\n." in data else data
         if not stuffed.endswith(b"\r\n"):
             stuffed += b"\r\n"
         conn.send(stuffed + b".\r\n")

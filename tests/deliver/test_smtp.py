@@ -228,3 +228,23 @@ def test_starttls_and_auth_against_a_real_server(
     finally:
         server.stop()
     assert len(server.messages) == 2
+
+
+def test_lines_starting_with_a_dot_arrive_intact(
+    transport: SmtpTransport, smtp_server: SmtpServer
+) -> None:
+    data = (
+        b"From: a@kommune.example\r\nTo: b@kommune.example\r\nSubject: Punkt\r\n\r\n"
+        b".Zeile mit Punkt\r\n.\r\n..zwei\r\nEnde\r\n"
+    )
+    plain = b"From: a@kommune.example\r\nTo: b@kommune.example\r\nSubject: ohne\r\n\r\nEnde\r\n"
+    results = transport.send(
+        [
+            OutgoingMessage(1, "a@kommune.example", "b@kommune.example", "<1@x>", data),
+            OutgoingMessage(2, "a@kommune.example", "c@kommune.example", "<2@x>", plain),
+        ]
+    )
+    assert all(r.ok for r in results)
+    got = {m.rcpt_tos[0]: m.data for m in smtp_server.messages}
+    assert got["b@kommune.example"] == data
+    assert got["c@kommune.example"] == plain
