@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.audience.csv_rows import (
     Header,
@@ -33,7 +34,7 @@ from pipeline.audience.csv_rows import (
 )
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.errors import AudienceError
+from pipeline.errors import AudienceError, StoreError
 from pipeline.store import Store
 from pipeline.store import audience as q
 
@@ -101,6 +102,38 @@ def import_file(
     if list_name is not None:
         settings.list_named(list_name)  # an unknown list stops here (ConfigError)
     rows = read_csv(file)
+    try:
+        report, writer, checker = _run(settings, store, file, rows, clock, list_name, dry_run)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{file}: the import could not be written: {exc}") from exc
+    finally:
+        rows.close()  # closes the file even when the header was refused
+    report.notices = checker.notices
+    if not list_name:
+        report.lists = tuple(sorted(writer.lists_seen))
+    log.info(
+        "import finished",
+        extra={
+            "file": file.name,
+            "rows": report.rows,
+            "created": report.created,
+            "updated": report.updated,
+            "bad": len(report.errors),
+            "dry_run": dry_run,
+        },
+    )
+    return report
+
+
+def _run(
+    settings: Settings,
+    store: Store,
+    file: Path,
+    rows: Iterator[tuple[int, list[str]]],
+    clock: Clock,
+    list_name: str | None,
+    dry_run: bool,
+) -> tuple[ImportReport, _Writer, RowChecker]:
     first = next(rows, None)
     if first is None:
         raise AudienceError(f"{file}: the file is empty (expected a header line)")
@@ -131,21 +164,7 @@ def import_file(
                 raise _DryRun
     except _DryRun:
         pass
-    report.notices = checker.notices
-    if not list_name:
-        report.lists = tuple(sorted(writer.lists_seen))
-    log.info(
-        "import finished",
-        extra={
-            "file": file.name,
-            "rows": report.rows,
-            "created": report.created,
-            "updated": report.updated,
-            "bad": len(report.errors),
-            "dry_run": dry_run,
-        },
-    )
-    return report
+    return report, writer, checker
 
 
 def _checked_chunks(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -84,7 +84,7 @@ class Header:
     attribute_names: tuple[str, ...] = field(default=())
 
 
-def read_csv(path: Path) -> Iterator[tuple[int, list[str]]]:
+def read_csv(path: Path) -> Generator[tuple[int, list[str]], None, None]:
     """``(line number, fields)`` for every row of the file, the header first."""
     try:
         handle = path.open("rb")
