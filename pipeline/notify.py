@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 TransportFactory = Callable[[], Transport]
 RETRY_FOR = timedelta(days=1)
+# A notification younger than this may still be on its first way out (a slow SMTP
+# server): ``flush`` leaves it alone rather than mail it twice.
+RETRY_AFTER = timedelta(minutes=5)
 
 
 def _default_factory(settings: Settings) -> TransportFactory:
@@ -79,6 +82,8 @@ def notify(
     transport_factory: TransportFactory | None = None,
 ) -> bool:
     """Tell the operator (or ``to``) about an event once; False if it was told before."""
+    if q.notification_exists(store, key):  # the common case, checked without a write lock
+        return False
     prefixed = f"[{settings.organisation.name}] {subject}"
     notification_id = q.add_notification(
         store, key=key, subject=prefixed, body=body, now=clock.now()
@@ -107,15 +112,18 @@ def flush(
     address = settings.sender.operator
     if not address:
         return 0
-    pending = q.list_notifications(store, unsent_only=True, since=clock.now() - RETRY_FOR)
+    now = clock.now()
+    pending = q.list_notifications(store, unsent_only=True, since=now - RETRY_FOR)
     sent = 0
     make = transport_factory or _default_factory(settings)
     for item in reversed(pending):
-        if item.key.startswith("editors:"):
-            continue  # editors' notes are not worth repeating a day later
+        if item.key.startswith("editors:") or now - item.created_at < RETRY_AFTER:
+            continue  # editors' notes are not worth repeating; young ones may be under way
+        if not q.claim_notification(store, item.id, now=now):
+            continue  # another daemon is retrying it
         if _mail(settings, make, to=address, subject=item.subject, body=item.body, clock=clock):
-            q.mark_notification_sent(store, item.id, now=clock.now())
             sent += 1
         else:
+            q.unclaim_notification(store, item.id)
             break  # the transport is still down; try again next time
     return sent

@@ -172,6 +172,10 @@ class Daemon:
         )
         if worker:
             self.ctx.worker = worker
+        # Jobs running now; ``stop`` waits for them before shutting the scheduler down,
+        # because APScheduler's shutdown holds the lock a job needs to touch its jobs.
+        self._running = 0
+        self._idle = threading.Condition()
         self.ctx.dispatch = self.dispatch
         self.ctx.reschedule = self.reschedule_press
         self.scheduler = BackgroundScheduler(
@@ -192,8 +196,18 @@ class Daemon:
     # --- jobs ----------------------------------------------------------------------
 
     def run(self, name: str, mailing_id: int | None = None) -> None:
-        if self.ctx.stop.is_set():
-            return  # stopping: start nothing new
+        with self._idle:
+            if self.ctx.stop.is_set():
+                return  # stopping: start nothing new
+            self._running += 1
+        try:
+            self._run(name, mailing_id)
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+
+    def _run(self, name: str, mailing_id: int | None) -> None:
         ctx = self.ctx
         if name == "collect":
             jobs.collect_job(ctx)
@@ -322,6 +336,10 @@ class Daemon:
         """Ask running jobs to stop after their batch, wait for them, shut down."""
         self.ctx.stop.set()
         if self.scheduler.running:
+            self.scheduler.pause()
+            if wait:
+                with self._idle:
+                    self._idle.wait_for(lambda: self._running == 0)
             self.scheduler.shutdown(wait=wait)
         if _Registry.current is self:
             _Registry.current = None

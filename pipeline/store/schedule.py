@@ -253,6 +253,32 @@ def add_notification(
         return None
 
 
+def notification_exists(store: Store, key: str) -> bool:
+    with store.connect() as conn:
+        found = conn.execute(
+            select(notifications.c.id).where(notifications.c.key == key[:300])
+        ).first()
+    return found is not None
+
+
+def claim_notification(store: Store, notification_id: int, *, now: datetime) -> bool:
+    """Mark an unsent notification sent before retrying it: one retrier wins."""
+    stmt = (
+        update(notifications)
+        .where(notifications.c.id == notification_id, notifications.c.sent_at.is_(None))
+        .values(sent_at=now)
+    )
+    with store.begin() as conn:
+        return conn.execute(stmt).rowcount == 1
+
+
+def unclaim_notification(store: Store, notification_id: int) -> None:
+    with store.begin() as conn:
+        conn.execute(
+            update(notifications).where(notifications.c.id == notification_id).values(sent_at=None)
+        )
+
+
 def mark_notification_sent(store: Store, notification_id: int, *, now: datetime) -> None:
     with store.begin() as conn:
         conn.execute(

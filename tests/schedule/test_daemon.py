@@ -290,6 +290,7 @@ def test_after_downtime_a_late_newsletter_is_held_and_reported(
     assert status(store, mailing_id) == "approved"
     assert db.counts(store, mailing_id)["sent"] == 0
     to_operator = [m for m in smtp_server.messages if "betrieb@" in m.rcpt_tos[0]]
-    assert len(to_operator) == 1
-    assert "Versand verpasst" in str(to_operator[0].message["Subject"])
+    subjects = [str(m.message["Subject"]) for m in to_operator]
+    assert len(to_operator) == 1, subjects
+    assert "Versand verpasst" in subjects[0]
     store.close()
