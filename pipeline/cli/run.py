@@ -46,7 +46,7 @@ def jobs_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
 
     Example: rundbrief jobs --json
     """
-    from pipeline.schedule.daemon import upcoming
+    from pipeline.schedule.plan import upcoming
     from pipeline.store.schedule import last_job_runs
 
     state = app_context(ctx)

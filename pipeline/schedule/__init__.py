@@ -9,11 +9,12 @@ Public API (one screen):
 - ``guard``: one send per mailing and one newsletter per period, enforced by the store
   (``claim``, ``holding``, ``is_late``).
 - ``jobs``: the job functions, each callable directly with a ``JobContext`` (settings,
-  store, clock): ``collect_job``, ``compose_job``, ``send_newsletter_job``,
-  ``release_press_job``, ``bounces_job``, ``sync_job`` (catch-up every minute).
+  store, clock; ``context``): ``collect_job``, ``compose_job``, ``send_newsletter_job``,
+  ``release_press_job``, ``bounces_job``, ``sync_job`` (catch-up every minute); the
+  sending rules (due, late, claim, send, report) are in ``sending``.
 - ``daemon``: ``Daemon(settings, store).run_forever()`` (APScheduler 3 with the SQLAlchemy
-  job store; SIGTERM/SIGINT finish the batch in flight and exit 0), ``job_plan`` and
-  ``upcoming`` for ``rundbrief jobs``.
+  job store; SIGTERM/SIGINT finish the batch in flight and exit 0); ``plan``:
+  ``job_plan`` and ``upcoming`` for ``rundbrief jobs``.
 - ``status``: ``collect_status(settings, store, now=...)`` for ``rundbrief status``.
 
 Operator notifications live in ``pipeline.notify``.

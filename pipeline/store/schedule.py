@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.store import Store
@@ -84,6 +84,10 @@ _MAILING_COLUMNS = (
 
 def _state(row: object) -> MailingState:
     return MailingState(*row)  # type: ignore[misc]
+
+
+def has_table(store: Store, name: str) -> bool:
+    return bool(inspect(store.engine).has_table(name))
 
 
 def mailing_state(store: Store, mailing_id: int) -> MailingState | None:

@@ -244,7 +244,7 @@ def test_jobs_are_kept_in_the_store_and_survive_a_restart(
     ids = {job.id for job in daemon.scheduler.get_jobs()}
     send_next = daemon.scheduler.get_job("send").next_run_time
     daemon.stop()
-    from pipeline.schedule.daemon import stored_next_runs
+    from pipeline.schedule.plan import stored_next_runs
 
     stored = stored_next_runs(store)
     assert {"collect", "compose", "send", "sync"} <= set(stored) == ids

@@ -338,8 +338,8 @@ def test_a_notification_that_could_not_be_mailed_is_retried(
     settings = settings_factory(delivery={"transport": "smtp"}, smtp={"port": 1, "timeout": 1})  # type: ignore[operator]
     clock = FakeClock(FRIDAY_10)
     ctx = context(settings, store, clock)
-    assert jobs._notify(ctx, "test:1", "Probe", "Hallo Betrieb") is True
-    assert jobs._notify(ctx, "test:1", "Probe", "Hallo Betrieb") is False
+    assert jobs.tell(ctx, "test:1", "Probe", "Hallo Betrieb") is True
+    assert jobs.tell(ctx, "test:1", "Probe", "Hallo Betrieb") is False
     pending = q.list_notifications(store, unsent_only=True)
     assert [n.key for n in pending] == ["test:1"]
     # the transport comes back: a later sync mails it (once), after RETRY_AFTER

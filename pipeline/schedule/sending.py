@@ -1,0 +1,220 @@
+"""Sending from the daemon: when a mailing is due, whether it is too late, the claim and
+the send itself, and what the operator hears about it afterwards."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from pipeline.errors import RundbriefError
+from pipeline.schedule import guard
+from pipeline.schedule.context import JobContext, JobResult, local_time, preview_url, tell
+from pipeline.schedule.periods import newsletter_key, previous_fire
+from pipeline.store import schedule as q
+
+log = logging.getLogger(__name__)
+
+
+def newsletter_due(ctx: JobContext, *, report_missing: bool) -> JobResult:
+    """Send this period's newsletter if its send time has come (and not long passed)."""
+    settings = ctx.settings
+    tz = settings.organisation.tz
+    now = ctx.clock.now()
+    due = previous_fire(settings.schedule.send_newsletter, now, tz)
+    if due is None:
+        return JobResult("send", "skipped", "no send time has come yet")
+    key = newsletter_key(due, tz, settings.schedule.period)
+    mailing = q.mailing_for_period(ctx.store, key)
+    if mailing is None:
+        if report_missing:
+            tell(
+                ctx,
+                f"no-newsletter:{key}",
+                f"Kein Newsletter für {key.partition(':')[2]}",
+                (
+                    f"At the send time ({local_time(ctx, due)}) there was no newsletter for "
+                    f"{key.partition(':')[2]}: nothing new was collected, or compose did "
+                    "not run. See: rundbrief status\n"
+                ),
+            )
+        return JobResult("send", "skipped", f"no newsletter for {key}")
+    return send_when_due(ctx, mailing, due)
+
+
+def press_due(ctx: JobContext, mailing_id: int) -> JobResult:
+    """Release one press mailing: never a second before its embargo."""
+    job = f"press:{mailing_id}"
+    mailing = q.mailing_state(ctx.store, mailing_id)
+    if mailing is None or mailing.kind != "press":
+        return JobResult(job, "skipped", "no such press mailing")
+    if mailing.status not in ("approved", "scheduled", "sending"):
+        return JobResult(job, "skipped", f"mailing is {mailing.status}", mailing_id)
+    now = ctx.clock.now()
+    # The trigger fires at send_at, but a clock that jumped, a re-synced trigger or a
+    # direct call must still never release early: check against the clock every time.
+    if mailing.send_at is not None and now < mailing.send_at:
+        if ctx.reschedule is not None:
+            ctx.reschedule(mailing_id, mailing.send_at)
+        return JobResult(
+            job, "waiting", f"embargo until {local_time(ctx, mailing.send_at)}", mailing_id
+        )
+    due = mailing.send_at or mailing.approved_at or now
+    return send_when_due(ctx, mailing, due)
+
+
+def send_when_due(ctx: JobContext, mailing: q.MailingState, due: datetime) -> JobResult:
+    job = "send" if mailing.kind == "newsletter" else f"press:{mailing.id}"
+    settings = ctx.settings
+    now = ctx.clock.now()
+    if mailing.status in ("sent", "cancelled"):
+        return JobResult(job, "skipped", f"mailing {mailing.id} is {mailing.status}", mailing.id)
+    if mailing.status == "paused":
+        return JobResult(job, "skipped", f"mailing {mailing.id} is paused", mailing.id)
+    if mailing.status != "sending" and guard.is_late(
+        due, now, settings.schedule.max_send_delay_minutes
+    ):
+        report_missed(ctx, mailing, due)
+        return JobResult(
+            job, "held", f"mailing {mailing.id} was due {local_time(ctx, due)}: held", mailing.id
+        )
+    if mailing.status == "draft":
+        if mailing.kind == "newsletter" and settings.schedule.auto_approve:
+            from pipeline.store.mailings import approve
+
+            approve(ctx.store, mailing.id, clock=ctx.clock, by="auto-approve", settings=settings)
+            log.info("auto-approved", extra={"mailing": mailing.id})
+        else:
+            tell(
+                ctx,
+                f"unapproved:{mailing.id}",
+                f"Nicht freigegeben: {mailing.subject}",
+                (
+                    f"Mailing {mailing.id} ({mailing.subject}) was due at {local_time(ctx, due)} "
+                    "but nobody has approved it. It goes out by itself if it is approved "
+                    f"within {settings.schedule.max_send_delay_minutes} minutes of that time; "
+                    f"after that an editor has to send it: rundbrief send {mailing.id}\n"
+                    f"Preview: {preview_url(settings, mailing.id)}\n"
+                ),
+            )
+            return JobResult(job, "waiting", f"mailing {mailing.id} is not approved", mailing.id)
+    return send_now(ctx, mailing.id, job=job)
+
+
+def report_missed(ctx: JobContext, mailing: q.MailingState, due: datetime) -> bool:
+    """Tell the operator once that a mailing is too late to go out by itself."""
+    delay = ctx.settings.schedule.max_send_delay_minutes
+    return tell(
+        ctx,
+        f"missed:{mailing.id}",
+        f"Versand verpasst: {mailing.subject}",
+        (
+            f"Mailing {mailing.id} ({mailing.kind}, {mailing.status}) was due at "
+            f"{local_time(ctx, due)} and it is now {local_time(ctx, ctx.clock.now())}: more than "
+            f"{delay} minutes late (schedule.max_send_delay_minutes), so it was NOT sent "
+            "automatically. It stays as it is for an editor.\n\n"
+            f"Send it now:   rundbrief send {mailing.id}\n"
+            f"Or cancel it:  rundbrief cancel {mailing.id}\n"
+            f"Preview: {preview_url(ctx.settings, mailing.id)}\n"
+        ),
+    )
+
+
+def send_now(ctx: JobContext, mailing_id: int, *, job: str = "send") -> JobResult:
+    """Claim and send (or resume) one mailing; exactly one worker does it."""
+    from pipeline.deliver.outbox import send_mailing
+
+    with ctx.lock:
+        if mailing_id in ctx.active:
+            return JobResult(job, "skipped", f"mailing {mailing_id} is being sent", mailing_id)
+        ctx.active.add(mailing_id)
+    try:
+        if not guard.claim(ctx.store, mailing_id, ctx.worker, clock=ctx.clock):
+            state = q.mailing_state(ctx.store, mailing_id)
+            holder = state.claimed_by if state else None
+            return JobResult(
+                job,
+                "skipped",
+                f"mailing {mailing_id} is {state.status if state else '?'}"
+                + (f", held by {holder}" if holder else ""),
+                mailing_id,
+            )
+        transport = ctx.transport_factory() if ctx.transport_factory else None
+        try:
+            with guard.holding(ctx.store, mailing_id, ctx.worker, clock=ctx.clock) as lost:
+                report = send_mailing(
+                    ctx.settings,
+                    ctx.store,
+                    mailing_id,
+                    clock=ctx.clock,
+                    transport=transport,
+                    stop=lambda: ctx.stop.is_set() or lost.is_set(),
+                    wait_for_retries=False,
+                    worker=ctx.worker,
+                )
+        except RundbriefError as exc:
+            check_mailing(ctx, mailing_id)
+            return JobResult(job, "error", f"mailing {mailing_id}: {exc}", mailing_id)
+        finally:
+            if transport is not None:
+                transport.close()
+    finally:
+        with ctx.lock:
+            ctx.active.discard(mailing_id)
+    detail = (
+        f"mailing {mailing_id}: {report.sent} sent, {report.failed} failed, "
+        f"{report.suppressed} suppressed, {report.retrying} waiting to retry ({report.status})"
+    )
+    check_mailing(ctx, mailing_id)
+    if report.status == "sent":
+        return JobResult(job, "ok", detail, mailing_id)
+    if report.status == "paused":
+        return JobResult(job, "error", detail + f": {report.paused_reason}", mailing_id)
+    if ctx.stop.is_set():
+        return JobResult(job, "stopped", detail + "; resumes on the next start", mailing_id)
+    return JobResult(job, "ok", detail, mailing_id)
+
+
+def check_mailing(ctx: JobContext, mailing_id: int) -> None:
+    """Tell the operator once: a finished send, a pause, many failed deliveries."""
+    state = q.mailing_state(ctx.store, mailing_id)
+    if state is None:
+        return
+    counts = q.delivery_counts(ctx.store, mailing_id)
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no deliveries"
+    started = local_time(ctx, state.sending_started_at) if state.sending_started_at else "?"
+    if state.status == "sent":
+        finished = local_time(ctx, state.sent_at) if state.sent_at else "?"
+        tell(
+            ctx,
+            f"sent:{mailing_id}",
+            f"Versendet: {state.subject}",
+            (
+                f"Mailing {mailing_id} ({state.kind}) was sent.\n"
+                f"Started {started}, finished {finished}.\nDeliveries: {summary}\n"
+            ),
+        )
+    if state.status == "paused":
+        paused = q.paused_reason(ctx.store, mailing_id) or "?"
+        tell(
+            ctx,
+            f"paused:{mailing_id}:{state.claimed_at or state.sending_started_at}",
+            f"Versand angehalten: {state.subject}",
+            (
+                f"Mailing {mailing_id} paused itself while sending: {paused}\n"
+                f"Deliveries so far: {summary}\n\n"
+                f"Fix the cause, then resume it with: rundbrief send {mailing_id}\n"
+            ),
+        )
+    failed = counts.get("failed", 0)
+    if failed >= ctx.settings.schedule.notify_failed_deliveries:
+        tell(
+            ctx,
+            f"failed-deliveries:{mailing_id}",
+            f"{failed} Zustellungen fehlgeschlagen: {state.subject}",
+            (
+                f"Mailing {mailing_id} has {failed} failed deliveries "
+                f"(threshold schedule.notify_failed_deliveries = "
+                f"{ctx.settings.schedule.notify_failed_deliveries}).\nDeliveries: {summary}\n\n"
+                f"Details: rundbrief mailing show {mailing_id}\n"
+            ),
+        )
