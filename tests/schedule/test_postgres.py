@@ -1,0 +1,84 @@
+"""The guard on PostgreSQL: several daemons (or workers) sharing one database send once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pipeline.clock import FakeClock
+from pipeline.schedule import jobs
+from pipeline.store import Store
+from pipeline.store import schedule as q
+from tests.schedule.support import (
+    FRIDAY_10,
+    add_newsletter,
+    add_subscribers,
+    context,
+    inbox,
+    received_by,
+)
+from tests.support.settings import make_settings
+
+pytestmark = pytest.mark.postgres
+BASE_URL = os.environ.get("RUNDBRIEF_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if not BASE_URL:
+        pytest.skip("RUNDBRIEF_TEST_POSTGRES_URL is not set (make test sets it)")
+    schema = f"t_{secrets.token_hex(4)}"
+    engine = create_engine(BASE_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in BASE_URL else "?"
+    yield f"{BASE_URL}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+def test_concurrent_send_jobs_on_postgresql_send_once(tmp_path: Path, pg_url: str) -> None:
+    settings = make_settings(tmp_path, storage={"url": pg_url})
+    store = Store.open(pg_url)
+    clock = FakeClock(FRIDAY_10)
+    emails = add_subscribers(store, clock, 40)
+    mailing_id = add_newsletter(store, clock)
+    barrier = threading.Barrier(4)
+    results: list[jobs.JobResult] = []
+
+    def fire() -> None:
+        ctx = context(settings, store, clock)
+        barrier.wait()
+        results.append(jobs.send_newsletter_job(ctx))
+
+    threads = [threading.Thread(target=fire) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [r.outcome for r in results].count("ok") == 1, results
+    state = q.mailing_state(store, mailing_id)
+    assert state is not None and state.status == "sent"
+    got = received_by(inbox(settings))
+    assert {e: got[e] for e in emails} == dict.fromkeys(emails, 1)
+    store.close()
+
+
+def test_the_daemon_keeps_its_jobs_in_postgresql(tmp_path: Path, pg_url: str) -> None:
+    from pipeline.schedule.daemon import Daemon
+    from pipeline.schedule.plan import stored_next_runs
+
+    settings = make_settings(tmp_path, storage={"url": pg_url})
+    store = Store.open(pg_url)
+    daemon = Daemon(settings, store)
+    daemon.start()
+    daemon.stop()
+    assert {"collect", "compose", "send", "sync"} <= set(stored_next_runs(store))
+    store.close()
