@@ -30,7 +30,11 @@ def run_cmd(ctx: typer.Context) -> None:
     from pipeline.schedule.daemon import Daemon
 
     state = app_context(ctx)
-    settings, store = state.settings, state.store
+    settings = state.settings
+    # Every mail carries signed links: without the secret nothing could be sent, so say
+    # so now rather than at Friday 10:00.
+    settings.secret(settings.web.secret_env, key="web.secret_env")
+    store = state.store
     daemon = Daemon(settings, store, clock=state.clock)
     console.print(
         f"rundbrief run: worker {daemon.ctx.worker}, time zone {settings.organisation.time_zone}, "

@@ -153,6 +153,17 @@ def send_now(ctx: JobContext, mailing_id: int, *, job: str = "send") -> JobResul
                 )
         except RundbriefError as exc:
             check_mailing(ctx, mailing_id)
+            # Once per distinct error: a send retried every minute must not mail every minute.
+            tell(
+                ctx,
+                f"send-error:{mailing_id}:{str(exc)[:200]}",
+                f"Versand fehlgeschlagen: Mailing {mailing_id}",
+                (
+                    f"Sending mailing {mailing_id} failed: {exc}\n\n"
+                    "The daemon tries again every minute while it is left in 'sending'. "
+                    f"Details: rundbrief mailing show {mailing_id} · rundbrief status\n"
+                ),
+            )
             return JobResult(job, "error", f"mailing {mailing_id}: {exc}", mailing_id)
         finally:
             if transport is not None:

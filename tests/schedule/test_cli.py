@@ -87,3 +87,26 @@ def test_every_command_is_in_the_readme() -> None:
         assert command in readme
     for heading in ("## Running unattended", "## Running in production", "### `[schedule]`"):
         assert heading in readme
+
+
+def test_run_without_the_secret_stops_at_once_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    config = write_config(tmp_path)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "RUNDBRIEF_SECRET"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--config", str(config), "run"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"rundbrief: error: {config}: web.secret_env names the environment variable "
+        "RUNDBRIEF_SECRET, which is not set"
+    ]

@@ -378,3 +378,19 @@ def test_the_bounce_job_reads_the_configured_source_once(
 def test_the_bounce_job_does_nothing_without_a_source(settings: Settings, store: Store) -> None:
     result = jobs.bounces_job(context(settings, store, FakeClock(FRIDAY_10)))
     assert result.outcome == "skipped"
+
+
+def test_a_failing_send_is_reported_once_not_every_minute(settings: Settings, store: Store) -> None:
+    clock = FakeClock(FRIDAY_10)
+    mailing_id = add_mailing(store, clock, lists=())  # nobody to send to: deliver refuses
+    with store.begin() as conn:
+        conn.execute(update(mailings).where(mailings.c.id == mailing_id).values(period_key=WEEK_25))
+    ctx = context(settings, store, clock)
+    first = jobs.send_newsletter_job(ctx)
+    for _ in range(3):
+        clock.advance(minutes=1)
+        jobs.sync_job(ctx)
+    assert first.outcome == "error" and "no lists" in first.detail, first
+    errors = [k for k in notification_keys(store) if k.startswith(f"send-error:{mailing_id}:")]
+    assert len(errors) == 1
+    assert len([m for m in inbox(settings) if OPERATOR in str(m["To"])]) == 1
