@@ -131,6 +131,11 @@ def status_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
         console.print("Mailings: " + " · ".join(parts))
     else:
         console.print("Mailings: none yet")
+    for h in data["held"]:
+        console.print(
+            f"[bold yellow]held[/]: mailing {h['mailing']} ({h['kind']}, {h['status']}) "
+            f"missed its send time; send it with `rundbrief send {h['mailing']}` or cancel it"
+        )
     if data["last_sends"]:
         table = Table(title="Last sends", title_justify="left")
         for column in ("id", "kind", "status", "started", "finished", "deliveries", "subject"):

@@ -19,6 +19,19 @@ def _local(settings: Settings, when: datetime | None) -> str | None:
 
 def collect_status(settings: Settings, store: Store, *, sends: int = 5) -> dict[str, Any]:
     """One JSON-ready document; instants in the organisation's time zone."""
+    held = []
+    for note in q.list_notifications(store, key_prefix="missed:", limit=20):
+        state = q.mailing_state(store, int(note.key.partition(":")[2]))
+        if state is not None and state.status in ("draft", "approved", "scheduled"):
+            held.append(
+                {
+                    "mailing": state.id,
+                    "kind": state.kind,
+                    "subject": state.subject,
+                    "status": state.status,
+                    "held_since": _local(settings, note.created_at),
+                }
+            )
     mailings: dict[str, dict[str, int]] = {}
     for (kind, status), count in sorted(q.mailing_counts(store).items()):
         mailings.setdefault(kind, {})[status] = count
@@ -36,6 +49,9 @@ def collect_status(settings: Settings, store: Store, *, sends: int = 5) -> dict[
             for f in q.failing_feeds(store)
         ],
         "mailings": mailings,
+        # Too late to go out by themselves (schedule.max_send_delay_minutes): an editor
+        # sends (rundbrief send ID) or cancels them.
+        "held": held,
         "last_sends": [
             {
                 "mailing": m.id,

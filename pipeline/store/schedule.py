@@ -291,7 +291,12 @@ def mark_notification_sent(store: Store, notification_id: int, *, now: datetime)
 
 
 def list_notifications(
-    store: Store, *, unsent_only: bool = False, since: datetime | None = None, limit: int = 100
+    store: Store,
+    *,
+    unsent_only: bool = False,
+    since: datetime | None = None,
+    key_prefix: str | None = None,
+    limit: int = 100,
 ) -> list[Notification]:
     query = select(
         notifications.c.id,
@@ -305,6 +310,8 @@ def list_notifications(
         query = query.where(notifications.c.sent_at.is_(None))
     if since is not None:
         query = query.where(notifications.c.created_at >= since)
+    if key_prefix is not None:
+        query = query.where(notifications.c.key.startswith(key_prefix, autoescape=True))
     query = query.order_by(notifications.c.id.desc()).limit(limit)
     with store.connect() as conn:
         return [Notification(*row) for row in conn.execute(query)]

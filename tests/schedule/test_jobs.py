@@ -162,6 +162,10 @@ def test_a_send_past_the_delay_is_held_and_reported_once(settings: Settings, sto
     assert f"rundbrief send {mailing_id}" in to_operator[0].get_content()
     runs = q.last_job_runs(store)
     assert runs["send"].outcome == "held"
+    from pipeline.schedule.status import collect_status
+
+    held_list = collect_status(settings, store)["held"]
+    assert [(h["mailing"], h["status"]) for h in held_list] == [(mailing_id, "approved")]
 
 
 def test_a_send_within_the_delay_still_goes_out(settings: Settings, store: Store) -> None:
