@@ -141,8 +141,13 @@ def try_claim(
         holder_ok = or_(mailings.c.claimed_by.is_(None), mailings.c.claimed_by == worker)
     else:
         holder_ok = mailings.c.claimed_by == takeover_from
+    # The embargo is part of the same atomic check: an editor moving it later a moment
+    # before the claim still wins, whatever the caller read before.
+    not_embargoed = or_(
+        mailings.c.kind != "press", mailings.c.send_at.is_(None), mailings.c.send_at <= now
+    )
     condition = or_(
-        mailings.c.status.in_(list(from_statuses)),
+        and_(mailings.c.status.in_(list(from_statuses)), not_embargoed),
         and_(mailings.c.status == "sending", holder_ok),
     )
     stmt = (

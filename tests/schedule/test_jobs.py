@@ -398,3 +398,18 @@ def test_a_failing_send_is_reported_once_not_every_minute(settings: Settings, st
     errors = [k for k in notification_keys(store) if k.startswith(f"send-error:{mailing_id}:")]
     assert len(errors) == 1
     assert len([m for m in inbox(settings) if OPERATOR in str(m["To"])]) == 1
+
+
+def test_the_claim_itself_refuses_a_press_mailing_under_embargo(
+    settings: Settings, store: Store
+) -> None:
+    from pipeline.schedule import guard
+
+    clock = FakeClock(FRIDAY_10)
+    embargo = FRIDAY_10 + timedelta(seconds=1)
+    mailing_id = add_mailing(store, clock, kind="press", lists=("press",), send_at=embargo)
+    assert guard.claim(store, mailing_id, "w1", clock=clock) is False
+    assert status_of(store, mailing_id) == "approved"
+    clock.advance(1)
+    assert guard.claim(store, mailing_id, "w1", clock=clock) is True
+    assert guard.claim(store, mailing_id, "w2", clock=clock) is False  # w1 holds it, alive
