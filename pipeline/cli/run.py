@@ -103,10 +103,18 @@ def status_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     from pipeline.schedule.status import collect_status
 
     state = app_context(ctx)
-    data = collect_status(state.settings, state.store)
+    data = collect_status(state.settings, state.store, now=state.clock.now())
     if as_json:
         emit_json(data)
         return
+    daemon = data["daemon"]
+    if daemon["running"]:
+        console.print(f"Daemon: running (last seen {_short(daemon['last_seen'])})")
+    else:
+        seen = _short(daemon["last_seen"]) if daemon["last_seen"] else "never"
+        console.print(
+            f"[bold yellow]Daemon: not running[/] (last seen {seen}; start: rundbrief run)"
+        )
     feeds = data["failing_feeds"]
     if feeds:
         table = Table(title="Failing feeds", title_justify="left")

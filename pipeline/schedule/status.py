@@ -3,12 +3,14 @@ their delivery counts, the last run of every job and the latest notifications.""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.config import Settings
 from pipeline.store import Store
 from pipeline.store import schedule as q
+
+DAEMON_SILENT_AFTER = timedelta(minutes=3)
 
 
 def _local(settings: Settings, when: datetime | None) -> str | None:
@@ -17,8 +19,14 @@ def _local(settings: Settings, when: datetime | None) -> str | None:
     return when.astimezone(settings.organisation.tz).isoformat(timespec="seconds")
 
 
-def collect_status(settings: Settings, store: Store, *, sends: int = 5) -> dict[str, Any]:
+def collect_status(
+    settings: Settings, store: Store, *, now: datetime | None = None, sends: int = 5
+) -> dict[str, Any]:
     """One JSON-ready document; instants in the organisation's time zone."""
+    runs = q.last_job_runs(store)
+    sync = runs.get("sync")
+    # The daemon runs ``sync`` every minute: a recent run means a daemon is alive.
+    alive = sync is not None and now is not None and now - sync.started_at < DAEMON_SILENT_AFTER
     held = []
     for note in q.list_notifications(store, key_prefix="missed:", limit=20):
         state = q.mailing_state(store, int(note.key.partition(":")[2]))
@@ -37,6 +45,10 @@ def collect_status(settings: Settings, store: Store, *, sends: int = 5) -> dict[
         mailings.setdefault(kind, {})[status] = count
     return {
         "time_zone": settings.organisation.time_zone,
+        "daemon": {
+            "running": alive,
+            "last_seen": _local(settings, sync.started_at) if sync else None,
+        },
         "failing_feeds": [
             {
                 "name": f.name,
@@ -72,7 +84,7 @@ def collect_status(settings: Settings, store: Store, *, sends: int = 5) -> dict[
                 "outcome": run.outcome or "running",
                 "detail": run.detail,
             }
-            for name, run in sorted(q.last_job_runs(store).items())
+            for name, run in sorted(runs.items())
         },
         "notifications": [
             {

@@ -76,8 +76,12 @@ def test_status_shows_feeds_mailings_sends_and_notifications(
     assert data["jobs"]["send"]["outcome"] == "ok"
     assert data["notifications"][0]["key"] == f"sent:{sent}"
     assert data["failing_feeds"] == []
+    assert data["daemon"] == {"running": False, "last_seen": None}  # no sync ran yet
     text = run(capsys, "--config", str(config), "status")
     assert "Last sends" in text and "4 sent" in text and "newsletter: 1 sent" in text
+    assert "Daemon: not running" in text
+    jobs.sync_job(context(settings, store, SystemClock()))
+    assert "Daemon: running" in run(capsys, "--config", str(config), "status")
     store.close()
 
 
