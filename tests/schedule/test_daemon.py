@@ -294,3 +294,40 @@ def test_after_downtime_a_late_newsletter_is_held_and_reported(
     assert len(to_operator) == 1, subjects
     assert "Versand verpasst" in subjects[0]
     store.close()
+
+
+@pytest.mark.parametrize(("late_by", "runs"), [(30, 1), (7200, 0)])
+def test_a_stored_run_missed_during_downtime_runs_once_within_its_grace(
+    tmp_path: Path, smtp_server: SmtpServer, late_by: int, runs: int
+) -> None:
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    from pipeline.schedule.plan import JOB_TABLE
+
+    config = daemon_config(tmp_path, smtp_server)
+    text = config.read_text(encoding="utf-8").replace(
+        'send_newsletter = "* * * * *"', 'send_newsletter = "0 3 1 1 *"'
+    )
+    config.write_text(text + "misfire_grace_seconds = 3600\n", encoding="utf-8")
+    settings = load_settings(config)
+    store = Store.open(settings.database_url())
+    daemon = Daemon(settings, store)
+    daemon.start()
+    daemon.stop()
+    # The daemon was down when "send" was due: its stored next run lies in the past.
+    jobstore = SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)
+    job = jobstore.lookup_job("send")
+    job._scheduler = daemon.scheduler  # for its time zone
+    job._modify(next_run_time=datetime.now(UTC) - timedelta(seconds=late_by))
+    jobstore.update_job(job)
+    daemon = Daemon(settings, store)
+    daemon.start()
+    try:
+        time.sleep(1.5)
+    finally:
+        daemon.stop()
+    with store.connect() as conn:
+        sends = conn.execute(select(job_runs.c.id).where(job_runs.c.job == "send")).all()
+    # within misfire_grace_seconds: run once (coalesced); beyond: skipped (sync catches up)
+    assert len(sends) == runs
+    store.close()
