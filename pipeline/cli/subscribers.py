@@ -128,14 +128,18 @@ def list_cmd(
 def show_cmd(
     ctx: typer.Context,
     email: str = typer.Argument(..., help="The address."),
+    list_name: str = typer.Option(None, "--list", "-l", help="Only the subscription to this list."),
     as_json: bool = JSON,
 ) -> None:
     """Show one subscriber: data, subscriptions with consent evidence, suppression.
 
-    Example: rundbrief subscribers show anna.mueller@example.org
+    Example: rundbrief subscribers show anna.mueller@example.org --list press
     """
     state = app_context(ctx)
     data = export_person(state.settings, state.store, email, clock=state.clock)
+    if list_name:
+        state.settings.list_named(list_name)
+        data["subscriptions"] = [s for s in data["subscriptions"] if s["list"] == list_name]
     if as_json:
         data.pop("deliveries", None)
         data.pop("bounces", None)
