@@ -231,25 +231,21 @@ class _Writer:
         self._subscribe(conn, rows, ids, [found[0] for found in known.values()])
 
     def _insert_new(self, conn: Connection, rows: Sequence[ImportRow]) -> None:
-        now = self.now
-        values = []
-        for r in rows:
-            v = r.values
-            values.append(
-                (
-                    r.email,
-                    r.email_hash,
-                    v.get("first_name", ""),
-                    v.get("last_name", ""),
-                    v.get("salutation", ""),
-                    v.get("title", ""),
-                    v.get("language") or self.default_language,
-                    r.attributes,
-                    now,
-                    now,
-                )
+        language = self.default_language
+        values = [
+            (
+                r.email,
+                r.email_hash,
+                r.values.get("first_name", ""),
+                r.values.get("last_name", ""),
+                r.values.get("salutation", ""),
+                r.values.get("title", ""),
+                r.values.get("language") or language,
+                r.attributes,
             )
-        q.insert_subscribers(conn, values)
+            for r in rows
+        ]
+        q.insert_subscribers(conn, values, at=self.now)
         self.report.created += len(values)
 
     def _update_known(
@@ -279,15 +275,14 @@ class _Writer:
         self.lists_seen |= wanted
         # Subscribers created in this chunk have no subscriptions yet: ask only for the rest.
         status = q.subscription_statuses(conn, known_ids, wanted)
-        new: list[tuple[Any, ...]] = []
+        new: list[tuple[int, str]] = []
         activate: list[dict[str, Any]] = []
-        now, source = self.now, self.source
         for r in rows:
             subscriber_id = ids[r.email]
             for name in r.lists:
                 found = status.get((subscriber_id, name))
                 if found is None:
-                    new.append((subscriber_id, name, "active", source, now, now, now, now))
+                    new.append((subscriber_id, name))
                 elif found == "pending":
                     activate.append(
                         {
@@ -305,6 +300,6 @@ class _Writer:
                             f"unsubscribed from {name!r} earlier: not subscribed again",
                         )
                     )
-        q.insert_subscriptions(conn, new)
+        q.insert_subscriptions(conn, new, status="active", source=self.source, at=self.now)
         q.activate_imported(conn, activate)
         self.report.subscribed += len(new) + len(activate)

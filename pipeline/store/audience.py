@@ -152,24 +152,12 @@ SUBSCRIBER_COLUMNS = (
     "title",
     "language",
     "attributes",
-    "created_at",
-    "updated_at",
-)
-SUBSCRIPTION_COLUMNS = (
-    "subscriber_id",
-    "list_name",
-    "status",
-    "source",
-    "signup_at",
-    "confirmed_at",
-    "created_at",
-    "updated_at",
 )
 
 
-def insert_subscribers(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+def insert_subscribers(conn: Connection, rows: Sequence[tuple[Any, ...]], *, at: datetime) -> None:
     """Insert many subscribers: tuples in the order of ``SUBSCRIBER_COLUMNS``."""
-    _insert_many(conn, subscribers, SUBSCRIBER_COLUMNS, rows)
+    _insert_many(conn, subscribers, SUBSCRIBER_COLUMNS, rows, {"created_at": at, "updated_at": at})
 
 
 def existing_for_import(
@@ -197,12 +185,14 @@ def update_subscribers_columns(
         params = [{"b_id": r["b_id"], **{c: r[c] for c in columns}, "updated_at": at} for r in rows]
         conn.execute(update(subscribers).where(subscribers.c.id == bindparam("b_id")), params)
         return
-    names = [*columns, "updated_at", "id"]
     mark = _mark(conn)
-    assignments = ", ".join(f"{name} = {mark}" for name in names[:-1])
+    assignments = ", ".join(f"{name} = {mark}" for name in [*columns, "updated_at"])
     sql = f"UPDATE {subscribers.name} SET {assignments} WHERE id = {mark}"
-    full = [(*(r[c] for c in columns), at, r["b_id"]) for r in rows]
-    conn.exec_driver_sql(sql, _tuples(conn, subscribers, names, full))
+    # updated_at goes before id: a constant appended after the varying columns.
+    full = [(*(r[c] for c in columns),) for r in rows]
+    params = _tuples(conn, subscribers, columns, full, {"updated_at": at})
+    ids = [r["b_id"] for r in rows]
+    conn.exec_driver_sql(sql, [(*p, i) for p, i in zip(params, ids, strict=True)])
 
 
 # Imports write thousands of rows a second: on SQLite these go straight to the driver's
@@ -222,49 +212,54 @@ def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def _processor(conn: Connection, table: Any, name: str) -> Any:
+def _bind(conn: Connection, table: Any, name: str) -> Any:
     # dialect_impl: the back end's own type (SQLite's DATETIME writes its fixed text form).
-    process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    if process is None:
-        return None
-    last: list[Any] = [object(), None]
-
-    def cached(value: Any) -> Any:
-        # Timestamps of an import are one value for every row: process it once.
-        if value is not last[0]:
-            last[0], last[1] = value, process(value)
-        return last[1]
-
-    return cached
+    return table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
 
 
 def _tuples(
-    conn: Connection, table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    conn: Connection,
+    table: Any,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    constants: Mapping[str, Any],
 ) -> list[tuple[Any, ...]]:
-    """Rows as driver parameter tuples, each value bound as Core would bind it."""
-    procs = [(i, p) for i, n in enumerate(names) if (p := _processor(conn, table, n))]
+    """Rows as driver parameter tuples, each value bound as Core would bind it; the
+    values every row shares are bound once and appended."""
+    fixed = tuple(
+        (process(value) if (process := _bind(conn, table, name)) else value)
+        for name, value in constants.items()
+    )
+    procs = [(i, p) for i, n in enumerate(names) if (p := _bind(conn, table, n))]
     if not procs:
-        return list(rows)
+        return [r + fixed for r in rows]
     out: list[tuple[Any, ...]] = []
     for r in rows:
         values = list(r)
         for i, process in procs:
             values[i] = process(values[i])
-        out.append(tuple(values))
+        out.append((*values, *fixed))
     return out
 
 
 def _insert_many(
-    conn: Connection, table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    conn: Connection,
+    table: Any,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    constants: Mapping[str, Any],
 ) -> None:
     if not rows:
         return
     if conn.dialect.name != "sqlite":  # PostgreSQL: Core's insertmanyvalues
-        conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in rows])
+        conn.execute(
+            insert(table), [{**dict(zip(names, r, strict=True)), **constants} for r in rows]
+        )
         return
-    mark = _mark(conn)
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-    conn.exec_driver_sql(sql, _tuples(conn, table, names, rows))
+    columns = [*names, *constants]
+    marks = ", ".join([_mark(conn)] * len(columns))
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+    conn.exec_driver_sql(sql, _tuples(conn, table, names, rows, constants))
 
 
 def list_subscribers(
@@ -365,9 +360,30 @@ def subscription_statuses(
     return {(r[0], r[1]): r[2] for r in rows if r[1] in names}
 
 
-def insert_subscriptions(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert many subscriptions: tuples in the order of ``SUBSCRIPTION_COLUMNS``."""
-    _insert_many(conn, subscriptions, SUBSCRIPTION_COLUMNS, rows)
+def insert_subscriptions(
+    conn: Connection,
+    rows: Sequence[tuple[int, str]],
+    *,
+    status: str,
+    source: str,
+    at: datetime,
+) -> None:
+    """Insert many subscriptions ``(subscriber_id, list_name)`` sharing status, source and
+    time (as signed up and confirmed)."""
+    _insert_many(
+        conn,
+        subscriptions,
+        ("subscriber_id", "list_name"),
+        rows,
+        {
+            "status": status,
+            "source": source,
+            "signup_at": at,
+            "confirmed_at": at,
+            "created_at": at,
+            "updated_at": at,
+        },
+    )
 
 
 def activate_imported(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
