@@ -182,8 +182,8 @@ def update_subscribers_columns(
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        params = [{"b_id": r["b_id"], **{c: r[c] for c in columns}, "updated_at": at} for r in rows]
-        conn.execute(update(subscribers).where(subscribers.c.id == bindparam("b_id")), params)
+        core = [{"b_id": r["b_id"], **{c: r[c] for c in columns}, "updated_at": at} for r in rows]
+        conn.execute(update(subscribers).where(subscribers.c.id == bindparam("b_id")), core)
         return
     mark = _mark(conn)
     assignments = ", ".join(f"{name} = {mark}" for name in [*columns, "updated_at"])
