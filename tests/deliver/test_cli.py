@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ class Run:
 
 
 @pytest.fixture
-def rundbrief(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..., Run]:
+def rundbrief(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Iterator[Callable[..., Run]]:
     config = write_config(tmp_path)
 
     def invoke(*args: str) -> Run:
@@ -36,7 +37,11 @@ def rundbrief(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..
         out, err = capsys.readouterr()
         return Run(code, out, err)
 
-    return invoke
+    yield invoke
+    # The CLI logs to the stderr it found, which pytest closes after the test.
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_rundbrief", False)]:
+        root.removeHandler(handler)
 
 
 def outbox_files(tmp_path: Path) -> list[Path]:
