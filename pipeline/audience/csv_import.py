@@ -50,7 +50,8 @@ class ImportReport:
     dry_run: bool
     rows: int = 0  # data rows read (blank lines not counted)
     created: int = 0  # new subscribers
-    updated: int = 0  # known subscribers whose data was refreshed
+    updated: int = 0  # known subscribers whose data changed
+    unchanged: int = 0  # known subscribers the file had nothing new for
     subscribed: int = 0  # subscriptions created or activated
     errors: list[RowError] = field(default_factory=list)
     skipped: list[RowNotice] = field(default_factory=list)  # suppressed, unsubscribed
@@ -62,7 +63,7 @@ class ImportReport:
 
     @property
     def imported(self) -> int:
-        return self.created + self.updated
+        return self.created + self.updated + self.unchanged
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class ImportReport:
             "rows": self.rows,
             "created": self.created,
             "updated": self.updated,
+            "unchanged": self.unchanged,
             "subscribed": self.subscribed,
             "errors": [{"line": e.line, "email": e.email, "reason": e.reason} for e in self.errors],
             "skipped": [
@@ -252,15 +254,20 @@ class _Writer:
         self,
         conn: Connection,
         rows: Sequence[ImportRow],
-        known: dict[str, tuple[int, dict[str, str]]],
+        known: dict[str, tuple[int, dict[str, str], dict[str, str]]],
     ) -> None:
         # Only the columns the file has change: a file without 'title' keeps the titles.
+        # Rows that would change nothing are not written (re-imports are mostly those).
         updates = []
         for r in rows:
-            subscriber_id, old_attributes = known[r.email]
+            subscriber_id, current, old_attributes = known[r.email]
             attributes = {k: v for k, v in old_attributes.items() if k not in self.attribute_names}
             attributes.update(r.attributes)
-            updates.append({"b_id": subscriber_id, **r.values, "attributes": attributes})
+            values = r.values
+            if attributes == old_attributes and all(current[c] == values[c] for c in self.columns):
+                self.report.unchanged += 1
+                continue
+            updates.append({"b_id": subscriber_id, **values, "attributes": attributes})
         q.update_subscribers_columns(conn, updates, [*self.columns, "attributes"], self.now)
         self.report.updated += len(updates)
 

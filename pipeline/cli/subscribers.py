@@ -64,7 +64,8 @@ def _print_report(report: ImportReport) -> None:
     lists = ", ".join(report.lists) or "-"
     console.print(
         f"{prefix}{report.file}: {report.rows} rows, {report.created} new, "
-        f"{report.updated} updated, {report.subscribed} subscriptions to {lists}; "
+        f"{report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.subscribed} subscriptions to {lists}; "
         f"{len(report.errors)} bad, {len(report.skipped)} skipped"
     )
     for error in report.errors:

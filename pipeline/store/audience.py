@@ -160,19 +160,28 @@ def insert_subscribers(conn: Connection, rows: Sequence[tuple[Any, ...]], *, at:
     _insert_many(conn, subscribers, SUBSCRIBER_COLUMNS, rows, {"created_at": at, "updated_at": at})
 
 
+PERSON_COLUMNS = ("first_name", "last_name", "salutation", "title", "language")
+
+
 def existing_for_import(
     conn: Connection, emails: Sequence[str]
-) -> dict[str, tuple[int, dict[str, str]]]:
-    """``{email: (id, attributes)}`` for the addresses already in the store."""
+) -> dict[str, tuple[int, dict[str, str], dict[str, str]]]:
+    """``{email: (id, person columns, attributes)}`` for the addresses already stored."""
     if not emails:
         return {}
     rows = _select_in(
-        conn, "SELECT email, id, attributes FROM subscribers WHERE email IN ({})", emails
+        conn,
+        f"SELECT email, id, {', '.join(PERSON_COLUMNS)}, attributes "
+        "FROM subscribers WHERE email IN ({})",
+        emails,
     )
-    # SQLite hands JSON back as text, PostgreSQL's driver as a dict.
-    return {
-        r[0]: (r[1], dict(json.loads(r[2]) if isinstance(r[2], str) else r[2] or {})) for r in rows
-    }
+    out = {}
+    for r in rows:
+        raw = r[-1]
+        # SQLite hands JSON back as text, PostgreSQL's driver as a dict.
+        attributes = dict(json.loads(raw) if isinstance(raw, str) else raw or {})
+        out[r[0]] = (r[1], dict(zip(PERSON_COLUMNS, r[2:-1], strict=True)), attributes)
+    return out
 
 
 def update_subscribers_columns(

@@ -212,3 +212,16 @@ def test_bulk_rows_are_stored_as_core_stores_them(
         sub = conn.execute(text("SELECT signup_at FROM subscriptions")).scalar_one()
     assert rows[0] == rows[1]
     assert sub == rows[0][0]
+
+
+def test_reimport_of_the_same_file_changes_nothing(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("email,first_name,region\nanna@verein.example,Anna,Sachsen\n")
+    _import(settings, store, clock, path, list_name="members")
+    (before,) = q.list_subscribers(store)
+    clock.advance(days=1)
+    report = _import(settings, store, clock, path, list_name="members")
+    assert (report.created, report.updated, report.unchanged, report.subscribed) == (0, 0, 1, 0)
+    (after,) = q.list_subscribers(store)
+    assert after.subscriber.updated_at == before.subscriber.updated_at

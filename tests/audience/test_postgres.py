@@ -55,7 +55,7 @@ def test_import_recipients_erase_on_postgres(
     report = import_file(settings, pg_store, path, clock=clock)
     assert report.created == 3 and [e.line for e in report.errors] == [5]
     again = import_file(settings, pg_store, path, clock=clock)
-    assert again.created == 0 and again.updated == 3
+    assert again.created == 0 and again.updated == 0 and again.unchanged == 3
 
     got = [(r.email, r.list_name) for r in iter_recipients(pg_store, ["press", "members"])]
     assert got == [
