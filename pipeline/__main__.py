@@ -1,3 +1,5 @@
 from pipeline.cli import main
 
-main()
+# Guarded so that worker processes started with the "spawn" method can import this module.
+if __name__ == "__main__":
+    main()
