@@ -214,7 +214,7 @@ def _select_in(conn: Connection, sql: str, values: Sequence[Any]) -> list[Any]:
     """Run ``sql`` with its ``IN ({})`` filled with one placeholder per value (plain SQL:
     an import asks this for every chunk of 1,000 rows)."""
     marks = ", ".join([_mark(conn)] * len(values))
-    return list(conn.exec_driver_sql(sql.format(marks), tuple(values)))
+    return list(conn.exec_driver_sql(sql.format(marks), tuple(values)).all())
 
 
 def _mark(conn: Connection) -> str:
