@@ -32,9 +32,6 @@ if [ -n "$newsletter" ]; then
   rb approve "$newsletter" --by demo
   echo "== rundbrief preview $newsletter → var/preview/"
   rb preview "$newsletter" --out var/preview
-  echo "Web preview (600 and 375 px side by side, with the text part):"
-  echo "  RUNDBRIEF_EDITOR_USER=redaktion RUNDBRIEF_EDITOR_PASSWORD=… .venv/bin/rundbrief serve"
-  echo "  then http://127.0.0.1:8000/editor/mailings/$newsletter"
 fi
 
 # Send: the approved newsletter goes to the sample members through the maildir transport
@@ -48,3 +45,12 @@ if [ -n "$newsletter" ]; then
   echo "The newsletter is in the demo Maildir: $count messages in var/outbox/new/"
   echo "  read one:  less \"\$(ls -d var/outbox/new/* | head -1)\"   or: mutt -f var/outbox"
 fi
+
+echo
+echo "== Where to look"
+echo "  collected items:  .venv/bin/rundbrief items        (store: var/rundbrief.db)"
+echo "  the newsletter:   var/preview/preview.html in a browser, preview.txt, preview.eml in a mail program"
+echo "  what was sent:    var/outbox/new/ (one file per recipient, a Maildir)"
+echo "  web preview:      RUNDBRIEF_SECRET=$RUNDBRIEF_SECRET RUNDBRIEF_EDITOR_USER=redaktion \\"
+echo "                    RUNDBRIEF_EDITOR_PASSWORD=demo .venv/bin/rundbrief serve"
+echo "                    then http://127.0.0.1:8000/editor/ (editor pages) and http://127.0.0.1:8000/archive"
