@@ -3,12 +3,15 @@ SMTP server on loopback. HTTP servers come from pytest-httpserver (``httpserver`
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
@@ -50,3 +53,31 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test (``make test`` sets the server's URL).
+
+    Each test gets its own schema through ``search_path``, so tests never see each
+    other's rows and the database needs no cleaning between runs.
+    """
+    base = os.environ.get("RUNDBRIEF_TEST_POSTGRES_URL", "")
+    if not base:
+        pytest.skip("RUNDBRIEF_TEST_POSTGRES_URL is not set (make test sets it)")
+    schema = f"t_{secrets.token_hex(4)}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_store(pg_url: str) -> Iterator[Store]:
+    store = Store.open(pg_url)
+    yield store
+    store.close()

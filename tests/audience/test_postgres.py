@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from pipeline.audience import is_suppressed, iter_recipients
 from pipeline.audience.csv_import import import_file
@@ -19,7 +16,6 @@ from pipeline.store import Store
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.postgres
-BASE_URL = os.environ.get("RUNDBRIEF_TEST_POSTGRES_URL", "")
 
 CSV = (
     "email,first_name,last_name,salutation,title,language,lists,outlet\n"
@@ -28,23 +24,6 @@ CSV = (
     "otto@verein.example,Otto,Öhler,Herr,,de,members,\n"
     "kaputt,X,Y,Herr,,de,members,\n"
 )
-
-
-@pytest.fixture
-def pg_store() -> Iterator[Store]:
-    if not BASE_URL:
-        pytest.skip("RUNDBRIEF_TEST_POSTGRES_URL is not set (make test sets it)")
-    schema = f"t_{secrets.token_hex(4)}"
-    engine = create_engine(BASE_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in BASE_URL else "?"
-    store = Store.open(f"{BASE_URL}{sep}options=-csearch_path%3D{schema}")
-    yield store
-    store.close()
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
 
 
 def test_import_recipients_erase_on_postgres(

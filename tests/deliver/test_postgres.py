@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from pipeline.clock import SystemClock
 from pipeline.deliver.outbox import send_mailing
@@ -25,22 +23,6 @@ from tests.support.settings import make_settings
 from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.postgres
-BASE_URL = os.environ.get("RUNDBRIEF_TEST_POSTGRES_URL", "")
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not BASE_URL:
-        pytest.skip("RUNDBRIEF_TEST_POSTGRES_URL is not set (make test sets it)")
-    schema = f"t_{secrets.token_hex(4)}"
-    engine = create_engine(BASE_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in BASE_URL else "?"
-    yield f"{BASE_URL}{sep}options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
 
 
 def test_two_workers_send_each_recipient_once(

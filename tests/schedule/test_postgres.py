@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from pipeline.clock import FakeClock
 from pipeline.schedule import jobs
@@ -26,22 +22,6 @@ from tests.schedule.support import (
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.postgres
-BASE_URL = os.environ.get("RUNDBRIEF_TEST_POSTGRES_URL", "")
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not BASE_URL:
-        pytest.skip("RUNDBRIEF_TEST_POSTGRES_URL is not set (make test sets it)")
-    schema = f"t_{secrets.token_hex(4)}"
-    engine = create_engine(BASE_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in BASE_URL else "?"
-    yield f"{BASE_URL}{sep}options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
 
 
 def test_concurrent_send_jobs_on_postgresql_send_once(tmp_path: Path, pg_url: str) -> None:
