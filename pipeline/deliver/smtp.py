@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import re
 import smtplib
 import ssl
 import threading
@@ -36,8 +35,6 @@ log = logging.getLogger(__name__)
 BACKOFF = {421: 30.0, 451: 5.0, 454: 30.0}
 
 Security = Literal["none", "starttls", "tls"]
-# SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets a second one.
-_DOT = re.compile(rb"(?m)^\.")
 
 
 class _Dropped(Exception):
@@ -232,8 +229,7 @@ class SmtpTransport:
     @staticmethod
     def _data(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
         """The message after a 354: dot-stuffed, CRLF-terminated, then the final reply."""
-        # Most messages have no line starting with "."; finding that out is a fast scan.
-        stuffed = _DOT.sub(b"..", data) if data.startswith(b".") or b"\n." in data else data
+        stuffed = _dot_stuff(data)
         if not stuffed.endswith(b"\r\n"):
             stuffed += b"\r\n"
         conn.send(stuffed + b".\r\n")
@@ -284,6 +280,17 @@ class SmtpTransport:
         for conn in conns:
             quit_one(conn)
         self._pool.shutdown(wait=True)
+
+
+def _dot_stuff(data: bytes) -> bytes:
+    """SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets a second one.
+
+    ``bytes.replace`` instead of a multiline regex: MJML's HTML has CSS rules at the
+    start of lines, so nearly every newsletter needs stuffing, and the regex took longer
+    than building the message.
+    """
+    stuffed = data.replace(b"\n.", b"\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
 
 
 def _transient(message: OutgoingMessage, error: str) -> SendResult:
