@@ -14,7 +14,6 @@ whose meaning feedparser would map differently) it raises ``Unsupported`` and
 from __future__ import annotations
 
 import calendar
-import contextlib
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -35,28 +34,35 @@ XHTML = "{http://www.w3.org/1999/xhtml}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
-# Item children whose meaning we replicate, or that neither path uses. Anything else
-# (itunes:summary, atom:content in RSS, ...) might change what feedparser reports.
-RSS_ITEM_KNOWN = frozenset(
-    {
-        "title", "link", "guid", "description", "pubDate", "category", "comments",
-        "enclosure", f"{CONTENT}encoded", f"{DC}creator", f"{DC}date", f"{DC}subject",
-        f"{MEDIA}content", f"{MEDIA}thumbnail",
-        "{http://wellformedweb.org/CommentAPI/}commentRss",
-        "{http://purl.org/rss/1.0/modules/slash/}comments",
-    }
+# What each item child means. A child not listed (itunes:summary, atom:content in RSS,
+# ...) might change what feedparser reports, so the document goes to feedparser.
+_TAG, _GUID, _MEDIA, _THUMB, _ENCLOSURE, _SKIP = (
+    "<tag>", "<guid>", "<media>", "<thumbnail>", "<enclosure>", "<skip>"
 )  # fmt: skip
-RSS1_ITEM_KNOWN = frozenset(
-    {f"{RSS1}title", f"{RSS1}link", f"{RSS1}description", f"{CONTENT}encoded",
-     f"{DC}creator", f"{DC}date", f"{DC}subject"}
-)  # fmt: skip
+# Any other role is the key the child's text is kept under (the first one wins).
+RSS_ITEM_ROLES = {
+    "title": "title", "link": "link", "description": "description", "pubDate": "pubDate",
+    "guid": _GUID, "category": _TAG, "comments": _SKIP, "enclosure": _ENCLOSURE,
+    f"{CONTENT}encoded": f"{CONTENT}encoded", f"{DC}creator": f"{DC}creator",
+    f"{DC}date": f"{DC}date", f"{DC}subject": _TAG,
+    f"{MEDIA}content": _MEDIA, f"{MEDIA}thumbnail": _THUMB,
+    "{http://wellformedweb.org/CommentAPI/}commentRss": _SKIP,
+    "{http://purl.org/rss/1.0/modules/slash/}comments": _SKIP,
+}  # fmt: skip
+RSS1_ITEM_ROLES = {
+    f"{RSS1}title": "title", f"{RSS1}link": "link", f"{RSS1}description": "description",
+    f"{CONTENT}encoded": f"{CONTENT}encoded", f"{DC}creator": f"{DC}creator",
+    f"{DC}date": f"{DC}date", f"{DC}subject": _TAG,
+}  # fmt: skip
 ATOM_ENTRY_KNOWN = frozenset(
     {f"{ATOM}{n}" for n in ("id", "title", "link", "published", "updated", "author",
                             "category", "summary", "content", "rights", "contributor")}
 )  # fmt: skip
 MEDIA_CONTENT_KNOWN = frozenset({f"{MEDIA}credit", f"{MEDIA}title", f"{MEDIA}description"})
 _DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']")
-_CP1252_RANGE = re.compile("[\x80-\x9f]")
+# in UTF-8: a C1 control character; a character U+00C2..U+00F4 before one in U+0080..U+00BF
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+_MOJIBAKE = re.compile(rb"\xc3[\x82-\xb4]\xc2[\x80-\xbf]")
 _ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
 _RFC822 = re.compile(
     r"^\s*(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))?"
@@ -121,7 +127,7 @@ def _rss(root: ET.Element, url: str) -> ParsedFeed:
     language = language_of(_text(channel.find("language")) or _text(channel.find(f"{DC}language")))
     entries = []
     for item in channel.iterfind("item"):
-        entries.append(_rss_item(item, url, language, RSS_ITEM_KNOWN, ns=""))
+        entries.append(_rss_item(item, url, language, RSS_ITEM_ROLES))
     version = {"2": "rss20", "0.91": "rss091u", "0.92": "rss092"}
     key = root.get("version", "")
     return ParsedFeed(
@@ -138,8 +144,7 @@ def _rss1(root: ET.Element, url: str) -> ParsedFeed:
     assert channel is not None
     language = language_of(_text(channel.find(f"{DC}language")))
     entries = [
-        _rss_item(item, url, language, RSS1_ITEM_KNOWN, ns=RSS1)
-        for item in root.iterfind(f"{RSS1}item")
+        _rss_item(item, url, language, RSS1_ITEM_ROLES) for item in root.iterfind(f"{RSS1}item")
     ]
     return ParsedFeed(
         version="rss10",
@@ -150,9 +155,7 @@ def _rss1(root: ET.Element, url: str) -> ParsedFeed:
     )
 
 
-def _rss_item(
-    item: ET.Element, url: str, language: str, known: frozenset[str], *, ns: str
-) -> EntryData | None:
+def _rss_item(item: ET.Element, url: str, language: str, roles: dict[str, str]) -> EntryData | None:
     fields: dict[str, str] = {}
     tags: list[str] = []
     media: list[MediaImage] = []
@@ -162,28 +165,32 @@ def _rss_item(
     guid_is_link = False
     for child in item:
         tag = child.tag
-        if not isinstance(tag, str):
-            continue  # comments, processing instructions
-        if tag not in known:
+        role = roles.get(tag)
+        if role is None:
+            if not isinstance(tag, str):
+                continue  # comments, processing instructions
             raise Unsupported(f"item element {tag}")
-        if len(child) and tag != f"{MEDIA}content":
-            raise Unsupported(f"markup inside {tag}")
-        local = tag[len(ns) :] if ns and tag.startswith(ns) else tag
-        if local in ("category",) or tag == f"{DC}subject":
-            tags.append(_text(child))
-        elif tag == f"{MEDIA}content":
+        if role is _MEDIA:
             media.extend(_media_content(child, credits))
-        elif tag == f"{MEDIA}thumbnail":
+            continue
+        if len(child):
+            raise Unsupported(f"markup inside {tag}")
+        if role is _SKIP:
+            continue
+        if role is _TAG:
+            tags.append(_text(child))
+        elif role is _THUMB:
             if child.get("url"):
                 thumbs.append(MediaImage(url=child.get("url", "").strip()))
-        elif tag == "enclosure":
+        elif role is _ENCLOSURE:
             if child.get("type", "").startswith("image/") and child.get("url"):
                 enclosures.append(MediaImage(url=child.get("url", "").strip()))
-        elif local == "guid":
-            fields.setdefault("guid", _text(child))
+        elif role is _GUID:
+            if "guid" not in fields:
+                fields["guid"] = _text(child)
             guid_is_link = child.get("isPermaLink", "true").lower() != "false"
-        else:
-            fields.setdefault(local, _text(child))
+        elif role not in fields:
+            fields[role] = _text(child)
     guid = fields.get("guid") or item.get(f"{RDF}about", "").strip() or None
     link = _resolve(_fix_link(fields.get("link", "")), url)
     if not link and guid and guid_is_link:
@@ -207,8 +214,13 @@ def _rss_item(
         # feedparser's order: media:content, media:thumbnail, enclosures
         images=_unique_images([*media, *thumbs, *enclosures], credit),
         base_url=_explicit_base(item, url),
-        language=language_of(item.get(XML_LANG)) or language,
+        language=_own_language(item, language),
     )
+
+
+def _own_language(element: ET.Element, inherited: str) -> str:
+    own = element.get(XML_LANG)
+    return (language_of(own) or inherited) if own else inherited
 
 
 def _media_content(element: ET.Element, credits: list[str]) -> list[MediaImage]:
@@ -334,7 +346,8 @@ def _text(element: ET.Element | None) -> str:
         return ""
     if len(element):
         raise Unsupported(f"markup inside {element.tag}")
-    return _clean((element.text or "").strip())
+    text = element.text
+    return _clean(text.strip()) if text else ""
 
 
 def _clean(value: str) -> str:
@@ -342,9 +355,23 @@ def _clean(value: str) -> str:
     is decoded again, and C1 control characters become their Windows-1252 meaning."""
     if value.isascii():
         return value
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        value = value.encode("iso-8859-1").decode("utf-8")
-    if _CP1252_RANGE.search(value):
+    # Both repairs need a character in U+0080..U+00BF, which UTF-8 writes as C2 xx.
+    # Looking for bytes is many times cheaper than a character-class regex over a
+    # German text (its „“ make it a two-byte-per-character string), and most texts
+    # stop here, without the Latin-1 round trip and its exception.
+    utf8 = value.encode("utf-8", "surrogatepass")
+    if b"\xc2" not in utf8:
+        return value
+    # The round trip can only succeed where a UTF-8 lead byte (as a character
+    # U+00C2..U+00F4) precedes a continuation byte (U+0080..U+00BF).
+    if _MOJIBAKE.search(utf8):
+        try:
+            value = value.encode("iso-8859-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+        else:
+            utf8 = value.encode("utf-8", "surrogatepass")
+    if _C1.search(utf8):
         value = value.translate(_cp1252)
     return value
 
@@ -355,12 +382,16 @@ def _link_text(element: ET.Element | None, url: str) -> str:
 
 def _fix_link(value: str) -> str:
     # what feedparser does to <link>: undo a doubly escaped query string
+    if "&" not in value:
+        return value
     return _ENTITY_LIKE.sub(r"&\1", value.replace("&amp;", "&"))
 
 
 def _resolve(value: str, url: str) -> str:
     if not value:
         return ""
+    if value.startswith(("https://", "http://")) and "[" not in value:
+        return value  # absolute, as urlsplit would say, only cheaper (it raises on "[")
     if urlsplit(value).scheme:
         return value
     if urlsplit(url).scheme in ("http", "https"):

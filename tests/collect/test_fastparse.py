@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 from datetime import UTC, datetime
 
 import pytest
 from feedparser.datetimes import _parse_date as feedparser_date
+from feedparser.html import _cp1252
 
-from pipeline.collect.fastparse import Unsupported, _date, fast_parse
+from pipeline.collect.fastparse import Unsupported, _clean, _date, fast_parse
 from pipeline.collect.parse import parse_with_feedparser
 from tests.collect.conftest import fixture_bytes
 
@@ -70,3 +72,35 @@ def test_dates_read_like_feedparser(value: str) -> None:
     assert _date(value) == (
         datetime.fromtimestamp(calendar.timegm(expected), UTC) if expected else None
     )
+
+
+def _reference_clean(value: str) -> str:
+    """The repairs spelled out plainly: Latin-1 round trip, then C1 → Windows-1252."""
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        value = value.encode("iso-8859-1").decode("utf-8")
+    return value.translate(_cp1252)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("BÃ¼rgermeister*innen", "Bürgermeister*innen"),  # UTF-8 read as Latin-1
+        ("Ã¢â‚¬Å¾", "Ã¢â‚¬Å¾"),  # read as Windows-1252: not ours to guess
+        ("\u00e2\u0080\u009eZitat\u00e2\u0080\u009c", "„Zitat“"),  # mojibake of „…“
+        ("\x93Zitat\x94 \x80 5", "“Zitat” € 5"),  # C1 controls in their cp1252 meaning
+        ("„Bürger*innen“ ©NJB/Sebastian Bolesch", "„Bürger*innen“ ©NJB/Sebastian Bolesch"),
+        ("Ã¼ neben „Anführung“", "Ã¼ neben „Anführung“"),  # not Latin-1: left alone
+        ("Straße © 2026, Größe", "Straße © 2026, Größe"),
+        ("plain ASCII", "plain ASCII"),
+    ],
+)
+def test_clean_repairs_what_feedparser_repairs(value: str, expected: str) -> None:
+    assert _clean(value) == expected == _reference_clean(value)
+
+
+def test_clean_equals_the_plain_repairs_on_every_latin1_pair() -> None:
+    high = [chr(c) for c in range(0x80, 0x100)]
+    for first in high:
+        for second in [*high, "a", "„"]:
+            for value in (first + second, f"x{first}{second}y", first + second + "\x85"):
+                assert _clean(value) == _reference_clean(value), repr(value)
