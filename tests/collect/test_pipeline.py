@@ -1,0 +1,83 @@
+"""Feeds are parsed while the one before is written, yet decided strictly in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from pipeline.clock import FakeClock
+from pipeline.collect import FeedOutcome, collect
+from pipeline.config import Settings
+from pipeline.store import Store
+from pipeline.store.items import list_items
+from tests.collect.conftest import feed, fixture_bytes, serve
+from tests.collect.test_collect import item, rss
+
+SITE = "https://www.junge-buergermeister.example"
+WHEN = "Thu, 18 Jun 2026 08:00:00 GMT"
+
+
+def article(feed_name: str, number: int) -> str:
+    # the guid differs per feed, the link does not: one article carried by several feeds
+    return item(f"{feed_name}-{number}", f"Bürgerhaushalt Teil {number}", WHEN,
+                link=f"{SITE}/2026/06/buergerhaushalt-{number}/")  # fmt: skip
+
+
+@pytest.mark.parametrize("storage", ["file", "memory"])
+def test_duplicates_across_feeds_belong_to_the_first_feed_in_config_order(
+    httpserver: HTTPServer,
+    settings_factory: Callable[..., Settings],
+    clock: FakeClock,
+    storage: str,
+) -> None:
+    bodies = {
+        "eins": rss(article("eins", 1)),
+        "zwei": rss(article("zwei", 1), article("zwei", 2)),
+        "kaputt": b"",
+        "drei": rss(article("drei", 2), article("drei", 3), article("drei", 3)),
+        "vier": rss(article("vier", 3)),
+        "html": fixture_bytes("html-page.html"),
+        "fuenf": rss(article("fuenf", 1), article("fuenf", 4)),
+    }
+    feeds: list[dict[str, Any]] = []
+    for name, body in bodies.items():
+        if name == "kaputt":
+            httpserver.expect_request("/kaputt").respond_with_data("Fehler", status=500)
+            feeds.append(feed(name, httpserver.url_for("/kaputt")))
+        else:
+            feeds.append(feed(name, serve(httpserver, f"/{name}", body)))
+    overrides: dict[str, Any] = {"feeds": feeds, "collect": {"timeout": 5}}
+    if storage == "memory":
+        overrides["storage"] = {"url": "sqlite:///:memory:"}
+    settings = settings_factory(**overrides)
+    store = Store.open(settings.database_url())
+    seen: list[tuple[str, int, int]] = []
+
+    def progress(outcome: FeedOutcome, done: int, total: int) -> None:
+        seen.append((outcome.name, done, total))
+
+    try:
+        report = collect(settings, store, clock=clock, progress=progress)
+        owners = {i.title: i.feed for i in list_items(store)}
+    finally:
+        store.close()
+
+    assert seen == [(name, n, 7) for n, name in enumerate(bodies, 1)]
+    assert [(f.name, f.status, f.new, f.duplicates) for f in report.feeds] == [
+        ("eins", "ok", 1, 0),
+        ("zwei", "ok", 1, 1),
+        ("kaputt", "error", 0, 0),
+        ("drei", "ok", 1, 2),  # article 2 is zwei's; article 3 twice in one document
+        ("vier", "ok", 0, 1),
+        ("html", "error", 0, 0),
+        ("fuenf", "ok", 1, 1),
+    ]
+    assert owners == {
+        "Bürgerhaushalt Teil 1": "eins",
+        "Bürgerhaushalt Teil 2": "zwei",
+        "Bürgerhaushalt Teil 3": "drei",
+        "Bürgerhaushalt Teil 4": "fuenf",
+    }
