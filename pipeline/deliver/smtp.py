@@ -138,6 +138,7 @@ class SmtpTransport:
     def _drop(self) -> None:
         conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
         self._local.conn = None
+        self._local.primed = None
         with self._lock:
             self._open.pop(threading.get_ident(), None)
         if conn is not None:
@@ -149,20 +150,29 @@ class SmtpTransport:
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         if not batch:
             return []
-        # One task per connection with every n-th message: a thread hand-off per slice,
-        # not per message (the hand-offs cost more CPU than the SMTP dialogue itself).
-        n = min(self.connections, len(batch))
-        slices = [batch[i::n] for i in range(n)]
-        futures = [self._pool.submit(self._send_many, part) for part in slices]
+        # One task per connection, each taking the next message from a shared queue: a
+        # thread hand-off per connection, not per message (the hand-offs cost more CPU
+        # than the SMTP dialogue itself), and no connection idles while another one still
+        # has a backlog (the batch is done when the slowest connection is).
+        queue = _Queue(batch)
         results: list[SendResult | None] = [None] * len(batch)
-        for i, future in enumerate(futures):
-            results[i::n] = future.result()
+        n = min(self.connections, len(batch))
+        for future in [self._pool.submit(self._send_many, queue, results) for _ in range(n)]:
+            future.result()
+        missing = [i for i, r in enumerate(results) if r is None]
+        if missing:
+            raise AssertionError(f"smtp: no result for messages {missing}")
         return [r for r in results if r is not None]
 
-    def _send_many(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
-        return [self._send_one(message) for message in messages]
+    def _send_many(self, queue: _Queue, results: list[SendResult | None]) -> None:
+        item = queue.take()
+        while item is not None:
+            index, message = item
+            # Taken now so its envelope can follow this message's data in one write.
+            item = queue.take()
+            results[index] = self._send_one(message, item[1] if item else None)
 
-    def _send_one(self, message: OutgoingMessage) -> SendResult:
+    def _send_one(self, message: OutgoingMessage, following: OutgoingMessage | None) -> SendResult:
         for attempt in (1, 2):
             try:
                 conn, fresh = self._current()
@@ -170,7 +180,7 @@ class SmtpTransport:
                 self._drop()
                 return _transient(message, f"cannot connect to {self.host}:{self.port}: {exc}")
             try:
-                return self._transaction(conn, message)
+                return self._transaction(conn, message, following)
             except _Dropped as exc:
                 self._drop()
                 if exc.handed_over or fresh or attempt == 2:
@@ -178,16 +188,18 @@ class SmtpTransport:
                 log.debug("smtp connection was closed while idle; reconnecting")
         raise AssertionError("unreachable")
 
-    def _transaction(self, conn: smtplib.SMTP, message: OutgoingMessage) -> SendResult:
+    def _transaction(
+        self, conn: smtplib.SMTP, message: OutgoingMessage, following: OutgoingMessage | None
+    ) -> SendResult:
         stage = "MAIL"
         try:
             if conn.has_extn("pipelining"):
-                # RFC 2920: MAIL, RCPT and DATA in one write, then their three replies:
-                # two round trips per message instead of four.
-                conn.send(
-                    f"MAIL FROM:<{message.envelope_from}>\r\n"
-                    f"RCPT TO:<{message.recipient}>\r\nDATA\r\n".encode("ascii")
-                )
+                # RFC 2920: MAIL, RCPT and DATA in one write, then their three replies;
+                # the envelope of the next message goes in the same write as this
+                # message's data (see ``_data``), so a message costs one round trip.
+                if getattr(self._local, "primed", None) is not message:
+                    conn.send(_envelope(message))
+                self._local.primed = None
                 replies = [conn.getreply()]
                 for next_stage in ("RCPT", "DATA"):
                     if replies[-1][0] == 421:
@@ -202,7 +214,10 @@ class SmtpTransport:
                     if code not in wanted:
                         return self._refused(conn, message, code, reply, step)
                 stage = "DATA"
-                code, reply = self._data(conn, message.data)
+                follow = _envelope(following) if following is not None else b""
+                code, reply = self._data(conn, message.data, follow, following)
+                if code != 250:
+                    return self._refused(conn, message, code, reply, stage, after_data=True)
             else:
                 code, reply = conn.mail(message.envelope_from)
                 if code != 250:
@@ -212,7 +227,11 @@ class SmtpTransport:
                 if code not in (250, 251):
                     return self._refused(conn, message, code, reply, stage)
                 stage = "DATA"
-                code, reply = conn.data(message.data)
+                # Not ``conn.data``: smtplib's regex dot-stuffing is slow (see _dot_stuff).
+                code, reply = conn.docmd("DATA")
+                if code != 354:
+                    return self._refused(conn, message, code, reply, stage)
+                code, reply = self._data(conn, message.data, b"", None)
         except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
             return self._refused(conn, message, exc.smtp_code, exc.smtp_error, stage)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
@@ -226,13 +245,20 @@ class SmtpTransport:
             message.delivery_id, message.recipient, True, provider_message_id=_queue_id(reply)
         )
 
-    @staticmethod
-    def _data(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
-        """The message after a 354: dot-stuffed, CRLF-terminated, then the final reply."""
+    def _data(
+        self, conn: smtplib.SMTP, data: bytes, follow: bytes, following: OutgoingMessage | None
+    ) -> tuple[int, bytes]:
+        """The message after a 354: dot-stuffed, CRLF-terminated, then the final reply.
+
+        ``follow`` (the next message's pipelined envelope) goes in the same write; its
+        replies are read by the next transaction on this connection.
+        """
         stuffed = _dot_stuff(data)
         if not stuffed.endswith(b"\r\n"):
             stuffed += b"\r\n"
-        conn.send(stuffed + b".\r\n")
+        conn.send(stuffed + b".\r\n" + follow)
+        if following is not None:
+            self._local.primed = following
         return conn.getreply()
 
     def _refused(
@@ -242,10 +268,14 @@ class SmtpTransport:
         code: int,
         reply: bytes | str,
         stage: str,
+        *,
+        after_data: bool = False,
     ) -> SendResult:
         text = f"{stage} {code} {_text(reply)}"
         if code == 421 or code < 0:
             self._drop()  # the server closes after 421; do not reuse the socket
+        elif after_data:
+            pass  # the reply to the data ends the transaction; a pipelined MAIL may follow
         else:
             try:
                 conn.rset()
@@ -291,6 +321,26 @@ def _dot_stuff(data: bytes) -> bytes:
     """
     stuffed = data.replace(b"\n.", b"\n..")
     return b"." + stuffed if stuffed.startswith(b".") else stuffed
+
+
+class _Queue:
+    """The messages of one batch, handed out one at a time to the connections' threads."""
+
+    def __init__(self, batch: Sequence[OutgoingMessage]) -> None:
+        self._items = iter(enumerate(batch))
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[int, OutgoingMessage] | None:
+        with self._lock:
+            return next(self._items, None)
+
+
+def _envelope(message: OutgoingMessage) -> bytes:
+    return (
+        f"MAIL FROM:<{message.envelope_from}>\r\nRCPT TO:<{message.recipient}>\r\nDATA\r\n".encode(
+            "ascii"
+        )
+    )
 
 
 def _transient(message: OutgoingMessage, error: str) -> SendResult:

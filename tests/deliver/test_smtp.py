@@ -104,6 +104,30 @@ def test_421_drops_the_connection_and_asks_for_back_off(
     assert len(smtp_server.messages) == 3
 
 
+def test_refused_data_does_not_disturb_the_next_message(
+    smtp_server: SmtpServer, settings: Settings, clock: FakeClock
+) -> None:
+    # With PIPELINING the next envelope follows the data in the same write: a refusal of
+    # the data must leave it alone (an RSET there would end up inside the next message).
+    replies = {2: "554 5.7.1 Message refused by policy", 4: "452 4.3.1 Insufficient storage"}
+    smtp_server.sink.data_reply = replies.get
+    transport = SmtpTransport(
+        host=smtp_server.host, port=smtp_server.port, connections=1, timeout=5
+    )
+    try:
+        batch = messages(settings, clock, 6)
+        results = transport.send(batch)
+    finally:
+        transport.close()
+    assert [r.ok for r in results] == [True, False, True, False, True, True]
+    assert results[1].permanent and "554" in (results[1].error or "")
+    assert not results[3].permanent and "452" in (results[3].error or "")
+    received = {m.rcpt_tos[0]: m.message for m in smtp_server.messages}
+    assert sorted(received) == sorted(batch[i].recipient for i in (0, 2, 4, 5))
+    for i in (0, 2, 4, 5):
+        assert received[batch[i].recipient]["Message-ID"] == batch[i].message_id
+
+
 def test_connection_dropped_after_data_is_transient(
     smtp_server: SmtpServer, settings: Settings, clock: FakeClock
 ) -> None:
