@@ -205,8 +205,6 @@ def _globally_unique(guid: str) -> bool:
 
 
 def _sha256(*parts: str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
+    # each part followed by a unit separator, hashed as one string
+    joined = "\x1f".join(parts) + "\x1f"
+    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()

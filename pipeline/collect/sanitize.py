@@ -61,7 +61,6 @@ _FIGCAPTION = re.compile(r"<figcaption\b[^>]*>(.*?)</figcaption>", re.IGNORECASE
 _BLOCK = re.compile(r"<(p|figcaption|li|h[1-6]|div|td)\b[^>]*>(.*?)</\1>", re.I | re.DOTALL)
 _BREAKS = re.compile(r"</(p|div|h[1-6]|li|figcaption|blockquote|tr|td|th|dd|dt)>|<br\s*/?>", re.I)
 _TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
 _CREDIT = re.compile(r"(©.*|\((?:c|C)\)\s.*|(?:Fotos?|Bild|Quelle|Foto/Grafik)\s*:\s*\S.*)$")
 _READ_MORE = re.compile(r"\s*(\[(?:…|\.\.\.)\]|…|\.\.\.|Weiterlesen\W*)\s*$")
 _IFRAME = re.compile(
@@ -173,7 +172,9 @@ class Sanitizer:
             cleaned = _IMG.sub(_keep_image, cleaned)
         if "></" in cleaned:
             cleaned = _EMPTY_BLOCK.sub("", cleaned)
-        return _BLANK_LINES.sub("\n", cleaned).strip()
+        if "\n" in cleaned:
+            cleaned = _BLANK_LINES.sub("\n", cleaned)
+        return cleaned.strip()
 
 
 def sanitize_html(value: str, base: str | None) -> str:
@@ -222,12 +223,13 @@ def html_to_text(value: str | None, *, raw: bool = False) -> str:
     if not value:
         return ""
     if "<" not in value and "&" not in value:
-        return _SPACE.sub(" ", value).strip()  # already plain text
+        return " ".join(value.split())  # already plain text
     if raw:
         value = _TEXT_ONLY.clean(_BREAKS.sub(" ", value))
     else:
         value = _TAG.sub("", _BREAKS.sub(" ", value))
-    return _SPACE.sub(" ", html.unescape(value)).strip()
+    # split() and re's \s agree on what whitespace is; join is the cheaper collapse
+    return " ".join(html.unescape(value).split())
 
 
 def truncate(text: str, length: int) -> str:

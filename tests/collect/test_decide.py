@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pipeline.collect.decide import StoredItem, canonical_link, identify, plan_feed
-from pipeline.collect.parse import EntryData
+from pipeline.collect.parse import EntryData, MediaImage
 
 NOW = datetime(2026, 6, 19, 8, 0, tzinfo=UTC)
 WEEK = timedelta(days=14)
@@ -107,3 +107,18 @@ def test_backfill_window() -> None:
     # on a feed we already know, an undated new entry is news
     plan = plan_feed([undated], [], feed_id=1, now=NOW, backfill=WEEK, new_feed=False)
     assert plan.intents[0].eligible and plan.intents[0].published == NOW
+
+
+def test_hashes_stay_what_earlier_versions_stored() -> None:
+    # Stored items carry these hashes: if they changed, every item of every feed would
+    # count as edited (or new) on the first collect after an upgrade.
+    image = MediaImage(
+        "https://www.junge-buergermeister.example/bild.jpg", credit="©NJB/Sebastian Bolesch"
+    )
+    found = identify(entry(images=(image,), tags=("Gemeinschaft", "Digitales")), feed_name="f")
+    assert found.identity == (
+        "sha256:40162bec531969f88833b30f77dd827773ae0cbbb30a7763cc70dd0eaed2fdcd"
+    )
+    assert found.content_hash == (
+        "6737e9eb5fdfeaf8b51c09776b2dc21338fe1b90fba33230fe1ac8223e513a3a"
+    )

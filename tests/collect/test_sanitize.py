@@ -83,6 +83,16 @@ def test_german_text_survives_exactly() -> None:
     assert html_to_text(f"<p>{text}</p>") == text
 
 
+@pytest.mark.parametrize("raw", [False, True])
+def test_every_kind_of_whitespace_collapses_to_one_space(raw: bool) -> None:
+    messy = " \t„Kommune\u00a02030“\u2009–\n\r\x0b Fördermittel\u3000beantragen\x1f "
+    expected = "„Kommune 2030“ – Fördermittel beantragen"
+    assert html_to_text(messy, raw=raw) == expected
+    assert html_to_text(f"<p>{messy}</p><p>&nbsp;mehr&#8239;dazu</p>", raw=raw) == (
+        expected + " mehr dazu"
+    )
+
+
 def test_summary_is_bounded_at_a_word_boundary() -> None:
     text = "Das Netzwerk Junge Bürgermeister*innen ist ein Netzwerk " * 20
     short = truncate(text, 120)
