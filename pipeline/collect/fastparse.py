@@ -177,20 +177,25 @@ def _rss_item(item: ET.Element, url: str, language: str, roles: dict[str, str]) 
             raise Unsupported(f"markup inside {tag}")
         if role is _SKIP:
             continue
-        if role is _TAG:
-            tags.append(_text(child))
-        elif role is _THUMB:
+        if role is _THUMB:
             if child.get("url"):
                 thumbs.append(MediaImage(url=child.get("url", "").strip()))
-        elif role is _ENCLOSURE:
+            continue
+        if role is _ENCLOSURE:
             if child.get("type", "").startswith("image/") and child.get("url"):
                 enclosures.append(MediaImage(url=child.get("url", "").strip()))
+            continue
+        text = (child.text or "").strip()  # _text, inlined: ten times per item
+        if not text.isascii():
+            text = _clean(text)
+        if role is _TAG:
+            tags.append(text)
         elif role is _GUID:
             if "guid" not in fields:
-                fields["guid"] = _text(child)
+                fields["guid"] = text
             guid_is_link = child.get("isPermaLink", "true").lower() != "false"
         elif role not in fields:
-            fields[role] = _text(child)
+            fields[role] = text
     guid = fields.get("guid") or item.get(f"{RDF}about", "").strip() or None
     link = _resolve(_fix_link(fields.get("link", "")), url)
     if not link and guid and guid_is_link:

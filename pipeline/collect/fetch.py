@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -71,8 +72,8 @@ class FetchResult:
     moved_to: str | None = None  # new permanent URL after 301/308
     http_status: int | None = None
 
-    @property
-    def body_hash(self) -> str:
+    @cached_property
+    def body_hash(self) -> str:  # compared before parsing, stored after: hash it once
         return hashlib.sha256(self.body).hexdigest()
 
 
