@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -26,6 +27,7 @@ from pipeline.errors import AudienceError
 LANGUAGES = ("de", "en")
 SALUTATIONS = {"frau": "Frau", "herr": "Herr", "neutral": "neutral", "divers": "neutral"}
 KNOWN = ("email", "first_name", "last_name", "salutation", "title", "language", "lists")
+PERSON = ("first_name", "last_name", "salutation", "title", "language")
 # Headers people write for the known columns (German spreadsheets, other tools' exports).
 ALIASES = {
     "e-mail": "email",
@@ -48,6 +50,9 @@ MAX_VALUE = 500
 # Line breaks (header injection), tabs (a formula trigger) and other control characters.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 _FORMULA = frozenset(FORMULA_PREFIXES)
+# A value starting with a formula character, in values joined with NUL (a control
+# character, so never inside a value that got this far).
+_FORMULA_START = re.compile(r"(?:^|\x00)[=+\-@]")
 _LIST_SPLIT = re.compile(r"[,;|\s]+")
 
 
@@ -57,7 +62,7 @@ class ImportRow(NamedTuple):
     line: int
     email: str  # normalised
     email_hash: str
-    values: dict[str, str]  # the known columns present in the file (except email, lists)
+    person: tuple[str, ...]  # values of Header.person_columns, in that order
     attributes: dict[str, str]  # the other columns, by their header; empty cells left out
     lists: tuple[str, ...]
 
@@ -82,6 +87,7 @@ class Header:
     email_index: int
     has_lists: bool
     attribute_names: tuple[str, ...] = field(default=())
+    person_columns: tuple[str, ...] = field(default=())  # those of PERSON in the file
 
 
 def read_csv(path: Path) -> Generator[tuple[int, list[str]], None, None]:
@@ -159,10 +165,8 @@ def parse_header(path: Path, fields: Sequence[str], *, list_given: bool) -> Head
             f"{path}: line 1: missing column 'lists'; add it or name the list with --list"
         )
     attributes = tuple(n for n in names if n not in KNOWN)
-    return Header(tuple(names), names.index("email"), has_lists, attributes)
-
-
-_EMAIL, _LISTS, _KNOWN, _ATTR = range(4)
+    person = tuple(n for n in names if n in PERSON)
+    return Header(tuple(names), names.index("email"), has_lists, attributes, person)
 
 
 def _unsafe_value(columns: Sequence[str], fields: Sequence[str]) -> str | None:
@@ -195,45 +199,94 @@ class RowChecker:
         self.default_language = default_language
         self.notices: list[RowNotice] = []
         self._seen: dict[str, int] = {}
-        self._normaliser = Normaliser()
-        self._kinds = tuple(
-            _EMAIL if c == "email" else _LISTS if c == "lists" else _KNOWN if c in KNOWN else _ATTR
-            for c in header.columns
+        self._normalise = Normaliser().normalise
+        columns = header.columns
+        self._width = len(columns)
+        self._email = header.email_index
+        self._lists_at = columns.index("lists") if header.has_lists else -1
+        self._fixed_lists = (list_name,) if list_name else None
+        self._language_at = columns.index("language") if "language" in columns else -1
+        self._salutation_at = columns.index("salutation") if "salutation" in columns else -1
+        self._attributes = tuple((name, columns.index(name)) for name in header.attribute_names)
+        self._person = _picker(tuple(columns.index(name) for name in header.person_columns))
+        # columns whose values are neutralised: all but the address and the lists
+        self._neutralised = tuple(
+            (name, i) for i, name in enumerate(columns) if name not in ("email", "lists")
         )
 
-    def check(self, line: int, fields: Sequence[str]) -> ImportRow | RowError | None:
+    def check(self, line: int, fields: list[str]) -> ImportRow | RowError | None:
         """The checked row, the reason it is bad, or None for a blank line."""
-        columns = self.header.columns
-        if len(fields) != len(columns):
-            if not any(f.strip() for f in fields):
-                return None
-            written = (
-                fields[self.header.email_index] if len(fields) > self.header.email_index else ""
-            )
-            return RowError(
-                line,
-                f"has {len(fields)} fields, the header has {len(columns)} "
-                f"({'missing' if len(fields) < len(columns) else 'extra'} columns)",
-                written.strip(),
-            )
-        written = fields[self.header.email_index].strip()
+        if len(fields) != self._width:
+            return self._bad_width(line, fields)
         # One scan of the whole row finds the rare bad row; only then look value by value.
         joined = "".join(fields)
-        if _UNSAFE.search(joined) or len(joined) > MAX_VALUE:
-            problem = _unsafe_value(columns, fields)
+        if len(joined) > MAX_VALUE or _UNSAFE.search(joined):
+            problem = _unsafe_value(self.header.columns, fields)
             if problem:
-                return RowError(line, problem, written)
-        values: dict[str, str] = {}
-        attributes: dict[str, str] = {}
-        raw_lists = ""
-        notices: list[RowNotice] = []
-        for kind, name, raw in zip(self._kinds, columns, fields, strict=True):
-            if kind == _EMAIL:
-                continue
-            value = raw.strip()
-            if kind == _LISTS:
-                raw_lists = value
-                continue
+                return RowError(line, problem, fields[self._email].strip())
+        values = [f.strip() for f in fields]
+        written = values[self._email]
+        notices = None
+        if _FORMULA_START.search("\x00".join(values)):
+            notices = self._neutralise(line, written, values)
+        if not written:
+            return RowError(line, "no address in column 'email'")
+        if written[0] in _FORMULA:
+            return RowError(line, f"the address starts with {written[0]!r}", written)
+        try:
+            email = self._normalise(written)
+        except AddressError as exc:
+            return RowError(line, f"invalid address: {exc}", written)
+        if self._language_at >= 0:
+            raw = values[self._language_at]
+            language = raw.lower() or self.default_language
+            if language not in LANGUAGES:
+                return RowError(
+                    line,
+                    f"unknown language {raw!r} (expected {' or '.join(LANGUAGES)})",
+                    written,
+                )
+            values[self._language_at] = language
+        if self._salutation_at >= 0:
+            raw = values[self._salutation_at]
+            if raw:
+                salutation = SALUTATIONS.get(raw.lower())
+                if salutation is None:
+                    return RowError(
+                        line,
+                        f"unknown salutation {raw!r} (expected Frau, Herr or neutral)",
+                        written,
+                    )
+                values[self._salutation_at] = salutation
+        lists = self._fixed_lists or self._lists(values[self._lists_at])
+        if isinstance(lists, str):
+            return RowError(line, lists, written)
+        first = self._seen.get(email)
+        if first is not None:
+            return RowError(line, f"duplicate address (already on line {first})", written)
+        self._seen[email] = line
+        if notices:
+            self.notices.extend(notices)
+        attributes = {name: values[i] for name, i in self._attributes if values[i]}
+        return ImportRow(line, email, email_hash(email), self._person(values), attributes, lists)
+
+    def _bad_width(self, line: int, fields: Sequence[str]) -> RowError | None:
+        if not any(f.strip() for f in fields):
+            return None
+        width, email = self._width, self._email
+        written = fields[email] if len(fields) > email else ""
+        return RowError(
+            line,
+            f"has {len(fields)} fields, the header has {width} "
+            f"({'missing' if len(fields) < width else 'extra'} columns)",
+            written.strip(),
+        )
+
+    def _neutralise(self, line: int, written: str, values: list[str]) -> list[RowNotice]:
+        """Prefix values a spreadsheet would run as a formula with ``'`` (in place)."""
+        notices = []
+        for name, i in self._neutralised:
+            value = values[i]
             if value and value[0] in _FORMULA:
                 notices.append(
                     RowNotice(
@@ -242,51 +295,10 @@ class RowChecker:
                         f"column {name!r} starts with {value[0]!r}: stored as '{value}",
                     )
                 )
-                value = "'" + value
-            if kind == _KNOWN:
-                values[name] = value
-            elif value:
-                attributes[name] = value
-        if not written:
-            return RowError(line, "no address in column 'email'")
-        if written.startswith(FORMULA_PREFIXES):
-            return RowError(line, f"the address starts with {written[0]!r}", written)
-        try:
-            email = self._normaliser.normalise(written)
-        except AddressError as exc:
-            return RowError(line, f"invalid address: {exc}", written)
-        problem = self._check_values(values)
-        if problem:
-            return RowError(line, problem, written)
-        lists = self._lists(raw_lists)
-        if isinstance(lists, str):
-            return RowError(line, lists, written)
-        first = self._seen.get(email)
-        if first is not None:
-            return RowError(line, f"duplicate address (already on line {first})", written)
-        self._seen[email] = line
-        self.notices.extend(notices)
-        return ImportRow(line, email, email_hash(email), values, attributes, lists)
-
-    def _check_values(self, values: dict[str, str]) -> str | None:
-        if "language" in values:
-            language = values["language"].lower() or self.default_language
-            if language not in LANGUAGES:
-                return (
-                    f"unknown language {values['language']!r} (expected {' or '.join(LANGUAGES)})"
-                )
-            values["language"] = language
-        if "salutation" in values:
-            raw = values["salutation"]
-            salutation = SALUTATIONS.get(raw.lower()) if raw else ""
-            if salutation is None:
-                return f"unknown salutation {raw!r} (expected Frau, Herr or neutral)"
-            values["salutation"] = salutation
-        return None
+                values[i] = "'" + value
+        return notices
 
     def _lists(self, raw: str) -> tuple[str, ...] | str:
-        if self.list_name:
-            return (self.list_name,)
         names = tuple(dict.fromkeys(n for n in _LIST_SPLIT.split(raw.lower()) if n))
         if not names:
             return "no list in column 'lists'"
@@ -295,3 +307,13 @@ class RowChecker:
                 known = ", ".join(self.known_lists) or "none"
                 return f"unknown list {name!r} (configured lists: {known})"
         return names
+
+
+def _picker(indexes: tuple[int, ...]) -> Callable[[list[str]], tuple[str, ...]]:
+    """A function taking these positions of a list, as a tuple (itemgetter in C)."""
+    if len(indexes) >= 2:
+        return itemgetter(*indexes)
+    if indexes:
+        (only,) = indexes
+        return lambda values: (values[only],)
+    return lambda _values: ()

@@ -8,7 +8,7 @@ transaction (an import is one transaction over many chunks); the others open the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -153,55 +153,96 @@ SUBSCRIBER_COLUMNS = (
     "language",
     "attributes",
 )
-
-
-def insert_subscribers(conn: Connection, rows: Sequence[tuple[Any, ...]], *, at: datetime) -> None:
-    """Insert many subscribers: tuples in the order of ``SUBSCRIBER_COLUMNS``."""
-    _insert_many(conn, subscribers, SUBSCRIBER_COLUMNS, rows, {"created_at": at, "updated_at": at})
-
-
 PERSON_COLUMNS = ("first_name", "last_name", "salutation", "title", "language")
 
 
+def attributes_binder(conn: Connection) -> Callable[[dict[str, str]], Any]:
+    """How the bulk writes below want ``attributes``: on SQLite the text Core would store
+    (so an import can compare it with the stored text instead of decoding every row),
+    elsewhere the dict (Core binds it)."""
+    process = _bind(conn, subscribers, "attributes") if conn.dialect.name == "sqlite" else None
+    return process if process is not None else dict
+
+
+def decode_attributes(raw: Any) -> dict[str, str]:
+    """Stored attributes as a dict: SQLite hands JSON back as text, PostgreSQL's driver
+    as a dict."""
+    return dict(json.loads(raw) if isinstance(raw, str) else raw or {})
+
+
+def insert_subscribers(
+    conn: Connection, rows: Sequence[tuple[Any, ...]], *, at: datetime
+) -> dict[str, int]:
+    """Insert many subscribers (tuples in the order of ``SUBSCRIBER_COLUMNS``, attributes
+    as ``attributes_binder`` makes them); their ids by address."""
+    if not rows:
+        return {}
+    constants = {"created_at": at, "updated_at": at}
+    if conn.dialect.name != "sqlite":
+        _insert_many(conn, subscribers, SUBSCRIBER_COLUMNS, rows, constants)
+        return ids_by_email(conn, [r[0] for r in rows])
+    before = conn.exec_driver_sql("SELECT max(id) FROM subscribers").scalar() or 0
+    columns = [*SUBSCRIBER_COLUMNS, *constants]
+    sql = f"INSERT INTO subscribers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    fixed = _bound_constants(conn, subscribers, constants)
+    conn.exec_driver_sql(sql, [r + fixed for r in rows])
+    # The transaction holds the write lock, so every row above the old maximum is one of
+    # these: a range read instead of a look-up per address. (SQLite picks rowids at random
+    # only once the largest possible one is taken; then the look-up finds the rest.)
+    found = conn.exec_driver_sql("SELECT email, id FROM subscribers WHERE id > ?", (before,))
+    ids: dict[str, int] = dict(found.all())
+    if len(ids) < len(rows):
+        ids.update(ids_by_email(conn, [r[0] for r in rows if r[0] not in ids]))
+    return ids
+
+
 def existing_for_import(
-    conn: Connection, emails: Sequence[str]
-) -> dict[str, tuple[int, dict[str, str], dict[str, str]]]:
-    """``{email: (id, person columns, attributes)}`` for the addresses already stored."""
+    conn: Connection, emails: Sequence[str], columns: Sequence[str], list_names: Sequence[str]
+) -> dict[str, tuple[int, tuple[Any, ...], Any, dict[str, str]]]:
+    """``{email: (id, values of columns, attributes, {list: status})}`` for the addresses
+    already stored: attributes as the driver returns them (text on SQLite), statuses of
+    the subscriptions to ``list_names``. One query for both (a join on the unique
+    subscriber/list index)."""
     if not emails:
         return {}
-    rows = _select_in(
-        conn,
-        f"SELECT email, id, {', '.join(PERSON_COLUMNS)}, attributes "
-        "FROM subscribers WHERE email IN ({})",
-        emails,
+    mark = _mark(conn)
+    wanted = ", ".join([mark] * len(list_names)) if list_names else "NULL"
+    selected = "".join(f"s.{c}, " for c in columns)
+    sql = (
+        f"SELECT s.email, s.id, {selected}s.attributes, b.list_name, b.status "
+        "FROM subscribers s LEFT JOIN subscriptions b "
+        f"ON b.subscriber_id = s.id AND b.list_name IN ({wanted}) "
+        f"WHERE s.email IN ({', '.join([mark] * len(emails))})"
     )
-    out = {}
+    rows = conn.exec_driver_sql(sql, (*list_names, *emails)).all()
+    width = len(columns)
+    out: dict[str, tuple[int, tuple[Any, ...], Any, dict[str, str]]] = {}
     for r in rows:
-        raw = r[-1]
-        # SQLite hands JSON back as text, PostgreSQL's driver as a dict.
-        attributes = dict(json.loads(raw) if isinstance(raw, str) else raw or {})
-        out[r[0]] = (r[1], dict(zip(PERSON_COLUMNS, r[2:-1], strict=True)), attributes)
+        found = out.get(r[0])
+        if found is None:
+            found = out[r[0]] = (r[1], r[2 : 2 + width], r[2 + width], {})
+        if r[-2] is not None:
+            found[3][r[-2]] = r[-1]
     return out
 
 
 def update_subscribers_columns(
-    conn: Connection, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], at: datetime
+    conn: Connection, rows: Sequence[tuple[Any, ...]], columns: Sequence[str], at: datetime
 ) -> None:
-    """Set ``columns`` of many subscribers; each row carries ``b_id`` and those columns."""
+    """Set ``columns`` of many subscribers: tuples of those values then the id (attributes
+    as ``attributes_binder`` makes them)."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        core = [{"b_id": r["b_id"], **{c: r[c] for c in columns}, "updated_at": at} for r in rows]
+        core = [
+            {"b_id": r[-1], **dict(zip(columns, r, strict=False)), "updated_at": at} for r in rows
+        ]
         conn.execute(update(subscribers).where(subscribers.c.id == bindparam("b_id")), core)
         return
-    mark = _mark(conn)
-    assignments = ", ".join(f"{name} = {mark}" for name in [*columns, "updated_at"])
-    sql = f"UPDATE {subscribers.name} SET {assignments} WHERE id = {mark}"
-    # updated_at goes before id: a constant appended after the varying columns.
-    full = [(*(r[c] for c in columns),) for r in rows]
-    params = _tuples(conn, subscribers, columns, full, {"updated_at": at})
-    ids = [r["b_id"] for r in rows]
-    conn.exec_driver_sql(sql, [(*p, i) for p, i in zip(params, ids, strict=True)])
+    assignments = ", ".join(f"{name} = ?" for name in [*columns, "updated_at"])
+    sql = f"UPDATE {subscribers.name} SET {assignments} WHERE id = ?"
+    (stamp,) = _bound_constants(conn, subscribers, {"updated_at": at})
+    conn.exec_driver_sql(sql, [(*r[:-1], stamp, r[-1]) for r in rows])
 
 
 # Imports write thousands of rows a second: on SQLite these go straight to the driver's
@@ -226,29 +267,12 @@ def _bind(conn: Connection, table: Any, name: str) -> Any:
     return table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
 
 
-def _tuples(
-    conn: Connection,
-    table: Any,
-    names: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    constants: Mapping[str, Any],
-) -> list[tuple[Any, ...]]:
-    """Rows as driver parameter tuples, each value bound as Core would bind it; the
-    values every row shares are bound once and appended."""
-    fixed = tuple(
+def _bound_constants(conn: Connection, table: Any, constants: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The values every row shares, bound once as Core would bind them."""
+    return tuple(
         (process(value) if (process := _bind(conn, table, name)) else value)
         for name, value in constants.items()
     )
-    procs = [(i, p) for i, n in enumerate(names) if (p := _bind(conn, table, n))]
-    if not procs:
-        return [r + fixed for r in rows]
-    out: list[tuple[Any, ...]] = []
-    for r in rows:
-        values = list(r)
-        for i, process in procs:
-            values[i] = process(values[i])
-        out.append((*values, *fixed))
-    return out
 
 
 def _insert_many(
@@ -268,7 +292,18 @@ def _insert_many(
     columns = [*names, *constants]
     marks = ", ".join([_mark(conn)] * len(columns))
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-    conn.exec_driver_sql(sql, _tuples(conn, table, names, rows, constants))
+    fixed = _bound_constants(conn, table, constants)
+    procs = [(i, p) for i, n in enumerate(names) if (p := _bind(conn, table, n))]
+    if procs:
+        rows = [_processed(r, procs) for r in rows]
+    conn.exec_driver_sql(sql, [r + fixed for r in rows])
+
+
+def _processed(row: tuple[Any, ...], procs: Sequence[tuple[int, Any]]) -> tuple[Any, ...]:
+    values = list(row)
+    for i, process in procs:
+        values[i] = process(values[i])
+    return tuple(values)
 
 
 def list_subscribers(
