@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -81,3 +82,30 @@ def test_duplicates_across_feeds_belong_to_the_first_feed_in_config_order(
         "Bürgerhaushalt Teil 3": "drei",
         "Bürgerhaushalt Teil 4": "fuenf",
     }
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_cyclic_collector_pauses_during_collect_and_is_left_as_found(
+    httpserver: HTTPServer,
+    settings_factory: Callable[..., Settings],
+    clock: FakeClock,
+    enabled_before: bool,
+) -> None:
+    settings = settings_factory(feeds=[feed("eins", serve(httpserver, "/e", rss(article("e", 1))))])
+    store = Store.open(settings.database_url())
+    during: list[bool] = []
+    was = gc.isenabled()
+    try:
+        if not enabled_before:
+            gc.disable()
+        report = collect(
+            settings, store, clock=clock, progress=lambda *_: during.append(gc.isenabled())
+        )
+        after = gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
+        store.close()
+    assert report.new == 1
+    assert during == [False]
+    assert after is enabled_before
