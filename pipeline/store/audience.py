@@ -170,6 +170,9 @@ def decode_attributes(raw: Any) -> dict[str, str]:
     return dict(json.loads(raw) if isinstance(raw, str) else raw or {})
 
 
+_MAX_ROWID = 2**63 - 1
+
+
 def insert_subscribers(
     conn: Connection, rows: Sequence[tuple[Any, ...]], *, at: datetime
 ) -> dict[str, int]:
@@ -186,14 +189,18 @@ def insert_subscribers(
     sql = f"INSERT INTO subscribers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     fixed = _bound_constants(conn, subscribers, constants)
     conn.exec_driver_sql(sql, [r + fixed for r in rows])
-    # The transaction holds the write lock, so every row above the old maximum is one of
-    # these: a range read instead of a look-up per address. (SQLite picks rowids at random
-    # only once the largest possible one is taken; then the look-up finds the rest.)
-    found = conn.exec_driver_sql("SELECT email, id FROM subscribers WHERE id > ?", (before,))
-    ids: dict[str, int] = dict(found.all())
-    if len(ids) < len(rows):
-        ids.update(ids_by_email(conn, [r[0] for r in rows if r[0] not in ids]))
-    return ids
+    # SQLite gives each new row the largest rowid plus one (it picks at random only once
+    # the largest possible one is taken), and the transaction holds the write lock: the
+    # rows got the next ids in order. Checked at both ends all the same; else look up.
+    first, last = before + 1, before + len(rows)
+    if last < _MAX_ROWID:
+        check = conn.exec_driver_sql(
+            "SELECT (SELECT email FROM subscribers WHERE id = ?), max(id) FROM subscribers",
+            (first,),
+        ).one()
+        if tuple(check) == (rows[0][0], last):
+            return {r[0]: i for i, r in enumerate(rows, start=first)}
+    return ids_by_email(conn, [r[0] for r in rows])
 
 
 def existing_for_import(

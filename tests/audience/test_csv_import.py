@@ -225,3 +225,54 @@ def test_reimport_of_the_same_file_changes_nothing(
     assert (report.created, report.updated, report.unchanged, report.subscribed) == (0, 0, 1, 0)
     (after,) = q.list_subscribers(store)
     assert after.subscriber.updated_at == before.subscriber.updated_at
+
+
+def _lists_by_person(store: Store) -> dict[str, set[str]]:
+    return {r.subscriber.email: set(r.lists) for r in q.list_subscribers(store, limit=1000)}
+
+
+def test_each_new_subscriber_gets_their_own_subscriptions(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    """New rows' ids come from the insert order: every person must get their own lists,
+    across chunks and next to people already stored."""
+    import pipeline.audience.csv_import as csv_import
+
+    lists = ("members", "press", "members press")
+    rows = [f"p{n}@verein.example,{lists[n % 3]}" for n in range(7)]
+    _import(settings, store, clock, write_csv("email,lists\n" + rows[3] + "\n"))
+    csv_import.CHUNK, chunk = 3, csv_import.CHUNK
+    try:
+        report = _import(settings, store, clock, write_csv("email,lists\n" + "\n".join(rows)))
+    finally:
+        csv_import.CHUNK = chunk
+    assert (report.created, report.unchanged) == (6, 1)
+    expected = {f"p{n}@verein.example": set(lists[n % 3].split()) for n in range(7)}
+    assert _lists_by_person(store) == expected
+
+
+def test_new_ids_are_looked_up_when_sqlite_picks_them_at_random(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    """With the largest rowid taken SQLite numbers new rows at random: still right."""
+    from sqlalchemy import insert
+
+    from pipeline.store.schema import subscribers
+
+    with store.begin() as conn:
+        conn.execute(
+            insert(subscribers).values(
+                id=2**63 - 1,
+                email="last@verein.example",
+                email_hash="x" * 64,
+                attributes={},
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        )
+    rows = [f"r{n}@verein.example,{'press' if n % 2 else 'members'}" for n in range(20)]
+    report = _import(settings, store, clock, write_csv("email,lists\n" + "\n".join(rows)))
+    assert report.created == 20
+    found = _lists_by_person(store)
+    assert found.pop("last@verein.example") == set()
+    assert found == {f"r{n}@verein.example": {"press" if n % 2 else "members"} for n in range(20)}

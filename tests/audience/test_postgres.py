@@ -35,6 +35,11 @@ def test_import_recipients_erase_on_postgres(
     assert report.created == 3 and [e.line for e in report.errors] == [5]
     again = import_file(settings, pg_store, path, clock=clock)
     assert again.created == 0 and again.updated == 0 and again.unchanged == 3
+    changed = write_csv(CSV.replace("Tageszeitung Ost", "Abendblatt"), name="changed.csv")
+    update = import_file(settings, pg_store, changed, clock=clock)
+    assert (update.updated, update.unchanged) == (1, 2)
+    update = import_file(settings, pg_store, path, clock=clock)  # and back
+    assert (update.updated, update.unchanged) == (1, 2)
 
     got = [(r.email, r.list_name) for r in iter_recipients(pg_store, ["press", "members"])]
     assert got == [
