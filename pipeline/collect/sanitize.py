@@ -62,7 +62,9 @@ _BLOCK = re.compile(r"<(p|figcaption|li|h[1-6]|div|td)\b[^>]*>(.*?)</\1>", re.I 
 _BREAKS = re.compile(r"</(p|div|h[1-6]|li|figcaption|blockquote|tr|td|th|dd|dt)>|<br\s*/?>", re.I)
 _TAG = re.compile(r"<[^>]+>")
 _CREDIT = re.compile(r"(©.*|\((?:c|C)\)\s.*|(?:Fotos?|Bild|Quelle|Foto/Grafik)\s*:\s*\S.*)$")
-_READ_MORE = re.compile(r"\s*(\[(?:…|\.\.\.)\]|…|\.\.\.|Weiterlesen\W*)\s*$")
+# No leading \s*: the text is stripped after the marker is cut, and without it the
+# search skips quickly to the marker's first character.
+_READ_MORE = re.compile(r"(\[(?:…|\.\.\.)\]|…|\.\.\.|Weiterlesen\W*)\s*$")
 _IFRAME = re.compile(
     r"<iframe\b[^>]*\bsrc=([\"'])(.*?)\1[^>]*>(?:.*?</iframe>)?", re.IGNORECASE | re.DOTALL
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pipeline.collect.parse import parse_feed
@@ -163,3 +165,24 @@ def test_embedded_videos_become_links_other_iframes_vanish() -> None:
     assert '<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ"' in html
     assert '<a href="https://vimeo.com/76979871"' in html
     assert "iframe" not in html and "evil.example" not in html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Am 12. Juni trafen sich die Bürgermeister*innen […]",
+        "Am 12. Juni trafen sich die Bürgermeister*innen   [...]  \n",
+        "Fördermittel beantragen …",
+        "Fördermittel beantragen....",
+        "Fördermittel … beantragen … Weiterlesen »",
+        "Kommune 2030 Weiterlesen\n",
+        "Der Text endet mit einem Punkt.",
+        "\u00a0[…]",
+        "",
+    ],
+)
+def test_read_more_marker_cut_like_the_whitespace_greedy_pattern(text: str) -> None:
+    reference = re.compile(r"\s*(\[(?:…|\.\.\.)\]|…|\.\.\.|Weiterlesen\W*)\s*$")
+    shortened = reference.sub("", text).strip()
+    cut = shortened != text.strip() and shortened[-1:] not in ("", ".", "!", "?")
+    assert truncate(text, 300) == (shortened + "…" if cut else shortened)
