@@ -230,6 +230,8 @@ class _Writer:
         # attributes as bound for the store, by their items: lists repeat a few outlets,
         # regions and beats thousands of times, and serialising is the costly part
         self._bound: dict[tuple[tuple[str, str], ...], Any] = {}
+        # (stored text, file's text) -> (unchanged?, text to store): the same pairs recur
+        self._merges: dict[tuple[str, Any], tuple[bool, Any]] = {}
 
     def _bind(self, bind: Callable[[dict[str, str]], Any], attributes: dict[str, str]) -> Any:
         key = tuple(attributes.items())
@@ -292,6 +294,7 @@ class _Writer:
         # Rows that would change nothing are not written (re-imports are mostly those).
         updates = []
         names = self.attribute_names
+        merges = self._merges
         for r in rows:
             subscriber_id, current, stored, _lists = known[r.email]
             attributes = self._bind(bind, r.attributes)
@@ -299,11 +302,18 @@ class _Writer:
             # the file's own columns, so there is nothing to merge.
             same = attributes == stored
             if not same:
-                old = q.decode_attributes(stored)
-                merged = {k: v for k, v in old.items() if k not in names}
-                merged.update(r.attributes)
-                same = merged == old
-                attributes = stored if same else bind(merged)
+                key = (stored, attributes)
+                merge = merges.get(key) if type(stored) is str else None
+                if merge is None:
+                    old = q.decode_attributes(stored)
+                    merged = {k: v for k, v in old.items() if k not in names}
+                    merged.update(r.attributes)
+                    merge = (True, stored) if merged == old else (False, bind(merged))
+                    if type(stored) is str:
+                        if len(merges) >= _BOUND_LIMIT:
+                            merges.clear()
+                        merges[key] = merge
+                same, attributes = merge
             if same and current == r.person:
                 self.report.unchanged += 1
                 continue

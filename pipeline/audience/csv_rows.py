@@ -50,9 +50,6 @@ MAX_VALUE = 500
 # Line breaks (header injection), tabs (a formula trigger) and other control characters.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 _FORMULA = frozenset(FORMULA_PREFIXES)
-# A value starting with a formula character, in values joined with NUL (a control
-# character, so never inside a value that got this far).
-_FORMULA_START = re.compile(r"(?:^|\x00)[=+\-@]")
 _LIST_SPLIT = re.compile(r"[,;|\s]+")
 
 
@@ -219,15 +216,20 @@ class RowChecker:
         if len(fields) != self._width:
             return self._bad_width(line, fields)
         # One scan of the whole row finds the rare bad row; only then look value by value.
+        # (Control characters are not printable; isprintable also refuses some harmless
+        # characters, such as a no-break space, which then get the exact check.)
         joined = "".join(fields)
-        if len(joined) > MAX_VALUE or _UNSAFE.search(joined):
+        if len(joined) > MAX_VALUE or not joined.isprintable():
             problem = _unsafe_value(self.header.columns, fields)
             if problem:
                 return RowError(line, problem, fields[self._email].strip())
         values = [f.strip() for f in fields]
         written = values[self._email]
         notices = None
-        if _FORMULA_START.search("\x00".join(values)):
+        # The values joined with NUL, which no value has (it is a control character):
+        # a formula character after a NUL starts a value.
+        starts = "\x00" + "\x00".join(values)
+        if "\x00=" in starts or "\x00+" in starts or "\x00-" in starts or "\x00@" in starts:
             notices = self._neutralise(line, written, values)
         if not written:
             return RowError(line, "no address in column 'email'")

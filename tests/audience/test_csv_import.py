@@ -276,3 +276,32 @@ def test_new_ids_are_looked_up_when_sqlite_picks_them_at_random(
     found = _lists_by_person(store)
     assert found.pop("last@verein.example") == set()
     assert found == {f"r{n}@verein.example": {"press" if n % 2 else "members"} for n in range(20)}
+
+
+def test_quick_row_scans_decide_as_the_value_by_value_checks(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    """Rows are first scanned whole (printable? a formula character after a separator?);
+    what those scans flag must be decided per value, exactly."""
+    text = (
+        "email,first_name,last_name,region\n"
+        "nbsp@verein.example,Anna\u00a0Maria,Stra\u00adße,Süd\n"  # 2 not "printable": fine
+        "tab@verein.example,Anna\tMaria,X,\n"  # 3 control character
+        "minus@verein.example,Jean-Luc,Groß-Klein,-5 °C\n"  # 4 only the start counts
+        "-minus@verein.example,A,B,\n"  # 5 the address starts with a formula character
+        "at@verein.example,A,@B,=C\n"  # 6 neutralised in two columns
+    )
+    report = _import(settings, store, clock, write_csv(text), list_name="members")
+    assert [(e.line, e.reason) for e in report.errors] == [
+        (3, "control character in column 'first_name'"),
+        (5, "the address starts with '-'"),
+    ]
+    with store.connect() as conn:
+        nbsp = q.find_subscriber(conn, "nbsp@verein.example")
+        minus = q.find_subscriber(conn, "minus@verein.example")
+        at = q.find_subscriber(conn, "at@verein.example")
+    assert nbsp and (nbsp.first_name, nbsp.last_name) == ("Anna\u00a0Maria", "Stra\u00adße")
+    assert minus and (minus.first_name, minus.last_name) == ("Jean-Luc", "Groß-Klein")
+    assert minus.attributes == {"region": "'-5 °C"}
+    assert at and at.last_name == "'@B" and at.attributes == {"region": "'=C"}
+    assert sorted(n.line for n in report.notices) == [4, 6, 6]
