@@ -421,20 +421,31 @@ def insert_subscriptions(
 ) -> None:
     """Insert many subscriptions ``(subscriber_id, list_name)`` sharing status, source and
     time (as signed up and confirmed)."""
-    _insert_many(
-        conn,
-        subscriptions,
-        ("subscriber_id", "list_name"),
-        rows,
-        {
-            "status": status,
-            "source": source,
-            "signup_at": at,
-            "confirmed_at": at,
-            "created_at": at,
-            "updated_at": at,
-        },
+    constants = {
+        "status": status,
+        "source": source,
+        "signup_at": at,
+        "confirmed_at": at,
+        "created_at": at,
+        "updated_at": at,
+    }
+    if conn.dialect.name != "sqlite" or not rows:
+        _insert_many(conn, subscriptions, ("subscriber_id", "list_name"), rows, constants)
+        return
+    # One statement per list, the ids passed as one JSON array: SQLite inserts them all
+    # in one step, without a Python round per row.
+    by_list: dict[str, list[int]] = {}
+    for subscriber_id, list_name in rows:
+        by_list.setdefault(list_name, []).append(subscriber_id)
+    names = ", ".join(constants)
+    marks = ", ".join("?" * len(constants))
+    sql = (
+        f"INSERT INTO subscriptions (subscriber_id, list_name, {names}) "
+        f"SELECT value, ?, {marks} FROM json_each(?)"
     )
+    fixed = _bound_constants(conn, subscriptions, constants)
+    for list_name, ids in by_list.items():
+        conn.exec_driver_sql(sql, (list_name, *fixed, json.dumps(ids)))
 
 
 def activate_imported(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
