@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         profiler = cProfile.Profile() if args.profile else None
         thread_profilers: list[cProfile.Profile] = []
         if profiler:
-            # the store writer and the fetch threads do much of the work: profile them too
+            # the fetch threads work too: profile them as well
             threading.setprofile(partial(_profile_thread, thread_profilers))
 
         started, cpu = time.perf_counter(), _cpu()

@@ -27,14 +27,12 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
 from urllib.parse import urlsplit
 
 import requests
 
 from pipeline.clock import Clock
-from pipeline.collect.apply import PreparedFeed, failed, prepare_feed, write_feed
+from pipeline.collect.apply import failed, store_feed
 from pipeline.collect.fetch import FetchRequest, fetch_all, make_session
 from pipeline.collect.report import CollectReport, FeedOutcome
 from pipeline.collect.sanitize import Sanitizer
@@ -93,65 +91,42 @@ def collect(
     sanitizer = Sanitizer()
     body_hashes = _body_hashes(store, order)
 
-    def write(prepared: PreparedFeed) -> FeedOutcome:
-        return write_feed(
-            settings,
-            store,
-            prepared,
-            kind=kinds[prepared.state.name],
-            clock=clock,
-            sanitizer=sanitizer,
-        )
-
-    def done(outcome: FeedOutcome) -> None:
-        outcomes[outcome.name] = outcome
-        if progress is not None:
-            progress(outcome, len(outcomes), len(order))
-
-    # One writer thread stores the feeds one after another, in order, while this thread
-    # parses the next one: SQLite's steps and commits run without the interpreter lock.
-    # Feed N+1 is submitted only after feed N is written, so every decision (identity,
-    # duplicates across feeds) sees the store exactly as a one-thread run would.
-    writing: Future[FeedOutcome] | None = None
     # Each feed builds an element tree and a few objects per entry and drops them when
     # it is stored, creating no cycles: the cyclic collector would only walk the live
     # trees again and again (a tenth of the run). It runs as usual once collect is done.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="collect-store") as writer:
-            submit = writer.submit if store.shared_between_threads else _done_now
-            for req, result in fetch_all(
-                requests_,
-                session=http,
-                timeout=settings.collect.timeout,
-                max_bytes=settings.collect.max_bytes,
-                concurrency=settings.collect.concurrency,
-            ):
-                state = states[req.name]
-                if isinstance(result, FeedError):
-                    job = partial(failed, settings, store, state, result, clock=clock)
-                else:
-                    prepared = prepare_feed(state, result, previous_body=body_hashes.get(req.name))
-                    job = partial(write, prepared)
-                if writing is not None:
-                    done(writing.result())
-                writing = submit(job)
-            if writing is not None:
-                done(writing.result())
+        for req, result in fetch_all(
+            requests_,
+            session=http,
+            timeout=settings.collect.timeout,
+            max_bytes=settings.collect.max_bytes,
+            concurrency=settings.collect.concurrency,
+        ):
+            state = states[req.name]
+            if isinstance(result, FeedError):
+                outcome = failed(settings, store, state, result, clock=clock)
+            else:
+                outcome = store_feed(
+                    settings,
+                    store,
+                    state,
+                    result,
+                    kind=kinds[req.name],
+                    previous_body=body_hashes.get(req.name),
+                    clock=clock,
+                    sanitizer=sanitizer,
+                )
+            outcomes[req.name] = outcome
+            if progress is not None:
+                progress(outcome, len(outcomes), len(order))
     finally:
         if collecting:
             gc.enable()
         if own_session:
             http.close()
     return CollectReport(feeds=[outcomes[name] for name in order])
-
-
-def _done_now(job: Callable[[], FeedOutcome]) -> Future[FeedOutcome]:
-    """Run ``job`` in this thread (a store other threads cannot see)."""
-    future: Future[FeedOutcome] = Future()
-    future.set_result(job())
-    return future
 
 
 def sync_configured_feeds(

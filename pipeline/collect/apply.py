@@ -7,12 +7,11 @@ in the same place: its failure count, last error and flag.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.clock import Clock
-from pipeline.collect.decide import Identified, ItemIntent, Plan, identify, plan_feed
+from pipeline.collect.decide import ItemIntent, Plan, identify, plan_feed
 from pipeline.collect.fetch import FeedGone, FetchResult
 from pipeline.collect.parse import ParsedFeed, parse_feed
 from pipeline.collect.report import FeedOutcome
@@ -27,19 +26,6 @@ from pipeline.store import items as item_store
 log = logging.getLogger("pipeline.collect")
 
 
-@dataclass(frozen=True)
-class PreparedFeed:
-    """A fetched feed read as far as it can be without the store: found unchanged,
-    parsed and identified, or failed. Preparing feed N+1 runs while feed N is written."""
-
-    state: FeedState
-    result: FetchResult
-    new_url: str | None  # the feed moved permanently (301/308) to this URL
-    parsed: ParsedFeed | None = None  # None: unchanged (304, or the same body again)
-    identified: tuple[Identified, ...] = ()
-    error: FeedError | None = None
-
-
 def store_feed(
     settings: Settings,
     store: Store,
@@ -51,15 +37,35 @@ def store_feed(
     clock: Clock,
     sanitizer: Sanitizer,
 ) -> FeedOutcome:
-    """Prepare and write one fetched feed (``prepare_feed``, then ``write_feed``)."""
-    prepared = prepare_feed(state, result, previous_body=previous_body)
-    return write_feed(settings, store, prepared, kind=kind, clock=clock, sanitizer=sanitizer)
+    """``_store_feed``, with anything unexpected recorded as this feed's failure."""
+    try:
+        return _store_feed(
+            settings,
+            store,
+            state,
+            result,
+            kind=kind,
+            previous_body=previous_body,
+            clock=clock,
+            sanitizer=sanitizer,
+        )
+    except Exception as exc:  # a bug or a store error in one feed stops only that feed
+        log.exception("storing a feed failed", extra={"feed": state.name})
+        error = FeedError(f"cannot store: {exc}", feed=state.name)
+        return failed(settings, store, state, error, clock=clock)
 
 
-def prepare_feed(
-    state: FeedState, result: FetchResult, *, previous_body: str | None
-) -> PreparedFeed:
-    """Parse and identify the entries of a fetched feed. Pure: no store, no clock."""
+def _store_feed(
+    settings: Settings,
+    store: Store,
+    state: FeedState,
+    result: FetchResult,
+    *,
+    kind: str,
+    previous_body: str | None,
+    clock: Clock,
+    sanitizer: Sanitizer,
+) -> FeedOutcome:
     if result.moved_to and result.moved_to != state.url:
         log.warning(
             "feed moved permanently; stored URL updated",
@@ -67,64 +73,6 @@ def prepare_feed(
         )
     new_url = result.moved_to if result.moved_to != state.url else None
     if result.status == "not_modified" or result.body_hash == previous_body:
-        return PreparedFeed(state, result, new_url)
-    try:
-        parsed = parse_feed(
-            result.body,
-            url=result.moved_to or result.url,
-            content_type=result.content_type,
-            name=state.name,
-        )
-        identified = tuple(identify(entry, feed_name=state.name) for entry in parsed.entries)
-    except FeedError as exc:
-        return PreparedFeed(state, result, new_url, error=exc)
-    except Exception as exc:  # a bug in one feed stops only that feed
-        log.exception("reading a feed failed", extra={"feed": state.name})
-        error = FeedError(f"cannot store: {exc}", feed=state.name)
-        return PreparedFeed(state, result, new_url, error=error)
-    if parsed.warning:
-        log.warning("feed is malformed", extra={"feed": state.name, "problem": parsed.warning})
-    return PreparedFeed(state, result, new_url, parsed=parsed, identified=identified)
-
-
-def write_feed(
-    settings: Settings,
-    store: Store,
-    prepared: PreparedFeed,
-    *,
-    kind: str,
-    clock: Clock,
-    sanitizer: Sanitizer,
-) -> FeedOutcome:
-    """Decide, sanitize and store a prepared feed in one transaction; anything
-    unexpected is recorded as this feed's failure."""
-    state = prepared.state
-    try:
-        if prepared.error is not None:
-            return failed(settings, store, state, prepared.error, clock=clock)
-        return _write_feed(settings, store, prepared, kind=kind, clock=clock, sanitizer=sanitizer)
-    except Exception as exc:  # a bug or a store error in one feed stops only that feed
-        log.exception("storing a feed failed", extra={"feed": state.name})
-        error = FeedError(f"cannot store: {exc}", feed=state.name)
-        return failed(settings, store, state, error, clock=clock)
-
-
-def _write_feed(
-    settings: Settings,
-    store: Store,
-    prepared: PreparedFeed,
-    *,
-    kind: str,
-    clock: Clock,
-    sanitizer: Sanitizer,
-) -> FeedOutcome:
-    state, result, parsed, new_url = (
-        prepared.state,
-        prepared.result,
-        prepared.parsed,
-        prepared.new_url,
-    )
-    if parsed is None:
         with store.begin() as conn:
             feed_store.record_success(
                 conn,
@@ -136,8 +84,19 @@ def _write_feed(
                 last_modified=result.last_modified,
             )
         return FeedOutcome(state.name, "not_modified", moved_to=new_url)
+    try:
+        parsed = parse_feed(
+            result.body,
+            url=result.moved_to or result.url,
+            content_type=result.content_type,
+            name=state.name,
+        )
+    except FeedError as exc:
+        return failed(settings, store, state, exc, clock=clock)
+    if parsed.warning:
+        log.warning("feed is malformed", extra={"feed": state.name, "problem": parsed.warning})
     now = clock.now()
-    identified = prepared.identified
+    identified = [identify(entry, feed_name=state.name) for entry in parsed.entries]
     try:
         with store.begin() as conn:
             stored = item_store.stored_for(

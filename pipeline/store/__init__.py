@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import SingletonThreadPool
 
 from pipeline.errors import StoreError
 from pipeline.store.migrations import migrate
@@ -30,11 +29,6 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    @property
-    def shared_between_threads(self) -> bool:
-        """False for an in-memory SQLite database: there each thread sees its own."""
-        return not isinstance(self.engine.pool, SingletonThreadPool)
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:

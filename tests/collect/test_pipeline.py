@@ -1,4 +1,4 @@
-"""Feeds are parsed while the one before is written, yet decided strictly in order."""
+"""Feeds are decided strictly in configuration order, on a file or an in-memory store."""
 
 from __future__ import annotations
 
