@@ -437,10 +437,12 @@ def _quick_date(value: str) -> datetime | None:
             0 if zone in ("GMT", "UT", "UTC", "Z") else int(zone[:3]) * 60 + int(zone[0] + zone[3:])
         )
         try:
-            local = datetime(int(year), month_no, int(day), int(hh), int(mm), int(ss or 0))
+            moment = datetime(
+                int(year), month_no, int(day), int(hh), int(mm), int(ss or 0), tzinfo=UTC
+            )
         except ValueError:
             return None
-        return (local - timedelta(minutes=offset)).replace(tzinfo=UTC)
+        return moment - timedelta(minutes=offset) if offset else moment
     if _ISO.match(value):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
