@@ -14,9 +14,11 @@ run a formula when the data is exported and opened; such values get a leading ``
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -47,6 +49,7 @@ ALIASES = {
 }
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 MAX_VALUE = 500
+_BLOCK = 1 << 20  # bytes read and decoded at once
 # Line breaks (header injection), tabs (a formula trigger) and other control characters.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 _FORMULA = frozenset(FORMULA_PREFIXES)
@@ -94,17 +97,14 @@ def read_csv(path: Path) -> Generator[tuple[int, list[str]], None, None]:
     except OSError as exc:
         raise AudienceError(f"{path}: cannot read: {exc.strerror}") from exc
     with handle:
-        lines = _decoded_lines(path, handle)
-        first = next(lines, None)
+        first = _first_line(path, handle)
         if first is None:
             raise AudienceError(f"{path}: the file is empty (expected a header line)")
         delimiter = _delimiter(first)
-
-        def all_lines() -> Iterator[str]:
-            yield first
-            yield from lines
-
-        reader = csv.reader(all_lines(), delimiter=delimiter, strict=False)
+        # Lines are split at LF only, as the bytes are: a CR inside a value stays there
+        # (and is refused with its column) instead of splitting the row.
+        lines = chain((first,), chain.from_iterable(_blocks(path, handle)))
+        reader = csv.reader(lines, delimiter=delimiter, strict=False)
         start = 1
         try:
             for fields in reader:
@@ -114,24 +114,48 @@ def read_csv(path: Path) -> Generator[tuple[int, list[str]], None, None]:
             raise AudienceError(f"{path}: line {start}: {exc}") from exc
 
 
-def _decoded_lines(path: Path, handle: BinaryIO) -> Iterator[str]:
-    for number, raw in enumerate(handle, start=1):
-        if number == 1:
-            if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-                raise AudienceError(
-                    f"{path}: line 1: the file is UTF-16; save it as UTF-8 "
-                    "(e.g. 'CSV UTF-8' in Excel)"
-                )
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
+def _first_line(path: Path, handle: BinaryIO) -> str | None:
+    raw = handle.readline()
+    if not raw:
+        return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise AudienceError(
+            f"{path}: line 1: the file is UTF-16; save it as UTF-8 (e.g. 'CSV UTF-8' in Excel)"
+        )
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, 1, raw, exc.start) from exc
+
+
+def _blocks(path: Path, handle: BinaryIO) -> Iterator[io.StringIO]:
+    """The rest of the file in blocks of whole lines, each decoded at once (the lines
+    are then read from it in C, not one Python step per line)."""
+    before = 1  # lines before the block
+    while block := handle.read(_BLOCK):
+        if not block.endswith(b"\n"):
+            block += handle.readline()
         try:
-            yield raw.decode("utf-8")
+            text = block.decode("utf-8")
         except UnicodeDecodeError as exc:
-            guess = raw.decode("cp1252", errors="replace").strip()[:60]
-            raise AudienceError(
-                f"{path}: line {number}: not UTF-8 (byte 0x{raw[exc.start]:02X} at "
-                f"position {exc.start + 1}, the line reads {guess!r} in Windows-1252); "
-                "save the file as UTF-8 (e.g. 'CSV UTF-8' in Excel)"
-            ) from exc
+            # the first bad byte of the block is the first bad byte of its line
+            start = block.rfind(b"\n", 0, exc.start) + 1
+            end = block.find(b"\n", exc.start)
+            raw = block[start : end + 1] if end >= 0 else block[start:]
+            number = before + block.count(b"\n", 0, start) + 1
+            raise _not_utf8(path, number, raw, exc.start - start) from exc
+        before += block.count(b"\n")
+        yield io.StringIO(text, newline="\n")
+
+
+def _not_utf8(path: Path, number: int, raw: bytes, position: int) -> AudienceError:
+    guess = raw.decode("cp1252", errors="replace").strip()[:60]
+    return AudienceError(
+        f"{path}: line {number}: not UTF-8 (byte 0x{raw[position]:02X} at "
+        f"position {position + 1}, the line reads {guess!r} in Windows-1252); "
+        "save the file as UTF-8 (e.g. 'CSV UTF-8' in Excel)"
+    )
 
 
 def _delimiter(header: str) -> str:

@@ -305,3 +305,42 @@ def test_quick_row_scans_decide_as_the_value_by_value_checks(
     assert minus.attributes == {"region": "'-5 °C"}
     assert at and at.last_name == "'@B" and at.attributes == {"region": "'=C"}
     assert sorted(n.line for n in report.notices) == [4, 6, 6]
+
+
+@pytest.mark.parametrize("block", [16, 50, 1 << 20])
+def test_lines_are_numbered_alike_across_read_blocks(
+    block: int,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    write_csv: Callable[..., Path],
+) -> None:
+    """The file is read and decoded in blocks: numbering, values spanning lines and the
+    line of a byte that is not UTF-8 must not depend on where a block ends."""
+    import pipeline.audience.csv_rows as csv_rows
+
+    monkeypatch.setattr(csv_rows, "_BLOCK", block)
+    good = [f"p{n}@verein.example,Jörg {n},Süß\r\n" for n in range(12)]
+    text = (
+        "email,first_name,last_name\r\n"
+        + "".join(good[:5])
+        + 'bruch@verein.example,"zwei\r\nZeilen",X\r\n'  # lines 7-8
+        + "".join(good[5:])
+        + "kaputt,A,B\r\n"  # line 16
+    )
+    report = _import(settings, store, clock, write_csv(text), list_name="members")
+    assert [(e.line, e.reason.split(" (")[0].split(":")[0]) for e in report.errors] == [
+        (7, "line break in column 'first_name'"),
+        (16, "invalid address"),
+    ]
+    assert report.created == 12
+    with store.connect() as conn:
+        person = q.find_subscriber(conn, "p11@verein.example")
+    assert person and (person.first_name, person.last_name) == ("Jörg 11", "Süß")
+
+    latin = text.encode("utf-8") + "z@verein.example,Jörg,Süß\r\n".encode("cp1252")
+    path = write_csv("")
+    path.write_bytes(latin)
+    with pytest.raises(AudienceError, match=r"line 17: not UTF-8 \(byte 0xF6 at position 19,"):
+        _import(settings, store, clock, path, list_name="members")
