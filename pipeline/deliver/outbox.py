@@ -153,6 +153,8 @@ class _Sender:
         self.done = 0
         self.last_error = ""
         self.in_a_row = 0  # failures in a row, across batches
+        # The last chunk of a batch, still on the wire while the next batch is claimed.
+        self.carried: _Chunk | None = None
 
     def builder(self, recipient: Recipient) -> MessageBuilder:
         language = recipient.language if recipient.language in self.rendered else self.languages[0]
@@ -366,7 +368,10 @@ def _run(sender: _Sender, transport: Transport, *, wait_for_retries: bool) -> No
     lease = timedelta(seconds=delivery.lease_seconds)
     sender.tick()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="send") as pool:
-        _loop(sender, transport, limiter, policy, chunk_size, lease, pool, wait_for_retries)
+        try:
+            _loop(sender, transport, limiter, policy, chunk_size, lease, pool, wait_for_retries)
+        finally:
+            _settle(sender, limiter, policy)
 
 
 def _loop(
@@ -401,6 +406,8 @@ def _loop(
         sender.report.suppressed += blocked
         sender.done += blocked
         if not claimed:
+            if not _settle(sender, limiter, policy):
+                return
             if db.finish_if_done(store, mailing_id, now=now):
                 log.info("mailing sent", extra={"mailing": mailing_id})
                 return
@@ -459,29 +466,31 @@ def _send_batch(
 
     The next chunk is built while the previous one is on the wire, but it is handed to
     the transport only after the previous one is marked: at most one chunk is ever in
-    flight, so a crash can duplicate at most that chunk.
+    flight, so a crash can duplicate at most that chunk. The batch's last chunk is left
+    on the wire (``sender.carried``) while the next batch is claimed and its first chunk
+    built, so the connections do not wait for the claim.
     """
     store, clock = sender.store, sender.clock
     mailing_id = sender.state.id
-    previous: _Chunk | None = None
-    previous_start = 0
+    previous, sender.carried = sender.carried, None
+    previous_ids = [c.id for c in previous.items] if previous is not None else []
     for start in range(0, len(claimed) + chunk_size, chunk_size):
         chunk = claimed[start : start + chunk_size]
-        stopping = bool(chunk) and sender.stop()
-        built = _build(sender, chunk) if chunk and not stopping else None
+        if not chunk:
+            sender.carried = previous
+            return True
+        stopping = sender.stop()
+        built = _build(sender, chunk) if not stopping else None
         if previous is not None:
             try:
                 _finish(sender, limiter, policy, previous)
             except DeliveryError as exc:
                 # The transport itself is dead (login refused, disk full): stop, say why.
-                db.release(store, [c.id for c in claimed[previous_start:]])
+                db.release(store, previous_ids + [c.id for c in claimed[start:]])
                 db.pause(store, mailing_id, reason=str(exc), now=clock.now())
                 raise
-            if sender.in_a_row >= sender.settings.delivery.pause_after_failures:
+            if _pause_if_failing(sender):
                 db.release(store, [c.id for c in claimed[start:]])
-                reason = f"{sender.in_a_row} deliveries failed in a row (last: {sender.last_error})"
-                db.pause(store, mailing_id, reason=reason, now=clock.now())
-                log.warning("mailing paused", extra={"mailing": mailing_id, "reason": reason})
                 return False
         # Acquired after the previous chunk's results: a back-off it asked for applies.
         if built is not None and not limiter.acquire(len(chunk)):
@@ -494,7 +503,31 @@ def _send_batch(
             return True
         if built.messages:
             built.sending = pool.submit(transport.send, built.messages)
-        previous, previous_start = built, start
+        previous, previous_ids = built, [c.id for c in chunk]
+    return True
+
+
+def _settle(sender: _Sender, limiter: RateLimiter, policy: RetryPolicy) -> bool:
+    """Wait for and mark the chunk left on the wire by the last batch; False: paused."""
+    carried, sender.carried = sender.carried, None
+    if carried is None:
+        return True
+    try:
+        _finish(sender, limiter, policy, carried)
+    except DeliveryError as exc:
+        db.release(sender.store, [c.id for c in carried.items])
+        db.pause(sender.store, sender.state.id, reason=str(exc), now=sender.clock.now())
+        raise
+    return not _pause_if_failing(sender)
+
+
+def _pause_if_failing(sender: _Sender) -> bool:
+    """Pause the mailing after ``pause_after_failures`` failures in a row (True: paused)."""
+    if sender.in_a_row < sender.settings.delivery.pause_after_failures:
+        return False
+    reason = f"{sender.in_a_row} deliveries failed in a row (last: {sender.last_error})"
+    db.pause(sender.store, sender.state.id, reason=reason, now=sender.clock.now())
+    log.warning("mailing paused", extra={"mailing": sender.state.id, "reason": reason})
     return True
 
 
