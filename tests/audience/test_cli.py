@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
 from tests.conftest import REPO
+from tests.support.cli import Run, run_cli
 from tests.support.settings import write_config
 
 CONFIG = """
@@ -42,26 +41,12 @@ reason = "Sie sind im Presseverteiler."
 COMMANDS = ("import", "list", "show", "count", "export", "erase", "suppress", "unsubscribe")
 
 
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
 def rundbrief(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..., Run]:
     config = write_config(tmp_path, CONFIG)
 
     def invoke(*args: str) -> Run:
-        capsys.readouterr()
-        try:
-            main(["--config", str(config), *args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return Run(code, out, err)
+        return run_cli(capsys, config, *args)
 
     return invoke
 

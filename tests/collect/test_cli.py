@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from pipeline.cli import main
 from tests.collect.conftest import fixture_bytes, serve
 from tests.conftest import REPO
+from tests.support.cli import Run, run_cli
 from tests.support.settings import write_config
 
 CONFIG = """
@@ -53,26 +52,12 @@ def feeds_toml(**feeds: tuple[str, str]) -> str:
     )
 
 
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
 def rundbrief(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
     """Run the real entry point in-process (a subprocess costs seconds of imports)."""
 
     def invoke(config: Path, *args: str) -> Run:
-        capsys.readouterr()
-        try:
-            main(["--config", str(config), *args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return Run(code, out, err)
+        return run_cli(capsys, config, *args)
 
     return invoke
 

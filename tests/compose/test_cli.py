@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
 from pipeline.config import load_settings
 from pipeline.store import Store
+from tests.support.cli import Run, run_cli
 from tests.support.mail_items import add_items
 from tests.support.settings import write_config
 
@@ -48,18 +46,6 @@ salutation = "formal"
 """
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> dict[str, object]:
-        data = json.loads(self.out)
-        assert isinstance(data, dict)
-        return data
-
-
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RUNDBRIEF_TEST_SECRET", "ein-langes-geheimnis-fuer-die-links")
@@ -74,28 +60,22 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def rb(config: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
     def invoke(*args: str) -> Run:
-        capsys.readouterr()
-        try:
-            main(["--config", str(config), *args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return Run(code, out, err)
+        return run_cli(capsys, config, *args)
 
     return invoke
 
 
 def test_compose_twice_then_show_and_list(rb: Callable[..., Run]) -> None:
     first = rb("compose", "newsletter", "--json")
-    assert first.code == 0, first.err
+    assert first.returncode == 0, first.stderr
     data = first.json()
     assert data["mailing"] == 1 and data["items"] == 5
     assert str(data["subject"]).startswith("Netzwerk Junge Bürgermeister*innen · Newsletter KW ")
     again = rb("compose", "newsletter")
-    assert again.code == 0
+    assert again.returncode == 0
     assert (
-        "No newsletter made: this period" in again.out and "already has newsletter 1" in again.out
+        "No newsletter made: this period" in again.stdout
+        and "already has newsletter 1" in again.stdout
     )
     assert rb("compose", "newsletter", "--json").json()["mailing"] is None
 
@@ -106,11 +86,11 @@ def test_compose_twice_then_show_and_list(rb: Callable[..., Run]) -> None:
     assert isinstance(items, list) and len(items) == 5
     assert shown["renders"] == {"de": None}
     human = rb("mailing", "show", "1")
-    assert "Mailing 1 · newsletter · draft" in human.out and "not rendered yet" in human.out
+    assert "Mailing 1 · newsletter · draft" in human.stdout and "not rendered yet" in human.stdout
 
 
 def test_edit_approve_edit_again_and_cancel(rb: Callable[..., Run], tmp_path: Path) -> None:
-    assert rb("compose", "newsletter").code == 0
+    assert rb("compose", "newsletter").returncode == 0
     before = rb("mailing", "show", "1", "--json").json()["items"]
     assert isinstance(before, list)
     ids = [i["id"] for i in before]
@@ -120,48 +100,51 @@ def test_edit_approve_edit_again_and_cancel(rb: Callable[..., Run], tmp_path: Pa
         "edit", "1", "--intro-file", str(intro), "--drop", str(ids[1]),
         "--move", str(ids[4]), "--to", "1", "--subject", "Sommerausgabe", "--json",
     )  # fmt: skip
-    assert edited.code == 0, edited.err
+    assert edited.returncode == 0, edited.stderr
     data = edited.json()
     assert data["items"] == [ids[4], ids[0], ids[2], ids[3]]
     assert data["subject"] == "Sommerausgabe" and "viel Neues" in str(data["intro_md"])
 
     approved = rb("approve", "1", "--by", "redaktion")
-    assert approved.code == 0 and "approved by redaktion" in approved.out
+    assert approved.returncode == 0 and "approved by redaktion" in approved.stdout
     assert rb("mailing", "show", "1", "--json").json()["renders"] != {"de": None}
     again = rb("edit", "1", "--subject", "Sommerausgabe 2")
-    assert "is a draft again" in again.out
+    assert "is a draft again" in again.stdout
     assert rb("mailing", "show", "1", "--json").json()["status"] == "draft"
-    assert rb("cancel", "1").code == 0
+    assert rb("cancel", "1").returncode == 0
     refused = rb("edit", "1", "--subject", "zu spät")
-    assert refused.code == 1
+    assert refused.returncode == 1
     assert (
-        refused.err.strip()
+        refused.stderr.strip()
         == "rundbrief: error: mailing 1 is cancelled; it can no longer be edited"
     )
 
 
 def test_errors_are_one_line(rb: Callable[..., Run]) -> None:
     missing = rb("approve", "99")
-    assert missing.code == 1 and missing.err == "rundbrief: error: mailing 99: no such mailing\n"
-    assert rb("compose", "newsletter").code == 0
+    assert (
+        missing.returncode == 1
+        and missing.stderr == "rundbrief: error: mailing 99: no such mailing\n"
+    )
+    assert rb("compose", "newsletter").returncode == 0
     bad = rb("edit", "1", "--move", "1")
-    assert bad.err.strip() == "rundbrief: error: --move ITEM and --to POSITION go together"
+    assert bad.stderr.strip() == "rundbrief: error: --move ITEM and --to POSITION go together"
     bad = rb("compose", "press", "1", "--embargo", "morgen früh")
-    assert "expected a date and time such as 2026-06-25T10:00" in bad.err
+    assert "expected a date and time such as 2026-06-25T10:00" in bad.stderr
     nothing = rb("edit", "1")
-    assert "nothing to change" in nothing.err and nothing.code == 1
+    assert "nothing to change" in nothing.stderr and nothing.returncode == 1
 
 
 def test_press_with_embargo_and_preview_files(rb: Callable[..., Run], tmp_path: Path) -> None:
     made = rb("compose", "press", "2", "--embargo", "2099-06-25T10:00", "--json")
-    assert made.code == 0, made.err
+    assert made.returncode == 0, made.stderr
     mailing = made.json()["mailing"]
     assert made.json()["items"] == 1
     shown = rb("mailing", "show", str(mailing), "--json").json()
     assert str(shown["send_at"]).startswith("2099-06-25T08:00:00")  # 10:00 in Berlin, summer
     out = tmp_path / "vorschau"
     preview = rb("preview", str(mailing), "--out", str(out), "--json")
-    assert preview.code == 0, preview.err
+    assert preview.returncode == 0, preview.stderr
     data = preview.json()
     assert data["sample"] is True and data["language"] == "de"
     html = (out / "preview.html").read_text("utf-8")
@@ -171,14 +154,14 @@ def test_press_with_embargo_and_preview_files(rb: Callable[..., Run], tmp_path: 
     assert b"List-Unsubscribe: <https://rundbrief.junge-buergermeister.example/u/" in eml
     assert (out / "preview.txt").read_text("utf-8").count("Sehr geehrte Frau Dr. Mustermann,") == 1
     human = rb("preview", str(mailing), "--out", str(out))
-    assert "preview.eml" in human.out and "rundbrief serve" in human.out
+    assert "preview.eml" in human.stdout and "rundbrief serve" in human.stdout
 
 
 def test_preview_without_the_secret_names_the_variable(
     rb: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert rb("compose", "newsletter").code == 0
+    assert rb("compose", "newsletter").returncode == 0
     monkeypatch.delenv("RUNDBRIEF_TEST_SECRET")
     failed = rb("preview", "1")
-    assert failed.code == 2
-    assert "web.secret_env names the environment variable RUNDBRIEF_TEST_SECRET" in failed.err
+    assert failed.returncode == 2
+    assert "web.secret_env names the environment variable RUNDBRIEF_TEST_SECRET" in failed.stderr

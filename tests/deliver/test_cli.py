@@ -3,45 +3,25 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
 from pipeline.clock import FakeClock
 from pipeline.store import Store
 from tests.deliver.support import add_mailing, add_subscribers, write_config
-
-
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
+from tests.support.cli import Run, run_cli
 
 
 @pytest.fixture
-def rundbrief(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Iterator[Callable[..., Run]]:
+def rundbrief(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..., Run]:
     config = write_config(tmp_path)
 
     def invoke(*args: str) -> Run:
-        capsys.readouterr()
-        try:
-            main(["--config", str(config), *args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return Run(code, out, err)
+        return run_cli(capsys, config, *args)
 
-    yield invoke
-    # The CLI logs to the stderr it found, which pytest closes after the test.
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "_rundbrief", False)]:
-        root.removeHandler(handler)
+    return invoke
 
 
 def outbox_files(tmp_path: Path) -> list[Path]:
