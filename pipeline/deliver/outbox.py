@@ -580,7 +580,11 @@ def _finish(sender: _Sender, limiter: RateLimiter, policy: RetryPolicy, done: _C
             sender.done += 1
             sender.in_a_row = 0
             continue
-        sender.in_a_row += 1
+        # A peer that names a wait (429 Retry-After, SMTP 421) is throttling, not
+        # broken: the limiter backs off and the delivery retries. Counting it towards
+        # the pause would stop a healthy mailing at the first burst of throttling.
+        if not (result.retry_after and decision.outcome == Outcome.RETRY):
+            sender.in_a_row += 1
         sender.last_error = result.error or ""
         key = result.error or "unknown error"
         sender.report.errors[key] = sender.report.errors.get(key, 0) + 1

@@ -139,3 +139,40 @@ def test_mailgun_429_then_success_sends_everyone_once(
         transport.close()
     assert report.sent == 12 and report.failed == 0
     assert sorted(got) == sorted(emails)  # each once, the throttled one later
+
+
+def test_a_burst_of_429s_throttles_but_does_not_pause_the_mailing(
+    tmp_path: Path, httpserver: HTTPServer, store: Store, clock: FakeClock
+) -> None:
+    """Throttling is the provider saying "later", not "broken": more 429s in a row than
+    ``pause_after_failures`` must slow the send down, never pause it."""
+    settings = provider_settings(tmp_path, httpserver, "mailgun")
+    settings = make_settings(
+        tmp_path,
+        delivery={**settings.delivery.model_dump(), "pause_after_failures": 3},
+        mailgun=settings.mailgun.model_dump(),
+    )
+    emails = add_subscribers(store, clock, 12)
+    mailing_id = add_mailing(store, clock)
+    got: list[str] = []
+    throttled = [0]
+
+    def throttle_then_accept(request: Request) -> Response:
+        if throttled[0] < 10:
+            throttled[0] += 1
+            return Response("", status=429, headers={"Retry-After": "5"})
+        got.append(request.form["to"])
+        return Response(json.dumps({"id": f"<{len(got)}@mg>", "message": "Queued."}))
+
+    httpserver.expect_request(
+        "/v3/mg.junge-buergermeister.example/messages.mime"
+    ).respond_with_handler(throttle_then_accept)
+    transport = MailgunTransport(settings.mailgun, "mg-key")
+    try:
+        report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
+    finally:
+        transport.close()
+    assert throttled[0] == 10
+    assert report.status == "sent" and report.paused_reason is None
+    assert report.sent == 12 and report.failed == 0
+    assert sorted(got) == sorted(emails)
