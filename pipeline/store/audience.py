@@ -8,7 +8,7 @@ transaction (an import is one transaction over many chunks); the others open the
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -395,22 +395,6 @@ def get_subscription(conn: Connection, subscriber_id: int, list_name: str) -> Su
     return _subscription(row) if row else None
 
 
-def subscription_statuses(
-    conn: Connection, ids: Sequence[int], list_names: Iterable[str]
-) -> dict[tuple[int, str], str]:
-    names = set(list_names)
-    if not ids or not names:
-        return {}
-    # By subscriber only (the unique index's prefix): with "list_name IN" as well SQLite
-    # picks the list/status index and scans the whole list for every chunk.
-    rows = _select_in(
-        conn,
-        "SELECT subscriber_id, list_name, status FROM subscriptions WHERE subscriber_id IN ({})",
-        ids,
-    )
-    return {(r[0], r[1]): r[2] for r in rows if r[1] in names}
-
-
 def insert_subscriptions(
     conn: Connection,
     rows: Sequence[tuple[int, str]],
@@ -664,12 +648,6 @@ def scrub_suppression(conn: Connection, email_hash: str, detail: str) -> None:
 def count_suppressions(store: Store) -> int:
     with store.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(suppressions)).scalar() or 0)
-
-
-def list_suppressions(store: Store, *, limit: int = 1000) -> list[Suppression]:
-    with store.connect() as conn:
-        rows = conn.execute(select(suppressions).order_by(suppressions.c.id).limit(limit))
-        return [Suppression(r.email_hash, r.email, r.reason, r.detail, r.created_at) for r in rows]
 
 
 # --- sign-ups (rate limit) -------------------------------------------------------------

@@ -69,13 +69,3 @@ def load_render(store: Store, mailing_id: int, language: str) -> dict[str, Any] 
             .where(renders.c.language == language)
         ).first()
     return None if row is None else dict(row._mapping)
-
-
-def has_render(store: Store, mailing_id: int, language: str) -> bool:
-    with store.connect() as conn:
-        row = conn.execute(
-            select(renders.c.mailing_id)
-            .where(renders.c.mailing_id == mailing_id)
-            .where(renders.c.language == language)
-        ).first()
-    return row is not None
