@@ -93,7 +93,9 @@ class _Bar:
 
 
 def delivery_summary(store: Store, mailing_id: int) -> dict[str, Any]:
-    """Delivery counts by status and the most common errors (for ``mailing show``)."""
+    """Delivery counts by status, the most common errors and the bounces and complaints
+    reported since (for ``mailing show``)."""
+    from pipeline.store.bounces import events_for_mailing
     from pipeline.store.outbox import counts, mailing_state, top_errors
 
     state = mailing_state(store, mailing_id)
@@ -101,6 +103,7 @@ def delivery_summary(store: Store, mailing_id: int) -> dict[str, Any]:
         "paused_reason": state.paused_reason if state else None,
         "deliveries": counts(store, mailing_id),
         "top_errors": [{"error": e, "count": n} for e, n in top_errors(store, mailing_id)],
+        "bounces": events_for_mailing(store, mailing_id),
     }
 
 
@@ -113,6 +116,10 @@ def print_delivery_summary(out: Console, summary: dict[str, Any]) -> None:
         out.print("Deliveries: none yet")
         return
     out.print("Deliveries: " + ", ".join(f"{status} {n}" for status, n in counts.items() if n))
+    if summary.get("bounces"):
+        out.print(
+            "Reported:   " + ", ".join(f"{kind} {n}" for kind, n in summary["bounces"].items())
+        )
     if summary["top_errors"]:
         table = Table("errors", "count", title=None, show_edge=False)
         for row in summary["top_errors"]:

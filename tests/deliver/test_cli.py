@@ -7,9 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from pipeline.clock import FakeClock
 from pipeline.store import Store
+from pipeline.store.bounces import NewBounceEvent, record_event
+from pipeline.store.schema import deliveries
 from tests.deliver.support import add_mailing, add_subscribers, write_config
 from tests.support.cli import Run, run_cli
 
@@ -67,6 +70,29 @@ def test_send_json_dry_run_test_copy_and_show(
     assert shown["deliveries"]["sent"] == 12 and shown["top_errors"] == []
     run = rundbrief("mailing", "show", str(mailing_id))
     assert "Deliveries: sent 12" in run.stdout
+    assert "Reported:" not in run.stdout
+
+    # A bounce reported later for one of the deliveries shows up next to the counts.
+    with store.connect() as conn:
+        delivery_id = conn.execute(
+            select(deliveries.c.id).where(deliveries.c.mailing_id == mailing_id).limit(1)
+        ).scalar_one()
+    record_event(
+        store,
+        NewBounceEvent(
+            delivery_id=delivery_id,
+            email_hash="0" * 64,
+            kind="hard",
+            status_code="5.1.1",
+            detail="550 5.1.1 user unknown",
+            source="test",
+            source_id="dsn-1",
+            received_at=clock.now(),
+        ),
+    )
+    run = rundbrief("mailing", "show", str(mailing_id), "--json")
+    assert json.loads(run.stdout)["bounces"] == {"hard": 1}
+    assert "Reported:   hard 1" in rundbrief("mailing", "show", str(mailing_id)).stdout
 
     run = rundbrief("send", str(mailing_id))
     assert run.returncode == 1
