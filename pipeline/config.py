@@ -211,6 +211,10 @@ class Delivery(Section):
     # A delivery claimed by a worker that vanished is claimed again after this long
     # (at once when that worker ran on this machine and its process is gone).
     lease_seconds: float = Field(default=300.0, gt=0)
+    # After a request whose answer never came (it may have been accepted), wait this long
+    # before asking the provider whether it has the message, or, where it cannot tell,
+    # before sending again (then counted as a possible duplicate).
+    unknown_wait_seconds: float = Field(default=600.0, ge=0)
     # VERP return path "bounces+TOKEN@domain" when set, else from_address
     bounce_domain: str = ""
 

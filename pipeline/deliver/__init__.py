@@ -19,9 +19,10 @@ posts JSON fields instead of MIME, so the builder fills ``OutgoingMessage.parts`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,28 @@ class OutgoingMessage:
     idempotency_key: str = ""
 
 
+class Blame(StrEnum):
+    """What a failed send is about; it decides what the outbox does with the delivery.
+
+    ``RECIPIENT``: this address (SMTP RCPT 4xx/5xx, a provider's per-message refusal).
+        Transient ones retry up to ``max_attempts``; permanent ones fail the delivery, and
+        only requests whose every recipient was refused permanently, several in a row,
+        pause the mailing (the sending itself is then likely broken).
+    ``PEER``: the server, the provider or the network, for now (HTTP 5xx and 429, an
+        HTML error page, a refused connection or a timeout before anything was sent,
+        SMTP 421/451 outside a recipient). Retried with back-off until ``max_retry_hours``;
+        never pauses a mailing, never uses up a delivery's attempts.
+    ``SENDER``: the sender, the account or the request, not the recipient (login or API
+        key refused, MAIL FROM refused, Postmark 412, a whole request rejected). No
+        delivery fails or spends an attempt: the outbox puts them back and pauses the
+        mailing with the reason; they are sent once the cause is fixed.
+    """
+
+    RECIPIENT = "recipient"
+    PEER = "peer"
+    SENDER = "sender"
+
+
 @dataclass(frozen=True)
 class SendResult:
     delivery_id: int | None
@@ -69,6 +92,13 @@ class SendResult:
     permanent: bool = False  # do not retry
     hard_bounce: bool = False  # 5.1.x: suppress the address
     retry_after: float | None = None  # seconds the peer asked us to wait
+    blame: Blame = Blame.RECIPIENT
+    # The request may have been accepted but its answer never came (a timeout after the
+    # body was sent, a connection lost after DATA): neither sent nor failed. The outbox
+    # asks the transport (``Confirming``) before sending again, or waits
+    # ``delivery.unknown_wait_seconds`` and counts the resend as a possible duplicate.
+    # A transport that resends safely (an idempotency key) reports PEER, not unknown.
+    unknown: bool = False
 
 
 class Transport(Protocol):
@@ -81,3 +111,19 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Confirming(Protocol):
+    """A transport that can tell whether the provider accepted a message.
+
+    Asked about deliveries whose last request went unanswered (``SendResult.unknown``),
+    before anything is sent again, with the messages rebuilt exactly as before (same
+    Message-ID, same idempotency key, same delivery id in the metadata).
+    """
+
+    def confirm(self, batch: Sequence[OutgoingMessage]) -> Mapping[int, str | None]:
+        """Per delivery id the provider could tell about: its message id there if it
+        accepted the message, ``None`` if it has no such message. A delivery id left out
+        means "cannot tell" (search unavailable, not indexed yet, an error)."""
+        ...
