@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Column, Connection, Integer, MetaData, Table, select
+from sqlalchemy import Column, Connection, Integer, MetaData, Table, inspect, select
+from sqlalchemy.schema import CreateColumn
 
 from pipeline.store import schema
 
@@ -28,7 +29,30 @@ def _baseline(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
-MIGRATIONS: list[Migration] = [_baseline]
+def add_missing_columns(conn: Connection, table_name: str, names: tuple[str, ...]) -> None:
+    """ALTER TABLE … ADD COLUMN for each of ``names`` the table does not have yet.
+
+    The baseline creates the tables of today's ``schema.py``, so a fresh database already
+    has every column and a migration must only add what an older database lacks. The
+    column DDL is compiled from ``schema.py``, so both definitions cannot drift apart.
+    New columns need a server default (or be nullable): existing rows get it.
+    """
+    table = schema.metadata.tables[table_name]
+    present = {c["name"] for c in inspect(conn).get_columns(table_name)}
+    for name in names:
+        if name in present:
+            continue
+        ddl = CreateColumn(table.c[name]).compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {ddl}")
+
+
+def _fault_handling(conn: Connection) -> None:
+    """Issue 9: pauses that resume by themselves, answers that never came."""
+    add_missing_columns(conn, "mailings", ("resume_at", "resume_tries"))
+    add_missing_columns(conn, "deliveries", ("unknown_at", "possible_duplicate"))
+
+
+MIGRATIONS: list[Migration] = [_baseline, _fault_handling]
 
 
 def current_version(conn: Connection) -> int:

@@ -162,6 +162,11 @@ mailings = Table(
     # set once every eligible recipient has a delivery row: until then a resumed send
     # (after a crash) records the missing ones first
     Column("queued_at", UtcDateTime),
+    # A mailing paused by a fault (not by a person) is tried again by itself: the daemon
+    # sends a small probe batch at resume_at; resume_tries counts the failed probes (the
+    # wait doubles each time) and is reset by the first delivery that goes through.
+    Column("resume_at", UtcDateTime),
+    Column("resume_tries", Integer, nullable=False, default=0, server_default="0"),
 )
 
 mailing_items = Table(
@@ -273,6 +278,11 @@ deliveries = Table(
     Column("claimed_at", UtcDateTime),
     Column("sent_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
+    # set when the last attempt went unanswered (the provider may have the message):
+    # the next attempt asks the provider first, or waits and is a possible duplicate
+    Column("unknown_at", UtcDateTime),
+    # sent again after an unanswered attempt that nobody could confirm: may have arrived twice
+    Column("possible_duplicate", Boolean, nullable=False, default=False, server_default="0"),
     UniqueConstraint("mailing_id", "email"),
     Index("ix_deliveries_mailing_status_id", "mailing_id", "status", "id"),
     Index("ix_deliveries_message_id", "message_id"),
