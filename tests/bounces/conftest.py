@@ -83,3 +83,47 @@ def sent_store(verp_settings: Settings) -> Iterator[Store]:
     add_mailing(store, 7, PEOPLE)
     yield store
     store.close()
+
+
+CONFIG = """
+[organisation]
+name = "Netzwerk Junge Bürgermeister*innen"
+website = "https://www.junge-buergermeister.example"
+postal_address = "Marienstraße 6, 10117 Berlin"
+imprint_url = "https://www.junge-buergermeister.example/impressum"
+
+[storage]
+url = "sqlite:///rundbrief.db"
+
+[sender]
+from_name = "Netzwerk Junge Bürgermeister*innen"
+from_address = "newsletter@junge-buergermeister.example"
+
+[[lists]]
+name = "members"
+title = "Mitglieder-Newsletter"
+reason = "Sie erhalten diese E-Mail als Mitglied."
+
+[[lists]]
+name = "press"
+title = "Presseverteiler"
+reason = "Sie sind im Presseverteiler."
+
+[delivery]
+bounce_domain = "bounces.junge-buergermeister.example"
+
+[bounces]
+source = "maildir:bounces"
+"""
+
+
+def cli_home(tmp_path: Path, *, verp: bool = True) -> Path:
+    """A config.toml (VERP on unless ``verp=False``) and a store with mailing 7 sent to
+    ``PEOPLE``, in ``tmp_path``; returns the config's path."""
+    text = CONFIG if verp else CONFIG.replace(f'bounce_domain = "{BOUNCE_DOMAIN}"', "")
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    store = Store.open(f"sqlite:///{tmp_path / 'rundbrief.db'}")
+    add_mailing(store, 7, PEOPLE)
+    store.close()
+    return config
