@@ -34,6 +34,11 @@ def fixture(name: str) -> bytes:
     return (MAIL / name).read_bytes()
 
 
+def provider_id(mailing_id: int, delivery_id: int) -> str:
+    """The id an HTTP provider (Postmark) answered for a delivery of ``add_mailing``."""
+    return f"00000000-0000-4000-8000-{mailing_id:04d}{delivery_id:08d}"
+
+
 def add_mailing(store: Store, mailing_id: int, people: dict[int, str]) -> None:
     with store.begin() as conn:
         conn.execute(
@@ -61,6 +66,7 @@ def add_mailing(store: Store, mailing_id: int, people: dict[int, str]) -> None:
                     status="sent",
                     attempts=1,
                     message_id=f"<rb-{mailing_id}-{delivery_id}@junge-buergermeister.example>",
+                    provider_message_id=provider_id(mailing_id, delivery_id),
                     sent_at=SENT_AT,
                     created_at=SENT_AT,
                 )
