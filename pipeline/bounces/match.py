@@ -68,9 +68,7 @@ def _tied(
             return found, "webhook"
         doubts.append(f"delivery id {event.delivery_id} not confirmed by its message id")
     if bounce_domain:
-        tokens = [
-            (a, t) for a in event.report_addresses if (t := verp.token_of(a, bounce_domain))
-        ]
+        tokens = [(a, t) for a in event.report_addresses if (t := verp.token_of(a, bounce_domain))]
         for address, token in tokens:
             delivery_id = verp.decode(secret, token) if secret else None
             if delivery_id is None:
@@ -102,9 +100,7 @@ def _confirmed(delivery: DeliveryRef, event: BounceEvent) -> bool:
 
 def claimed_recipients(event: BounceEvent) -> frozenset[str]:
     """The addresses the report says failed (Final- and Original-Recipient), normalised."""
-    return frozenset(
-        address_key(a) for a in (event.recipient, event.original_recipient) if a
-    )
+    return frozenset(address_key(a) for a in (event.recipient, event.original_recipient) if a)
 
 
 def address_key(address: str) -> str:

@@ -51,7 +51,7 @@ _COLUMNS = (
 )
 
 
-def _ref(row: Row[Any, Any, Any, Any, Any]) -> DeliveryRef:
+def _ref(row: Row[Any, Any, Any, Any, Any, Any]) -> DeliveryRef:
     return DeliveryRef(
         id=int(row[0]),
         mailing_id=int(row[1]),
@@ -175,6 +175,4 @@ def unmatched_events(store: Store, *, limit: int) -> list[UnmatchedEvent]:
             .order_by(bounce_events.c.id.desc())
             .limit(limit)
         ).all()
-    return [
-        UnmatchedEvent(int(r[0]), str(r[1]), r[2], r[3], str(r[4]), r[5]) for r in rows
-    ]
+    return [UnmatchedEvent(int(r[0]), str(r[1]), r[2], r[3], str(r[4]), r[5]) for r in rows]

@@ -118,7 +118,6 @@ def test_the_message_id_lookup_uses_the_index(sent_store: Store) -> None:
     (statement, params), *_ = [s for s in statements if "deliveries" in s[0]]
     with engine.connect() as conn:
         plan = " ".join(
-            str(row[-1])
-            for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
         )
     assert "ix_deliveries_message_id" in plan, plan

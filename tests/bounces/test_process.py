@@ -219,8 +219,6 @@ def test_missing_maildir_is_a_clear_error(
         run(verp_settings, sent_store, clock, f"maildir:{tmp_path / 'fehlt'}")
 
 
-
-
 def test_cli_processes_the_configured_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
