@@ -2,7 +2,8 @@
 
     sources (Maildir, mbox, IMAP) ─▶ dsn.parse_report ─┐
     web webhooks (Postmark, Mailgun) ─▶ webhook_events ─┴▶ process.BounceProcessor
-                                                            ├ match (VERP, Message-ID, recipient)
+                                                            ├ match (webhook ids, VERP, our
+                                                            │   Message-ID; same recipient)
                                                             ├ audience.suppress (hard, complaint,
                                                             │   too many soft)
                                                             └ store.bounces (bounce_events)

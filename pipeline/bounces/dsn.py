@@ -84,10 +84,8 @@ def _parse_dsn(message: Message, report_id: str, addresses: tuple[str, ...]) -> 
             kind = classify(status, diagnostic)
             if kind is None:
                 continue
-            recipient = normal(
-                field_value(block.get("Final-Recipient", ""))
-                or field_value(block.get("Original-Recipient", ""))
-            )
+            first = normal(field_value(block.get("Original-Recipient", "")))
+            recipient = normal(field_value(block.get("Final-Recipient", ""))) or first
             events.append(
                 BounceEvent(
                     kind=kind,
@@ -96,6 +94,7 @@ def _parse_dsn(message: Message, report_id: str, addresses: tuple[str, ...]) -> 
                     diagnostic=diagnostic[:1000],
                     source_id=f"{report_id}:{recipient or '-'}",
                     original_message_id=original_id,
+                    original_recipient=first if first != recipient else None,
                     report_addresses=unique(addresses + original_paths),
                     source="dsn",
                 )

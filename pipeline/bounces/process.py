@@ -4,7 +4,9 @@ after ``[bounces] soft_bounces_before_suppress``.
     process_message(bytes) ─ parse_report ─▶ events ─┐
     webhook payloads ─────────────────────────▶ events ─┴─ handle_event:
         seen before (source_id)? ─ yes ▶ duplicate, nothing else happens
-        match ▶ suppress (hard, complaint, too many soft) ▶ record in bounce_events
+        match (VERP, our Message-ID, webhook ids; see ``match``)
+          ├ tied to a delivery ▶ suppress (hard, complaint, too many soft) ▶ record
+          └ not ▶ record as unmatched with what it claimed; nobody is suppressed
 
 The suppression comes before the record: a crash between the two repeats an idempotent
 suppression on the next run instead of losing it behind an already recorded event.
@@ -14,12 +16,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
-from pipeline.audience.addresses import email_hash, normalise_email
+from pipeline.audience.addresses import email_hash
 from pipeline.audience.suppression import suppress
 from pipeline.bounces.dsn import BounceEvent, BounceKind, parse_report
-from pipeline.bounces.match import match_event
+from pipeline.bounces.match import address_key, match_event
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.errors import AudienceError
@@ -27,6 +29,26 @@ from pipeline.store import Store
 from pipeline.store import bounces as q
 
 log = logging.getLogger(__name__)
+
+
+MAX_LISTED = 100  # unmatched reports named in one run's report (all are counted)
+
+
+@dataclass(frozen=True)
+class UnmatchedReport:
+    """What a report tied to no delivery of ours claimed, and why that was not enough."""
+
+    kind: str
+    source: str
+    recipient: str | None
+    message_id: str | None
+    why: str
+
+    def describe(self) -> str:
+        return (
+            f"not acted on: {self.why} | recipient {self.recipient or '-'}"
+            f" | Message-ID {self.message_id or '-'}"
+        )
 
 
 @dataclass
@@ -39,7 +61,8 @@ class ProcessReport:
     complaints: int = 0
     suppressed: int = 0  # addresses newly suppressed
     duplicates: int = 0  # events processed before (same source id)
-    unmatched: int = 0  # events about no delivery of ours: recorded, nobody suppressed
+    unmatched: int = 0  # events tied to no delivery of ours: recorded, nobody suppressed
+    unmatched_reports: list[UnmatchedReport] = field(default_factory=list)  # the first ones
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -53,6 +76,7 @@ class ProcessReport:
             "suppressed": self.suppressed,
             "duplicates": self.duplicates,
             "unmatched": self.unmatched,
+            "unmatched_reports": [asdict(r) for r in self.unmatched_reports],
             "errors": list(self.errors),
         }
 
@@ -101,20 +125,13 @@ class BounceProcessor:
             report.duplicates += 1
             return
         match = match_event(self.store, event, secret=self.secret, bounce_domain=self.bounce_domain)
-        address = match.delivery.email if match.delivery else event.recipient
-        if address is None:
-            report.unmatched += 1
-            log.info("bounce without an address", extra={"source_id": event.source_id})
-            return
-        try:
-            address = normalise_email(address)
-        except AudienceError:
-            address = address.strip().lower()
-        key = email_hash(address)
         detail = " ".join(x for x in (event.status or "", event.diagnostic) if x)[:500]
         if match.delivery is None:
-            report.unmatched += 1
-        elif event.kind == BounceKind.HARD:
+            self._unmatched(event, match.why, detail)
+            return
+        address = address_key(match.delivery.email)
+        key = email_hash(address)
+        if event.kind == BounceKind.HARD:
             self._suppress(address, "hard_bounce", detail)
         elif event.kind == BounceKind.COMPLAINT:
             self._suppress(address, "complaint", detail)
@@ -123,21 +140,7 @@ class BounceProcessor:
             soft = len(bounced)
             if soft >= self.settings.bounces.soft_bounces_before_suppress:
                 self._suppress(address, "hard_bounce", f"{soft} soft bounces, last: {detail}")
-        recorded = q.record_event(
-            self.store,
-            q.NewBounceEvent(
-                delivery_id=match.delivery.id if match.delivery else None,
-                email_hash=key,
-                kind=event.kind.value,
-                status_code=event.status,
-                detail=detail,
-                source=event.source,
-                source_id=event.source_id,
-                received_at=self.clock.now(),
-            ),
-        )
-        if not recorded:  # another process recorded it a moment ago
-            report.duplicates += 1
+        if not self._record(event, match.delivery.id, key, detail):
             return
         if event.kind == BounceKind.HARD:
             report.hard += 1
@@ -150,10 +153,50 @@ class BounceProcessor:
             extra={
                 "kind": event.kind.value,
                 "status": event.status or "-",
-                "delivery": match.delivery.id if match.delivery else "-",
+                "delivery": match.delivery.id,
                 "matched_by": match.how,
             },
         )
+
+    def _unmatched(self, event: BounceEvent, why: str, detail: str) -> None:
+        """Record what the report claimed, under the hash of the address it named (so an
+        erasure of that person clears the text too), and act on nobody."""
+        named = event.recipient or event.original_recipient
+        key = email_hash(address_key(named) if named else "")
+        claim = UnmatchedReport(
+            kind=event.kind.value,
+            source=event.source,
+            recipient=named,
+            message_id=event.original_message_id,
+            why=why,
+        )
+        if not self._record(event, None, key, f"{claim.describe()} | {detail}"):
+            return
+        self.report.unmatched += 1
+        if len(self.report.unmatched_reports) < MAX_LISTED:
+            self.report.unmatched_reports.append(claim)
+        log.warning(
+            "bounce not acted on: tied to no delivery of ours",
+            extra={"kind": event.kind.value, "source_id": event.source_id, "why": why},
+        )
+
+    def _record(self, event: BounceEvent, delivery_id: int | None, key: str, detail: str) -> bool:
+        recorded = q.record_event(
+            self.store,
+            q.NewBounceEvent(
+                delivery_id=delivery_id,
+                email_hash=key,
+                kind=event.kind.value,
+                status_code=event.status,
+                detail=detail,
+                source=event.source,
+                source_id=event.source_id,
+                received_at=self.clock.now(),
+            ),
+        )
+        if not recorded:  # another process recorded it a moment ago
+            self.report.duplicates += 1
+        return recorded
 
     def _suppress(self, address: str, reason: str, detail: str) -> None:
         try:

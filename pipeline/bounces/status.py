@@ -29,6 +29,8 @@ class BounceEvent:
     # unique per report and recipient: processing a report twice counts once
     source_id: str
     original_message_id: str | None = None
+    # the address as first given (a DSN's Original-Recipient), when it differs
+    original_recipient: str | None = None
     # the addresses the report was sent to (where a VERP token lives)
     report_addresses: tuple[str, ...] = ()
     delivery_id: int | None = None  # known already (a webhook's metadata)

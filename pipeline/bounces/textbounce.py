@@ -3,7 +3,8 @@
 
 Only messages that look like bounces (from MAILER-DAEMON or postmaster, a bounce-like
 subject, or ``X-Failed-Recipients``) are read; the returned copy of our message that
-follows the human part is searched for our Message-ID only.
+follows the human part is searched for our Message-ID only (a ``Message-ID:`` header
+line quoted in the body: without one, nothing ties the bounce to a delivery of ours).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from email.utils import getaddresses
 from pipeline.bounces.mime import decoded, normal, original, text_of, unique
 from pipeline.bounces.status import BASIC_CODE, BounceEvent, classify, status_from_text
 
-_MESSAGE_ID = re.compile(r"^Message-ID:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
+# a Message-ID header line of the quoted original, also indented or quoted with ">"
+_MESSAGE_ID = re.compile(r"^[ \t>]*Message-ID:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
 _RECIPIENT_LINE = re.compile(r"^(?:\s+|<)(\S+@[^\s>]+)>?:?\s*$", re.MULTILINE)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|delivery (status notification|failure|has failed)|returned mail|"
@@ -49,7 +51,9 @@ def parse_text(message: Message, report_id: str, addresses: tuple[str, ...]) -> 
     kind = classify(status, text)
     if kind is None:
         return []
-    ids = _MESSAGE_ID.findall(_after_original(text))
+    # The copy of our message, when the bounce marks where it starts; else the whole text
+    # (some MTAs quote the original's headers without a marker line).
+    ids = _MESSAGE_ID.findall(_after_original(text) or text)
     original_id, original_paths = original(message)
     diagnostic = _diagnostic_line(text, status)
     return [

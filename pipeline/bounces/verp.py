@@ -49,8 +49,9 @@ def return_path(secret: str, delivery_id: int, bounce_domain: str) -> str:
     return f"{PREFIX}+{encode(secret, delivery_id)}@{bounce_domain.strip().lower()}"
 
 
-def delivery_from_address(secret: str, address: str, bounce_domain: str = "") -> int | None:
-    """The delivery id of a VERP address (on ``bounce_domain`` when given), else None."""
+def token_of(address: str, bounce_domain: str = "") -> str | None:
+    """The token part of a ``bounces+TOKEN@`` address (on ``bounce_domain`` when given),
+    signed or not; None for any other address."""
     local, at, domain = address.strip().strip("<>").rpartition("@")
     if not at:
         return None
@@ -59,4 +60,10 @@ def delivery_from_address(secret: str, address: str, bounce_domain: str = "") ->
     prefix, plus, token = local.partition("+")
     if not plus or prefix.lower() != PREFIX:
         return None
-    return decode(secret, token)
+    return token
+
+
+def delivery_from_address(secret: str, address: str, bounce_domain: str = "") -> int | None:
+    """The delivery id of a VERP address (on ``bounce_domain`` when given), else None."""
+    token = token_of(address, bounce_domain)
+    return decode(secret, token) if token is not None else None

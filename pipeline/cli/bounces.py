@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.bounces import process_source
 from pipeline.cli.context import app_context
 from pipeline.cli.output import console, emit_json
+from pipeline.store.bounces import unmatched_events
 
 bounces_app = typer.Typer(
     help="Bounces and complaints: read delivery status notifications, suppress addresses.",
@@ -54,8 +57,48 @@ def process(
     ):
         table.add_row(label, str(value))
     console.print(table)
+    # one line each, not a table: an address must never be cut to fit a column
+    for claim in report.unmatched_reports:
+        console.print(
+            "[yellow]not acted on:[/] "
+            + escape(
+                f"{claim.kind} ({claim.source}) for {claim.recipient or 'no address'}: {claim.why}"
+            )
+        )
+    if report.unmatched > len(report.unmatched_reports):
+        console.print(f"… {report.unmatched - len(report.unmatched_reports)} more unmatched")
+    if report.unmatched:
+        console.print("List them again with: rundbrief bounces unmatched")
     for error in report.errors:
         console.print(f"[yellow]warning:[/] {error}")
+
+
+@bounces_app.command("unmatched")
+def unmatched(
+    ctx: typer.Context,
+    limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """List recorded bounces and complaints that were tied to no delivery of ours (no
+    valid VERP token, no Message-ID of ours, or naming another recipient than that
+    delivery's): nobody was suppressed for them. Each shows what the report claimed.
+
+    Example: rundbrief bounces unmatched --limit 20
+    """
+    state = app_context(ctx)
+    events = unmatched_events(state.store, limit=limit)
+    if as_json:
+        emit_json([asdict(e) for e in events])
+        return
+    if not events:
+        console.print("No unmatched bounces or complaints.")
+        return
+    for event in events:
+        console.print(
+            f"{event.received_at:%Y-%m-%d %H:%M} {event.kind} ({event.source}, "
+            f"{event.status_code or '-'}): {event.detail or '(erased)'}",
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

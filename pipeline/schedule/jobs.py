@@ -190,7 +190,8 @@ def bounces_job(ctx: JobContext) -> JobResult:
             "bounces",
             "ok",
             f"{r.messages} read, {r.hard} hard, {r.soft} soft, {r.complaints} complaints, "
-            f"{r.suppressed} suppressed",
+            f"{r.suppressed} suppressed"
+            + (f", {r.unmatched} not ours (rundbrief bounces unmatched)" if r.unmatched else ""),
         )
 
     return recorded(ctx, "bounces", body)

@@ -26,6 +26,7 @@ class DeliveryRef:
     email: str
     list_name: str
     message_id: str | None
+    provider_message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,16 +47,18 @@ _COLUMNS = (
     deliveries.c.email,
     deliveries.c.list_name,
     deliveries.c.message_id,
+    deliveries.c.provider_message_id,
 )
 
 
-def _ref(row: Row[Any, Any, Any, Any, Any]) -> DeliveryRef:
+def _ref(row: Row[Any, Any, Any, Any, Any, Any]) -> DeliveryRef:
     return DeliveryRef(
         id=int(row[0]),
         mailing_id=int(row[1]),
         email=str(row[2]),
         list_name=str(row[3]),
         message_id=row[4],
+        provider_message_id=row[5],
     )
 
 
@@ -66,7 +69,8 @@ def delivery_by_id(store: Store, delivery_id: int) -> DeliveryRef | None:
 
 
 def delivery_by_message_id(store: Store, message_id: str) -> DeliveryRef | None:
-    """By our Message-ID, with or without the angle brackets around it."""
+    """By our Message-ID, with or without the angle brackets around it (an ``IN`` on
+    ``ix_deliveries_message_id``: a report never costs a scan of the outbox)."""
     bare = message_id.strip().strip("<>")
     if not bare:
         return None
@@ -74,18 +78,6 @@ def delivery_by_message_id(store: Store, message_id: str) -> DeliveryRef | None:
     with store.connect() as conn:
         row = conn.execute(
             select(*_COLUMNS).where(deliveries.c.message_id.in_(forms)).limit(1)
-        ).first()
-    return _ref(row) if row is not None else None
-
-
-def latest_delivery_to(store: Store, email: str) -> DeliveryRef | None:
-    """The most recent delivery that went to an address (sent or being sent)."""
-    with store.connect() as conn:
-        row = conn.execute(
-            select(*_COLUMNS)
-            .where(deliveries.c.email == email, deliveries.c.status.in_(("sent", "sending")))
-            .order_by(deliveries.c.id.desc())
-            .limit(1)
         ).first()
     return _ref(row) if row is not None else None
 
@@ -149,3 +141,38 @@ def events_for_mailing(store: Store, mailing_id: int) -> dict[str, int]:
             .group_by(bounce_events.c.kind)
         ).all()
     return {str(kind): int(n) for kind, n in rows}
+
+
+@dataclass(frozen=True)
+class UnmatchedEvent:
+    """A recorded report tied to no delivery of ours; ``detail`` says what it claimed."""
+
+    id: int
+    kind: str
+    status_code: str | None
+    detail: str | None  # None once the named person was erased
+    source: str
+    received_at: datetime
+
+
+def unmatched_events(store: Store, *, limit: int) -> list[UnmatchedEvent]:
+    """The newest events without a delivery, for an operator to look at.
+
+    Mailings (and so deliveries) are never deleted, so ``delivery_id IS NULL`` is exactly
+    the events that matched none.
+    """
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(
+                bounce_events.c.id,
+                bounce_events.c.kind,
+                bounce_events.c.status_code,
+                bounce_events.c.detail,
+                bounce_events.c.source,
+                bounce_events.c.received_at,
+            )
+            .where(bounce_events.c.delivery_id.is_(None))
+            .order_by(bounce_events.c.id.desc())
+            .limit(limit)
+        ).all()
+    return [UnmatchedEvent(int(r[0]), str(r[1]), r[2], r[3], str(r[4]), r[5]) for r in rows]

@@ -9,7 +9,10 @@ before are refused. Without the configured secret an endpoint answers 503: it ne
 accepts unauthenticated events.
 
 Events go through the same processing as bounce mails (``BounceProcessor``): a hard
-bounce or a complaint suppresses the address at once. A failure while processing answers
+bounce or a complaint about one of our deliveries suppresses the address at once.
+Authentication says the provider sent the event, not that we sent the message: the
+delivery id in its metadata counts only when the event's message id is that delivery's
+(``bounces.match``); anything else is recorded as unmatched. A failure while processing answers
 500 so the provider retries; ``bounce_events.source_id`` makes the retry count once.
 """
 

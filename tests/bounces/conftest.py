@@ -34,6 +34,11 @@ def fixture(name: str) -> bytes:
     return (MAIL / name).read_bytes()
 
 
+def provider_id(mailing_id: int, delivery_id: int) -> str:
+    """The id an HTTP provider (Postmark) answered for a delivery of ``add_mailing``."""
+    return f"00000000-0000-4000-8000-{mailing_id:04d}{delivery_id:08d}"
+
+
 def add_mailing(store: Store, mailing_id: int, people: dict[int, str]) -> None:
     with store.begin() as conn:
         conn.execute(
@@ -61,6 +66,7 @@ def add_mailing(store: Store, mailing_id: int, people: dict[int, str]) -> None:
                     status="sent",
                     attempts=1,
                     message_id=f"<rb-{mailing_id}-{delivery_id}@junge-buergermeister.example>",
+                    provider_message_id=provider_id(mailing_id, delivery_id),
                     sent_at=SENT_AT,
                     created_at=SENT_AT,
                 )
@@ -83,3 +89,47 @@ def sent_store(verp_settings: Settings) -> Iterator[Store]:
     add_mailing(store, 7, PEOPLE)
     yield store
     store.close()
+
+
+CONFIG = """
+[organisation]
+name = "Netzwerk Junge Bürgermeister*innen"
+website = "https://www.junge-buergermeister.example"
+postal_address = "Marienstraße 6, 10117 Berlin"
+imprint_url = "https://www.junge-buergermeister.example/impressum"
+
+[storage]
+url = "sqlite:///rundbrief.db"
+
+[sender]
+from_name = "Netzwerk Junge Bürgermeister*innen"
+from_address = "newsletter@junge-buergermeister.example"
+
+[[lists]]
+name = "members"
+title = "Mitglieder-Newsletter"
+reason = "Sie erhalten diese E-Mail als Mitglied."
+
+[[lists]]
+name = "press"
+title = "Presseverteiler"
+reason = "Sie sind im Presseverteiler."
+
+[delivery]
+bounce_domain = "bounces.junge-buergermeister.example"
+
+[bounces]
+source = "maildir:bounces"
+"""
+
+
+def cli_home(tmp_path: Path, *, verp: bool = True) -> Path:
+    """A config.toml (VERP on unless ``verp=False``) and a store with mailing 7 sent to
+    ``PEOPLE``, in ``tmp_path``; returns the config's path."""
+    text = CONFIG if verp else CONFIG.replace(f'bounce_domain = "{BOUNCE_DOMAIN}"', "")
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    store = Store.open(f"sqlite:///{tmp_path / 'rundbrief.db'}")
+    add_mailing(store, 7, PEOPLE)
+    store.close()
+    return config

@@ -48,6 +48,31 @@ def test_exim_plain_text_bounce() -> None:
     assert event.original_message_id == "<rb-7-104@junge-buergermeister.example>"
 
 
+def test_plain_text_bounce_quoting_the_original_headers_without_a_marker() -> None:
+    # the copy quoted line by line with "> ", as some MTAs and gateways return it
+    head, _, copy = fixture("exim-failed-recipients.eml").partition(
+        b"------ This is a copy of the message, including all the headers. ------\n"
+    )
+    data = head + b"".join(b"> " + line for line in copy.splitlines(keepends=True))
+    assert b"\n> Message-ID: <rb-7-104@" in data and b"\nReturn-path:" not in data[len(head) :]
+    (event,) = parse_report(data)
+    assert event.original_message_id == "<rb-7-104@junge-buergermeister.example>"
+
+
+def test_dsn_keeps_the_original_recipient_when_it_differs() -> None:
+    data = fixture("postfix-5.1.1-user-unknown.eml").replace(
+        b"Original-Recipient: rfc822;anna.schroeder@example.org",
+        b"Original-Recipient: rfc822;anna@alias.example",
+    )
+    (event,) = parse_report(data)
+    assert (event.recipient, event.original_recipient) == (
+        "anna.schroeder@example.org",
+        "anna@alias.example",
+    )
+    (same,) = parse_report(fixture("postfix-5.1.1-user-unknown.eml"))
+    assert same.original_recipient is None
+
+
 def test_arf_complaint() -> None:
     (event,) = parse_report(fixture("arf-complaint.eml"))
     assert event.kind == BounceKind.COMPLAINT

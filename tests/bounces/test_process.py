@@ -20,7 +20,7 @@ from pipeline.config import Settings
 from pipeline.errors import ConfigError
 from pipeline.store import Store
 from pipeline.store.schema import bounce_events, suppressions
-from tests.bounces.conftest import PEOPLE, SECRET, add_mailing, fixture
+from tests.bounces.conftest import PEOPLE, SECRET, add_mailing, cli_home, fixture
 
 ALL_REPORTS = [
     "postfix-5.1.1-user-unknown.eml",
@@ -219,49 +219,13 @@ def test_missing_maildir_is_a_clear_error(
         run(verp_settings, sent_store, clock, f"maildir:{tmp_path / 'fehlt'}")
 
 
-CONFIG = """
-[organisation]
-name = "Netzwerk Junge Bürgermeister*innen"
-website = "https://www.junge-buergermeister.example"
-postal_address = "Marienstraße 6, 10117 Berlin"
-imprint_url = "https://www.junge-buergermeister.example/impressum"
-
-[storage]
-url = "sqlite:///rundbrief.db"
-
-[sender]
-from_name = "Netzwerk Junge Bürgermeister*innen"
-from_address = "newsletter@junge-buergermeister.example"
-
-[[lists]]
-name = "members"
-title = "Mitglieder-Newsletter"
-reason = "Sie erhalten diese E-Mail als Mitglied."
-
-[[lists]]
-name = "press"
-title = "Presseverteiler"
-reason = "Sie sind im Presseverteiler."
-
-[delivery]
-bounce_domain = "bounces.junge-buergermeister.example"
-
-[bounces]
-source = "maildir:bounces"
-"""
-
-
 def test_cli_processes_the_configured_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipeline.cli import app
 
     monkeypatch.setenv("RUNDBRIEF_SECRET", SECRET)
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    store = Store.open(f"sqlite:///{tmp_path / 'rundbrief.db'}")
-    add_mailing(store, 7, PEOPLE)
-    store.close()
+    config = cli_home(tmp_path)
     make_maildir(tmp_path / "bounces", [fixture(n) for n in ALL_REPORTS])
     runner = CliRunner()
     result = runner.invoke(app, ["--config", str(config), "bounces", "process", "--json"])

@@ -19,7 +19,7 @@ from pipeline.config import Settings
 from pipeline.store import Store
 from pipeline.store.schema import bounce_events, suppressions
 from pipeline.web import create_app
-from tests.bounces.conftest import PEOPLE
+from tests.bounces.conftest import PEOPLE, provider_id
 
 PM_USER, PM_PASSWORD = "postmark", "Geheimes-Passwort-für-Postmark"
 MG_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
@@ -65,7 +65,7 @@ def postmark_bounce(
         "Type": type_,
         "TypeCode": 1 if type_ == "HardBounce" else 4096,
         "Name": "Hard bounce",
-        "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+        "MessageID": provider_id(7, delivery_id),
         "MessageStream": "broadcast",
         "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
         "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
@@ -106,7 +106,7 @@ def test_postmark_spam_complaint_and_soft_bounce(base_url: str, sent_store: Stor
         "ID": 42,
         "Type": "SpamComplaint",
         "TypeCode": 100001,
-        "MessageID": "00000000-0000-0000-0000-000000000000",
+        "MessageID": provider_id(7, 105),
         "Email": PEOPLE[105],
         "Metadata": {"delivery_id": "105"},
     }
@@ -266,3 +266,69 @@ def test_mailgun_not_configured_answers_503(
     monkeypatch.delenv(verp_settings.bounces.mailgun_signing_key_env)
     body = {"signature": signed(clock, "g" * 50), "event-data": mailgun_event(101)}
     assert requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5).status_code == 503
+
+
+# --- events that name a subscriber but no delivery of ours -------------------------------
+
+
+def unmatched_reports(response: requests.Response) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["suppressed"], body["unmatched"]) == (0, 1)
+    reports: list[dict[str, Any]] = body["unmatched_reports"]
+    return reports
+
+
+def test_postmark_event_for_a_message_we_did_not_send_suppresses_nobody(
+    base_url: str, sent_store: Store
+) -> None:
+    # another application on the same Postmark server mailed Anna; that mail bounced
+    other = postmark_bounce(101, id_=7001)
+    del other["Metadata"]
+    other["MessageID"] = "5b0e4c2a-9d1f-4e55-8a3b-6c7d8e9f0a1b"
+    response = requests.post(
+        f"{base_url}/webhooks/postmark", json=other, auth=(PM_USER, PM_PASSWORD), timeout=5
+    )
+    assert unmatched_reports(response)[0]["recipient"] == PEOPLE[101]
+    assert reasons(sent_store) == {}
+    assert event_count(sent_store) == 1  # recorded for the operator
+
+
+def test_postmark_metadata_must_agree_with_the_message_and_recipient(
+    base_url: str, sent_store: Store
+) -> None:
+    # the same metadata key used by someone else's mail: a delivery id, but not its message
+    foreign = postmark_bounce(101, id_=7002)
+    foreign["MessageID"] = "5b0e4c2a-9d1f-4e55-8a3b-6c7d8e9f0a1c"
+    # our message of delivery 103 (Ben's), but the event names Anna
+    crossed = postmark_bounce(103, id_=7003)
+    crossed["Email"] = PEOPLE[101]
+    for payload in (foreign, crossed):
+        response = requests.post(
+            f"{base_url}/webhooks/postmark", json=payload, auth=(PM_USER, PM_PASSWORD), timeout=5
+        )
+        assert unmatched_reports(response)[0]["recipient"] == PEOPLE[101]
+    assert reasons(sent_store) == {}
+
+
+def test_mailgun_event_without_our_ids_suppresses_nobody(
+    base_url: str, sent_store: Store, clock: FakeClock
+) -> None:
+    event = mailgun_event(104)
+    del event["user-variables"]
+    event["message"]["headers"]["message-id"] = "20260619.4711@mg.fremd.example"
+    body = {"signature": signed(clock, "h" * 50), "event-data": event}
+    response = requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5)
+    assert unmatched_reports(response)[0]["recipient"] == PEOPLE[104]
+    assert reasons(sent_store) == {}
+
+
+def test_mailgun_event_with_our_message_id_alone_suppresses(
+    base_url: str, sent_store: Store, clock: FakeClock
+) -> None:
+    event = mailgun_event(104)
+    del event["user-variables"]  # e.g. sent before delivery ids travelled along
+    body = {"signature": signed(clock, "i" * 50), "event-data": event}
+    response = requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5)
+    assert response.status_code == 200 and response.json()["suppressed"] == 1
+    assert reasons(sent_store) == {PEOPLE[104]: "hard_bounce"}
