@@ -665,13 +665,20 @@ def test_postmark_per_recipient_codes_stay_with_the_recipient(
     httpserver: HTTPServer, transports: Callable[..., Any]
 ) -> None:
     answer = [
-        {"ErrorCode": 406, "Message": "You tried to send to a recipient that has been marked as inactive."},
+        {
+            "ErrorCode": 406,
+            "Message": "You tried to send to a recipient that has been marked as inactive.",
+        },
         {"ErrorCode": 300, "Message": "Invalid 'To' address: 'person2@example'."},
         {"ErrorCode": 429, "Message": "Rate limit exceeded."},
     ]
     httpserver.expect_request("/email/batch").respond_with_json(answer)
     inactive, invalid, limited = transports("postmark").send(outgoing(3))
-    assert (inactive.blame, inactive.permanent, inactive.hard_bounce) == (Blame.RECIPIENT, True, True)
+    assert (inactive.blame, inactive.permanent, inactive.hard_bounce) == (
+        Blame.RECIPIENT,
+        True,
+        True,
+    )
     assert (invalid.blame, invalid.permanent) == (Blame.RECIPIENT, True)
     assert (limited.blame, limited.permanent) == (Blame.PEER, False)
 
@@ -681,7 +688,9 @@ def test_per_message_refusal_of_the_sender_blames_the_sender(
     kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
 ) -> None:
     refusal = {
-        "mailgun": {"message": "Domain mg.junge-buergermeister.example is not allowed to send: account disabled"},
+        "mailgun": {
+            "message": "Domain mg.junge-buergermeister.example is not allowed to send: account disabled"
+        },
         "sendgrid": {
             "errors": [
                 {
@@ -706,7 +715,10 @@ def test_per_message_refusal_of_the_recipient_blames_the_recipient(
         "mailgun": {"message": "to parameter is not a valid address. please check documentation"},
         "sendgrid": {
             "errors": [
-                {"message": "Does not contain a valid address.", "field": "personalizations.0.to.0.email"}
+                {
+                    "message": "Does not contain a valid address.",
+                    "field": "personalizations.0.to.0.email",
+                }
             ]
         },
         "brevo": {"code": "invalid_parameter", "message": "email is not valid in to"},
@@ -973,7 +985,13 @@ def test_sendgrid_timeout_then_confirm_with_email_activity(
         query = request.args["query"]
         assert "to_email=" in query and "delivery_id" in query
         if "person1@example.org" in query:
-            found = [{"msg_id": "sg-1.filter01", "to_email": "person1@example.org", "status": "delivered"}]
+            found = [
+                {
+                    "msg_id": "sg-1.filter01",
+                    "to_email": "person1@example.org",
+                    "status": "delivered",
+                }
+            ]
         else:
             found = []
         return Response(json.dumps({"messages": found}), 200)
