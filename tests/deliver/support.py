@@ -266,3 +266,27 @@ def _read_request(conn: object) -> bytes:
             break
         body += chunk
     return head + b"\r\n\r\n" + body
+
+
+class UnreachableListener:
+    """A loopback port whose accept queue is full: the kernel drops further SYNs, so a
+    client's connect times out and nothing of its request is ever sent."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(0)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._fillers = []
+        for _ in range(4):  # more than the queue holds, whatever the kernel rounds it to
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(self._sock.getsockname())
+            self._fillers.append(filler)
+
+    def close(self) -> None:
+        for filler in self._fillers:
+            filler.close()
+        self._sock.close()

@@ -29,7 +29,7 @@ from pipeline.deliver.mailgun import MailgunTransport
 from pipeline.deliver.postmark import PostmarkTransport
 from pipeline.deliver.sendgrid import SendgridTransport
 from pipeline.errors import PermanentDeliveryError, TransientDeliveryError
-from tests.deliver.support import DroppingHttpServer
+from tests.deliver.support import DroppingHttpServer, UnreachableListener
 
 SUBJECT = "Netzwerk Junge Bürgermeister*innen · Newsletter KW 25/2026"
 TEXT = "Liebe Anna,\n\n„Die Bürgermeister*innen tagen in Görlitz“ – © Stadt Görlitz\n"
@@ -746,6 +746,27 @@ def test_refused_connection_blames_the_peer_and_is_not_unknown(kind: str) -> Non
     assert [(r.ok, r.permanent, r.blame, r.unknown) for r in results] == [
         (False, False, Blame.PEER, False)
     ] * 2
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_connect_timeout_blames_the_peer_and_is_not_unknown(kind: str) -> None:
+    listener = UnreachableListener()
+    config = Provider(api_key_env="UNUSED", base_url=listener.url, timeout=0.3, domain="mg.example")
+    transport = {
+        "postmark": PostmarkTransport,
+        "mailgun": MailgunTransport,
+        "sendgrid": SendgridTransport,
+        "brevo": BrevoTransport,
+    }[kind](config, "key")
+    try:
+        results = transport.send(outgoing(2))
+    finally:
+        transport.close()
+        listener.close()
+    assert [(r.ok, r.permanent, r.blame, r.unknown) for r in results] == [
+        (False, False, Blame.PEER, False)
+    ] * 2
+    assert "connect timed out" in (results[0].error or "")
 
 
 @pytest.mark.parametrize("kind", ALL)
