@@ -110,7 +110,7 @@ class BrevoTransport:
             return ok(message, provider_id)
         text = error_text(response)
         reason = f"brevo: HTTP {response.status_code}: {text}"
-        if response.status_code == 400 and names_recipient(text, message, " in to", "recipient"):
+        if response.status_code == 400 and names_recipient(text, message, "in to", "recipient"):
             return failed(message, reason, permanent=True)
         return refused_sender([message], reason)[0]
 

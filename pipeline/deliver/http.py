@@ -32,6 +32,7 @@ a message twice; the outbox decides.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -294,9 +295,28 @@ def error_text(response: requests.Response, *keys: str) -> str:
 
 def names_recipient(text: str, message: OutgoingMessage, *words: str) -> bool:
     """Whether a refusal is about this recipient: it names the address, or one of the
-    provider's own words for the recipient field (``words``, lower case)."""
+    provider's own words for the recipient field (``words``, lower case, matched as
+    whole words: "in to" is not "in token")."""
     lowered = text.lower()
-    return message.recipient.lower() in lowered or any(w in lowered for w in words)
+    return message.recipient.lower() in lowered or any(
+        re.search(rf"(?<!\w){re.escape(w)}(?!\w)", lowered) for w in words
+    )
+
+
+def look_up(
+    client: HttpClient,
+    batch: Sequence[OutgoingMessage],
+    ask: Callable[[OutgoingMessage], tuple[bool, str | None]],
+) -> dict[int, str | None]:
+    """``confirm`` for providers that answer one message per look-up: ``ask`` returns
+    (could tell, provider id or None), run ``client.connections`` at a time."""
+    wanted = [m for m in batch if m.delivery_id is not None]
+    answers = list(client.pool.map(ask, wanted)) if len(wanted) > 1 else [ask(m) for m in wanted]
+    return {
+        m.delivery_id: found
+        for m, (told, found) in zip(wanted, answers, strict=True)
+        if told and m.delivery_id is not None
+    }
 
 
 def ok(message: OutgoingMessage, provider_id: str | None) -> SendResult:

@@ -30,6 +30,7 @@ from pipeline.deliver.http import (
     HttpClient,
     error_text,
     failed,
+    look_up,
     names_recipient,
     ok,
     refused_sender,
@@ -85,28 +86,24 @@ class MailgunTransport:
             return ok(message, provider_id)
         text = error_text(response)
         reason = f"mailgun: HTTP {response.status_code}: {text}"
-        if response.status_code == 400 and names_recipient(
-            text, message, "to parameter", "'to'", "not a valid address"
-        ):
+        if response.status_code == 400 and names_recipient(text, message, "to parameter", "'to'"):
             return failed(message, reason, permanent=True)
         return refused_sender([message], reason)[0]
 
     def confirm(self, batch: Sequence[OutgoingMessage]) -> Mapping[int, str | None]:
         """Per delivery: Mailgun's id for it if an event shows Mailgun took it, None if
         none does; left out when the events API did not answer (cannot tell)."""
-        found: dict[int, str | None] = {}
-        for message in batch:
-            if message.delivery_id is None:
-                continue
-            answer = self.client.get(
-                self.events_path,
-                params={"recipient": message.recipient, "ascending": "no", "limit": 300},
-            )
-            items = answer.get("items") if isinstance(answer, dict) else None
-            if not isinstance(items, list):
-                continue
-            found[message.delivery_id] = _accepted_id(message, items)
-        return found
+        return look_up(self.client, batch, self._ask)
+
+    def _ask(self, message: OutgoingMessage) -> tuple[bool, str | None]:
+        answer = self.client.get(
+            self.events_path,
+            params={"recipient": message.recipient, "ascending": "no", "limit": 300},
+        )
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            return False, None
+        return True, _accepted_id(message, items)
 
     def close(self) -> None:
         self.client.close()

@@ -37,6 +37,7 @@ from pipeline.deliver.http import (
     error_text,
     failed,
     json_body,
+    look_up,
     message_parts,
     names_recipient,
     ok,
@@ -176,35 +177,29 @@ class PostmarkTransport:
         """Per delivery: Postmark's MessageID if its search holds the message (by our
         ``delivery_id`` metadata and the recipient), None if not; left out when the
         search failed (cannot tell)."""
-        found: dict[int, str | None] = {}
-        for message in batch:
-            if message.delivery_id is None:
+        return look_up(self.client, batch, self._ask)
+
+    def _ask(self, message: OutgoingMessage) -> tuple[bool, str | None]:
+        wanted = str(message.delivery_id)
+        answer = self.client.get(
+            "/messages/outbound",
+            params={
+                "count": SEARCH_COUNT,
+                "offset": 0,
+                "recipient": message.recipient,
+                "metadata_delivery_id": wanted,  # one metadata field per search
+            },
+        )
+        messages = answer.get("Messages") if isinstance(answer, dict) else None
+        if not isinstance(messages, list):
+            return False, None
+        for found in messages:
+            if not isinstance(found, dict) or not found.get("MessageID"):
                 continue
-            wanted = str(message.delivery_id)
-            answer = self.client.get(
-                "/messages/outbound",
-                params={
-                    "count": SEARCH_COUNT,
-                    "offset": 0,
-                    "recipient": message.recipient,
-                    "metadata_delivery_id": wanted,
-                },
-            )
-            messages = answer.get("Messages") if isinstance(answer, dict) else None
-            if not isinstance(messages, list):
-                continue
-            match = next(
-                (
-                    m
-                    for m in messages
-                    if isinstance(m, dict)
-                    and m.get("MessageID")
-                    and str((m.get("Metadata") or {}).get("delivery_id", wanted)) == wanted
-                ),
-                None,
-            )
-            found[message.delivery_id] = str(match["MessageID"]) if match else None
-        return found
+            metadata = found.get("Metadata") or {}
+            if str(metadata.get("delivery_id", wanted)) == wanted:
+                return True, str(found["MessageID"])
+        return True, None
 
     def close(self) -> None:
         self.client.close()

@@ -18,6 +18,7 @@ activity-history add-on; without it SendGrid answers 403 and we cannot tell.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from email.utils import getaddresses
 from typing import Any
@@ -37,6 +38,8 @@ from pipeline.deliver.http import (
     send_each,
 )
 
+# "personalizations.0.to" or "personalizations.0.to.0.email": the recipient's address
+RECIPIENT_FIELD = re.compile(r"personalizations\.\d+\.to(\.|$)")
 # SendGrid refuses these in "headers": it builds them from its own fields.
 RESERVED = frozenset(
     {
@@ -161,4 +164,4 @@ def _about_recipient(body: Any) -> bool:
     if not isinstance(errors, list) or not errors:
         return False
     fields = [str(e.get("field") or "") if isinstance(e, dict) else "" for e in errors]
-    return all(f.startswith("personalizations") and ".to" in f for f in fields)
+    return all(RECIPIENT_FIELD.match(f) for f in fields)

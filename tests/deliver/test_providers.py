@@ -24,7 +24,13 @@ from werkzeug import Request, Response
 from pipeline.config import Provider
 from pipeline.deliver import Blame, Confirming, MessageParts, OutgoingMessage, SendResult
 from pipeline.deliver.brevo import BrevoTransport, idempotency_key
-from pipeline.deliver.http import HttpClient, message_parts, parse_retry_after, send_each
+from pipeline.deliver.http import (
+    HttpClient,
+    message_parts,
+    names_recipient,
+    parse_retry_after,
+    send_each,
+)
 from pipeline.deliver.mailgun import MailgunTransport
 from pipeline.deliver.postmark import PostmarkTransport
 from pipeline.deliver.sendgrid import SendgridTransport
@@ -1024,3 +1030,12 @@ def test_sendgrid_timeout_then_confirm_with_email_activity(
     held.release.set()
     assert results[0].unknown
     assert transport.confirm(batch) == {1: "sg-1", 2: None}
+
+
+def test_a_refusal_names_the_recipient_only_by_whole_words() -> None:
+    (message,) = outgoing(1)
+    assert names_recipient("email is not valid in to", message, "in to")
+    assert not names_recipient("key not found in token", message, "in to")
+    assert names_recipient("to parameter is not a valid address", message, "to parameter")
+    assert not names_recipient("from parameter is not a valid address", message, "to parameter")
+    assert names_recipient("Address PERSON1@example.org bounced", message)
