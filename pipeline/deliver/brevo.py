@@ -4,8 +4,15 @@ Brevo takes JSON: sender, to, replyTo, subject, htmlContent, textContent and cus
 headers. Its idempotency key (``idempotencyKey`` inside ``headers``, a UUID) makes a
 request that is retried after a timeout count once: the key is derived from the
 delivery id and our Message-ID, so every retry of the same delivery carries the same key
-while different deliveries never share one. Success is ``201`` with
-``{"messageId": "<...>"}``; a 400 ``{"code": ..., "message": ...}`` rejects that message.
+while different deliveries never share one. Brevo's changelog ("Email API now supports
+idempotency") and its batch guide name the key ``idempotencyKey`` inside ``headers``,
+processed once within a TTL (15 minutes in the changelog, 30 in the batch guide). So a
+request left unanswered (a read timeout, a dropped connection) is a plain PEER retry,
+never "unknown"; a retry after the TTL could still be a second copy.
+
+Success is ``201`` with ``{"messageId": "<...>"}``; a 400 ``{"code": ..., "message": ...}``
+naming the ``to`` address is the RECIPIENT's (permanent); any other 4xx (sender
+invalid, ``not_enough_credits``, account under validation) is SENDER's.
 """
 
 from __future__ import annotations
@@ -19,7 +26,16 @@ import requests
 
 from pipeline.config import Provider, Settings
 from pipeline.deliver import OutgoingMessage, SendResult
-from pipeline.deliver.http import HttpClient, error_text, failed, message_parts, ok, send_each
+from pipeline.deliver.http import (
+    HttpClient,
+    error_text,
+    failed,
+    message_parts,
+    names_recipient,
+    ok,
+    refused_sender,
+    send_each,
+)
 
 _NAMESPACE = uuid.UUID("6f1f2a8e-5b0c-4f55-9a51-3c1f4d2b7e10")
 
@@ -47,6 +63,7 @@ class BrevoTransport:
             connections=config.connections,
             headers={"api-key": api_key, "Content-Type": "application/json"},
             session=session,
+            idempotent=True,
         )
 
     @classmethod
@@ -91,8 +108,11 @@ class BrevoTransport:
             except (ValueError, AttributeError):
                 provider_id = None
             return ok(message, provider_id)
-        reason = f"brevo: HTTP {response.status_code}: {error_text(response)}"
-        return failed(message, reason, permanent=True)
+        text = error_text(response)
+        reason = f"brevo: HTTP {response.status_code}: {text}"
+        if response.status_code == 400 and names_recipient(text, message, "in to", "recipient"):
+            return failed(message, reason, permanent=True)
+        return refused_sender([message], reason)[0]
 
     def close(self) -> None:
         self.client.close()

@@ -4,19 +4,38 @@ Mailgun takes the message as it is (headers, both parts, our DKIM signature unto
 as a multipart form: ``to`` is the envelope recipient, ``message`` the MIME file. Basic
 auth is ``api:<key>``. The delivery id travels as the user variable ``delivery_id``, so
 Mailgun's bounce webhooks name the delivery; tracking is switched off (no consent).
-A 200 answer carries ``{"id": "<message id>", "message": "Queued. Thank you."}``; a 400
-rejects that one message.
+A 200 answer carries ``{"id": "<message id>", "message": "Queued. Thank you."}``.
+
+Mailgun's "API Response Codes" page: 400 carries a JSON ``message`` (a refusal of the
+``to`` address is the RECIPIENT's, permanent; any other 400, 402 or 413 is about the
+domain, the account or the message itself: SENDER), 403 is an auth error (a dead
+transport), 429 and 5xx are to be retried (PEER; ``http``).
+
+``confirm`` asks the events API (``GET /v3/<domain>/events``, "Events": filter by
+``recipient``; event types accepted, rejected, delivered, failed, ...) for events of this
+delivery, matched by our ``delivery_id`` user variable or our Message-ID: any event but
+``rejected`` means Mailgun took the message; none means it did not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import requests
 
 from pipeline.config import Provider, Settings
 from pipeline.deliver import OutgoingMessage, SendResult
-from pipeline.deliver.http import HttpClient, error_text, failed, ok, send_each
+from pipeline.deliver.http import (
+    HttpClient,
+    error_text,
+    failed,
+    look_up,
+    names_recipient,
+    ok,
+    refused_sender,
+    send_each,
+)
 from pipeline.errors import ConfigError
 
 
@@ -35,6 +54,7 @@ class MailgunTransport:
         if not domain:
             raise ConfigError("[mailgun] domain: the sending domain is required")
         self.path = f"/v3/{domain}/messages.mime"
+        self.events_path = f"/v3/{domain}/events"
         self.client = HttpClient(
             "mailgun",
             config.base_url,
@@ -64,8 +84,42 @@ class MailgunTransport:
             except (ValueError, AttributeError):
                 provider_id = None
             return ok(message, provider_id)
-        reason = f"mailgun: HTTP {response.status_code}: {error_text(response)}"
-        return failed(message, reason, permanent=True)
+        text = error_text(response)
+        reason = f"mailgun: HTTP {response.status_code}: {text}"
+        if response.status_code == 400 and names_recipient(text, message, "to parameter", "'to'"):
+            return failed(message, reason, permanent=True)
+        return refused_sender([message], reason)[0]
+
+    def confirm(self, batch: Sequence[OutgoingMessage]) -> Mapping[int, str | None]:
+        """Per delivery: Mailgun's id for it if an event shows Mailgun took it, None if
+        none does; left out when the events API did not answer (cannot tell)."""
+        return look_up(self.client, batch, self._ask)
+
+    def _ask(self, message: OutgoingMessage) -> tuple[bool, str | None]:
+        answer = self.client.get(
+            self.events_path,
+            params={"recipient": message.recipient, "ascending": "no", "limit": 300},
+        )
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            return False, None
+        return True, _accepted_id(message, items)
 
     def close(self) -> None:
         self.client.close()
+
+
+def _accepted_id(message: OutgoingMessage, items: list[Any]) -> str | None:
+    """Our message's id among the recipient's events, if any event says it was taken."""
+    ours = message.message_id.strip("<>")
+    for item in items:
+        if not isinstance(item, dict) or item.get("event") == "rejected":
+            continue
+        variables = item.get("user-variables") or {}
+        headers = (item.get("message") or {}).get("headers") or {}
+        event_id = str(headers.get("message-id", "")).strip("<>")
+        if str(variables.get("delivery_id", "")) == str(message.delivery_id) or (
+            ours and event_id == ours
+        ):
+            return f"<{event_id or ours}>"
+    return None

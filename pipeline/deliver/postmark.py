@@ -3,36 +3,56 @@
 Postmark takes JSON, not MIME: our message is mapped to its fields (From, To, Subject,
 HtmlBody, TextBody, ReplyTo, Headers with List-Unsubscribe and List-Unsubscribe-Post,
 MessageStream, Metadata with the delivery id so bounce webhooks find the delivery).
-The answer is a JSON array in request order; ``ErrorCode`` 0 means accepted, 406 means
-Postmark already holds the address as inactive (it hard-bounced or complained), which we
-treat as a hard bounce. A 422 answer rejects the whole request.
+The answer is a JSON array in request order, one ``ErrorCode`` per message.
+
+Who is to blame, by Postmark's "API error codes" (developer/api/overview#error-codes):
+0 accepted; 406 "Inactive recipient" (it hard-bounced or complained: a hard bounce) and
+300 "Invalid email request" naming the To address are the RECIPIENT's, permanent; 100
+"Maintenance" and 429 "Rate limit exceeded" are the PEER's, for now; every other code is
+about the sender, the account or the request (10 bad token, 400 sender signature not
+found, 401 not confirmed, 405 not allowed to send, 412 account pending approval, 413
+account may not send, 402/403/409/410 malformed request, 411 attachment type): SENDER,
+no message is failed. A 422 rejects the whole request: SENDER for every message of it.
+
+``confirm`` asks the outbound message search (``GET /messages/outbound``, "Messages
+API": count and offset required, filters recipient and ``metadata_<key>``) for the
+delivery id we send as metadata: the one place that knows whether an unanswered batch
+was accepted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.utils import formataddr
 from typing import Any
 
 import requests
 
 from pipeline.config import Provider, Settings
-from pipeline.deliver import OutgoingMessage, SendResult
+from pipeline.deliver import Blame, OutgoingMessage, SendResult
 from pipeline.deliver.http import (
     HttpClient,
+    PeerTrouble,
+    Unanswered,
     error_text,
     failed,
+    json_body,
+    look_up,
     message_parts,
+    names_recipient,
     ok,
+    refused_sender,
     transient_for,
 )
 from pipeline.errors import PermanentDeliveryError, TransientDeliveryError
 
 BATCH_LIMIT = 500
 INACTIVE_RECIPIENT = 406
-# Whole-request error codes that mean this server token or sender cannot send at all.
-DEAD_CODES = frozenset({10, 400, 401, 405, 412, 413})
-TRANSIENT_CODES = frozenset({100, 429})
+INVALID_REQUEST = 300  # the recipient's only when it names the To address
+# Whole-request codes that mean this server token cannot send at all: a dead transport.
+DEAD_CODES = frozenset({10})
+PEER_CODES = frozenset({100, 429})
+SEARCH_COUNT = 50  # one delivery id matches one message; a few more for safety
 
 
 class PostmarkTransport:
@@ -62,17 +82,20 @@ class PostmarkTransport:
         results: list[SendResult] = []
         for start in range(0, len(batch), BATCH_LIMIT):
             chunk = batch[start : start + BATCH_LIMIT]
+            rest = batch[start + BATCH_LIMIT :]
             try:
                 results.extend(self._send_chunk(chunk))
             except TransientDeliveryError as exc:
-                # throttled or down: this chunk and the rest come back for a retry later
-                results.extend(transient_for(batch[start:], exc))
+                # throttled, down or unanswered: this chunk (perhaps accepted, perhaps
+                # not) and the untried rest come back for later
+                results.extend(transient_for(chunk, exc))
+                results.extend(transient_for(rest, exc, sent=False))
                 break
             except PermanentDeliveryError as exc:
                 if not results:
                     raise
                 # the token died after an accepted chunk: report that chunk as sent
-                results.extend(failed(m, str(exc), permanent=False) for m in batch[start:])
+                results.extend(refused_sender(batch[start:], str(exc)))
                 break
         return results
 
@@ -82,16 +105,15 @@ class PostmarkTransport:
         if response.status_code == 422:
             return self._rejected(chunk, response)
         if response.status_code != 200:
+            # 413 payload too large, or another refusal of the request as a whole
             reason = f"postmark: HTTP {response.status_code}: {error_text(response)}"
-            return [failed(m, reason, permanent=True) for m in chunk]
-        try:
-            answers = response.json()
-        except ValueError as exc:
-            raise TransientDeliveryError("postmark: unreadable batch answer") from exc
+            return refused_sender(chunk, reason)
+        answers = json_body(response)
         if not isinstance(answers, list) or len(answers) != len(chunk):
-            raise TransientDeliveryError(
-                f"postmark: batch answer has {len(answers) if isinstance(answers, list) else 0}"
-                f" results for {len(chunk)} messages"
+            # a 200 that is not Postmark's answer: it may have been accepted behind it
+            raise Unanswered(
+                f"postmark: unreadable batch answer ({len(answers) if isinstance(answers, list) else 'no'}"
+                f" results for {len(chunk)} messages): {error_text(response)}"
             )
         return [self._result(m, a) for m, a in zip(chunk, answers, strict=True)]
 
@@ -117,28 +139,67 @@ class PostmarkTransport:
 
     def _result(self, message: OutgoingMessage, answer: Any) -> SendResult:
         if not isinstance(answer, dict):
-            return failed(message, "postmark: malformed result", permanent=False)
-        code = int(answer.get("ErrorCode", -1))
+            return failed(message, "postmark: malformed result", permanent=False, blame=Blame.PEER)
+        try:
+            code = int(answer.get("ErrorCode", -1))
+        except (TypeError, ValueError):
+            code = -1
         if code == 0:
             return ok(message, answer.get("MessageID"))
-        reason = f"postmark: error {code}: {answer.get('Message', '')}"
+        text = str(answer.get("Message", ""))
+        reason = f"postmark: error {code}: {text}"
         if code == INACTIVE_RECIPIENT:
             return failed(message, reason, permanent=True, hard_bounce=True)
-        return failed(message, reason, permanent=code not in TRANSIENT_CODES)
+        if code == INVALID_REQUEST and names_recipient(text, message, "'to'", "recipient"):
+            return failed(message, reason, permanent=True)
+        if code in PEER_CODES:
+            return failed(message, reason, permanent=False, blame=Blame.PEER)
+        return refused_sender([message], reason)[0]
 
     def _rejected(
         self, chunk: Sequence[OutgoingMessage], response: requests.Response
     ) -> list[SendResult]:
+        body = json_body(response)
         try:
-            code = int(response.json().get("ErrorCode", -1))
-        except (ValueError, AttributeError, TypeError):
+            code = int(body.get("ErrorCode", -1)) if isinstance(body, dict) else -1
+        except (TypeError, ValueError):
             code = -1
         reason = f"postmark: request rejected (error {code}): {error_text(response)}"
         if code in DEAD_CODES:
             raise PermanentDeliveryError(reason)
-        if code in TRANSIENT_CODES:
-            raise TransientDeliveryError(reason)
-        return [failed(m, reason, permanent=True) for m in chunk]
+        if code in PEER_CODES:
+            raise PeerTrouble(reason)
+        if len(chunk) == 1:  # a request of one: a recipient code is about that recipient
+            return [self._result(chunk[0], body)]
+        return refused_sender(chunk, reason)
+
+    def confirm(self, batch: Sequence[OutgoingMessage]) -> Mapping[int, str | None]:
+        """Per delivery: Postmark's MessageID if its search holds the message (by our
+        ``delivery_id`` metadata and the recipient), None if not; left out when the
+        search failed (cannot tell)."""
+        return look_up(self.client, batch, self._ask)
+
+    def _ask(self, message: OutgoingMessage) -> tuple[bool, str | None]:
+        wanted = str(message.delivery_id)
+        answer = self.client.get(
+            "/messages/outbound",
+            params={
+                "count": SEARCH_COUNT,
+                "offset": 0,
+                "recipient": message.recipient,
+                "metadata_delivery_id": wanted,  # one metadata field per search
+            },
+        )
+        messages = answer.get("Messages") if isinstance(answer, dict) else None
+        if not isinstance(messages, list):
+            return False, None
+        for found in messages:
+            if not isinstance(found, dict) or not found.get("MessageID"):
+                continue
+            metadata = found.get("Metadata") or {}
+            if str(metadata.get("delivery_id", wanted)) == wanted:
+                return True, str(found["MessageID"])
+        return True, None
 
     def close(self) -> None:
         self.client.close()

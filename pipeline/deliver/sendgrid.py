@@ -4,13 +4,22 @@ SendGrid takes JSON: one personalization (the recipient, with the delivery id as
 custom argument that comes back in its event webhooks), the sender, the subject, the
 plain text then the HTML content, and our list headers. Click, open and subscription
 tracking are switched off: we send our own List-Unsubscribe and track nothing without
-consent. Success is ``202 Accepted`` with the id in the ``X-Message-Id`` header; a 400
-carries ``{"errors": [{"message": ..., "field": ...}]}`` and rejects that message.
+consent. Success is ``202 Accepted`` with the id in the ``X-Message-Id`` header.
+
+SendGrid's v3 "Errors" page: a 400 carries ``{"errors": [{"message", "field"}]}``; one
+whose fields are all the recipient's (``personalizations.N.to``) is the RECIPIENT's,
+permanent; any other 400 or 413 is about the sender or the request itself: SENDER.
+401 and 403 (key, unverified sender identity) are a dead transport; 429 and 5xx PEER.
+
+``confirm`` uses the Email Activity API (``GET /v3/messages`` with a query on
+``to_email`` and our ``delivery_id`` custom argument). It needs SendGrid's paid
+activity-history add-on; without it SendGrid answers 403 and we cannot tell.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from email.utils import getaddresses
 from typing import Any
 
@@ -18,8 +27,19 @@ import requests
 
 from pipeline.config import Provider, Settings
 from pipeline.deliver import OutgoingMessage, SendResult
-from pipeline.deliver.http import HttpClient, error_text, failed, message_parts, ok, send_each
+from pipeline.deliver.http import (
+    HttpClient,
+    error_text,
+    failed,
+    json_body,
+    message_parts,
+    ok,
+    refused_sender,
+    send_each,
+)
 
+# "personalizations.0.to" or "personalizations.0.to.0.email": the recipient's address
+RECIPIENT_FIELD = re.compile(r"personalizations\.\d+\.to(\.|$)")
 # SendGrid refuses these in "headers": it builds them from its own fields.
 RESERVED = frozenset(
     {
@@ -101,7 +121,47 @@ class SendgridTransport:
         if response.status_code in (200, 202):
             return ok(message, response.headers.get("X-Message-Id"))
         reason = f"sendgrid: HTTP {response.status_code}: {error_text(response)}"
-        return failed(message, reason, permanent=True)
+        if response.status_code == 400 and _about_recipient(json_body(response)):
+            return failed(message, reason, permanent=True)
+        return refused_sender([message], reason)[0]
+
+    def confirm(self, batch: Sequence[OutgoingMessage]) -> Mapping[int, str | None]:
+        """Per delivery: SendGrid's message id if Email Activity lists it, None if not;
+        nothing at all when the activity API is not available (403 without the add-on)."""
+        found: dict[int, str | None] = {}
+        for message in batch:
+            if message.delivery_id is None:
+                continue
+            query = (
+                f'to_email="{message.recipient}" AND '
+                f"unique_args['delivery_id']=\"{message.delivery_id}\""
+            )
+            answer = self.client.get("/v3/messages", params={"query": query, "limit": 10})
+            listed = answer.get("messages") if isinstance(answer, dict) else None
+            if not isinstance(listed, list):
+                break  # not available (no add-on, no permission) or failing: cannot tell
+            match = next(
+                (
+                    m
+                    for m in listed
+                    if isinstance(m, dict)
+                    and m.get("msg_id")
+                    and str(m.get("to_email", message.recipient)).lower()
+                    == message.recipient.lower()
+                ),
+                None,
+            )
+            # msg_id is the X-Message-Id we would have got, plus ".filter…" routing parts
+            found[message.delivery_id] = str(match["msg_id"]).split(".")[0] if match else None
+        return found
 
     def close(self) -> None:
         self.client.close()
+
+
+def _about_recipient(body: Any) -> bool:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list) or not errors:
+        return False
+    fields = [str(e.get("field") or "") if isinstance(e, dict) else "" for e in errors]
+    return all(RECIPIENT_FIELD.match(f) for f in fields)

@@ -207,3 +207,86 @@ timeout = 5
         encoding="utf-8",
     )
     return config
+
+
+class DroppingHttpServer:
+    """A loopback HTTP peer that reads each whole request, then closes the connection
+    without a word: the request reached the provider, its answer never came back."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.requests: list[bytes] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(8)
+        self._sock.settimeout(0.1)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                self.requests.append(_read_request(conn))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._sock.close()
+
+
+def _read_request(conn: object) -> bytes:
+    import socket
+
+    assert isinstance(conn, socket.socket)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+class UnreachableListener:
+    """A loopback port whose accept queue is full: the kernel drops further SYNs, so a
+    client's connect times out and nothing of its request is ever sent."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(0)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._fillers = []
+        for _ in range(4):  # more than the queue holds, whatever the kernel rounds it to
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(self._sock.getsockname())
+            self._fillers.append(filler)
+
+    def close(self) -> None:
+        for filler in self._fillers:
+            filler.close()
+        self._sock.close()

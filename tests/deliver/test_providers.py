@@ -22,13 +22,20 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pipeline.config import Provider
-from pipeline.deliver import MessageParts, OutgoingMessage, SendResult
+from pipeline.deliver import Blame, Confirming, MessageParts, OutgoingMessage, SendResult
 from pipeline.deliver.brevo import BrevoTransport, idempotency_key
-from pipeline.deliver.http import HttpClient, message_parts, parse_retry_after, send_each
+from pipeline.deliver.http import (
+    HttpClient,
+    message_parts,
+    names_recipient,
+    parse_retry_after,
+    send_each,
+)
 from pipeline.deliver.mailgun import MailgunTransport
 from pipeline.deliver.postmark import PostmarkTransport
 from pipeline.deliver.sendgrid import SendgridTransport
 from pipeline.errors import PermanentDeliveryError, TransientDeliveryError
+from tests.deliver.support import DroppingHttpServer, UnreachableListener
 
 SUBJECT = "Netzwerk Junge Bürgermeister*innen · Newsletter KW 25/2026"
 TEXT = "Liebe Anna,\n\n„Die Bürgermeister*innen tagen in Görlitz“ – © Stadt Görlitz\n"
@@ -324,9 +331,10 @@ def test_postmark_422_rejects_the_request(
     )
     transport = transports("postmark")
     results = transport.send(outgoing(2))
-    assert [r.permanent for r in results] == [True, True]
-    with pytest.raises(PermanentDeliveryError, match="Sender signature not confirmed"):
-        transport.send(outgoing(2))
+    assert [(r.permanent, r.blame) for r in results] == [(False, Blame.SENDER)] * 2
+    results = transport.send(outgoing(2))
+    assert [(r.permanent, r.blame) for r in results] == [(False, Blame.SENDER)] * 2
+    assert "Sender signature not confirmed" in (results[0].error or "")
 
 
 @pytest.mark.parametrize("kind", PER_MESSAGE)
@@ -589,3 +597,445 @@ def test_postmark_key_dying_after_an_accepted_chunk_reports_that_chunk(
     results = transports("postmark").send(batch)
     assert [r.ok for r in results].count(True) == 500
     assert [(r.ok, r.permanent) for r in results[500:]] == [(False, False)] * 2
+
+
+# --- faults: who is to blame, and answers that never came (issue 9) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers"),
+    [
+        (500, '{"ErrorCode": 0, "Message": "internal"}', {}),
+        (429, "rate limited", {}),
+        (429, "rate limited", {"Retry-After": "0"}),
+        (503, "<html><body><h1>503 Service Unavailable</h1></body></html>", {}),
+        (400, "<html><body><h1>400 Bad Request</h1>nginx</body></html>", {}),
+    ],
+    ids=["500", "429-no-retry-after", "429-retry-after-0", "503-html", "400-html"],
+)
+def test_postmark_peer_trouble_blames_the_peer(
+    status: int,
+    body: str,
+    headers: dict[str, str],
+    httpserver: HTTPServer,
+    transports: Callable[..., Any],
+) -> None:
+    httpserver.expect_request("/email/batch").respond_with_data(
+        body, status=status, headers=headers, content_type="text/html"
+    )
+    results = transports("postmark").send(outgoing(3))
+    assert [(r.ok, r.permanent, r.blame, r.unknown) for r in results] == [
+        (False, False, Blame.PEER, False)
+    ] * 3
+    assert all(r.retry_after is None for r in results)  # no wait named: the outbox backs off
+
+
+def test_postmark_html_page_with_200_is_an_unknown_outcome(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request("/email/batch").respond_with_data(
+        "<html>Welcome</html>", status=200, content_type="text/html"
+    )
+    results = transports("postmark").send(outgoing(2))
+    assert [(r.ok, r.blame, r.unknown) for r in results] == [(False, Blame.PEER, True)] * 2
+
+
+def test_postmark_412_on_every_message_blames_the_sender(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    pending = {"ErrorCode": 412, "Message": "Your account is pending approval."}
+    httpserver.expect_request("/email/batch").respond_with_json([pending] * 3)
+    results = transports("postmark").send(outgoing(3))
+    assert [(r.ok, r.permanent, r.blame) for r in results] == [(False, False, Blame.SENDER)] * 3
+    assert "412" in (results[0].error or "")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"ErrorCode": 402, "Message": "Received invalid JSON input."},
+        {"ErrorCode": 300, "Message": "Invalid 'From' address: 'newsletter@'."},
+        {"ErrorCode": 412, "Message": "Your account is pending approval."},
+    ],
+    ids=["402", "300-from", "412"],
+)
+def test_postmark_whole_request_422_blames_the_sender_for_every_message(
+    answer: dict[str, Any], httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request("/email/batch").respond_with_json(answer, status=422)
+    results = transports("postmark").send(outgoing(3))
+    assert [(r.ok, r.permanent, r.blame) for r in results] == [(False, False, Blame.SENDER)] * 3
+
+
+def test_postmark_per_recipient_codes_stay_with_the_recipient(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    answer = [
+        {
+            "ErrorCode": 406,
+            "Message": "You tried to send to a recipient that has been marked as inactive.",
+        },
+        {"ErrorCode": 300, "Message": "Invalid 'To' address: 'person2@example'."},
+        {"ErrorCode": 429, "Message": "Rate limit exceeded."},
+    ]
+    httpserver.expect_request("/email/batch").respond_with_json(answer)
+    inactive, invalid, limited = transports("postmark").send(outgoing(3))
+    assert (inactive.blame, inactive.permanent, inactive.hard_bounce) == (
+        Blame.RECIPIENT,
+        True,
+        True,
+    )
+    assert (invalid.blame, invalid.permanent) == (Blame.RECIPIENT, True)
+    assert (limited.blame, limited.permanent) == (Blame.PEER, False)
+
+
+@pytest.mark.parametrize("kind", PER_MESSAGE)
+def test_per_message_refusal_of_the_sender_blames_the_sender(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    refusal = {
+        "mailgun": {
+            "message": "Domain mg.junge-buergermeister.example is not allowed to send: account disabled"
+        },
+        "sendgrid": {
+            "errors": [
+                {
+                    "message": "The from address does not match a verified Sender Identity.",
+                    "field": "from",
+                }
+            ]
+        },
+        "brevo": {"code": "invalid_parameter", "message": "sender is invalid / inactive"},
+    }[kind]
+    httpserver.expect_request(ENDPOINT[kind]).respond_with_json(refusal, status=400)
+    results = transports(kind).send(outgoing(2))
+    assert [(r.ok, r.permanent, r.blame) for r in results] == [(False, False, Blame.SENDER)] * 2
+    assert len(httpserver.log) == 1  # the sender is refused: the rest is not tried
+
+
+@pytest.mark.parametrize("kind", PER_MESSAGE)
+def test_per_message_refusal_of_the_recipient_blames_the_recipient(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    refusal = {
+        "mailgun": {"message": "to parameter is not a valid address. please check documentation"},
+        "sendgrid": {
+            "errors": [
+                {
+                    "message": "Does not contain a valid address.",
+                    "field": "personalizations.0.to.0.email",
+                }
+            ]
+        },
+        "brevo": {"code": "invalid_parameter", "message": "email is not valid in to"},
+    }[kind]
+    httpserver.expect_request(ENDPOINT[kind]).respond_with_json(refusal, status=400)
+    (result,) = transports(kind).send(outgoing(1))
+    assert (result.ok, result.permanent, result.blame) == (False, True, Blame.RECIPIENT)
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_refused_connection_blames_the_peer_and_is_not_unknown(kind: str) -> None:
+    config = Provider(
+        api_key_env="UNUSED", base_url="http://127.0.0.1:9", timeout=1, domain="mg.example"
+    )
+    transport = {
+        "postmark": PostmarkTransport,
+        "mailgun": MailgunTransport,
+        "sendgrid": SendgridTransport,
+        "brevo": BrevoTransport,
+    }[kind](config, "key")
+    try:
+        results = transport.send(outgoing(2))
+    finally:
+        transport.close()
+    assert [(r.ok, r.permanent, r.blame, r.unknown) for r in results] == [
+        (False, False, Blame.PEER, False)
+    ] * 2
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_connect_timeout_blames_the_peer_and_is_not_unknown(kind: str) -> None:
+    listener = UnreachableListener()
+    config = Provider(api_key_env="UNUSED", base_url=listener.url, timeout=0.3, domain="mg.example")
+    transport = {
+        "postmark": PostmarkTransport,
+        "mailgun": MailgunTransport,
+        "sendgrid": SendgridTransport,
+        "brevo": BrevoTransport,
+    }[kind](config, "key")
+    try:
+        results = transport.send(outgoing(2))
+    finally:
+        transport.close()
+        listener.close()
+    assert [(r.ok, r.permanent, r.blame, r.unknown) for r in results] == [
+        (False, False, Blame.PEER, False)
+    ] * 2
+    assert "connect timed out" in (results[0].error or "")
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_bad_key_mid_batch_blames_the_sender(kind: str) -> None:
+    def send_one(message: OutgoingMessage) -> SendResult:
+        if message.delivery_id == 2:
+            raise PermanentDeliveryError(f"{kind}: HTTP 401")
+        return SendResult(message.delivery_id, message.recipient, True)
+
+    results = send_each(client(), outgoing(3), send_one)
+    assert [(r.ok, r.blame) for r in results][1:] == [(False, Blame.SENDER)] * 2
+
+
+class Held:
+    """A provider that takes the request, then answers only after the client gave up."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.release = threading.Event()
+        self.taken: list[Any] = []
+
+    def __call__(self, request: Request) -> Response:
+        self.taken.append(request.get_json(silent=True) or dict(request.form))
+        self.release.wait(5)  # bounded: the test sets it once the client timed out
+        return success_answer(self.kind, request)
+
+
+@pytest.mark.parametrize("kind", ["postmark", "mailgun", "sendgrid"])
+def test_timeout_after_the_request_went_out_is_unknown(
+    kind: str, httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    held = Held(kind)
+    httpserver.expect_request(ENDPOINT[kind], method="POST").respond_with_handler(held)
+    results = transports(kind, timeout=0.3).send(outgoing(2))
+    held.release.set()
+    assert len(held.taken) == 1  # one request went out and was taken
+    # Postmark: both messages were in that one batch; the others: the second was not tried
+    expected_unknown = [True, True] if kind == "postmark" else [True, False]
+    assert [r.unknown for r in results] == expected_unknown
+    assert [(r.ok, r.permanent, r.blame) for r in results] == [(False, False, Blame.PEER)] * 2
+
+
+@pytest.mark.parametrize("kind", ["postmark", "mailgun", "sendgrid"])
+def test_connection_dropped_after_the_request_went_out_is_unknown(kind: str) -> None:
+    server = DroppingHttpServer()
+    config = Provider(api_key_env="UNUSED", base_url=server.url, timeout=2, domain="mg.example")
+    transport = {
+        "postmark": PostmarkTransport,
+        "mailgun": MailgunTransport,
+        "sendgrid": SendgridTransport,
+    }[kind](config, "key")
+    try:
+        results = transport.send(outgoing(1))
+    finally:
+        transport.close()
+        server.close()
+    assert len(server.requests) == 1 and b"person1@example.org" in server.requests[0]
+    assert [(r.ok, r.blame, r.unknown) for r in results] == [(False, Blame.PEER, True)]
+
+
+def test_brevo_unanswered_request_is_resent_with_the_same_key(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    """Brevo counts a request once per idempotency key: its timeout is a plain retry."""
+    held = Held("brevo")
+    httpserver.expect_ordered_request("/v3/smtp/email").respond_with_handler(held)
+    httpserver.expect_ordered_request("/v3/smtp/email").respond_with_handler(
+        lambda r: success_answer("brevo", r)
+    )
+    transport = transports("brevo", timeout=0.3)
+    batch = outgoing(1)
+    (first,) = transport.send(batch)
+    held.release.set()
+    assert (first.ok, first.blame, first.unknown, first.permanent) == (
+        False,
+        Blame.PEER,
+        False,
+        False,
+    )
+    (again,) = transport.send(batch)
+    assert again.ok
+    keys = [req.get_json()["headers"]["idempotencyKey"] for req, _ in httpserver.log]
+    assert keys == [idempotency_key(batch[0])] * 2
+
+
+def test_brevo_dropped_connection_is_not_unknown() -> None:
+    server = DroppingHttpServer()
+    config = Provider(api_key_env="UNUSED", base_url=server.url, timeout=2)
+    transport = BrevoTransport(config, "key")
+    try:
+        (result,) = transport.send(outgoing(1))
+    finally:
+        transport.close()
+        server.close()
+    assert (result.ok, result.blame, result.unknown) == (False, Blame.PEER, False)
+
+
+# --- confirm: asking the provider whether an unanswered request was accepted --------------
+
+
+def test_postmark_confirm_finds_accepted_messages_by_delivery_metadata(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    def search(request: Request) -> Response:
+        assert request.headers["X-Postmark-Server-Token"] == "pm-token"
+        assert int(request.args["count"]) > 0 and request.args["offset"] == "0"
+        wanted = request.args["metadata_delivery_id"]
+        found = {
+            "1": [
+                {
+                    "MessageID": "pm-found-1",
+                    "Recipients": ["person1@example.org"],
+                    "Metadata": {"delivery_id": "1"},
+                    "Status": "Sent",
+                }
+            ]
+        }.get(wanted, [])
+        if wanted == "3":
+            return Response("<html>busy</html>", 503)
+        return Response(
+            json.dumps({"TotalCount": len(found), "Messages": found}),
+            200,
+            content_type="application/json",
+        )
+
+    httpserver.expect_request("/messages/outbound", method="GET").respond_with_handler(search)
+    transport = transports("postmark")
+    assert isinstance(transport, Confirming)
+    answer = transport.confirm(outgoing(3))
+    assert answer == {1: "pm-found-1", 2: None}  # 3: the search failed, cannot tell
+
+
+def test_postmark_timeout_then_confirm_never_sends_twice(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    held = Held("postmark")
+    httpserver.expect_request("/email/batch", method="POST").respond_with_handler(held)
+    accepted: dict[str, str] = {}
+
+    def search(request: Request) -> Response:
+        wanted = request.args["metadata_delivery_id"]
+        messages = (
+            [{"MessageID": accepted[wanted], "Metadata": {"delivery_id": wanted}}]
+            if wanted in accepted
+            else []
+        )
+        return Response(json.dumps({"TotalCount": len(messages), "Messages": messages}), 200)
+
+    httpserver.expect_request("/messages/outbound", method="GET").respond_with_handler(search)
+    transport = transports("postmark", timeout=0.3)
+    batch = outgoing(2)
+    results = transport.send(batch)
+    held.release.set()
+    assert [r.unknown for r in results] == [True, True]
+    # the fake provider accepted the first message of the held batch only
+    accepted["1"] = "pm-0"
+    assert transport.confirm(batch) == {1: "pm-0", 2: None}
+    assert len(held.taken) == 1
+
+
+def mailgun_event(delivery_id: int, event: str, message_id: str) -> dict[str, Any]:
+    return {
+        "event": event,
+        "recipient": f"person{delivery_id}@example.org",
+        "user-variables": {"delivery_id": str(delivery_id)},
+        "message": {"headers": {"message-id": message_id}},
+    }
+
+
+def test_mailgun_confirm_asks_the_events_api(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    def events(request: Request) -> Response:
+        assert request.authorization is not None
+        assert request.authorization.password == "mg-key"
+        recipient = request.args["recipient"]
+        items = {
+            "person1@example.org": [
+                mailgun_event(1, "delivered", "rb-7-1@junge-buergermeister.example"),
+                mailgun_event(1, "accepted", "rb-7-1@junge-buergermeister.example"),
+            ],
+            # an older message to the same person, and a request Mailgun rejected
+            "person2@example.org": [
+                mailgun_event(99, "accepted", "rb-6-99@junge-buergermeister.example"),
+                mailgun_event(2, "rejected", "rb-7-2@junge-buergermeister.example"),
+            ],
+        }.get(recipient)
+        if items is None:
+            return Response("upstream timeout", 504)
+        return Response(json.dumps({"items": items, "paging": {}}), 200)
+
+    httpserver.expect_request(
+        "/v3/mg.junge-buergermeister.example/events", method="GET"
+    ).respond_with_handler(events)
+    transport = transports("mailgun")
+    assert isinstance(transport, Confirming)
+    answer = transport.confirm(outgoing(3))
+    assert answer == {1: "<rb-7-1@junge-buergermeister.example>", 2: None}
+
+
+def test_mailgun_timeout_then_confirm(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    held = Held("mailgun")
+    httpserver.expect_request(ENDPOINT["mailgun"], method="POST").respond_with_handler(held)
+    httpserver.expect_request(
+        "/v3/mg.junge-buergermeister.example/events", method="GET"
+    ).respond_with_json(
+        {"items": [mailgun_event(1, "accepted", "rb-7-1@junge-buergermeister.example")]}
+    )
+    transport = transports("mailgun", timeout=0.3)
+    batch = outgoing(1)
+    (result,) = transport.send(batch)
+    held.release.set()
+    assert result.unknown
+    assert transport.confirm(batch) == {1: "<rb-7-1@junge-buergermeister.example>"}
+
+
+def test_sendgrid_confirm_without_the_activity_add_on_cannot_tell(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    httpserver.expect_request("/v3/messages", method="GET").respond_with_json(
+        {"errors": [{"field": None, "message": "access forbidden"}]}, status=403
+    )
+    transport = transports("sendgrid")
+    assert isinstance(transport, Confirming)
+    assert transport.confirm(outgoing(2)) == {}
+
+
+def test_sendgrid_timeout_then_confirm_with_email_activity(
+    httpserver: HTTPServer, transports: Callable[..., Any]
+) -> None:
+    held = Held("sendgrid")
+    httpserver.expect_request("/v3/mail/send", method="POST").respond_with_handler(held)
+
+    def activity(request: Request) -> Response:
+        query = request.args["query"]
+        assert "to_email=" in query and "delivery_id" in query
+        if "person1@example.org" in query:
+            found = [
+                {
+                    "msg_id": "sg-1.filter01",
+                    "to_email": "person1@example.org",
+                    "status": "delivered",
+                }
+            ]
+        else:
+            found = []
+        return Response(json.dumps({"messages": found}), 200)
+
+    httpserver.expect_request("/v3/messages", method="GET").respond_with_handler(activity)
+    transport = transports("sendgrid", timeout=0.3)
+    batch = outgoing(2)
+    results = transport.send(batch)
+    held.release.set()
+    assert results[0].unknown
+    assert transport.confirm(batch) == {1: "sg-1", 2: None}
+
+
+def test_a_refusal_names_the_recipient_only_by_whole_words() -> None:
+    (message,) = outgoing(1)
+    assert names_recipient("email is not valid in to", message, "in to")
+    assert not names_recipient("key not found in token", message, "in to")
+    assert names_recipient("to parameter is not a valid address", message, "to parameter")
+    assert not names_recipient("from parameter is not a valid address", message, "to parameter")
+    assert names_recipient("Address PERSON1@example.org bounced", message)
