@@ -106,7 +106,9 @@ def create_app(
     if settings.web.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        # Client addresses (login and sign-up limits) and https come from the proxy.
+        # Client addresses (login and sign-up limits, consent evidence) and https come
+        # from the proxy: the N-th entry from the right is the one our own proxy added.
+        # Without proxy_hops no forwarded header is read (``serve`` even strips them).
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     from pipeline.web import csrf
