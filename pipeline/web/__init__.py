@@ -10,7 +10,8 @@
 Dependencies are passed in and kept on ``app.extensions["rundbrief"]`` (see ``deps()``);
 nothing is global, so tests run several apps side by side.
 
-Every area shares: the session cookie (signed with the secret named by ``[web] secret_env``;
+Every area shares: the session cookie (it names a server-side login session, see
+``pipeline.web.sessions``; signed with the secret named by ``[web] secret_env``;
 ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when ``base_url`` is https), the CSRF helper
 (``pipeline.web.csrf``), the page layout ``templates/base.html`` (German, no remote assets;
 the stylesheet is served from ``/assets/``) and default security headers: every HTML

@@ -213,7 +213,9 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
         )
         return page, 401, {}
     _throttle().succeeded(keys)
-    # A fresh session: nothing an attacker planted before login survives it.
+    # A fresh session: nothing an attacker planted before login survives it, and a
+    # session this browser had before ends on the server too.
+    sessions.end("replaced")
     session.clear()
     session.permanent = True
     fingerprint = _password_fingerprint(user)

@@ -4,6 +4,8 @@ password changed) is worthless afterwards, for reading and for changing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -13,7 +15,16 @@ from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.store import Store, web_sessions
 from pipeline.store import mailings as store_mailings
-from tests.support.web import csrf_from, login, make_app, seed_mailing, set_editor_env
+from tests.support.settings import make_settings
+from tests.support.web import (
+    EDITOR,
+    PASSWORD,
+    csrf_from,
+    login,
+    make_app,
+    seed_mailing,
+    set_editor_env,
+)
 
 COOKIE = "rundbrief_session"
 
@@ -68,7 +79,7 @@ def test_logout_ends_the_session_on_the_server(
     assert _edit(replay, mailing.id, token, "Nach dem Abmelden") == 401
     assert store_mailings.get_mailing(store, mailing.id).subject != "Nach dem Abmelden"
     # The row says when it ended.
-    rows = web_sessions.sessions_of(store, "redakteurin@junge-buergermeister.example")
+    rows = web_sessions.sessions_of(store, EDITOR)
     assert [r.ended_at for r in rows] == [clock.now()]
 
 
@@ -106,9 +117,50 @@ def test_a_session_records_where_and_when(
         assert login(client).status_code == 303
         clock.advance(minutes=30)
         assert client.get("/editor/").status_code == 200
-    [row] = web_sessions.sessions_of(store, "redakteurin@junge-buergermeister.example")
+    [row] = web_sessions.sessions_of(store, EDITOR)
     assert row.client_address == "198.51.100.7"
     assert row.user_agent.startswith("Mozilla/5.0") and len(row.user_agent) <= 200
     assert row.expires_at - row.created_at == (clock.now() - row.created_at) * 24
     assert row.last_seen_at == clock.now()
     assert row.ended_at is None
+
+
+def test_logging_in_again_ends_the_previous_session(app: Flask, store: Store) -> None:
+    with app.test_client() as client:
+        assert login(client).status_code == 303
+        first = client.get_cookie(COOKIE)
+        assert first is not None
+        # The login form is not shown to a logged-in browser, but its POST is accepted.
+        token = csrf_from(client.get("/editor/").get_data(as_text=True))
+        again = client.post(
+            "/editor/login", data={"username": EDITOR, "password": PASSWORD, "csrf_token": token}
+        )
+        assert again.status_code == 303
+        assert client.get("/editor/").status_code == 200
+    assert _copied(app, first.value).get("/editor/").status_code == 302
+    reasons = [r.end_reason for r in web_sessions.sessions_of(store, EDITOR)]
+    assert sorted(reasons, key=lambda r: r or "") == [None, "replaced"]
+
+
+def test_logout_ends_the_session_on_postgresql(
+    tmp_path: Path, pg_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path, storage={"url": pg_url})
+    set_editor_env(monkeypatch, settings)
+    store = Store.open(pg_url)
+    try:
+        app = make_app(settings, store, clock)
+        with app.test_client() as client:
+            assert login(client).status_code == 303
+            token = csrf_from(client.get("/editor/").get_data(as_text=True))
+            saved = client.get_cookie(COOKIE)
+            assert saved is not None
+            clock.advance(minutes=10)
+            assert client.get("/editor/").status_code == 200
+            assert client.post("/editor/logout", data={"csrf_token": token}).status_code == 303
+        assert _copied(app, saved.value).get("/editor/").status_code == 302
+        [row] = web_sessions.sessions_of(store, EDITOR)
+        assert row.last_seen_at == row.created_at + timedelta(minutes=10)
+        assert (row.ended_at, row.end_reason) == (clock.now(), "logout")
+    finally:
+        store.close()
