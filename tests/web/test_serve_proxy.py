@@ -1,4 +1,5 @@
-"""Client addresses under a real ``rundbrief serve`` process, as a reverse proxy sends them.
+"""A real ``rundbrief serve`` process: client addresses as a reverse proxy sends them, and
+sessions that end at logout.
 
 The proxy is played by the test: it connects from loopback and sends ``X-Forwarded-For``
 the way nginx does (``$proxy_add_x_forwarded_for``: whatever the client sent, then the
@@ -163,3 +164,30 @@ def test_without_proxy_hops_a_forged_header_is_ignored(tmp_path: Path) -> None:
         assert _login(base, "198.51.100.7", PASSWORD) == 429
         assert _sign_up(base, "198.51.100.23", "jonas.weber@example.org") == 202
     assert _signup_ip(tmp_path, "jonas.weber@example.org") == "127.0.0.1"
+
+
+def test_a_cookie_saved_before_logout_is_refused_by_serve(tmp_path: Path) -> None:
+    with serving(tmp_path, hops=1) as base:
+        browser = requests.Session()
+        page = browser.get(f"{base}/editor/login", timeout=10)
+        data = {"username": EDITOR, "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+        browser.post(f"{base}/editor/login", data=data, allow_redirects=False, timeout=10)
+        token = csrf_from(browser.get(f"{base}/editor/", timeout=10).text)
+        saved = browser.cookies.get_dict()
+        replay = requests.Session()
+        replay.cookies.update(saved)
+        assert replay.get(f"{base}/editor/", allow_redirects=False, timeout=10).status_code == 200
+        logout = browser.post(
+            f"{base}/editor/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10
+        )
+        assert logout.status_code == 303
+        again = replay.get(f"{base}/editor/", allow_redirects=False, timeout=10)
+        assert again.status_code == 302
+        # With a live session this would reach the view (404: no such mailing).
+        edit = replay.post(
+            f"{base}/editor/mailings/1/content",
+            data={"csrf_token": token, "subject": "Nach dem Abmelden"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert edit.status_code == 401
