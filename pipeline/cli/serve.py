@@ -64,4 +64,11 @@ def register(app: typer.Typer) -> None:
             port=bind_port,
             threads=THREADS,
             ident="rundbrief",
+            # The app alone decides which forwarded entries to believe ([web] proxy_hops,
+            # werkzeug's ProxyFix in create_app), so it behaves the same under any WSGI
+            # server. Waitress's own trust (trusted_proxy) wants the proxy's exact peer
+            # address, which the config does not know, and both together would count the
+            # hops twice. So waitress passes the headers on when proxy_hops says a proxy
+            # sets them, and strips them otherwise (then a client cannot pick its address).
+            clear_untrusted_proxy_headers=not web.proxy_hops,
         )

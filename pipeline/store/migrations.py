@@ -52,7 +52,36 @@ def _fault_handling(conn: Connection) -> None:
     add_missing_columns(conn, "deliveries", ("unknown_at", "possible_duplicate"))
 
 
-MIGRATIONS: list[Migration] = [_baseline, _fault_handling]
+_WEB_SESSIONS = """
+CREATE TABLE IF NOT EXISTS web_sessions (
+    id_hash VARCHAR(64) NOT NULL PRIMARY KEY,
+    account VARCHAR(320) NOT NULL,
+    created_at {ts} NOT NULL,
+    last_seen_at {ts} NOT NULL,
+    expires_at {ts} NOT NULL,
+    ended_at {ts},
+    end_reason VARCHAR(32),
+    client_address VARCHAR(64),
+    user_agent VARCHAR(200),
+    password_fingerprint VARCHAR(64) NOT NULL
+)
+"""
+
+
+def _web_sessions(conn: Connection) -> None:
+    """Editor sessions kept on the server, so logout and a password change end them.
+
+    IF NOT EXISTS because the baseline builds a fresh database from today's metadata,
+    which already holds the table; an older database gets it here.
+    """
+    ts = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    conn.exec_driver_sql(_WEB_SESSIONS.format(ts=ts))
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_web_sessions_account ON web_sessions (account)"
+    )
+
+
+MIGRATIONS: list[Migration] = [_baseline, _fault_handling, _web_sessions]
 
 
 def current_version(conn: Connection) -> int:

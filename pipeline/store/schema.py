@@ -5,7 +5,7 @@ both back ends behave the same. SQLAlchemy appears only inside ``pipeline.store`
 
 Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, render),
 subscribers/subscriptions/suppressions/signups (audience), deliveries/bounce_events/
-rate_limits (deliver), notifications/job_runs (schedule).
+rate_limits (deliver), notifications/job_runs (schedule), web_sessions (web).
 """
 
 from __future__ import annotations
@@ -337,4 +337,24 @@ job_runs = Table(
     Column("outcome", String(16)),  # ok | error | skipped
     Column("detail", Text),
     Index("ix_job_runs_job_started", "job", "started_at"),
+)
+
+# --- web -------------------------------------------------------------------------------
+
+# One row per login. The cookie carries a random session id; only its hash is kept, so a
+# copy of the database logs nobody in. A session counts while ended_at is empty,
+# expires_at is ahead and password_fingerprint matches the account's current password.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("account", String(320), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Column("end_reason", String(32)),  # logout | password_changed
+    Column("client_address", String(64)),
+    Column("user_agent", String(200)),
+    Column("password_fingerprint", String(64), nullable=False),
 )

@@ -10,7 +10,8 @@
 Dependencies are passed in and kept on ``app.extensions["rundbrief"]`` (see ``deps()``);
 nothing is global, so tests run several apps side by side.
 
-Every area shares: the session cookie (signed with the secret named by ``[web] secret_env``;
+Every area shares: the session cookie (it names a server-side login session, see
+``pipeline.web.sessions``; signed with the secret named by ``[web] secret_env``;
 ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when ``base_url`` is https), the CSRF helper
 (``pipeline.web.csrf``), the page layout ``templates/base.html`` (German, no remote assets;
 the stylesheet is served from ``/assets/``) and default security headers: every HTML
@@ -106,7 +107,9 @@ def create_app(
     if settings.web.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        # Client addresses (login and sign-up limits) and https come from the proxy.
+        # Client addresses (login and sign-up limits, consent evidence) and https come
+        # from the proxy: the N-th entry from the right is the one our own proxy added.
+        # Without proxy_hops no forwarded header is read (``serve`` even strips them).
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     from pipeline.web import csrf

@@ -2,8 +2,9 @@
 
 ``[web] editor_user_env`` and ``editor_password_env`` name the variables (read at each
 login, so a changed password takes effect without a restart). The password is compared
-in constant time; the session cookie is signed with the ``[web] secret_env`` secret and
-ends after ``SESSION_HOURS``. Failed logins are throttled per client address (5) and per
+in constant time. A login opens a server-side session (``pipeline.web.sessions``): the
+signed cookie only names it, and it ends at logout, after ``SESSION_HOURS``, or when the
+password variable changes. Failed logins are throttled per client address (5) and per
 user name (20) within ``WINDOW`` (``LoginThrottle``): past a limit the form answers 429
 until the window has passed, which makes guessing a password impractical.
 
@@ -35,7 +36,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from pipeline.web import SESSION_HOURS, csrf, deps
+from pipeline.web import csrf, deps, sessions
 
 log = logging.getLogger(__name__)
 
@@ -121,19 +122,20 @@ def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode("utf-8")).digest()
 
 
+def _password_fingerprint(account: str) -> str | None:
+    """The fingerprint sessions of ``account`` must carry (None: no such account now)."""
+    web = deps().settings.web
+    want_user = os.environ.get(web.editor_user_env, "")
+    want_password = os.environ.get(web.editor_password_env, "")
+    if not (want_user and want_password and deps().has_secret) or account != want_user:
+        return None
+    return sessions.fingerprint(want_password)
+
+
 def current_editor() -> str | None:
-    """The logged-in editor's name, or None (also when the session has expired)."""
-    user = session.get("editor")
-    login_at = session.get("login_at")
-    if not isinstance(user, str) or not isinstance(login_at, str):
-        return None
-    try:
-        started = datetime.fromisoformat(login_at)
-    except ValueError:
-        return None
-    if deps().clock.now() - started > timedelta(hours=SESSION_HOURS):
-        return None
-    return user
+    """The logged-in editor's name, or None (logged out, expired, or password changed)."""
+    found = sessions.current(_password_fingerprint)
+    return found.account if found is not None else None
 
 
 def _login_guard() -> Response | None:
@@ -211,11 +213,14 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
         )
         return page, 401, {}
     _throttle().succeeded(keys)
-    # A fresh session: nothing an attacker planted before login survives it.
+    # A fresh session: nothing an attacker planted before login survives it, and a
+    # session this browser had before ends on the server too.
+    sessions.end("replaced")
     session.clear()
     session.permanent = True
-    session["editor"] = user
-    session["login_at"] = now.isoformat()
+    fingerprint = _password_fingerprint(user)
+    assert fingerprint is not None  # the credentials were just checked against it
+    sessions.start(user, fingerprint)
     csrf.rotate()
     log.info("editor logged in", extra={"ip": request.remote_addr, "user": user})
     return redirect(_safe_next(next_url), code=303)
@@ -224,10 +229,11 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     csrf.check()
-    user = session.get("editor")
+    # Ended on the server: a copy of the cookie is worthless from now on.
+    ended = sessions.end("logout")
     session.clear()
-    if user:
-        log.info("editor logged out", extra={"user": user})
+    if ended is not None:
+        log.info("editor logged out", extra={"user": ended.account})
     flash("Sie sind abgemeldet.", "info")
     return redirect(url_for("auth.login"), code=303)
 

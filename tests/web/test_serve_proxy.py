@@ -1,0 +1,193 @@
+"""A real ``rundbrief serve`` process: client addresses as a reverse proxy sends them, and
+sessions that end at logout.
+
+The proxy is played by the test: it connects from loopback and sends ``X-Forwarded-For``
+the way nginx does (``$proxy_add_x_forwarded_for``: whatever the client sent, then the
+client's real address). With ``[web] proxy_hops = 1`` only the rightmost entry counts;
+with no ``proxy_hops`` every forwarded header is ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from sqlalchemy import select
+
+from pipeline.store import Store
+from pipeline.store.schema import subscribers, subscriptions
+from tests.support.smtp import free_port
+from tests.support.web import EDITOR, PASSWORD, SECRET, csrf_from
+
+CONFIG = """
+[organisation]
+name = "Netzwerk Junge Bürgermeister*innen"
+website = "https://www.junge-buergermeister.example"
+postal_address = "Marienstraße 6, 10117 Berlin"
+imprint_url = "https://www.junge-buergermeister.example/impressum"
+
+[storage]
+url = "sqlite:///rundbrief.db"
+
+[delivery]
+maildir = "outbox"
+
+[[lists]]
+name = "members"
+title = "Mitglieder-Newsletter"
+reason = "Sie erhalten diese E-Mail als Mitglied des Netzwerks."
+double_opt_in = false
+
+[[lists]]
+name = "press"
+title = "Presseverteiler"
+reason = "Sie haben sich für den Presseverteiler angemeldet."
+
+[sender]
+from_name = "Netzwerk Junge Bürgermeister*innen"
+from_address = "newsletter@junge-buergermeister.example"
+
+[web]
+base_url = "http://127.0.0.1:{port}"
+port = {port}
+proxy_hops = {hops}
+"""
+
+
+@contextmanager
+def serving(tmp_path: Path, *, hops: int) -> Iterator[str]:
+    """A ``rundbrief serve`` subprocess on a free loopback port; yields its base URL."""
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(port=port, hops=hops), encoding="utf-8")
+    env = {
+        **os.environ,
+        "RUNDBRIEF_SECRET": SECRET,
+        "RUNDBRIEF_EDITOR_USER": EDITOR,
+        "RUNDBRIEF_EDITOR_PASSWORD": PASSWORD,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "--config", str(config), "serve"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_answering(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def _wait_until_answering(base: str, process: subprocess.Popen[str]) -> None:
+    # Polls the port over HTTP: the server is ready when it answers, not after a guess.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base}/editor/login", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited: {process.communicate()[1]}")
+        if time.monotonic() > deadline:
+            raise AssertionError("serve did not answer within 60 s")
+        time.sleep(0.1)
+
+
+def _login(base: str, forwarded: str, password: str) -> int:
+    """One browser (its own cookies) behind the proxy logs in; the status of the POST."""
+    client = requests.Session()
+    client.headers["X-Forwarded-For"] = forwarded
+    page = client.get(f"{base}/editor/login", timeout=10)
+    response = client.post(
+        f"{base}/editor/login",
+        data={"username": EDITOR, "password": password, "csrf_token": csrf_from(page.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    return response.status_code
+
+
+def _sign_up(base: str, forwarded: str, email: str) -> int:
+    response = requests.post(
+        f"{base}/signup",
+        json={"email": email, "list": "press", "consent": True},
+        headers={"X-Forwarded-For": forwarded},
+        timeout=10,
+    )
+    return response.status_code
+
+
+def _signup_ip(tmp_path: Path, email: str) -> str | None:
+    store = Store.open(f"sqlite:///{tmp_path / 'rundbrief.db'}", migrate_schema=False)
+    try:
+        with store.connect() as conn:
+            value = conn.execute(
+                select(subscriptions.c.signup_ip)
+                .join(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
+                .where(subscribers.c.email == email)
+            ).scalar_one()
+    finally:
+        store.close()
+    return str(value) if value is not None else None
+
+
+def test_proxy_hops_gives_each_visitor_their_own_address(tmp_path: Path) -> None:
+    with serving(tmp_path, hops=1) as base:
+        # A guesses five times, changing what it puts in front of the header each time:
+        # only the entry the proxy added (the rightmost) is A's address.
+        for n in range(5):
+            assert _login(base, f"192.0.2.{n + 1}, 203.0.113.5", "geraten") == 401
+        assert _login(base, "192.0.2.99, 203.0.113.5", PASSWORD) == 429
+        # B, behind the same proxy, is not locked out by A.
+        assert _login(base, "198.51.100.7", PASSWORD) == 303
+        assert _sign_up(base, "192.0.2.50, 198.51.100.23", "lena.vogt@example.org") == 202
+    assert _signup_ip(tmp_path, "lena.vogt@example.org") == "198.51.100.23"
+
+
+def test_without_proxy_hops_a_forged_header_is_ignored(tmp_path: Path) -> None:
+    with serving(tmp_path, hops=0) as base:
+        # Every try claims another address; all come from the same peer, so they count together.
+        for n in range(5):
+            assert _login(base, f"203.0.113.{n + 1}", "geraten") == 401
+        assert _login(base, "198.51.100.7", PASSWORD) == 429
+        assert _sign_up(base, "198.51.100.23", "jonas.weber@example.org") == 202
+    assert _signup_ip(tmp_path, "jonas.weber@example.org") == "127.0.0.1"
+
+
+def test_a_cookie_saved_before_logout_is_refused_by_serve(tmp_path: Path) -> None:
+    with serving(tmp_path, hops=1) as base:
+        browser = requests.Session()
+        page = browser.get(f"{base}/editor/login", timeout=10)
+        data = {"username": EDITOR, "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+        browser.post(f"{base}/editor/login", data=data, allow_redirects=False, timeout=10)
+        token = csrf_from(browser.get(f"{base}/editor/", timeout=10).text)
+        saved = browser.cookies.get_dict()
+        replay = requests.Session()
+        replay.cookies.update(saved)
+        assert replay.get(f"{base}/editor/", allow_redirects=False, timeout=10).status_code == 200
+        logout = browser.post(
+            f"{base}/editor/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10
+        )
+        assert logout.status_code == 303
+        again = replay.get(f"{base}/editor/", allow_redirects=False, timeout=10)
+        assert again.status_code == 302
+        # With a live session this would reach the view (404: no such mailing).
+        edit = replay.post(
+            f"{base}/editor/mailings/1/content",
+            data={"csrf_token": token, "subject": "Nach dem Abmelden"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert edit.status_code == 401
