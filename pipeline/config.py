@@ -207,7 +207,15 @@ class Delivery(Section):
     max_attempts: int = Field(default=5, ge=1)
     retry_base_seconds: float = Field(default=60.0, gt=0)
     max_retry_hours: float = Field(default=48.0, gt=0)
-    pause_after_failures: int = Field(default=50, ge=1)
+    # Pause after this many sends in a row (one provider request or SMTP chunk each) in
+    # which every recipient was refused permanently: then the sending is broken, not the
+    # addresses, and those deliveries are put back. Single refusals never pause.
+    pause_after_failures: int = Field(default=3, ge=1)
+    # A mailing paused by a fault is probed again by the daemon after this long (0: only
+    # by hand, `rundbrief send ID`), with probe_size deliveries; the wait doubles per
+    # failed probe, up to an hour.
+    resume_after_seconds: float = Field(default=300.0, ge=0)
+    probe_size: int = Field(default=5, ge=1, le=1000)
     # A delivery claimed by a worker that vanished is claimed again after this long
     # (at once when that worker ran on this machine and its process is gone).
     lease_seconds: float = Field(default=300.0, gt=0)

@@ -7,6 +7,15 @@
       └─ loop: claim a batch (re-checking suppression) → build → rate limit → send a
          chunk → mark it (sent / retry at T / failed) → ... → sending → sent
 
+What a failure is about decides what happens (``Blame``, ``retry.decide``): a refused
+recipient fails or retries that delivery; trouble at the peer (5xx, 429, timeouts,
+refused connections) retries it later and never pauses; a refused sender or account puts
+the deliveries back and pauses the mailing at once. A pause by a fault sets
+``resume_at``: the daemon probes with a few deliveries then, and the wait doubles while
+the cause lasts. An answer that never came is "unknown": before sending again the
+transport is asked (``Confirming``) or, where it cannot tell, the resend waits and is
+counted as a possible duplicate.
+
 The order is what makes a crash harmless: a delivery row exists before its message is
 built, and a chunk is marked in one transaction right after the transport accepted it,
 before the next chunk is sent. A crash therefore loses nothing (rows stay ``queued`` or
@@ -32,7 +41,7 @@ import pipeline.store.outbox as db
 from pipeline.audience.addresses import AddressError
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.deliver import OutgoingMessage, SendResult, Transport
+from pipeline.deliver import Blame, Confirming, OutgoingMessage, SendResult, Transport
 from pipeline.deliver.message import MessageBuilder
 from pipeline.deliver.ratelimit import RateLimiter
 from pipeline.deliver.retry import Outcome, RetryPolicy, decide
@@ -54,6 +63,8 @@ class SendReport:
     suppressed: int = 0
     skipped: int = 0  # settled by an earlier run before this one started
     retrying: int = 0  # waiting for their next attempt when this run ended
+    possible_duplicates: int = 0  # sent again after an attempt nobody could confirm
+    confirmed: int = 0  # unanswered attempts the provider confirmed (not sent again)
     built: int = 0  # dry run: messages built and not sent
     seconds: float = 0.0
     status: str = ""
@@ -76,6 +87,8 @@ class SendReport:
             "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
             "retrying": self.retrying,
+            "possible_duplicates": self.possible_duplicates,
+            "confirmed": self.confirmed,
             "built": self.built,
             "status": self.status,
             "paused_reason": self.paused_reason,
@@ -151,8 +164,18 @@ class _Sender:
         self.report = SendReport(state.id)
         self.total: int | None = None
         self.done = 0
+        # Sends (one transport call each) in a row whose every recipient was refused
+        # permanently, across batches, and their deliveries: if the count reaches
+        # ``pause_after_failures`` the sending is broken, not the addresses, so those
+        # deliveries go back to the queue and their hard-bounce suppressions are dropped.
+        self.refused_in_a_row = 0
+        self.refused_ids: list[int] = []
+        self.held_suppressions: list[tuple[str, str | None]] = []
         self.last_error = ""
-        self.in_a_row = 0  # failures in a row, across batches
+        # The sender or the account was refused: the reason the mailing pauses with.
+        self.sender_refused: str | None = None
+        # Resuming after an automatic pause: claim a small batch first, as a probe.
+        self.probing = state.resume_tries > 0
         # The last chunk of a batch, still on the wire while the next batch is claimed.
         self.carried: _Chunk | None = None
 
@@ -372,6 +395,16 @@ def _run(sender: _Sender, transport: Transport, *, wait_for_retries: bool) -> No
             _loop(sender, transport, limiter, policy, chunk_size, lease, pool, wait_for_retries)
         finally:
             _settle(sender, limiter, policy)
+            _apply_held_suppressions(sender)
+
+
+def _apply_held_suppressions(sender: _Sender) -> None:
+    """The run ended without proving the sending broken: held hard bounces are real."""
+    state = db.mailing_state(sender.store, sender.state.id)
+    if state is not None and state.status != "paused":
+        for email, error in sender.held_suppressions:
+            _suppress(sender, email, error)
+    sender.held_suppressions.clear()
 
 
 def _loop(
@@ -399,7 +432,9 @@ def _loop(
             sender.lists,
             worker=sender.worker,
             now=now,
-            limit=delivery.batch_size,
+            limit=min(delivery.probe_size, delivery.batch_size)
+            if sender.probing
+            else delivery.batch_size,
             lease_before=now - lease,
             dead_workers=dead,
         )
@@ -449,7 +484,11 @@ def _wait_for_work(sender: _Sender, *, wait_for_retries: bool) -> bool:
 class _Chunk:
     items: Sequence[db.Claimed]
     messages: list[OutgoingMessage]
-    results: dict[int, SendResult]  # messages that could not even be built
+    # settled without the transport: messages that could not be built, unanswered
+    # attempts the provider confirmed it has
+    results: dict[int, SendResult]
+    # deliveries sent again after an unanswered attempt nobody could confirm
+    duplicates: set[int] = field(default_factory=set)
     sending: Future[list[SendResult]] | None = None
 
 
@@ -487,7 +526,7 @@ def _send_batch(
             except DeliveryError as exc:
                 # The transport itself is dead (login refused, disk full): stop, say why.
                 db.release(store, previous_ids + [c.id for c in claimed[start:]])
-                db.pause(store, mailing_id, reason=str(exc), now=clock.now())
+                _pause(sender, str(exc))
                 raise
             if _pause_if_failing(sender):
                 db.release(store, [c.id for c in claimed[start:]])
@@ -516,19 +555,53 @@ def _settle(sender: _Sender, limiter: RateLimiter, policy: RetryPolicy) -> bool:
         _finish(sender, limiter, policy, carried)
     except DeliveryError as exc:
         db.release(sender.store, [c.id for c in carried.items])
-        db.pause(sender.store, sender.state.id, reason=str(exc), now=sender.clock.now())
+        _pause(sender, str(exc))
         raise
     return not _pause_if_failing(sender)
 
 
 def _pause_if_failing(sender: _Sender) -> bool:
-    """Pause the mailing after ``pause_after_failures`` failures in a row (True: paused)."""
-    if sender.in_a_row < sender.settings.delivery.pause_after_failures:
+    """Pause when the sending itself is broken (True: paused).
+
+    Either the sender or the account was refused (at once), or every recipient of
+    ``pause_after_failures`` sends in a row was refused permanently. Failures of single
+    recipients and trouble at the peer never pause.
+    """
+    if sender.sender_refused is not None:
+        _pause(sender, f"the sender or the account was refused: {sender.sender_refused}")
+        return True
+    if sender.refused_in_a_row < sender.settings.delivery.pause_after_failures:
         return False
-    reason = f"{sender.in_a_row} deliveries failed in a row (last: {sender.last_error})"
-    db.pause(sender.store, sender.state.id, reason=reason, now=sender.clock.now())
-    log.warning("mailing paused", extra={"mailing": sender.state.id, "reason": reason})
+    back = db.requeue(sender.store, sender.refused_ids)
+    sender.report.failed -= back
+    sender.done -= back
+    sender.held_suppressions.clear()
+    reason = (
+        f"every recipient of {sender.refused_in_a_row} sends in a row was refused "
+        f"(last: {sender.last_error}); {back} deliveries put back"
+    )
+    _pause(sender, reason)
     return True
+
+
+def _pause(sender: _Sender, reason: str) -> None:
+    """Pause by a fault: the daemon probes again after a wait that doubles per failed try."""
+    delivery = sender.settings.delivery
+    now = sender.clock.now()
+    resume_at = None
+    if delivery.resume_after_seconds > 0:
+        tries = sender.state.resume_tries
+        wait = min(delivery.resume_after_seconds * 2 ** min(tries, 16), MAX_RESUME_WAIT)
+        resume_at = now + timedelta(seconds=wait)
+    db.pause(sender.store, sender.state.id, reason=reason, now=now, resume_at=resume_at)
+    log.warning(
+        "mailing paused",
+        extra={"mailing": sender.state.id, "reason": reason, "resume_at": resume_at},
+    )
+
+
+# However long a cause lasts, a paused mailing is probed at least this often.
+MAX_RESUME_WAIT = 3600.0
 
 
 def _build(sender: _Sender, chunk: Sequence[db.Claimed]) -> _Chunk:
@@ -543,28 +616,76 @@ def _build(sender: _Sender, chunk: Sequence[db.Claimed]) -> _Chunk:
             results[item.id] = SendResult(
                 item.id, item.recipient.email, False, error=str(exc), permanent=True
             )
-    return _Chunk(chunk, messages, results)
+    built = _Chunk(chunk, messages, results)
+    if any(item.unknown_at is not None for item in chunk):
+        _confirm_unanswered(sender, built)
+    return built
+
+
+def _confirm_unanswered(sender: _Sender, built: _Chunk) -> None:
+    """Before sending again what may have arrived: ask the provider where it can tell.
+
+    Claimed only after ``unknown_wait_seconds`` (``retry.decide``). Confirmed ones are
+    settled as sent; ones the provider does not have are sent as usual; the rest (it
+    cannot tell) are sent and counted as possible duplicates.
+    """
+    unanswered = {item.id for item in built.items if item.unknown_at is not None}
+    asked = [m for m in built.messages if m.delivery_id in unanswered]
+    answers: dict[int, str | None] = {}
+    if isinstance(sender.transport, Confirming) and asked:
+        try:
+            answers = dict(sender.transport.confirm(asked))
+        except DeliveryError as exc:
+            log.warning("cannot confirm", extra={"mailing": sender.state.id, "error": str(exc)})
+    keep: list[OutgoingMessage] = []
+    for message in built.messages:
+        did = message.delivery_id
+        if did not in unanswered or did is None:
+            keep.append(message)
+        elif answers.get(did) is not None:
+            built.results[did] = SendResult(
+                did, message.recipient, True, provider_message_id=answers[did]
+            )
+            sender.report.confirmed += 1
+        else:
+            if did not in answers:
+                built.duplicates.add(did)
+            keep.append(message)
+    built.messages = keep
 
 
 def _finish(sender: _Sender, limiter: RateLimiter, policy: RetryPolicy, done: _Chunk) -> None:
     """Wait for a chunk's results, decide each delivery's next state, mark them all."""
     chunk, messages, results = done.items, done.messages, done.results
-    for result in done.sending.result() if done.sending is not None else []:
+    sent_back = done.sending.result() if done.sending is not None else []
+    for result in sent_back:
         if result.delivery_id is not None:
             results[result.delivery_id] = result
     message_ids = {m.delivery_id: m.message_id for m in messages}
     now = sender.clock.now()
     outcomes: list[db.Outcome] = []
     back_off = 0.0
+    delivered = False
+    # Every recipient the transport was asked about refused permanently: a sign that
+    # the sending is broken, held until the next send shows otherwise.
+    all_refused = bool(sent_back) and all(
+        not r.ok and r.blame is Blame.RECIPIENT and (r.permanent or r.hard_bounce)
+        for r in sent_back
+    )
     for item in chunk:
         result = results.get(item.id) or SendResult(
-            item.id, item.recipient.email, False, error="the transport returned no result"
+            item.id,
+            item.recipient.email,
+            False,
+            error="the transport returned no result",
+            blame=Blame.PEER,
         )
         decision = decide(
             result, attempts=item.attempts, queued_at=item.created_at, now=now, policy=policy
         )
         if result.retry_after:
             back_off = max(back_off, result.retry_after)
+        duplicate = item.id in done.duplicates and decision.outcome == Outcome.SENT
         outcomes.append(
             db.Outcome(
                 id=item.id,
@@ -573,18 +694,18 @@ def _finish(sender: _Sender, limiter: RateLimiter, policy: RetryPolicy, done: _C
                 next_attempt_at=decision.next_attempt_at,
                 message_id=message_ids.get(item.id),
                 provider_message_id=result.provider_message_id,
+                unknown=decision.unknown,
+                possible_duplicate=duplicate,
             )
         )
         if decision.outcome == Outcome.SENT:
             sender.report.sent += 1
+            sender.report.possible_duplicates += duplicate
             sender.done += 1
-            sender.in_a_row = 0
+            delivered = True
             continue
-        # A peer that names a wait (429 Retry-After, SMTP 421) is throttling, not
-        # broken: the limiter backs off and the delivery retries. Counting it towards
-        # the pause would stop a healthy mailing at the first burst of throttling.
-        if not (result.retry_after and decision.outcome == Outcome.RETRY):
-            sender.in_a_row += 1
+        if decision.outcome == Outcome.REQUEUE:
+            sender.sender_refused = sender.sender_refused or result.error or "refused"
         sender.last_error = result.error or ""
         key = result.error or "unknown error"
         sender.report.errors[key] = sender.report.errors.get(key, 0) + 1
@@ -592,12 +713,33 @@ def _finish(sender: _Sender, limiter: RateLimiter, policy: RetryPolicy, done: _C
             sender.report.failed += 1
             sender.done += 1
         if decision.suppress:
-            _suppress(sender, item.recipient.email, result.error)
+            if all_refused:
+                sender.held_suppressions.append((item.recipient.email, result.error))
+            else:
+                _suppress(sender, item.recipient.email, result.error)
     # Marked before the next chunk goes: a crash from here on re-sends nothing of it.
     db.record(sender.store, outcomes, now=now)
+    if delivered:
+        _sending_works(sender)
+    elif all_refused:
+        sender.refused_in_a_row += 1
+        sender.refused_ids.extend(item.id for item in chunk)
     if back_off:
         limiter.back_off(back_off)
     sender.tick()
+
+
+def _sending_works(sender: _Sender) -> None:
+    """A delivery went through: refusals held back were the recipients' after all."""
+    for email, error in sender.held_suppressions:
+        _suppress(sender, email, error)
+    sender.held_suppressions.clear()
+    sender.refused_in_a_row = 0
+    sender.refused_ids.clear()
+    if sender.probing:
+        sender.probing = False
+        db.resumed(sender.store, sender.state.id)
+        log.info("mailing resumed after a pause", extra={"mailing": sender.state.id})
 
 
 def _suppress(sender: _Sender, email: str, error: str | None) -> None:

@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from pipeline.models import Recipient
 from pipeline.store import Store
@@ -40,6 +52,8 @@ class MailingState:
     sent_at: datetime | None
     queued_at: datetime | None
     paused_reason: str | None
+    resume_at: datetime | None = None
+    resume_tries: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,16 +64,20 @@ class Claimed:
     recipient: Recipient
     attempts: int  # including the one about to happen
     created_at: datetime
+    # the previous attempt went unanswered at this time: confirm before sending again
+    unknown_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Outcome:
     id: int
-    status: str  # sent | retry | failed
+    status: str  # sent | retry | failed | queued (put back: the attempt does not count)
     error: str | None = None
     next_attempt_at: datetime | None = None
     message_id: str | None = None
     provider_message_id: str | None = None
+    unknown: bool = False  # this attempt went unanswered
+    possible_duplicate: bool = False  # sent again though an earlier attempt may have arrived
 
 
 @dataclass(frozen=True)
@@ -89,6 +107,8 @@ def mailing_state(store: Store, mailing_id: int) -> MailingState | None:
         sent_at=row.sent_at,
         queued_at=row.queued_at,
         paused_reason=row.paused_reason,
+        resume_at=row.resume_at,
+        resume_tries=row.resume_tries or 0,
     )
 
 
@@ -114,7 +134,13 @@ def start_sending(store: Store, mailing_id: int, *, worker: str, now: datetime) 
         resumed = conn.execute(
             update(mailings)
             .where(mailings.c.id == mailing_id, mailings.c.status == "paused")
-            .values(status="sending", paused_reason=None, claimed_by=worker, claimed_at=now)
+            .values(
+                status="sending",
+                paused_reason=None,
+                resume_at=None,
+                claimed_by=worker,
+                claimed_at=now,
+            )
         ).rowcount
         return bool(resumed)
 
@@ -137,15 +163,55 @@ def set_queued(store: Store, mailing_id: int, *, now: datetime) -> None:
         )
 
 
-def pause(store: Store, mailing_id: int, *, reason: str, now: datetime) -> bool:
+def pause(
+    store: Store,
+    mailing_id: int,
+    *,
+    reason: str,
+    now: datetime,
+    resume_at: datetime | None = None,
+) -> bool:
+    """sending → paused; ``resume_at``: when the daemon probes again (None: a person must).
+
+    Each automatic pause counts a failed try (``resume_tries``), so the wait before the
+    next probe can grow; ``resumed`` resets the count once a delivery went through.
+    """
+    values: dict[str, Any] = {"status": "paused", "paused_reason": reason, "updated_at": now}
+    if resume_at is not None:
+        values.update(resume_at=resume_at, resume_tries=mailings.c.resume_tries + 1)
     with store.begin() as conn:
         return bool(
             conn.execute(
                 update(mailings)
                 .where(mailings.c.id == mailing_id, mailings.c.status == "sending")
-                .values(status="paused", paused_reason=reason, updated_at=now)
+                .values(**values)
             ).rowcount
         )
+
+
+def resumed(store: Store, mailing_id: int) -> None:
+    """A delivery went through after a pause: the next pause waits the shortest time."""
+    with store.begin() as conn:
+        conn.execute(
+            update(mailings)
+            .where(mailings.c.id == mailing_id, mailings.c.resume_tries != 0)
+            .values(resume_tries=0)
+        )
+
+
+def due_probes(store: Store, now: datetime) -> list[int]:
+    """Paused mailings whose automatic retry time has come, oldest first."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(mailings.c.id)
+            .where(
+                mailings.c.status == "paused",
+                mailings.c.resume_at.is_not(None),
+                mailings.c.resume_at <= now,
+            )
+            .order_by(mailings.c.id)
+        )
+        return [r.id for r in rows]
 
 
 def finish_if_done(store: Store, mailing_id: int, *, now: datetime) -> bool:
@@ -311,6 +377,7 @@ def claim(
             ),
             attempts=r.attempts + 1,
             created_at=r.created_at,
+            unknown_at=r.unknown_at,
         )
         for r in keep
     ]
@@ -371,6 +438,10 @@ def record(store: Store, outcomes: Sequence[Outcome], *, now: datetime) -> None:
             "b_mid": o.message_id,
             "b_pid": o.provider_message_id,
             "b_sent": now if o.status == "sent" else None,
+            "b_unknown": now if o.unknown else None,
+            "b_dup": o.possible_duplicate,
+            # a delivery put back did not really have this attempt
+            "b_undo": 1 if o.status == "queued" else 0,
         }
         for o in outcomes
     ]
@@ -384,6 +455,9 @@ def record(store: Store, outcomes: Sequence[Outcome], *, now: datetime) -> None:
             message_id=bindparam("b_mid"),
             provider_message_id=bindparam("b_pid"),
             sent_at=bindparam("b_sent"),
+            unknown_at=bindparam("b_unknown"),
+            possible_duplicate=or_(deliveries.c.possible_duplicate, bindparam("b_dup", type_=Boolean)),
+            attempts=deliveries.c.attempts - bindparam("b_undo", type_=Integer),
             claimed_by=None,
         )
     )
@@ -400,6 +474,21 @@ def release(store: Store, ids: Sequence[int]) -> None:
             update(deliveries)
             .where(deliveries.c.id.in_(list(ids)), deliveries.c.status == "sending")
             .values(status="queued", claimed_by=None, attempts=deliveries.c.attempts - 1)
+        )
+
+
+def requeue(store: Store, ids: Sequence[int]) -> int:
+    """Failed deliveries back into the queue: their refusals proved the sending broken,
+    not the addresses (every recipient of several sends in a row refused)."""
+    if not ids:
+        return 0
+    with store.begin() as conn:
+        return int(
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(list(ids)), deliveries.c.status == "failed")
+                .values(status="queued", attempts=deliveries.c.attempts - 1, next_attempt_at=None)
+            ).rowcount
         )
 
 
@@ -439,6 +528,19 @@ def counts(store: Store, mailing_id: int) -> dict[str, int]:
         for status, n in rows:
             out[status] = int(n)
     return out
+
+
+def possible_duplicates(store: Store, mailing_id: int) -> int:
+    """Deliveries sent again after an unanswered attempt nobody could confirm."""
+    with store.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    deliveries.c.mailing_id == mailing_id,
+                    deliveries.c.possible_duplicate.is_(True),
+                )
+            ).scalar_one()
+        )
 
 
 def top_errors(store: Store, mailing_id: int, *, limit: int = 5) -> list[tuple[str, int]]:
