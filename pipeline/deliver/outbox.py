@@ -509,8 +509,7 @@ def _send_batch(
     on the wire (``sender.carried``) while the next batch is claimed and its first chunk
     built, so the connections do not wait for the claim.
     """
-    store, clock = sender.store, sender.clock
-    mailing_id = sender.state.id
+    store = sender.store
     previous, sender.carried = sender.carried, None
     previous_ids = [c.id for c in previous.items] if previous is not None else []
     for start in range(0, len(claimed) + chunk_size, chunk_size):

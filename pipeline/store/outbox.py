@@ -456,7 +456,9 @@ def record(store: Store, outcomes: Sequence[Outcome], *, now: datetime) -> None:
             provider_message_id=bindparam("b_pid"),
             sent_at=bindparam("b_sent"),
             unknown_at=bindparam("b_unknown"),
-            possible_duplicate=or_(deliveries.c.possible_duplicate, bindparam("b_dup", type_=Boolean)),
+            possible_duplicate=or_(
+                deliveries.c.possible_duplicate, bindparam("b_dup", type_=Boolean)
+            ),
             attempts=deliveries.c.attempts - bindparam("b_undo", type_=Integer),
             claimed_by=None,
         )
