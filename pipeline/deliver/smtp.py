@@ -1,15 +1,26 @@
 """SMTP transport: a pool of persistent connections, one per worker thread.
 
 Each message goes MAIL FROM, RCPT TO, DATA on its own so every reply is seen where it
-happens: a refused recipient (4xx: try later, 5xx: give up, 5.1.x: hard bounce) does not
-cost the connection; 421 means the server is closing it, so the connection is dropped,
-the message is retried later and the rate limiter is told to back off (``retry_after``).
+happens, and each failure says what it is about (``Blame``):
+
+    MAIL 5xx                       the sender: no delivery fails, the mailing pauses
+    RCPT 5xx (5.1.x: hard bounce)  the recipient, permanent
+    RCPT 4xx (4.2.x: mailbox)      the recipient, retried later
+    RCPT 4.3.x/4.4.x, MAIL 4xx,    the server, for now: retried later, never a pause
+    DATA 4xx, 421, no connection
+    DATA 5xx                       the recipient (content refused); a pause only when
+                                   every recipient of several sends is refused
+
+A refused recipient does not cost the connection. 421 means the server is closing it:
+at the start of a transaction on a connection that already delivered, that is a relay's
+limit of messages per connection, so the message goes again at once on a new one;
+anywhere else the server is busy, and the rate limiter is told to back off.
 
 A connection that died while idle is only noticed on the next command. If that happens
 before DATA, nothing was handed over, so the message is sent again at once on a fresh
-connection; if it happens during DATA the server may have taken it, so the message is
-reported as a transient failure (the outbox retries it: at most this one message can
-arrive twice).
+connection; if it happens during DATA the server may have taken it: the outcome is
+unknown, and the outbox waits before sending it again (then counted as a possible
+duplicate; at most this one message can arrive twice).
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 from pipeline.config import Settings
-from pipeline.deliver import OutgoingMessage, SendResult
+from pipeline.deliver import Blame, OutgoingMessage, SendResult
 from pipeline.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -133,6 +144,7 @@ class SmtpTransport:
             return conn, False
         conn = self._connect()
         self._local.conn = conn
+        self._local.delivered = 0
         return conn, True
 
     def _drop(self) -> None:
@@ -180,12 +192,18 @@ class SmtpTransport:
                 self._drop()
                 return _transient(message, f"cannot connect to {self.host}:{self.port}: {exc}")
             try:
-                return self._transaction(conn, message, following)
+                result = self._transaction(conn, message, following)
             except _Dropped as exc:
                 self._drop()
-                if exc.handed_over or fresh or attempt == 2:
+                if exc.handed_over:
+                    return _transient(message, str(exc), unknown=True)
+                if fresh or attempt == 2:
                     return _transient(message, str(exc))
-                log.debug("smtp connection was closed while idle; reconnecting")
+                log.debug("smtp connection closed (idle, or its message limit); reconnecting")
+                continue
+            if result.ok:
+                self._local.delivered = getattr(self._local, "delivered", 0) + 1
+            return result
         raise AssertionError("unreachable")
 
     def _transaction(
@@ -201,6 +219,7 @@ class SmtpTransport:
                     conn.send(_envelope(message))
                 self._local.primed = None
                 replies = [conn.getreply()]
+                self._closing_after_limit(replies[0][0])
                 for next_stage in ("RCPT", "DATA"):
                     if replies[-1][0] == 421:
                         break  # the server closes now; the other replies never come
@@ -220,6 +239,7 @@ class SmtpTransport:
                     return self._refused(conn, message, code, reply, stage, after_data=True)
             else:
                 code, reply = conn.mail(message.envelope_from)
+                self._closing_after_limit(code)
                 if code != 250:
                     return self._refused(conn, message, code, reply, stage)
                 stage = "RCPT"
@@ -244,6 +264,15 @@ class SmtpTransport:
         return SendResult(
             message.delivery_id, message.recipient, True, provider_message_id=_queue_id(reply)
         )
+
+    def _closing_after_limit(self, code: int) -> None:
+        """421 to MAIL on a connection that delivered: its limit, not a busy server."""
+        if code == 421 and getattr(self._local, "delivered", 0) > 0:
+            raise _Dropped(
+                f"{self.host}:{self.port} closed the connection after "
+                f"{self._local.delivered} messages (421)",
+                handed_over=False,
+            )
 
     def _data(
         self, conn: smtplib.SMTP, data: bytes, follow: bytes, following: OutgoingMessage | None
@@ -281,19 +310,29 @@ class SmtpTransport:
                 conn.rset()
             except (smtplib.SMTPException, OSError):
                 self._drop()
-        retry_after = BACKOFF.get(code)
+        enhanced = _text(reply)[:4]
         if 400 <= code < 500 or code < 0:
             return SendResult(
-                message.delivery_id, message.recipient, False, error=text, retry_after=retry_after
+                message.delivery_id,
+                message.recipient,
+                False,
+                error=text,
+                retry_after=BACKOFF.get(code),
+                blame=_transient_blame(code, stage, enhanced),
             )
-        enhanced = _text(reply)[:4]
+        if stage == "MAIL":
+            # The sender is refused (not allowed to relay, unknown, blocked): every
+            # message would meet the same answer; none of the recipients is at fault.
+            return SendResult(
+                message.delivery_id, message.recipient, False, error=text, blame=Blame.SENDER
+            )
         return SendResult(
             message.delivery_id,
             message.recipient,
             False,
             error=text,
             permanent=True,
-            hard_bounce=enhanced.startswith("5.1."),
+            hard_bounce=stage == "RCPT" and enhanced.startswith("5.1."),
         )
 
     def close(self) -> None:
@@ -343,8 +382,24 @@ def _envelope(message: OutgoingMessage) -> bytes:
     )
 
 
-def _transient(message: OutgoingMessage, error: str) -> SendResult:
-    return SendResult(message.delivery_id, message.recipient, False, error=error)
+def _transient(message: OutgoingMessage, error: str, *, unknown: bool = False) -> SendResult:
+    """The connection failed or was lost: the server's trouble, not the recipient's."""
+    return SendResult(
+        message.delivery_id,
+        message.recipient,
+        False,
+        error=error,
+        blame=Blame.PEER,
+        unknown=unknown,
+    )
+
+
+def _transient_blame(code: int, stage: str, enhanced: str) -> Blame:
+    """A 4xx at RCPT is the recipient's (a full mailbox, greylisting) unless it says the
+    server (4.3.x system, 4.4.x network) or closes; everything else 4xx is the server's."""
+    if stage == "RCPT" and code != 421 and not enhanced.startswith(("4.3.", "4.4.")):
+        return Blame.RECIPIENT
+    return Blame.PEER
 
 
 def _text(reply: bytes | str) -> str:
