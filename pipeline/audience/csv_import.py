@@ -31,6 +31,7 @@ from pipeline.audience.csv_rows import (
     RowChecker,
     RowError,
     RowNotice,
+    UnreadRow,
     parse_header,
     read_csv,
 )
@@ -141,7 +142,7 @@ def _run(
     settings: Settings,
     store: Store,
     file: Path,
-    rows: Iterator[tuple[int, list[str]]],
+    rows: Iterator[tuple[int, list[str] | UnreadRow]],
     clock: Clock,
     list_name: str | None,
     dry_run: bool,
@@ -149,6 +150,7 @@ def _run(
     first = next(rows, None)
     if first is None:
         raise AudienceError(f"{file}: the file is empty (expected a header line)")
+    assert not isinstance(first[1], UnreadRow)  # read_csv refuses such a header itself
     header = parse_header(file, first[1], list_given=list_name is not None)
     checker = RowChecker(
         header,
@@ -180,12 +182,12 @@ def _run(
 
 
 def _checked_chunks(
-    rows: Iterator[tuple[int, list[str]]], checker: RowChecker, report: ImportReport
+    rows: Iterator[tuple[int, list[str] | UnreadRow]], checker: RowChecker, report: ImportReport
 ) -> Iterator[list[ImportRow]]:
     chunk: list[ImportRow] = []
     check, add, errors = checker.check, chunk.append, report.errors
     for line, fields in rows:
-        result = check(line, fields)
+        result = check(line, fields) if isinstance(fields, list) else checker.unread(line, fields)
         if type(result) is ImportRow:
             add(result)
             if len(chunk) >= CHUNK:

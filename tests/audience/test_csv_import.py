@@ -344,3 +344,75 @@ def test_lines_are_numbered_alike_across_read_blocks(
     path.write_bytes(latin)
     with pytest.raises(AudienceError, match=r"line 17: not UTF-8 \(byte 0xF6 at position 19,"):
         _import(settings, store, clock, path, list_name="members")
+
+
+def _long_rows_file(path: Path, size: int) -> Path:
+    """Rows around two values of ``size`` characters: one unquoted, one quoted over
+    lines with delimiters, doubled quotes and a CR inside."""
+    value = "ä" * (size // 2) + "x" * (size - size // 2)
+    path.write_text(
+        "email,first_name,notes\n"
+        "a@verein.example,Anna,kurz\n"  # 2
+        f"b@verein.example,Bernd,{value}\n"  # 3
+        'c@verein.example,"Cl""ara",kurz\n'  # 4
+        f'd@verein.example,Dora,"{value}\n, ""x"",\r\nd2@verein.example,D,x\n{value}"\n'  # 5-8
+        'e@verein.example,Emil,"zwei\nZeilen"\n'  # 9-10
+        "f@verein.example,Fritz,a\rb\n"  # 11: CR in an unquoted value
+        "g@verein.example,Gabi,kurz",  # 12, no line break at the end
+        "utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(("block", "scan"), [(16, 7), (50, 1 << 16), (1 << 20, 1 << 16)])
+def test_rows_after_an_overlong_row_are_read_as_written(
+    block: int, scan: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import pipeline.audience.csv_rows as csv_rows
+
+    monkeypatch.setattr(csv_rows, "_BLOCK", block)
+    monkeypatch.setattr(csv_rows, "_SCAN", scan)
+    path = _long_rows_file(tmp_path / "long.csv", 300_000)
+    rows = list(csv_rows.read_csv(path))
+    assert [line for line, _ in rows] == [1, 2, 3, 4, 5, 9, 11, 12]
+    fields = dict(rows)
+    assert fields[4] == ["c@verein.example", 'Cl"ara', "kurz"]
+    assert fields[9] == ["e@verein.example", "Emil", "zwei\nZeilen"]
+    assert fields[12] == ["g@verein.example", "Gabi", "kurz"]
+    unquoted, quoted, cr = fields[3], fields[5], fields[11]
+    assert isinstance(unquoted, csv_rows.UnreadRow) and isinstance(quoted, csv_rows.UnreadRow)
+    assert (unquoted.fields[:2], unquoted.longest, unquoted.longest_length) == (
+        ("b@verein.example", "Bernd"),
+        2,
+        300_000,
+    )
+    assert unquoted.length == len("b@verein.example,Bernd,") + 300_000 + 1
+    assert (quoted.longest, quoted.longest_length) == (
+        2,
+        600_000 + len('\n, "x",\r\nd2@verein.example,D,x\n'),
+    )
+    assert isinstance(cr, csv_rows.UnreadRow) and cr.error == "line break inside an unquoted value"
+
+
+def test_an_overlong_value_is_never_held_whole(tmp_path: Path) -> None:
+    """Reading a file with two 20 MB values (one quoted over lines) holds a few MB."""
+    import tracemalloc
+
+    from pipeline.audience.csv_rows import read_csv
+
+    path = _long_rows_file(tmp_path / "huge.csv", 20_000_000)
+    tracemalloc.start()
+    try:
+        rows = sum(1 for _ in read_csv(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert rows == 8
+    assert peak < 8_000_000, f"{peak:,} bytes"
+
+
+def test_an_overlong_header_stops_the_import(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    with pytest.raises(AudienceError, match="line 1: the header is longer than 131,072"):
+        _import(settings, store, clock, write_csv("email," + "x" * 200_000 + "\n"))
