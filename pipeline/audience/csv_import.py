@@ -1,12 +1,17 @@
 """Import subscribers from a CSV file: check every row, write all good rows at once.
 
-    read_csv ─▶ RowChecker (pure: ImportRow | RowError) ─▶ chunks of 2,000 ─▶ one transaction
+    read_csv ─▶ RowChecker (pure: ImportRow | RowError) ─▶ chunks of 2,000
+             ─▶ duplicates dropped ─▶ written, all in one transaction
 
 The file is streamed and written in chunks inside a single transaction, so memory stays
 flat and a file that turns out to be broken half-way (another encoding) leaves nothing
-behind. Per chunk: addresses on the suppression list are skipped (and reported), known
-addresses are updated in the columns the file has, new ones inserted; subscriptions are
-created, pending ones activated, and ones the person ended stay ended (reported).
+behind. Nothing grows with the file: the addresses seen so far (for duplicates in the
+file) are kept in a temporary table of the transaction, and the report keeps its first
+lines in memory and the rest in a temporary file (``Spool``). Per chunk: addresses seen
+earlier in the file are refused with that line; addresses on the suppression list are
+skipped (and reported), known addresses are updated in the columns the file has, new ones
+inserted; subscriptions are created, pending ones activated, and ones the person ended
+stay ended (reported).
 
 ``--dry-run`` runs exactly the same and rolls back, so its report is the real one.
 """
@@ -18,7 +23,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +40,7 @@ from pipeline.audience.csv_rows import (
     parse_header,
     read_csv,
 )
+from pipeline.audience.spool import Spool
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.errors import AudienceError, StoreError
@@ -57,9 +63,14 @@ class ImportReport:
     updated: int = 0  # known subscribers whose data changed
     unchanged: int = 0  # known subscribers the file had nothing new for
     subscribed: int = 0  # subscriptions created or activated
-    errors: list[RowError] = field(default_factory=list)
-    skipped: list[RowNotice] = field(default_factory=list)  # suppressed, unsubscribed
-    notices: list[RowNotice] = field(default_factory=list)  # neutralised values
+    errors: Spool[RowError] = field(default_factory=lambda: Spool(RowError))
+    skipped: Spool[RowNotice] = field(default_factory=lambda: Spool(RowNotice))  # suppressed
+    notices: Spool[RowNotice] = field(default_factory=lambda: Spool(RowNotice))  # neutralised
+
+    def close(self) -> None:
+        """Drop the report lines kept on disk."""
+        for spool in (self.errors, self.skipped, self.notices):
+            spool.close()
 
     @property
     def ok(self) -> bool:
@@ -121,7 +132,6 @@ def import_file(
         rows.close()  # closes the file even when the header was refused
         if collecting:
             gc.enable()
-    report.notices = checker.notices
     if not list_name:
         report.lists = tuple(sorted(writer.lists_seen))
     log.info(
@@ -172,8 +182,11 @@ def _run(
     )
     try:
         with store.begin() as conn:
-            for chunk in _checked_chunks(rows, checker, report):
-                writer.write(conn, chunk)
+            q.start_seen(conn)
+            for chunk in _checked_chunks(conn, rows, checker, report):
+                if chunk:
+                    writer.write(conn, chunk)
+            q.end_seen(conn)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -182,25 +195,75 @@ def _run(
 
 
 def _checked_chunks(
-    rows: Iterator[tuple[int, list[str] | UnreadRow]], checker: RowChecker, report: ImportReport
+    conn: Connection,
+    rows: Iterator[tuple[int, list[str] | UnreadRow]],
+    checker: RowChecker,
+    report: ImportReport,
 ) -> Iterator[list[ImportRow]]:
+    """Chunks of good rows; the bad ones, duplicates and notices go into the report in
+    the order of their lines."""
     chunk: list[ImportRow] = []
-    check, add, errors = checker.check, chunk.append, report.errors
+    errors: list[RowError] = []  # of the chunk's lines
+    check, add, bad = checker.check, chunk.append, errors.append
     for line, fields in rows:
         result = check(line, fields) if isinstance(fields, list) else checker.unread(line, fields)
         if type(result) is ImportRow:
             add(result)
             if len(chunk) >= CHUNK:
-                report.rows += len(chunk)
-                yield chunk
-                chunk = []
-                add = chunk.append
+                yield _first_seen(conn, chunk, errors, checker, report)
+                chunk, errors = [], []
+                add, bad = chunk.append, errors.append
         elif isinstance(result, RowError):
-            report.rows += 1
-            errors.append(result)
-    if chunk:
-        report.rows += len(chunk)
-        yield chunk
+            bad(result)
+    if chunk or errors:
+        yield _first_seen(conn, chunk, errors, checker, report)
+
+
+def _first_seen(
+    conn: Connection,
+    chunk: list[ImportRow],
+    errors: list[RowError],
+    checker: RowChecker,
+    report: ImportReport,
+) -> list[ImportRow]:
+    """The rows of ``chunk`` whose address was not seen earlier in the file; the others
+    join ``errors`` (all into the report, by line) and are remembered for the next."""
+    keys = [int(r.email_hash[:16], 16) - _HALF for r in chunk]
+    earlier = q.seen_among(conn, keys)
+    taken: dict[str, int] = {}  # address -> line, in this chunk
+    new: list[tuple[int, str, int]] = []
+    rows: list[ImportRow] = []
+    duplicates: list[RowError] = []
+    for key, row in zip(keys, chunk, strict=True):
+        first = taken.get(row.email)
+        if first is None:
+            found = earlier.get(key)
+            if found is not None and found[0] == row.email:
+                first = found[1]
+        if first is not None:
+            duplicates.append(
+                RowError(row.line, f"duplicate address (already on line {first})", row.written)
+            )
+            continue
+        taken[row.email] = row.line
+        if key not in earlier:  # a key shared with another address: never seen (2^-64)
+            new.append((key, row.email, row.line))
+            earlier[key] = (row.email, row.line)
+        rows.append(row)
+    q.record_seen(conn, new)
+    report.rows += len(chunk) + len(errors)
+    if duplicates:
+        dropped = {e.line for e in duplicates}
+        errors = sorted([*errors, *duplicates], key=attrgetter("line"))
+    else:
+        dropped = set()
+    report.errors.extend(errors)
+    notices = checker.take_notices()
+    report.notices.extend(n for n in notices if n.line not in dropped)
+    return rows
+
+
+_HALF = 1 << 63  # 64 bits of the hash as a signed integer (SQLite's and PostgreSQL's)
 
 
 class _Writer:

@@ -76,6 +76,7 @@ class ImportRow(NamedTuple):
     person: tuple[str, ...]  # values of Header.person_columns, in that order
     attributes: dict[str, str]  # the other columns, by their header; empty cells left out
     lists: tuple[str, ...]
+    written: str  # the address as written in the file (for the report)
 
 
 @dataclass(frozen=True)
@@ -434,7 +435,8 @@ def _unsafe_value(columns: Sequence[str], fields: Sequence[str]) -> str | None:
 
 
 class RowChecker:
-    """Checks rows one by one; remembers addresses to find duplicates in the file."""
+    """Checks rows one by one, each on its own (duplicates in the file are found by the
+    import, which remembers the addresses outside memory)."""
 
     def __init__(
         self,
@@ -448,8 +450,7 @@ class RowChecker:
         self.known_lists = tuple(known_lists)
         self.list_name = list_name
         self.default_language = default_language
-        self.notices: list[RowNotice] = []
-        self._seen: dict[str, int] = {}
+        self._notices: list[RowNotice] = []
         self._normalise = Normaliser().normalise
         columns = header.columns
         self._width = len(columns)
@@ -517,14 +518,17 @@ class RowChecker:
         lists = self._fixed_lists or self._lists(values[self._lists_at])
         if isinstance(lists, str):
             return RowError(line, lists, written)
-        first = self._seen.get(email)
-        if first is not None:
-            return RowError(line, f"duplicate address (already on line {first})", written)
-        self._seen[email] = line
         if notices:
-            self.notices.extend(notices)
+            self._notices.extend(notices)
         attributes = {name: values[i] for name, i in self._attributes if values[i]}
-        return ImportRow(line, email, email_hash(email), self._person(values), attributes, lists)
+        return ImportRow(
+            line, email, email_hash(email), self._person(values), attributes, lists, written
+        )
+
+    def take_notices(self) -> list[RowNotice]:
+        """The notices of the rows taken since the last call (values neutralised)."""
+        notices, self._notices = self._notices, []
+        return notices
 
     def unread(self, line: int, row: UnreadRow) -> RowError:
         """Why a row the reader skipped is refused."""
