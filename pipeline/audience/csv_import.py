@@ -80,8 +80,10 @@ class ImportReport:
     def imported(self) -> int:
         return self.created + self.updated + self.unchanged
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, lines: bool = True) -> dict[str, Any]:
+        """The report as plain data; ``lines=False`` leaves out the per-row lists (see
+        ``lines()``: they may be long)."""
+        out: dict[str, Any] = {
             "file": self.file,
             "lists": list(self.lists),
             "dry_run": self.dry_run,
@@ -91,14 +93,25 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "subscribed": self.subscribed,
-            "errors": [{"line": e.line, "email": e.email, "reason": e.reason} for e in self.errors],
-            "skipped": [
-                {"line": s.line, "email": s.email, "reason": s.message} for s in self.skipped
-            ],
-            "notices": [
-                {"line": n.line, "email": n.email, "notice": n.message} for n in self.notices
-            ],
         }
+        if lines:
+            out.update((key, list(items)) for key, items in self.lines())
+        return out
+
+    def lines(self) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
+        """The per-row lists as plain data, one item at a time (read back from disk)."""
+        yield (
+            "errors",
+            ({"line": e.line, "email": e.email, "reason": e.reason} for e in self.errors),
+        )
+        yield (
+            "skipped",
+            ({"line": s.line, "email": s.email, "reason": s.message} for s in self.skipped),
+        )
+        yield (
+            "notices",
+            ({"line": n.line, "email": n.email, "notice": n.message} for n in self.notices),
+        )
 
 
 class _DryRun(Exception):
@@ -125,7 +138,7 @@ def import_file(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        report, writer, checker = _run(settings, store, file, rows, clock, list_name, dry_run)
+        report, writer = _run(settings, store, file, rows, clock, list_name, dry_run)
     except SQLAlchemyError as exc:
         raise StoreError(f"{file}: the import could not be written: {exc}") from exc
     finally:
@@ -156,7 +169,7 @@ def _run(
     clock: Clock,
     list_name: str | None,
     dry_run: bool,
-) -> tuple[ImportReport, _Writer, RowChecker]:
+) -> tuple[ImportReport, _Writer]:
     first = next(rows, None)
     if first is None:
         raise AudienceError(f"{file}: the file is empty (expected a header line)")
@@ -191,7 +204,7 @@ def _run(
                 raise _DryRun
     except _DryRun:
         pass
-    return report, writer, checker
+    return report, writer
 
 
 def _checked_chunks(

@@ -36,7 +36,8 @@ class Spool(Generic[T]):
             self._items.append(item)
             return
         if self._file is None:
-            self._file = tempfile.TemporaryFile("w+", encoding="utf-8")
+            # kept open for the report's life (closed by close() or when collected)
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         values = [getattr(item, name) for name in self._names]
         self._file.write(json.dumps(values, ensure_ascii=False) + "\n")
 
