@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from pipeline.audience.addresses import email_hash
 from pipeline.audience.csv_rows import (
     Header,
     ImportRow,
@@ -195,11 +196,11 @@ def _run(
     )
     try:
         with store.begin() as conn:
-            q.start_seen(conn)
-            for chunk in _checked_chunks(conn, rows, checker, report):
+            seen = _Seen(conn)
+            for chunk in _checked_chunks(seen, rows, checker, report):
                 if chunk:
                     writer.write(conn, chunk)
-            q.end_seen(conn)
+            seen.close()
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -208,7 +209,7 @@ def _run(
 
 
 def _checked_chunks(
-    conn: Connection,
+    seen: _Seen,
     rows: Iterator[tuple[int, list[str] | UnreadRow]],
     checker: RowChecker,
     report: ImportReport,
@@ -223,60 +224,102 @@ def _checked_chunks(
         if type(result) is ImportRow:
             add(result)
             if len(chunk) >= CHUNK:
-                yield _first_seen(conn, chunk, errors, checker, report)
+                yield _first_seen(seen, chunk, errors, checker, report)
                 chunk, errors = [], []
                 add, bad = chunk.append, errors.append
         elif isinstance(result, RowError):
             bad(result)
     if chunk or errors:
-        yield _first_seen(conn, chunk, errors, checker, report)
+        yield _first_seen(seen, chunk, errors, checker, report)
 
 
 def _first_seen(
-    conn: Connection,
+    seen: _Seen,
     chunk: list[ImportRow],
     errors: list[RowError],
     checker: RowChecker,
     report: ImportReport,
 ) -> list[ImportRow]:
     """The rows of ``chunk`` whose address was not seen earlier in the file; the others
-    join ``errors`` (all into the report, by line) and are remembered for the next."""
-    keys = [int(r.email_hash[:16], 16) - _HALF for r in chunk]
-    earlier = q.seen_among(conn, keys)
-    taken: dict[str, int] = {}  # address -> line, in this chunk
-    new: list[tuple[int, str, int]] = []
+    join ``errors`` (all into the report, by line)."""
+    firsts = seen.take(chunk)
+    report.rows += len(chunk) + len(errors)
+    notices = checker.take_notices()
+    if not any(firsts):
+        report.errors.extend(errors)
+        report.notices.extend(notices)
+        return chunk
     rows: list[ImportRow] = []
-    duplicates: list[RowError] = []
-    for key, row in zip(keys, chunk, strict=True):
-        first = taken.get(row.email)
-        if first is None:
-            found = earlier.get(key)
-            if found is not None and found[0] == row.email:
-                first = found[1]
-        if first is not None:
-            duplicates.append(
+    for row, first in zip(chunk, firsts, strict=True):
+        if first:
+            errors.append(
                 RowError(row.line, f"duplicate address (already on line {first})", row.written)
             )
-            continue
-        taken[row.email] = row.line
-        if key not in earlier:  # a key shared with another address: never seen (2^-64)
-            new.append((key, row.email, row.line))
-            earlier[key] = (row.email, row.line)
-        rows.append(row)
-    q.record_seen(conn, new)
-    report.rows += len(chunk) + len(errors)
-    if duplicates:
-        dropped = {e.line for e in duplicates}
-        errors = sorted([*errors, *duplicates], key=attrgetter("line"))
-    else:
-        dropped = set()
-    report.errors.extend(errors)
-    notices = checker.take_notices()
+        else:
+            rows.append(row)
+    dropped = {row.line for row, first in zip(chunk, firsts, strict=True) if first}
+    report.errors.extend(sorted(errors, key=attrgetter("line")))
     report.notices.extend(n for n in notices if n.line not in dropped)
     return rows
 
 
-_HALF = 1 << 63  # 64 bits of the hash as a signed integer (SQLite's and PostgreSQL's)
+class _Seen:
+    """The addresses of the rows taken so far, with their lines: the latest in a dict,
+    the older in a temporary table of the transaction (a 1,000,000-row file would hold
+    every address in memory). Most files fit in the dict and never touch the table;
+    moving the dict in sorted order costs half of writing each chunk as it comes."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._recent: dict[str, int] = {}
+        self._table = False  # whether the table exists (and has rows)
+
+    def take(self, chunk: Sequence[ImportRow]) -> list[int]:
+        """For each row the line its address was seen on before (0: not seen); the
+        others are remembered."""
+        recent = self._recent
+        firsts = [recent.get(row.email, 0) for row in chunk]
+        if self._table:
+            keys = [_key(row.email_hash) for row in chunk]
+            older = q.seen_among(self._conn, keys)
+            for n, (key, row) in enumerate(zip(keys, chunk, strict=True)):
+                found = older.get(key)
+                if found is not None and found[0] == row.email and not firsts[n]:
+                    firsts[n] = found[1]
+        for n, row in enumerate(chunk):
+            if firsts[n]:
+                continue
+            first = recent.setdefault(row.email, row.line)
+            if first != row.line:  # the same address twice in this chunk
+                firsts[n] = first
+        if len(recent) >= _RECENT:
+            self._move()
+        return firsts
+
+    def _move(self) -> None:
+        rows = sorted(
+            (_key(email_hash(email)), email, line) for email, line in self._recent.items()
+        )
+        if not self._table:
+            q.start_seen(self._conn)
+            self._table = True
+        taken = q.seen_among(self._conn, [key for key, _, _ in rows]) if rows else {}
+        # a key shared with an address seen before (1 in 2^64): keep that one in memory
+        q.record_seen(self._conn, [r for r in rows if r[0] not in taken])
+        self._recent = {email: line for key, email, line in rows if key in taken}
+
+    def close(self) -> None:
+        if self._table:
+            q.end_seen(self._conn)
+
+
+_RECENT = 20_000  # addresses in memory (about 3 MB) before they move to the table
+_HALF = 1 << 63
+
+
+def _key(hashed: str) -> int:
+    """64 bits of the address's hash as a signed integer (SQLite's and PostgreSQL's)."""
+    return int(hashed[:16], 16) - _HALF
 
 
 class _Writer:

@@ -416,3 +416,35 @@ def test_an_overlong_header_stops_the_import(
 ) -> None:
     with pytest.raises(AudienceError, match="line 1: the header is longer than 131,072"):
         _import(settings, store, clock, write_csv("email," + "x" * 200_000 + "\n"))
+
+
+DUPLICATES = "email,first_name\n" + "".join(
+    f"p{n % 7 if n >= 10 else n}@verein.example,P{n}\n" for n in range(14)
+)  # p0..p9 on lines 2-11, then p3, p4, p5, p6 again on lines 12-15
+
+
+def check_duplicates_far_apart(
+    settings: Settings, store: Store, clock: FakeClock, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Duplicates found by line also once the addresses seen have moved out of memory
+    (into the transaction's temporary table), and again in a second import."""
+    import pipeline.audience.csv_import as csv_import
+
+    monkeypatch.setattr(csv_import, "CHUNK", 2)
+    monkeypatch.setattr(csv_import, "_RECENT", 3)
+    for _ in range(2):
+        report = _import(settings, store, clock, path, list_name="members")
+        assert [(e.line, e.reason) for e in report.errors] == [
+            (line, f"duplicate address (already on line {line - 7})") for line in (12, 13, 14, 15)
+        ]
+        assert report.imported == 10
+
+
+def test_duplicates_far_apart(
+    settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    write_csv: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check_duplicates_far_apart(settings, store, clock, write_csv(DUPLICATES), monkeypatch)
