@@ -271,42 +271,42 @@ class _Seen:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._recent: dict[str, int] = {}
+        self._recent: dict[str, tuple[int, str]] = {}  # address -> line, hash
         self._table = False  # whether the table exists (and has rows)
 
     def take(self, chunk: Sequence[ImportRow]) -> list[int]:
         """For each row the line its address was seen on before (0: not seen); the
         others are remembered."""
         recent = self._recent
-        firsts = [recent.get(row.email, 0) for row in chunk]
+        firsts = [found[0] if (found := recent.get(row.email)) else 0 for row in chunk]
         if self._table:
             keys = [_key(row.email_hash) for row in chunk]
             older = q.seen_among(self._conn, keys)
-            for n, (key, row) in enumerate(zip(keys, chunk, strict=True)):
-                found = older.get(key)
-                if found is not None and found[0] == row.email and not firsts[n]:
-                    firsts[n] = found[1]
+            if older:
+                for n, (key, row) in enumerate(zip(keys, chunk, strict=True)):
+                    before = older.get(key)
+                    if before is not None and before[0] == row.email and not firsts[n]:
+                        firsts[n] = before[1]
         for n, row in enumerate(chunk):
-            if firsts[n]:
-                continue
-            first = recent.setdefault(row.email, row.line)
-            if first != row.line:  # the same address twice in this chunk
-                firsts[n] = first
+            if not firsts[n]:
+                first = recent.setdefault(row.email, (row.line, row.email_hash))[0]
+                if first != row.line:  # the same address twice in this chunk
+                    firsts[n] = first
         if len(recent) >= _RECENT:
             self._move()
         return firsts
 
     def _move(self) -> None:
-        rows = sorted(
-            (_key(email_hash(email)), email, line) for email, line in self._recent.items()
-        )
+        rows = sorted((_key(hashed), email, line) for email, (line, hashed) in self._recent.items())
         if not self._table:
             q.start_seen(self._conn)
             self._table = True
-        taken = q.seen_among(self._conn, [key for key, _, _ in rows]) if rows else {}
+        taken = q.seen_among(self._conn, [key for key, _, _ in rows])
         # a key shared with an address seen before (1 in 2^64): keep that one in memory
         q.record_seen(self._conn, [r for r in rows if r[0] not in taken])
-        self._recent = {email: line for key, email, line in rows if key in taken}
+        self._recent = {
+            email: (line, email_hash(email)) for key, email, line in rows if key in taken
+        }
 
     def close(self) -> None:
         if self._table:
