@@ -30,7 +30,6 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.audience.addresses import email_hash
 from pipeline.audience.csv_rows import (
     Header,
     ImportRow,
@@ -229,6 +228,10 @@ def _checked_chunks(
                 add, bad = chunk.append, errors.append
         elif isinstance(result, RowError):
             bad(result)
+            if len(errors) >= CHUNK:  # a file of bad rows only: its report is not held
+                yield _first_seen(seen, chunk, errors, checker, report)
+                chunk, errors = [], []
+                add, bad = chunk.append, errors.append
     if chunk or errors:
         yield _first_seen(seen, chunk, errors, checker, report)
 
@@ -271,49 +274,58 @@ class _Seen:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._recent: dict[str, tuple[int, str]] = {}  # address -> line, hash
+        self._recent: dict[str, int] = {}  # address -> line
+        self._keys: list[int] = []  # their keys, in the same order
         self._table = False  # whether the table exists (and has rows)
 
     def take(self, chunk: Sequence[ImportRow]) -> list[int]:
         """For each row the line its address was seen on before (0: not seen); the
         others are remembered."""
-        recent = self._recent
-        firsts = [found[0] if (found := recent.get(row.email)) else 0 for row in chunk]
-        if self._table:
-            keys = [_key(row.email_hash) for row in chunk]
-            older = q.seen_among(self._conn, keys)
-            if older:
-                for n, (key, row) in enumerate(zip(keys, chunk, strict=True)):
-                    before = older.get(key)
-                    if before is not None and before[0] == row.email and not firsts[n]:
-                        firsts[n] = before[1]
+        recent, keys = self._recent, self._keys
+        firsts = [recent.get(row.email, 0) for row in chunk]
+        older = (
+            q.seen_among(self._conn, [_key(row.email_hash) for row in chunk])
+            if self._table
+            else None
+        )
         for n, row in enumerate(chunk):
-            if not firsts[n]:
-                first = recent.setdefault(row.email, (row.line, row.email_hash))[0]
-                if first != row.line:  # the same address twice in this chunk
-                    firsts[n] = first
+            if firsts[n]:
+                continue
+            if older:
+                before = older.get(_key(row.email_hash))
+                if before is not None and before[0] == row.email:
+                    firsts[n] = before[1]
+                    continue
+            first = recent.setdefault(row.email, row.line)
+            if first == row.line:
+                keys.append(_key(row.email_hash))
+            else:  # the same address twice in this chunk
+                firsts[n] = first
         if len(recent) >= _RECENT:
             self._move()
         return firsts
 
     def _move(self) -> None:
-        rows = sorted((_key(hashed), email, line) for email, (line, hashed) in self._recent.items())
+        rows = sorted(
+            (key, email, line)
+            for key, (email, line) in zip(self._keys, self._recent.items(), strict=True)
+        )
         if not self._table:
             q.start_seen(self._conn)
             self._table = True
         taken = q.seen_among(self._conn, [key for key, _, _ in rows])
         # a key shared with an address seen before (1 in 2^64): keep that one in memory
         q.record_seen(self._conn, [r for r in rows if r[0] not in taken])
-        self._recent = {
-            email: (line, email_hash(email)) for key, email, line in rows if key in taken
-        }
+        kept = [r for r in rows if r[0] in taken]
+        self._recent = {email: line for _, email, line in kept}
+        self._keys = [key for key, _, _ in kept]
 
     def close(self) -> None:
         if self._table:
             q.end_seen(self._conn)
 
 
-_RECENT = 20_000  # addresses in memory (about 3 MB) before they move to the table
+_RECENT = 10_000  # addresses in memory (about 2 MB) before they move to the table
 _HALF = 1 << 63
 
 
