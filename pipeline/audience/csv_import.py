@@ -283,22 +283,20 @@ class _Seen:
         others are remembered."""
         recent, keys = self._recent, self._keys
         firsts = [recent.get(row.email, 0) for row in chunk]
-        older = (
-            q.seen_among(self._conn, [_key(row.email_hash) for row in chunk])
-            if self._table
-            else None
-        )
+        # 64 bits of each address's hash as a signed integer (SQLite's and PostgreSQL's)
+        mine = [int(row.email_hash[:16], 16) - _HALF for row in chunk]
+        older = q.seen_among(self._conn, mine) if self._table else None
         for n, row in enumerate(chunk):
             if firsts[n]:
                 continue
             if older:
-                before = older.get(_key(row.email_hash))
+                before = older.get(mine[n])
                 if before is not None and before[0] == row.email:
                     firsts[n] = before[1]
                     continue
             first = recent.setdefault(row.email, row.line)
             if first == row.line:
-                keys.append(_key(row.email_hash))
+                keys.append(mine[n])
             else:  # the same address twice in this chunk
                 firsts[n] = first
         if len(recent) >= _RECENT:
@@ -327,11 +325,6 @@ class _Seen:
 
 _RECENT = 10_000  # addresses in memory (about 2 MB) before they move to the table
 _HALF = 1 << 63
-
-
-def _key(hashed: str) -> int:
-    """64 bits of the address's hash as a signed integer (SQLite's and PostgreSQL's)."""
-    return int(hashed[:16], 16) - _HALF
 
 
 class _Writer:
