@@ -4,6 +4,8 @@
 delimiter of comma, semicolon (what German spreadsheets write) or tab found from the
 header, quoted values that span lines numbered by the line they start on. A file in
 another encoding stops with an error naming the line of the first byte that is not UTF-8.
+A row over ``ROW_LIMIT`` characters (or one the csv module refuses) is followed to its
+end without being held and comes as an ``UnreadRow``; reading goes on after it.
 
 ``RowChecker`` turns each row into a frozen ``ImportRow`` or a ``RowError`` (line and
 reason). Values that would hurt later are refused (line breaks and other control
