@@ -1,12 +1,17 @@
 """Import subscribers from a CSV file: check every row, write all good rows at once.
 
-    read_csv ─▶ RowChecker (pure: ImportRow | RowError) ─▶ chunks of 2,000 ─▶ one transaction
+    read_csv ─▶ RowChecker (pure: ImportRow | RowError) ─▶ chunks of 2,000
+             ─▶ duplicates dropped ─▶ written, all in one transaction
 
 The file is streamed and written in chunks inside a single transaction, so memory stays
 flat and a file that turns out to be broken half-way (another encoding) leaves nothing
-behind. Per chunk: addresses on the suppression list are skipped (and reported), known
-addresses are updated in the columns the file has, new ones inserted; subscriptions are
-created, pending ones activated, and ones the person ended stay ended (reported).
+behind. Nothing grows with the file: the addresses seen so far (for duplicates in the
+file) are kept in a temporary table of the transaction, and the report keeps its first
+lines in memory and the rest in a temporary file (``Spool``). Per chunk: addresses seen
+earlier in the file are refused with that line; addresses on the suppression list are
+skipped (and reported), known addresses are updated in the columns the file has, new ones
+inserted; subscriptions are created, pending ones activated, and ones the person ended
+stay ended (reported).
 
 ``--dry-run`` runs exactly the same and rolls back, so its report is the real one.
 """
@@ -18,7 +23,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +36,11 @@ from pipeline.audience.csv_rows import (
     RowChecker,
     RowError,
     RowNotice,
+    UnreadRow,
     parse_header,
     read_csv,
 )
+from pipeline.audience.spool import Spool
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.errors import AudienceError, StoreError
@@ -56,9 +63,14 @@ class ImportReport:
     updated: int = 0  # known subscribers whose data changed
     unchanged: int = 0  # known subscribers the file had nothing new for
     subscribed: int = 0  # subscriptions created or activated
-    errors: list[RowError] = field(default_factory=list)
-    skipped: list[RowNotice] = field(default_factory=list)  # suppressed, unsubscribed
-    notices: list[RowNotice] = field(default_factory=list)  # neutralised values
+    errors: Spool[RowError] = field(default_factory=lambda: Spool(RowError))
+    skipped: Spool[RowNotice] = field(default_factory=lambda: Spool(RowNotice))  # suppressed
+    notices: Spool[RowNotice] = field(default_factory=lambda: Spool(RowNotice))  # neutralised
+
+    def close(self) -> None:
+        """Drop the report lines kept on disk."""
+        for spool in (self.errors, self.skipped, self.notices):
+            spool.close()
 
     @property
     def ok(self) -> bool:
@@ -68,8 +80,10 @@ class ImportReport:
     def imported(self) -> int:
         return self.created + self.updated + self.unchanged
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, lines: bool = True) -> dict[str, Any]:
+        """The report as plain data; ``lines=False`` leaves out the per-row lists (see
+        ``lines()``: they may be long)."""
+        out: dict[str, Any] = {
             "file": self.file,
             "lists": list(self.lists),
             "dry_run": self.dry_run,
@@ -79,14 +93,25 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "subscribed": self.subscribed,
-            "errors": [{"line": e.line, "email": e.email, "reason": e.reason} for e in self.errors],
-            "skipped": [
-                {"line": s.line, "email": s.email, "reason": s.message} for s in self.skipped
-            ],
-            "notices": [
-                {"line": n.line, "email": n.email, "notice": n.message} for n in self.notices
-            ],
         }
+        if lines:
+            out.update((key, list(items)) for key, items in self.lines())
+        return out
+
+    def lines(self) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
+        """The per-row lists as plain data, one item at a time (read back from disk)."""
+        yield (
+            "errors",
+            ({"line": e.line, "email": e.email, "reason": e.reason} for e in self.errors),
+        )
+        yield (
+            "skipped",
+            ({"line": s.line, "email": s.email, "reason": s.message} for s in self.skipped),
+        )
+        yield (
+            "notices",
+            ({"line": n.line, "email": n.email, "notice": n.message} for n in self.notices),
+        )
 
 
 class _DryRun(Exception):
@@ -113,14 +138,13 @@ def import_file(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        report, writer, checker = _run(settings, store, file, rows, clock, list_name, dry_run)
+        report, writer = _run(settings, store, file, rows, clock, list_name, dry_run)
     except SQLAlchemyError as exc:
         raise StoreError(f"{file}: the import could not be written: {exc}") from exc
     finally:
         rows.close()  # closes the file even when the header was refused
         if collecting:
             gc.enable()
-    report.notices = checker.notices
     if not list_name:
         report.lists = tuple(sorted(writer.lists_seen))
     log.info(
@@ -141,14 +165,15 @@ def _run(
     settings: Settings,
     store: Store,
     file: Path,
-    rows: Iterator[tuple[int, list[str]]],
+    rows: Iterator[tuple[int, list[str] | UnreadRow]],
     clock: Clock,
     list_name: str | None,
     dry_run: bool,
-) -> tuple[ImportReport, _Writer, RowChecker]:
+) -> tuple[ImportReport, _Writer]:
     first = next(rows, None)
     if first is None:
         raise AudienceError(f"{file}: the file is empty (expected a header line)")
+    assert not isinstance(first[1], UnreadRow)  # read_csv refuses such a header itself
     header = parse_header(file, first[1], list_given=list_name is not None)
     checker = RowChecker(
         header,
@@ -170,35 +195,136 @@ def _run(
     )
     try:
         with store.begin() as conn:
-            for chunk in _checked_chunks(rows, checker, report):
-                writer.write(conn, chunk)
+            seen = _Seen(conn)
+            for chunk in _checked_chunks(seen, rows, checker, report):
+                if chunk:
+                    writer.write(conn, chunk)
+            seen.close()
             if dry_run:
                 raise _DryRun
     except _DryRun:
         pass
-    return report, writer, checker
+    return report, writer
 
 
 def _checked_chunks(
-    rows: Iterator[tuple[int, list[str]]], checker: RowChecker, report: ImportReport
+    seen: _Seen,
+    rows: Iterator[tuple[int, list[str] | UnreadRow]],
+    checker: RowChecker,
+    report: ImportReport,
 ) -> Iterator[list[ImportRow]]:
+    """Chunks of good rows; the bad ones, duplicates and notices go into the report in
+    the order of their lines."""
     chunk: list[ImportRow] = []
-    check, add, errors = checker.check, chunk.append, report.errors
+    errors: list[RowError] = []  # of the chunk's lines
+    check, add, bad = checker.check, chunk.append, errors.append
     for line, fields in rows:
-        result = check(line, fields)
+        result = check(line, fields) if isinstance(fields, list) else checker.unread(line, fields)
         if type(result) is ImportRow:
             add(result)
             if len(chunk) >= CHUNK:
-                report.rows += len(chunk)
-                yield chunk
-                chunk = []
-                add = chunk.append
+                yield _first_seen(seen, chunk, errors, checker, report)
+                chunk, errors = [], []
+                add, bad = chunk.append, errors.append
         elif isinstance(result, RowError):
-            report.rows += 1
-            errors.append(result)
-    if chunk:
-        report.rows += len(chunk)
-        yield chunk
+            bad(result)
+            if len(errors) >= CHUNK:  # a file of bad rows only: its report is not held
+                yield _first_seen(seen, chunk, errors, checker, report)
+                chunk, errors = [], []
+                add, bad = chunk.append, errors.append
+    if chunk or errors:
+        yield _first_seen(seen, chunk, errors, checker, report)
+
+
+def _first_seen(
+    seen: _Seen,
+    chunk: list[ImportRow],
+    errors: list[RowError],
+    checker: RowChecker,
+    report: ImportReport,
+) -> list[ImportRow]:
+    """The rows of ``chunk`` whose address was not seen earlier in the file; the others
+    join ``errors`` (all into the report, by line)."""
+    firsts = seen.take(chunk)
+    report.rows += len(chunk) + len(errors)
+    notices = checker.take_notices()
+    if not any(firsts):
+        report.errors.extend(errors)
+        report.notices.extend(notices)
+        return chunk
+    rows: list[ImportRow] = []
+    for row, first in zip(chunk, firsts, strict=True):
+        if first:
+            errors.append(
+                RowError(row.line, f"duplicate address (already on line {first})", row.written)
+            )
+        else:
+            rows.append(row)
+    dropped = {row.line for row, first in zip(chunk, firsts, strict=True) if first}
+    report.errors.extend(sorted(errors, key=attrgetter("line")))
+    report.notices.extend(n for n in notices if n.line not in dropped)
+    return rows
+
+
+class _Seen:
+    """The addresses of the rows taken so far, with their lines: the latest in a dict,
+    the older in a temporary table of the transaction (a 1,000,000-row file would hold
+    every address in memory). Most files fit in the dict and never touch the table;
+    moving the dict in sorted order costs half of writing each chunk as it comes."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._recent: dict[str, int] = {}  # address -> line
+        self._keys: list[int] = []  # their keys, in the same order
+        self._table = False  # whether the table exists (and has rows)
+
+    def take(self, chunk: Sequence[ImportRow]) -> list[int]:
+        """For each row the line its address was seen on before (0: not seen); the
+        others are remembered."""
+        recent, keys = self._recent, self._keys
+        firsts = [recent.get(row.email, 0) for row in chunk]
+        # 64 bits of each address's hash as a signed integer (SQLite's and PostgreSQL's)
+        mine = [int(row.email_hash[:16], 16) - _HALF for row in chunk]
+        older = q.seen_among(self._conn, mine) if self._table else None
+        for n, row in enumerate(chunk):
+            if firsts[n]:
+                continue
+            if older:
+                before = older.get(mine[n])
+                if before is not None and before[0] == row.email:
+                    firsts[n] = before[1]
+                    continue
+            first = recent.setdefault(row.email, row.line)
+            if first == row.line:
+                keys.append(mine[n])
+            else:  # the same address twice in this chunk
+                firsts[n] = first
+        if len(recent) >= _RECENT:
+            self._move()
+        return firsts
+
+    def _move(self) -> None:
+        rows = sorted(
+            (key, email, line)
+            for key, (email, line) in zip(self._keys, self._recent.items(), strict=True)
+        )
+        if not self._table:
+            q.start_seen(self._conn)
+            self._table = True
+        taken = q.seen_among(self._conn, [key for key, _, _ in rows])
+        # a key shared with an address seen before (1 in 2^64): keep that one in memory
+        q.record_seen(self._conn, [r for r in rows if r[0] not in taken])
+        kept = [r for r in rows if r[0] in taken]
+        self._recent = {email: line for _, email, line in kept}
+        self._keys = [key for key, _, _ in kept]
+
+    def close(self) -> None:
+        if self._table:
+            q.end_seen(self._conn)
+
+
+_RECENT = 10_000  # addresses in memory (about 2 MB) before they move to the table
+_HALF = 1 << 63
 
 
 class _Writer:

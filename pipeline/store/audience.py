@@ -252,6 +252,50 @@ def update_subscribers_columns(
     conn.exec_driver_sql(sql, [(*r[:-1], stamp, r[-1]) for r in rows])
 
 
+# --- the addresses an import has seen (in-file duplicates) -----------------------------
+# A temporary table of the transaction, not a dict: a 1,000,000-row file would hold every
+# address in memory. Keyed by 64 bits of the address's hash (an integer key is the
+# fastest index), with the address beside it so a shared key is never taken for a
+# duplicate.
+
+_SEEN = "import_seen"
+
+
+def start_seen(conn: Connection) -> None:
+    """An empty table of seen addresses for this transaction."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_SEEN}")
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {_SEEN} "
+            "(key INTEGER PRIMARY KEY, email TEXT NOT NULL, line INTEGER NOT NULL)"
+        )
+    else:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{_SEEN}")
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {_SEEN} "
+            "(key BIGINT PRIMARY KEY, email TEXT NOT NULL, line INTEGER NOT NULL) ON COMMIT DROP"
+        )
+
+
+def end_seen(conn: Connection) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_SEEN}")
+
+
+def seen_among(conn: Connection, keys: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """``{key: (address, line)}`` of the keys already recorded."""
+    if not keys:
+        return {}
+    rows = _select_in(conn, f"SELECT key, email, line FROM {_SEEN} WHERE key IN ({{}})", keys)
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def record_seen(conn: Connection, rows: Sequence[tuple[int, str, int]]) -> None:
+    """Record ``(key, address, line)``; the keys are new."""
+    if rows:
+        marks = ", ".join([_mark(conn)] * 3)
+        conn.exec_driver_sql(f"INSERT INTO {_SEEN} (key, email, line) VALUES ({marks})", rows)
+
+
 # Imports write thousands of rows a second: on SQLite these go straight to the driver's
 # executemany with each column's bind processing done by SQLAlchemy's own processors (so
 # values are stored exactly as Core would store them), skipping Core's per-row statement

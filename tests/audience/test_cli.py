@@ -123,3 +123,62 @@ def test_every_command_is_documented() -> None:
     readme = (REPO / "README.md").read_text("utf-8")
     for command in COMMANDS:
         assert f"subscribers {command}" in readme, command
+
+
+def test_a_row_with_an_overlong_value_is_refused_alone(
+    rundbrief: Callable[..., Run], tmp_path: Path
+) -> None:
+    """A value over the csv module's 131,072-character limit once stopped the whole
+    import; now that row alone is refused, and the rows after it (also after a long
+    quoted value spanning lines that looks like rows inside) are read as they are."""
+    long = "x" * 200_000
+    looks_like_rows = "\nfake@verein.example,Fake,F,x\n" * 4000  # 120,000 characters
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "email,first_name,last_name,notes\n"
+        "a@verein.example,Anna,A,kurz\n"  # 2
+        f"b@verein.example,Bernd,B,{long}\n"  # 3 unquoted
+        "c@verein.example,Clara,C,kurz\n"  # 4
+        f'd@verein.example,Dora,D,"{long[:1000]}, ""zitiert"",{looks_like_rows}{long}"\n'  # 5-8005
+        'e@verein.example,Emil,E,"zwei\nZeilen"\n'  # lines 8006-8007
+        "f@verein.example,Fritz,F,kurz\n"  # 8008
+        "kaputt,G,G,x\n"  # 8009
+        f'"h@verein.example","{long}{long}",H,x\n'  # 8010: long first name
+        "i@verein.example,Ida,I,ok\n",  # 8011
+        "utf-8",
+    )
+    run = rundbrief("subscribers", "import", str(path), "--list", "members", "--json")
+    assert run.returncode == 1
+    data = json.loads(run.stdout)
+    errors = [(e["line"], e["email"], e["reason"]) for e in data["errors"]]
+    assert errors == [
+        (
+            3,
+            "b@verein.example",
+            "column 'notes' is longer than 500 characters "
+            "(200,000 characters; the row was not read)",
+        ),
+        (
+            5,
+            "d@verein.example",
+            "column 'notes' is longer than 500 characters "
+            "(321,012 characters; the row was not read)",
+        ),
+        (8006, "e@verein.example", "line break in column 'notes'"),
+        (8009, "kaputt", errors[3][2]),
+        (
+            8010,
+            "h@verein.example",
+            "column 'first_name' is longer than 500 characters "
+            "(400,000 characters; the row was not read)",
+        ),
+    ]
+    assert errors[3][2].startswith("invalid address")
+    assert (data["rows"], data["created"]) == (9, 4)
+    listed = json.loads(rundbrief("subscribers", "list", "--json").stdout)
+    assert sorted(p["email"] for p in listed) == [f"{c}@verein.example" for c in "acfi"]
+
+    human = rundbrief("subscribers", "import", str(path), "--list", "members")
+    assert human.returncode == 1
+    assert human.stdout.startswith(f"{path}: 9 rows, 0 new, 0 updated, 4 unchanged")
+    assert "line 3: column 'notes' is longer than 500 characters" in human.stderr

@@ -344,3 +344,107 @@ def test_lines_are_numbered_alike_across_read_blocks(
     path.write_bytes(latin)
     with pytest.raises(AudienceError, match=r"line 17: not UTF-8 \(byte 0xF6 at position 19,"):
         _import(settings, store, clock, path, list_name="members")
+
+
+def _long_rows_file(path: Path, size: int) -> Path:
+    """Rows around two values of ``size`` characters: one unquoted, one quoted over
+    lines with delimiters, doubled quotes and a CR inside."""
+    value = "ä" * (size // 2) + "x" * (size - size // 2)
+    path.write_text(
+        "email,first_name,notes\n"
+        "a@verein.example,Anna,kurz\n"  # 2
+        f"b@verein.example,Bernd,{value}\n"  # 3
+        'c@verein.example,"Cl""ara",kurz\n'  # 4
+        f'd@verein.example,Dora,"{value}\n, ""x"",\r\nd2@verein.example,D,x\n{value}"\n'  # 5-8
+        'e@verein.example,Emil,"zwei\nZeilen"\n'  # 9-10
+        "f@verein.example,Fritz,a\rb\n"  # 11: CR in an unquoted value
+        "g@verein.example,Gabi,kurz",  # 12, no line break at the end
+        "utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(("block", "scan"), [(16, 7), (50, 1 << 16), (1 << 20, 1 << 16)])
+def test_rows_after_an_overlong_row_are_read_as_written(
+    block: int, scan: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import pipeline.audience.csv_rows as csv_rows
+
+    monkeypatch.setattr(csv_rows, "_BLOCK", block)
+    monkeypatch.setattr(csv_rows, "_SCAN", scan)
+    path = _long_rows_file(tmp_path / "long.csv", 300_000)
+    rows = list(csv_rows.read_csv(path))
+    assert [line for line, _ in rows] == [1, 2, 3, 4, 5, 9, 11, 12]
+    fields = dict(rows)
+    assert fields[4] == ["c@verein.example", 'Cl"ara', "kurz"]
+    assert fields[9] == ["e@verein.example", "Emil", "zwei\nZeilen"]
+    assert fields[12] == ["g@verein.example", "Gabi", "kurz"]
+    unquoted, quoted, cr = fields[3], fields[5], fields[11]
+    assert isinstance(unquoted, csv_rows.UnreadRow) and isinstance(quoted, csv_rows.UnreadRow)
+    assert (unquoted.fields[:2], unquoted.longest, unquoted.longest_length) == (
+        ("b@verein.example", "Bernd"),
+        2,
+        300_000,
+    )
+    assert unquoted.length == len("b@verein.example,Bernd,") + 300_000 + 1
+    assert (quoted.longest, quoted.longest_length) == (
+        2,
+        600_000 + len('\n, "x",\r\nd2@verein.example,D,x\n'),
+    )
+    assert isinstance(cr, csv_rows.UnreadRow) and cr.error == "line break inside an unquoted value"
+
+
+def test_an_overlong_value_is_never_held_whole(tmp_path: Path) -> None:
+    """Reading a file with two 20 MB values (one quoted over lines) holds a few MB."""
+    import tracemalloc
+
+    from pipeline.audience.csv_rows import read_csv
+
+    path = _long_rows_file(tmp_path / "huge.csv", 20_000_000)
+    tracemalloc.start()
+    try:
+        rows = sum(1 for _ in read_csv(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert rows == 8
+    assert peak < 8_000_000, f"{peak:,} bytes"
+
+
+def test_an_overlong_header_stops_the_import(
+    settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    with pytest.raises(AudienceError, match="line 1: the header is longer than 131,072"):
+        _import(settings, store, clock, write_csv("email," + "x" * 200_000 + "\n"))
+
+
+DUPLICATES = "email,first_name\n" + "".join(
+    f"p{n % 7 if n >= 10 else n}@verein.example,P{n}\n" for n in range(14)
+)  # p0..p9 on lines 2-11, then p3, p4, p5, p6 again on lines 12-15
+
+
+def check_duplicates_far_apart(
+    settings: Settings, store: Store, clock: FakeClock, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Duplicates found by line also once the addresses seen have moved out of memory
+    (into the transaction's temporary table), and again in a second import."""
+    import pipeline.audience.csv_import as csv_import
+
+    monkeypatch.setattr(csv_import, "CHUNK", 2)
+    monkeypatch.setattr(csv_import, "_RECENT", 3)
+    for _ in range(2):
+        report = _import(settings, store, clock, path, list_name="members")
+        assert [(e.line, e.reason) for e in report.errors] == [
+            (line, f"duplicate address (already on line {line - 7})") for line in (12, 13, 14, 15)
+        ]
+        assert report.imported == 10
+
+
+def test_duplicates_far_apart(
+    settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    write_csv: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check_duplicates_far_apart(settings, store, clock, write_csv(DUPLICATES), monkeypatch)

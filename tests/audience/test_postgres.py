@@ -61,3 +61,16 @@ def test_import_recipients_erase_on_postgres(
     assert [r.email for r in iter_recipients(pg_store, ["press", "members"])] == [
         "björn@xn--mnchen-3ya.example"
     ]
+
+
+def test_duplicates_far_apart_on_postgres(
+    pg_store: Store,
+    tmp_path: Path,
+    clock: FakeClock,
+    write_csv: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.audience.test_csv_import import DUPLICATES, check_duplicates_far_apart
+
+    path = write_csv(DUPLICATES)
+    check_duplicates_far_apart(make_settings(tmp_path), pg_store, clock, path, monkeypatch)
