@@ -6,6 +6,7 @@ transports' error handling against a real protocol peer.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Callable
@@ -44,8 +45,13 @@ class MailSink:
 
     messages: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # sender address -> SMTP reply line, e.g. "550 5.7.1 Sender not allowed"
+    mail_reply: Callable[[str], str | None] = lambda _addr: None
     # address -> SMTP reply line, e.g. "550 5.1.1 No such user"
     rcpt_reply: Callable[[str], str | None] = lambda _addr: None
+    # A relay's limit of messages per connection: the MAIL after that many gets 421 and
+    # the connection is closed (0: no limit).
+    per_connection_limit: int = 0
     # message number (1-based, counting attempts) -> reply line, e.g. "421 4.3.2 Try later"
     data_reply: Callable[[int], str | None] = lambda _n: None
     # message number -> True: close the connection after the data arrived, without a
@@ -68,6 +74,22 @@ class MailSink:
             responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        done = getattr(session, "rundbrief_delivered", 0)
+        if self.per_connection_limit and done >= self.per_connection_limit:
+            if server.transport is not None:
+                # after the reply below is written (it is written before the next turn)
+                asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.7.0 Too many messages on this connection, closing"
+        reply = self.mail_reply(address)
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
@@ -89,6 +111,7 @@ class MailSink:
         if reply:
             return reply
         content = envelope.original_content or b""
+        session.rundbrief_delivered = getattr(session, "rundbrief_delivered", 0) + 1  # type: ignore[attr-defined]
         with self.lock:
             self.messages.append(
                 Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content))
