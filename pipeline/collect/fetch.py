@@ -22,6 +22,7 @@ time (which comes from the injected ``Clock``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import socket
@@ -117,10 +118,8 @@ class _Deadline:
 def _shut(conn: HTTPConnection) -> None:
     sock = conn.sock  # None while connecting: connect has its own timeout
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):  # already closed
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
 
 
 # The deadline of the fetch running in this thread; its connections register with it.
