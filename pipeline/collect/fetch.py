@@ -8,8 +8,11 @@
   ``FeedError`` with a one-line reason.
 - The body is streamed and decompressed by us, never past ``max_bytes`` of *decoded*
   data, so neither a huge body nor a gzip bomb (a few KB that inflate to gigabytes)
-  can exhaust memory. The whole download must finish within ``timeout`` seconds, so a
-  server that trickles bytes cannot hold a worker forever either.
+  can exhaust memory.
+- One deadline covers the whole fetch (connect, redirects, headers and body): when
+  ``timeout`` seconds are up, a watchdog shuts the fetch's sockets down, which ends a
+  blocked read at once. Checking the clock between reads is not enough: a server that
+  trickles one byte a second satisfies every per-read timeout and never ends a chunk.
 - ``file://`` URLs and plain paths are read from disk with the same size limit; the
   file's size and modification time act as its ETag.
 
@@ -19,13 +22,14 @@ time (which comes from the injected ``Clock``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-import time
+import socket
+import threading
 import zlib
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -35,6 +39,8 @@ from urllib.parse import unquote, urlsplit
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from pipeline import __version__
 from pipeline.errors import FeedError
@@ -77,12 +83,92 @@ class FetchResult:
         return hashlib.sha256(self.body).hexdigest()
 
 
+class _Deadline:
+    """The end of one fetch: at that moment the sockets it used are shut down.
+
+    ``shutdown`` (unlike ``close``) wakes a thread blocked in ``recv`` on Linux and
+    elsewhere; the read then sees end-of-file or an error, and the fetch reports the
+    deadline rather than what the cut looked like.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._connections: list[HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, conn: HTTPConnection) -> None:
+        with self._lock:
+            self._connections.append(conn)
+            if self.expired:
+                _shut(conn)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for conn in self._connections:
+                _shut(conn)
+
+
+def _shut(conn: HTTPConnection) -> None:
+    sock = conn.sock  # None while connecting: connect has its own timeout
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+# The deadline of the fetch running in this thread; its connections register with it.
+_current = threading.local()
+
+
+def _watch(conn: HTTPConnection) -> None:
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.watch(conn)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        _watch(self)
+        super().request(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        _watch(self)
+        super().request(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """An adapter whose connections answer to the deadline of the fetch using them."""
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
 def make_session(*, website: str = "", pool_size: int = 8) -> requests.Session:
     """A session naming Rundbrief in its User-Agent, with a pool for ``pool_size`` threads."""
     session = requests.Session()
     contact = f"; +{website}" if website else ""
     session.headers["User-Agent"] = f"Rundbrief/{__version__} (feed collector{contact})"
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = _DeadlineAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -96,21 +182,34 @@ def fetch_all(
     max_bytes: int,
     concurrency: int,
 ) -> Iterator[tuple[FetchRequest, FetchResult | FeedError]]:
-    """Fetch concurrently; yield the outcomes in the order of ``requests_``.
+    """Fetch concurrently; yield each outcome as soon as its fetch is done.
 
-    The order makes runs deterministic (when two feeds carry the same article, the one
-    configured first owns it). At most ``concurrency`` fetches are running or waiting
-    to be taken, so memory stays bounded by concurrency × max_bytes; the caller parses
-    one result while the others download.
+    Completion order lets every feed be stored while slower ones still download (a
+    slow feed holds nothing back; its own deadline bounds it). Outcomes finished by the
+    time the caller asks are yielded in the order of ``requests_``, so with one worker,
+    or when feeds finish together, the order is the configured one. At most
+    ``concurrency`` fetches are running or waiting to be taken, so memory stays bounded
+    by concurrency × max_bytes; the caller parses one result while the others download.
     """
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fetch") as pool:
-        pending: deque[tuple[FetchRequest, Future[FetchResult]]] = deque()
+        pending: list[tuple[FetchRequest, Future[FetchResult]]] = []
         for req in requests_:
             if len(pending) >= concurrency:
-                yield _outcome(*pending.popleft())
+                yield _outcome(*_take_done(pending))
             pending.append((req, pool.submit(fetch, req, session, timeout, max_bytes)))
         while pending:
-            yield _outcome(*pending.popleft())
+            yield _outcome(*_take_done(pending))
+
+
+def _take_done(
+    pending: list[tuple[FetchRequest, Future[FetchResult]]],
+) -> tuple[FetchRequest, Future[FetchResult]]:
+    """The first (in request order) finished fetch, waiting for one if none is."""
+    for i, (_, future) in enumerate(pending):
+        if future.done():
+            return pending.pop(i)
+    wait([f for _, f in pending], return_when=FIRST_COMPLETED)
+    return _take_done(pending)
 
 
 def _outcome(
@@ -169,7 +268,33 @@ def _fetch_http(
         headers["If-None-Match"] = req.etag
     if req.last_modified:
         headers["If-Modified-Since"] = req.last_modified
-    deadline = time.monotonic() + timeout
+    deadline = _Deadline(timeout)
+    _current.deadline = deadline
+    try:
+        return _get(req, session, headers, timeout, max_bytes, deadline)
+    except FeedError as exc:
+        if deadline.expired:  # the cut shows as a broken or short read: name the cause
+            raise _too_slow(req.name, timeout) from exc
+        raise
+    finally:
+        deadline.cancel()
+        _current.deadline = None
+
+
+def _too_slow(name: str, timeout: float) -> FeedError:
+    return FeedError(
+        f"timed out: the fetch took longer than collect.timeout ({timeout:g} s)", feed=name
+    )
+
+
+def _get(
+    req: FetchRequest,
+    session: requests.Session,
+    headers: dict[str, str],
+    timeout: float,
+    max_bytes: int,
+    deadline: _Deadline,
+) -> FetchResult:
     try:
         with session.get(req.url, headers=headers, timeout=(timeout, timeout), stream=True) as resp:
             moved_to = _permanent_target(resp)
@@ -188,7 +313,9 @@ def _fetch_http(
             if resp.status_code >= 400 or resp.status_code < 200:
                 reason = resp.reason or ""
                 raise FeedError(f"HTTP {resp.status_code} {reason}".strip(), feed=req.name)
-            body = _read_body(resp, req.name, max_bytes, deadline, timeout)
+            body = _read_body(resp, req.name, max_bytes, timeout)
+            if deadline.expired:  # a cut body without a length can look complete
+                raise _too_slow(req.name, timeout)
             return FetchResult(
                 req.name,
                 req.url,
@@ -223,9 +350,7 @@ def _permanent_target(resp: requests.Response) -> str | None:
     return target
 
 
-def _read_body(
-    resp: requests.Response, name: str, max_bytes: int, deadline: float, timeout: float
-) -> bytes:
+def _read_body(resp: requests.Response, name: str, max_bytes: int, timeout: float) -> bytes:
     encoding = resp.headers.get("Content-Encoding", "").strip().lower()
     if encoding in ("", "identity"):
         declared = resp.headers.get("Content-Length", "")
@@ -244,8 +369,6 @@ def _read_body(
     size = 0
     try:
         for chunk in resp.raw.stream(CHUNK, decode_content=False):
-            if time.monotonic() > deadline:
-                raise FeedError(f"timed out after {timeout:g} s (body too slow)", feed=name)
             pending = chunk
             while pending:
                 if decoder is None:

@@ -163,8 +163,9 @@ def test_same_article_in_two_feeds_is_one_item(httpserver: HTTPServer, run) -> N
             link=link + "?utm_source=rss",
         )
     )
-    report, store = run(
-        [feed("a", serve(httpserver, "/a", a)), feed("b", serve(httpserver, "/b", b))]
+    report, store = run(  # one worker: a is stored first, so it owns the article
+        [feed("a", serve(httpserver, "/a", a)), feed("b", serve(httpserver, "/b", b))],
+        concurrency=1,
     )
     assert report.new == 1
     (only,) = list_items(store)

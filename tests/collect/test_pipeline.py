@@ -1,4 +1,4 @@
-"""Feeds are decided strictly in configuration order, on a file or an in-memory store."""
+"""With one worker feeds are decided strictly in configuration order, on a file or in memory."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def test_duplicates_across_feeds_belong_to_the_first_feed_in_config_order(
             feeds.append(feed(name, httpserver.url_for("/kaputt")))
         else:
             feeds.append(feed(name, serve(httpserver, f"/{name}", body)))
-    overrides: dict[str, Any] = {"feeds": feeds, "collect": {"timeout": 5}}
+    # one worker: feeds finish in configured order, so ownership follows it
+    overrides: dict[str, Any] = {"feeds": feeds, "collect": {"timeout": 5, "concurrency": 1}}
     if storage == "memory":
         overrides["storage"] = {"url": "sqlite:///:memory:"}
     settings = settings_factory(**overrides)
