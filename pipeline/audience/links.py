@@ -9,13 +9,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pipeline.audience.tokens import make_token
+from pipeline.audience.tokens import Purpose, Token, TokenError, admit, make_token, read_token
 from pipeline.config import Settings
+from pipeline.store import Store
+from pipeline.store import audience as q
 
 
 def signing_secret(settings: Settings) -> str:
     """The secret that signs every link (``[web] secret_env``; ConfigError when unset)."""
     return settings.secret(settings.web.secret_env, key="web.secret_env")
+
+
+def read_link(store: Store, secret: str, token: str, *, purpose: Purpose) -> Token:
+    """The token of a link, checked: signature, purpose, that its subscriber still exists
+    (an erased person's link is as unknown as a forged one) and, for a version-1 token,
+    that its id existed before ids were unique for life; ``TokenError`` otherwise."""
+    found = read_token(secret, token, purpose=purpose)
+    with store.connect() as conn:
+        if q.get_subscriber(conn, found.subscriber_id) is None:
+            raise TokenError("token for a subscriber who no longer exists")
+        return admit(found, q.legacy_token_limit(conn)) if found.legacy else found
 
 
 def unsubscribe_url(settings: Settings, secret: str, subscriber_id: int, list_name: str) -> str:

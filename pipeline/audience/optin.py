@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pipeline.audience.addresses import Normaliser, email_hash
-from pipeline.audience.links import confirm_url, preferences_url, unsubscribe_url
+from pipeline.audience.links import confirm_url, preferences_url, read_link, unsubscribe_url
 from pipeline.audience.suppression import lift_for_optin, may_optin
-from pipeline.audience.tokens import TokenError, read_token
+from pipeline.audience.tokens import TokenError
 from pipeline.clock import Clock
 from pipeline.config import MailingList, Settings
 from pipeline.errors import AudienceError, DeliveryError, RenderError
@@ -248,7 +248,7 @@ def confirm(
 ) -> Confirmed:
     """Activate the subscription a confirmation link names; ``TokenError`` when the link is
     altered, expired or no longer matches a pending or active subscription."""
-    found = read_token(secret, token, purpose="confirm")
+    found = read_link(store, secret, token, purpose="confirm")
     now = clock.now()
     assert found.issued_at is not None
     if now > found.issued_at + timedelta(days=settings.audience.confirm_days):
@@ -281,7 +281,7 @@ def pending_for(
     settings: Settings, store: Store, token: str, *, clock: Clock, secret: str
 ) -> tuple[str, str]:
     """(list title, status) a confirmation link points at, without changing anything."""
-    found = read_token(secret, token, purpose="confirm")
+    found = read_link(store, secret, token, purpose="confirm")
     assert found.issued_at is not None
     if clock.now() > found.issued_at + timedelta(days=settings.audience.confirm_days):
         raise TokenError("confirmation link expired")

@@ -11,6 +11,15 @@ subscriber or list. ``read_token`` compares signatures in constant time and rais
 Unsubscribe and preferences tokens carry no time: they stand in mails that are read for
 years and must keep working. Confirmation tokens carry the time they were issued and
 expire after ``audience.confirm_days`` (checked by the caller, who knows the clock).
+
+A token names a subscriber by id, so it is only as good as the promise that an id is
+never given to anyone else. Since migration 2 that holds on every back end (AUTOINCREMENT
+on SQLite, sequences on PostgreSQL): the id dies with the subscriber, and the link of an
+erased person finds nobody. Before it, SQLite handed the id of an erased newest
+subscriber to the next one. Tokens made since carry version 2; a version-1 token (in
+mails delivered before the upgrade) is honoured only for an id that existed when
+migration 2 ran (``legacy_tokens``), because only those ids can still name the person
+the token was made for. ``admit`` makes that check.
 """
 
 from __future__ import annotations
@@ -27,7 +36,8 @@ from pipeline.errors import AudienceError
 
 Purpose = Literal["unsubscribe", "preferences", "confirm"]
 PURPOSES: tuple[Purpose, ...] = ("unsubscribe", "preferences", "confirm")
-_VERSION = "1"
+_VERSION = "2"
+_LEGACY = "1"  # before migration 2: honoured only for ids up to legacy_tokens
 _MAX_TOKEN = 512
 
 
@@ -41,6 +51,15 @@ class Token:
     list_name: str
     purpose: Purpose
     issued_at: datetime | None = None
+    legacy: bool = False  # version 1, made before ids were guaranteed never reused
+
+
+def admit(found: Token, legacy_limit: int) -> Token:
+    """``found`` unless it is a version-1 token for an id created after migration 2 ran
+    (``legacy_limit`` is the largest id then): such an id may have been an erased person's."""
+    if found.legacy and found.subscriber_id > legacy_limit:
+        raise TokenError("old-format token for a subscriber created after the upgrade")
+    return found
 
 
 def make_token(
@@ -80,7 +99,7 @@ def read_token(secret: str, token: str, *, purpose: Purpose | None = None) -> To
         fields = payload.decode("utf-8").split(".")
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise TokenError("malformed token") from exc
-    if len(fields) < 4 or fields[0] != _VERSION or fields[1] not in PURPOSES:
+    if len(fields) < 4 or fields[0] not in (_VERSION, _LEGACY) or fields[1] not in PURPOSES:
         raise TokenError("malformed token")
     found: Purpose = fields[1]  # type: ignore[assignment]
     expected = _sign(secret, found, payload)
@@ -99,7 +118,7 @@ def read_token(secret: str, token: str, *, purpose: Purpose | None = None) -> To
         raise TokenError("malformed token") from exc
     if (found == "confirm") != (issued is not None) or len(fields) > 5:
         raise TokenError("malformed token")
-    return Token(subscriber_id, fields[3], found, issued)
+    return Token(subscriber_id, fields[3], found, issued, fields[0] == _LEGACY)
 
 
 def _sign(secret: str, purpose: str, payload: bytes) -> bytes:

@@ -20,6 +20,7 @@ from pipeline.store import Store
 from pipeline.store.schema import (
     bounce_events,
     deliveries,
+    legacy_tokens,
     mailings,
     signups,
     subscribers,
@@ -125,6 +126,11 @@ def get_subscriber(conn: Connection, subscriber_id: int) -> Subscriber | None:
     return _subscriber(row) if row else None
 
 
+def legacy_token_limit(conn: Connection) -> int:
+    """The largest subscriber id a version-1 token may name (0 on a store made new)."""
+    return int(conn.execute(select(func.max(legacy_tokens.c.max_subscriber_id))).scalar() or 0)
+
+
 def create_subscriber(conn: Connection, values: Mapping[str, Any]) -> int:
     result = conn.execute(insert(subscribers).values(**values))
     key = result.inserted_primary_key
@@ -184,14 +190,22 @@ def insert_subscribers(
     if conn.dialect.name != "sqlite":
         _insert_many(conn, subscribers, SUBSCRIBER_COLUMNS, rows, constants)
         return ids_by_email(conn, [r[0] for r in rows])
-    before = conn.exec_driver_sql("SELECT max(id) FROM subscribers").scalar() or 0
+    # AUTOINCREMENT: the next id follows the largest ever given (sqlite_sequence), which
+    # is above max(id) once the newest subscriber was erased.
+    before = (
+        conn.exec_driver_sql(
+            "SELECT max(coalesce((SELECT max(id) FROM subscribers), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'subscribers'), 0))"
+        ).scalar()
+        or 0
+    )
     columns = [*SUBSCRIBER_COLUMNS, *constants]
     sql = f"INSERT INTO subscribers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     fixed = _bound_constants(conn, subscribers, constants)
     conn.exec_driver_sql(sql, [r + fixed for r in rows])
-    # SQLite gives each new row the largest rowid plus one (it picks at random only once
-    # the largest possible one is taken), and the transaction holds the write lock: the
-    # rows got the next ids in order. Checked at both ends all the same; else look up.
+    # SQLite gives each new row the largest id ever given plus one (AUTOINCREMENT; it
+    # fails rather than reuse once the largest possible one is taken), and the
+    # transaction holds the write lock: the rows got the next ids in order. Checked at both ends all the same; else look up.
     first, last = before + 1, before + len(rows)
     if last < _MAX_ROWID:
         check = conn.exec_driver_sql(

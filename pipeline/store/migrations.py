@@ -81,7 +81,92 @@ def _web_sessions(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_baseline, _fault_handling, _web_sessions]
+# SQLite's subscribers with AUTOINCREMENT, as schema.py has it since migration 2.
+_SQLITE_SUBSCRIBERS = """
+CREATE TABLE subscribers (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    email VARCHAR(320) NOT NULL,
+    email_hash VARCHAR(64) NOT NULL,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    salutation VARCHAR(16) NOT NULL,
+    title TEXT NOT NULL,
+    language VARCHAR(16) NOT NULL,
+    attributes JSON NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    CONSTRAINT uq_subscribers_email UNIQUE (email)
+)"""
+_COPY = (
+    "id, email, email_hash, first_name, last_name, salutation, title, language,"
+    " attributes, created_at, updated_at"
+)
+
+
+def _ids_never_reused(conn: Connection) -> None:
+    """Migration 2: no subscriber id is ever given to another person (issue: an erased
+    person's links acted on the next subscriber), and old tokens are bounded.
+
+    SQLite: subscribers is rebuilt with AUTOINCREMENT (``_rebuild_subscribers``).
+    PostgreSQL sequences never hand a number out twice: only the bound is recorded.
+    The bound is max(id) now: a version-1 token for a larger id names someone erased
+    before the upgrade, whose id the next subscriber would get (sqlite_sequence starts
+    at max(id)), so such tokens are refused (audience/tokens.py ``admit``).
+    """
+    if conn.dialect.name == "sqlite":
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'subscribers'"
+        ).scalar()
+        if "AUTOINCREMENT" not in str(sql).upper():  # a store made new has it already
+            _rebuild_subscribers(conn)
+        conn.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS legacy_tokens (max_subscriber_id INTEGER NOT NULL)"
+        )
+        conn.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = 'subscribers'")
+        conn.exec_driver_sql(
+            "INSERT INTO sqlite_sequence (name, seq)"
+            " SELECT 'subscribers', coalesce(max(id), 0) FROM subscribers"
+        )
+    else:
+        conn.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS legacy_tokens (max_subscriber_id BIGINT NOT NULL)"
+        )
+    conn.exec_driver_sql("DELETE FROM legacy_tokens")
+    conn.exec_driver_sql(
+        "INSERT INTO legacy_tokens (max_subscriber_id) SELECT coalesce(max(id), 0) FROM subscribers"
+    )
+
+
+def _rebuild_subscribers(conn: Connection) -> None:
+    """SQLite's way to change a table (its "12 steps"): with foreign keys off, which only
+    works outside a transaction, so the migration's transaction is committed and a new
+    one begun around it. Dropping the old table with them on would cascade into
+    subscriptions and null deliveries.subscriber_id. A crash in between leaves version 1
+    with the table rebuilt, and the next open finishes the migration (the rebuild is
+    skipped once the table has AUTOINCREMENT)."""
+    conn.exec_driver_sql("COMMIT")
+    conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        conn.exec_driver_sql(_SQLITE_SUBSCRIBERS.replace("subscribers", "subscribers_new", 1))
+        conn.exec_driver_sql(
+            f"INSERT INTO subscribers_new ({_COPY}) SELECT {_COPY} FROM subscribers"
+        )
+        conn.exec_driver_sql("DROP TABLE subscribers")
+        conn.exec_driver_sql("ALTER TABLE subscribers_new RENAME TO subscribers")
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the rebuild: {broken[:5]}")
+        conn.exec_driver_sql("COMMIT")
+    except BaseException:
+        conn.exec_driver_sql("ROLLBACK")
+        raise
+    finally:
+        conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+MIGRATIONS: list[Migration] = [_baseline, _fault_handling, _web_sessions, _ids_never_reused]
 
 
 def current_version(conn: Connection) -> int:

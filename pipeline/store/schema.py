@@ -208,6 +208,19 @@ subscribers = Table(
     Column("attributes", JSON, nullable=False, default=dict),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Links in mails name subscribers by id: an id must never pass to another person, so
+    # SQLite must not hand out the id of an erased newest row again (migration 2).
+    # Mailings and deliveries (ids in archive links and VERP tokens) are never deleted,
+    # so their ids cannot be freed and need no AUTOINCREMENT.
+    sqlite_autoincrement=True,
+)
+
+# The largest subscriber id when migration 2 ran (one row): version-1 tokens, made before
+# ids were guaranteed unique for life, are honoured only up to it (audience/tokens.py).
+legacy_tokens = Table(
+    "legacy_tokens",
+    metadata,
+    Column("max_subscriber_id", BigId, nullable=False),
 )
 
 subscriptions = Table(

@@ -26,9 +26,9 @@ from flask import Blueprint, Flask, Response, jsonify, render_template, request,
 
 from pipeline.audience import optin, preferences
 from pipeline.audience.addresses import AddressError
-from pipeline.audience.links import preferences_url, signing_secret
+from pipeline.audience.links import preferences_url, read_link, signing_secret
 from pipeline.audience.suppression import unsubscribe_in
-from pipeline.audience.tokens import Token, TokenError, read_token
+from pipeline.audience.tokens import Token, TokenError
 from pipeline.config import Settings
 from pipeline.deliver import Transport
 from pipeline.errors import AudienceError, ConfigError
@@ -69,7 +69,7 @@ def _token(token: str, purpose: Any) -> Token | None:
     if secret is None:
         return None
     try:
-        return read_token(secret, token, purpose=purpose)
+        return read_link(deps().store, secret, token, purpose=purpose)
     except TokenError:
         log.info("bad token", extra={"purpose": purpose, "ip": _ip()})
         return None

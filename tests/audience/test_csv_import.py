@@ -251,31 +251,37 @@ def test_each_new_subscriber_gets_their_own_subscriptions(
     assert _lists_by_person(store) == expected
 
 
-def test_new_ids_are_looked_up_when_sqlite_picks_them_at_random(
+def test_new_ids_follow_the_largest_id_ever_given(
     settings: Settings, store: Store, clock: FakeClock, write_csv: Callable[..., Path]
 ) -> None:
-    """With the largest rowid taken SQLite numbers new rows at random: still right."""
-    from sqlalchemy import insert
+    """With AUTOINCREMENT new rows are numbered after the largest id ever given, not
+    after max(id): the ids read from the insert order are still right once the newest
+    subscriber is gone. (SQLite no longer numbers at random: it refuses instead.)"""
+    from sqlalchemy import delete, insert, select
 
     from pipeline.store.schema import subscribers
 
     with store.begin() as conn:
         conn.execute(
             insert(subscribers).values(
-                id=2**63 - 1,
-                email="last@verein.example",
+                id=2**40,
+                email="gone@verein.example",
                 email_hash="x" * 64,
                 attributes={},
                 created_at=clock.now(),
                 updated_at=clock.now(),
             )
         )
+        conn.execute(delete(subscribers).where(subscribers.c.id == 2**40))
     rows = [f"r{n}@verein.example,{'press' if n % 2 else 'members'}" for n in range(20)]
     report = _import(settings, store, clock, write_csv("email,lists\n" + "\n".join(rows)))
     assert report.created == 20
-    found = _lists_by_person(store)
-    assert found.pop("last@verein.example") == set()
-    assert found == {f"r{n}@verein.example": {"press" if n % 2 else "members"} for n in range(20)}
+    assert _lists_by_person(store) == {
+        f"r{n}@verein.example": {"press" if n % 2 else "members"} for n in range(20)
+    }
+    with store.connect() as conn:
+        ids = conn.execute(select(subscribers.c.id).order_by(subscribers.c.id)).scalars().all()
+    assert ids == list(range(2**40 + 1, 2**40 + 21))
 
 
 def test_quick_row_scans_decide_as_the_value_by_value_checks(

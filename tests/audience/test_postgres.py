@@ -74,3 +74,23 @@ def test_duplicates_far_apart_on_postgres(
 
     path = write_csv(DUPLICATES)
     check_duplicates_far_apart(make_settings(tmp_path), pg_store, clock, path, monkeypatch)
+
+
+def test_erased_newest_id_is_not_reused_on_postgres(
+    pg_store: Store, tmp_path: Path, clock: FakeClock, write_csv: Callable[..., Path]
+) -> None:
+    settings = make_settings(tmp_path)
+    head = "email,lists\n"
+    assert import_file(
+        settings,
+        pg_store,
+        write_csv(head + "a@verein.example,members\nb@verein.example,members\n"),
+        clock=clock,
+    ).ok
+    erased = export_person(settings, pg_store, "b@verein.example", clock=clock)["subscriber"]
+    assert erased is not None
+    erase_person(pg_store, "b@verein.example", clock=clock)
+    path = write_csv(head + "c@verein.example,members\n", name="c.csv")
+    assert import_file(settings, pg_store, path, clock=clock).ok
+    new = export_person(settings, pg_store, "c@verein.example", clock=clock)["subscriber"]
+    assert new is not None and new["id"] > erased["id"]

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, text
 
+from pipeline.audience.links import read_link
+from pipeline.audience.tokens import TokenError
 from pipeline.store import Store
+from pipeline.store import audience as q
 from pipeline.store.migrations import (
     LATEST,
     MIGRATIONS,
@@ -14,7 +19,7 @@ from pipeline.store.migrations import (
     current_version,
     schema_version,
 )
-from pipeline.store.schema import metadata
+from pipeline.store.schema import mailings, metadata
 
 
 def test_fresh_database_is_migrated_to_latest(tmp_path: Path) -> None:
@@ -101,4 +106,124 @@ def test_web_sessions_migration_upgrades_an_older_store(store_url: str) -> None:
         assert got[column.name]["type"].compile(dialect) == want, column.name
     assert inspector.get_pk_constraint("web_sessions")["constrained_columns"] == ["id_hash"]
     assert "ix_web_sessions_account" in {i["name"] for i in inspector.get_indexes("web_sessions")}
+
+
+_SUBSCRIBERS_AT_1 = """CREATE TABLE subscribers (
+    id INTEGER NOT NULL, email VARCHAR(320) NOT NULL, email_hash VARCHAR(64) NOT NULL,
+    first_name TEXT NOT NULL, last_name TEXT NOT NULL, salutation VARCHAR(16) NOT NULL,
+    title TEXT NOT NULL, language VARCHAR(16) NOT NULL, attributes JSON NOT NULL,
+    created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL,
+    CONSTRAINT pk_subscribers PRIMARY KEY (id), CONSTRAINT uq_subscribers_email UNIQUE (email)
+)"""
+_AT = "2026-06-01 08:00:00.000000"
+NOW = datetime(2026, 6, 2, 8, tzinfo=UTC)
+
+
+def _v1_token(secret: str, subscriber_id: int, list_name: str) -> str:
+    """A link as mailed before migration 2 (token version 1)."""
+    from pipeline.audience.tokens import _b64, _sign
+
+    payload = f"1.unsubscribe.{subscriber_id}.{list_name}".encode()
+    return f"{_b64(payload)}.{_b64(_sign(secret, 'unsubscribe', payload))}"
+
+
+def _store_at_1(path: Path) -> None:
+    """A store as migration 1 left it, after an id was reused: A=1; B=2 erased and its id
+    given to C; D=3 erased last (its id free, above max(id))."""
+    store = Store.open(f"sqlite:///{path}")
+    with store.begin() as conn:
+        conn.execute(
+            insert(mailings).values(
+                kind="newsletter", status="sent", subject="KW 22", created_at=NOW, updated_at=NOW
+            )
+        )
+    store.close()
+    db = sqlite3.connect(path)  # foreign keys off: the schema is put back by hand
+    db.executescript(
+        "DROP TABLE subscribers; DROP TABLE legacy_tokens;"
+        " DELETE FROM sqlite_sequence WHERE name = 'subscribers';"
+        f" UPDATE schema_version SET version = 1; {_SUBSCRIBERS_AT_1};"
+    )
+    db.execute("PRAGMA foreign_keys = ON")
+
+    def add(email: str) -> int:
+        cur = db.execute(
+            "INSERT INTO subscribers (email, email_hash, first_name, last_name, salutation,"
+            " title, language, attributes, created_at, updated_at)"
+            " VALUES (?, ?, '', '', '', '', 'de', '{}', ?, ?)",
+            (email, "h" + email, _AT, _AT),
+        )
+        assert cur.lastrowid is not None
+        db.execute(
+            "INSERT INTO subscriptions (subscriber_id, list_name, status, source, created_at,"
+            " updated_at) VALUES (?, 'members', 'active', 'import', ?, ?)",
+            (cur.lastrowid, _AT, _AT),
+        )
+        return cur.lastrowid
+
+    assert (add("a@verein.example"), add("b@verein.example")) == (1, 2)
+    db.execute("DELETE FROM subscribers WHERE id = 2")
+    assert add("c@verein.example") == 2  # the defect: B's id went to C
+    assert add("d@verein.example") == 3
+    db.execute("DELETE FROM subscribers WHERE id = 3")
+    db.execute(
+        "INSERT INTO deliveries (mailing_id, subscriber_id, email, list_name, language,"
+        " status, attempts, created_at) VALUES (1, 1, 'a@verein.example', 'members', 'de',"
+        " 'sent', 1, ?)",
+        (_AT,),
+    )
+    db.commit()
+    db.close()
+
+
+def test_ids_migration_keeps_rows_and_never_reuses_an_id(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _store_at_1(path)
+    store = Store.open(f"sqlite:///{path}")  # applies migration 2
+    secret = "s3cret"
+    with store.begin() as conn:
+        assert current_version(conn) == LATEST
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'subscribers'"
+        ).scalar()
+        assert "AUTOINCREMENT" in str(sql)
+        people = conn.exec_driver_sql("SELECT id, email FROM subscribers ORDER BY id").all()
+        assert [tuple(p) for p in people] == [(1, "a@verein.example"), (2, "c@verein.example")]
+        subs = conn.exec_driver_sql("SELECT subscriber_id FROM subscriptions ORDER BY 1").all()
+        assert [s[0] for s in subs] == [1, 2]
+        assert conn.exec_driver_sql("SELECT subscriber_id FROM deliveries").scalar() == 1
+        for child in ("subscriptions", "deliveries"):
+            keys = conn.exec_driver_sql(f"PRAGMA foreign_key_list({child})").all()
+            assert "subscribers" in {k[2] for k in keys}, child
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        assert q.legacy_token_limit(conn) == 2
+        # The next subscriber gets D's id 3, freed before the upgrade (nothing remembers it)
+        e = q.create_subscriber(
+            conn,
+            {
+                "email": "e@verein.example",
+                "email_hash": "he",
+                "attributes": {},
+                "created_at": NOW,
+                "updated_at": NOW,
+            },
+        )
+        assert e == 3
+    # D's old link (version 1, id 3) is refused though id 3 exists again; A's still works.
+    with pytest.raises(TokenError):
+        read_link(store, secret, _v1_token(secret, 3, "members"), purpose="unsubscribe")
+    assert read_link(store, secret, _v1_token(secret, 1, "members"), purpose="unsubscribe")
+    with store.begin() as conn:  # and no id is given twice from now on
+        conn.exec_driver_sql("DELETE FROM subscribers WHERE id = 3")
+        f = q.create_subscriber(
+            conn,
+            {
+                "email": "f@verein.example",
+                "email_hash": "hf",
+                "attributes": {},
+                "created_at": NOW,
+                "updated_at": NOW,
+            },
+        )
+        assert f == 4
     store.close()
