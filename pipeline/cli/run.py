@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli.context import app_context
@@ -143,6 +144,18 @@ def status_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
         console.print(
             f"[bold yellow]held[/]: mailing {h['mailing']} ({h['kind']}, {h['status']}) "
             f"missed its send time; send it with `rundbrief send {h['mailing']}` or cancel it"
+        )
+    for p in data["paused"]:
+        when = (
+            f"the daemon tries again at {_short(p['next_try'])}"
+            if p["next_try"]
+            else "resume it by hand"
+        )
+        console.print(
+            f"[bold red]paused[/]: mailing {p['mailing']} ({p['kind']}): {escape(p['reason'] or '')}; "
+            f"{when} (or now: rundbrief send {p['mailing']})",
+            markup=True,
+            highlight=False,
         )
     if data["last_sends"]:
         table = Table(title="Last sends", title_justify="left")

@@ -38,6 +38,7 @@ from pipeline.schedule.sending import (
     send_now,
     send_when_due,
 )
+from pipeline.store import outbox as outbox_db
 from pipeline.store import schedule as q
 
 __all__ = [
@@ -238,6 +239,12 @@ def catch_up(ctx: JobContext) -> JobResult:
     tz = settings.organisation.tz
     now = ctx.clock.now()
     done: list[str] = []
+    # 0. Mailings paused by a fault whose retry time has come: back to ``sending``, so
+    #    step 1 takes them up at once; the outbox sends a small probe batch first.
+    for mailing_id in outbox_db.due_probes(store, now):
+        if outbox_db.try_resume(store, mailing_id, now=now):
+            log.info("probing a paused mailing", extra={"mailing": mailing_id})
+            done.append(f"probe {mailing_id}")
     # 1. Sends left in ``sending`` whose holder let go or is gone.
     for state in q.mailings_in(store, ("sending",)):
         if state.id in ctx.active:

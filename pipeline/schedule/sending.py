@@ -10,6 +10,7 @@ from pipeline.errors import RundbriefError
 from pipeline.schedule import guard
 from pipeline.schedule.context import JobContext, JobResult, local_time, preview_url, tell
 from pipeline.schedule.periods import newsletter_key, previous_fire
+from pipeline.store import outbox as outbox_db
 from pipeline.store import schedule as q
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,35 @@ def send_now(ctx: JobContext, mailing_id: int, *, job: str = "send") -> JobResul
     return JobResult(job, "ok", detail, mailing_id)
 
 
+def _report_pause(ctx: JobContext, state: q.MailingState, summary: str) -> None:
+    """Once per pause: why, and when the daemon tries again by itself (if it does).
+
+    A probe that fails again pauses again with a longer wait; that is shown by
+    ``rundbrief status`` but not mailed again, or a long outage would mail every hour.
+    """
+    paused = outbox_db.mailing_state(ctx.store, state.id)
+    if paused is None or paused.resume_tries > 1:
+        return
+    if paused.resume_at is not None:
+        next_step = (
+            f"The daemon tries again by itself at {local_time(ctx, paused.resume_at)} with "
+            f"{ctx.settings.delivery.probe_size} deliveries, and goes on if they go through "
+            "(the wait doubles, up to an hour, while the cause lasts). To resume now once "
+            f"the cause is fixed: rundbrief send {state.id}\n"
+        )
+    else:
+        next_step = f"Fix the cause, then resume it with: rundbrief send {state.id}\n"
+    tell(
+        ctx,
+        f"paused:{state.id}:{state.claimed_at or state.sending_started_at}",
+        f"Versand angehalten: {state.subject}",
+        (
+            f"Mailing {state.id} paused itself while sending: {paused.paused_reason or '?'}\n"
+            f"Deliveries so far: {summary}\n\n{next_step}"
+        ),
+    )
+
+
 def check_mailing(ctx: JobContext, mailing_id: int) -> None:
     """Tell the operator once: a finished send, a pause, many failed deliveries."""
     state = q.mailing_state(ctx.store, mailing_id)
@@ -205,17 +235,7 @@ def check_mailing(ctx: JobContext, mailing_id: int) -> None:
             ),
         )
     if state.status == "paused":
-        paused = q.paused_reason(ctx.store, mailing_id) or "?"
-        tell(
-            ctx,
-            f"paused:{mailing_id}:{state.claimed_at or state.sending_started_at}",
-            f"Versand angehalten: {state.subject}",
-            (
-                f"Mailing {mailing_id} paused itself while sending: {paused}\n"
-                f"Deliveries so far: {summary}\n\n"
-                f"Fix the cause, then resume it with: rundbrief send {mailing_id}\n"
-            ),
-        )
+        _report_pause(ctx, state, summary)
     failed = counts.get("failed", 0)
     if failed >= ctx.settings.schedule.notify_failed_deliveries:
         tell(

@@ -8,6 +8,7 @@ from typing import Any
 
 from pipeline.config import Settings
 from pipeline.store import Store
+from pipeline.store import outbox as outbox_db
 from pipeline.store import schedule as q
 
 DAEMON_SILENT_AFTER = timedelta(minutes=3)
@@ -64,6 +65,17 @@ def collect_status(
         # Too late to go out by themselves (schedule.max_send_delay_minutes): an editor
         # sends (rundbrief send ID) or cancels them.
         "held": held,
+        # Paused by a fault: why, and when the daemon probes again (None: by hand only).
+        "paused": [
+            {
+                "mailing": m.id,
+                "kind": m.kind,
+                "reason": m.paused_reason,
+                "next_try": _local(settings, m.resume_at),
+                "failed_tries": m.resume_tries,
+            }
+            for m in outbox_db.paused_mailings(store)
+        ],
         "last_sends": [
             {
                 "mailing": m.id,

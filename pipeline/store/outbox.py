@@ -199,6 +199,44 @@ def resumed(store: Store, mailing_id: int) -> None:
         )
 
 
+def try_resume(store: Store, mailing_id: int, *, now: datetime) -> bool:
+    """paused → sending, held by nobody, if its automatic retry time has come.
+
+    One conditional UPDATE (two daemons: one wins). Whoever claims the send next finds
+    ``resume_tries`` > 0 and sends a small probe batch first.
+    """
+    with store.begin() as conn:
+        return bool(
+            conn.execute(
+                update(mailings)
+                .where(
+                    mailings.c.id == mailing_id,
+                    mailings.c.status == "paused",
+                    mailings.c.resume_at.is_not(None),
+                    mailings.c.resume_at <= now,
+                )
+                .values(
+                    status="sending",
+                    paused_reason=None,
+                    resume_at=None,
+                    claimed_by=None,
+                    updated_at=now,
+                )
+            ).rowcount
+        )
+
+
+def paused_mailings(store: Store) -> list[MailingState]:
+    with store.connect() as conn:
+        ids = [
+            r.id
+            for r in conn.execute(
+                select(mailings.c.id).where(mailings.c.status == "paused").order_by(mailings.c.id)
+            )
+        ]
+    return [m for m in (mailing_state(store, i) for i in ids) if m is not None]
+
+
 def due_probes(store: Store, now: datetime) -> list[int]:
     """Paused mailings whose automatic retry time has come, oldest first."""
     with store.connect() as conn:
