@@ -96,11 +96,13 @@ def delivery_summary(store: Store, mailing_id: int) -> dict[str, Any]:
     """Delivery counts by status, the most common errors and the bounces and complaints
     reported since (for ``mailing show``)."""
     from pipeline.store.bounces import events_for_mailing
-    from pipeline.store.outbox import counts, mailing_state, top_errors
+    from pipeline.store.outbox import counts, mailing_state, possible_duplicates, top_errors
 
     state = mailing_state(store, mailing_id)
     return {
         "paused_reason": state.paused_reason if state else None,
+        "resume_at": state.resume_at.isoformat() if state and state.resume_at else None,
+        "possible_duplicates": possible_duplicates(store, mailing_id),
         "deliveries": counts(store, mailing_id),
         "top_errors": [{"error": e, "count": n} for e, n in top_errors(store, mailing_id)],
         "bounces": events_for_mailing(store, mailing_id),
@@ -112,10 +114,17 @@ def print_delivery_summary(out: Console, summary: dict[str, Any]) -> None:
     counts = summary["deliveries"]
     if summary.get("paused_reason"):
         out.print(f"Paused:    {summary['paused_reason']}", markup=False)
+        if summary.get("resume_at"):
+            out.print(f"           the daemon tries again at {summary['resume_at']}")
     if not any(counts.values()):
         out.print("Deliveries: none yet")
         return
     out.print("Deliveries: " + ", ".join(f"{status} {n}" for status, n in counts.items() if n))
+    if summary.get("possible_duplicates"):
+        out.print(
+            f"Possible duplicates: {summary['possible_duplicates']} (sent again after an "
+            "attempt that went unanswered and could not be confirmed)"
+        )
     if summary.get("bounces"):
         out.print(
             "Reported:   " + ", ".join(f"{kind} {n}" for kind, n in summary["bounces"].items())
@@ -196,6 +205,16 @@ def register(app: typer.Typer) -> None:
             f"suppressed {report.suppressed}, skipped {report.skipped} (done before), "
             f"{report.seconds:.1f} s, {report.rate:.0f} messages/s. Status: {report.status}."
         )
+        if report.confirmed:
+            console.print(
+                f"{report.confirmed} unanswered attempts were confirmed by the provider "
+                "(not sent again)."
+            )
+        if report.possible_duplicates:
+            console.print(
+                f"{report.possible_duplicates} possible duplicates: sent again after an "
+                "attempt that went unanswered and could not be confirmed."
+            )
         if report.retrying:
             console.print(f"{report.retrying} deliveries wait for a retry; run send again later.")
         if report.paused_reason:

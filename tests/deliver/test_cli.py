@@ -119,3 +119,24 @@ def test_unknown_mailing_is_one_line(rundbrief: Callable[..., Run]) -> None:
     run = rundbrief("send", "999")
     assert run.returncode == 1
     assert run.stderr.strip() == "rundbrief: error: unknown mailing 999"
+
+
+def test_mailing_show_counts_possible_duplicates(
+    rundbrief: Callable[..., Run], store: Store, clock: FakeClock
+) -> None:
+    """A delivery sent again after an unanswered attempt is shown as a possible duplicate."""
+    from sqlalchemy import update
+
+    add_subscribers(store, clock, 3)
+    mailing_id = add_mailing(store, clock)
+    assert rundbrief("send", str(mailing_id)).returncode == 0
+    show = json.loads(rundbrief("mailing", "show", str(mailing_id), "--json").stdout)
+    assert show["possible_duplicates"] == 0
+    with store.begin() as conn:
+        first = conn.execute(select(deliveries.c.id).limit(1)).scalar_one()
+        conn.execute(
+            update(deliveries).where(deliveries.c.id == first).values(possible_duplicate=True)
+        )
+    show = json.loads(rundbrief("mailing", "show", str(mailing_id), "--json").stdout)
+    assert show["possible_duplicates"] == 1
+    assert "Possible duplicates: 1" in rundbrief("mailing", "show", str(mailing_id)).stdout
