@@ -127,3 +127,45 @@ def seed_mailing(store: Store, clock: Clock, *, items: int = 3, **kwargs: Any) -
     )
     assert mailing is not None
     return mailing
+
+
+SERVE_CONFIG = """
+[organisation]
+name = "Netzwerk Junge Bürgermeister*innen"
+website = "https://www.junge-buergermeister.example"
+postal_address = "Marienstraße 6, 10117 Berlin"
+imprint_url = "https://www.junge-buergermeister.example/impressum"
+
+[storage]
+url = "sqlite:///rundbrief.db"
+
+[delivery]
+maildir = "outbox"
+
+[[lists]]
+name = "members"
+title = "Mitglieder-Newsletter"
+reason = "Sie erhalten diese E-Mail als Mitglied des Netzwerks."
+double_opt_in = false
+
+[[lists]]
+name = "press"
+title = "Presseverteiler"
+reason = "Sie haben sich für den Presseverteiler angemeldet."
+
+[sender]
+from_name = "Netzwerk Junge Bürgermeister*innen"
+from_address = "newsletter@junge-buergermeister.example"
+
+[web]
+base_url = "http://127.0.0.1:{port}"
+port = {port}
+proxy_hops = {hops}
+"""
+
+
+def write_serve_config(tmp_path: Path, port: int, *, hops: int = 0) -> Path:
+    """A config.toml for a real ``rundbrief serve`` process on ``port``."""
+    path = tmp_path / "config.toml"
+    path.write_text(SERVE_CONFIG.format(port=port, hops=hops), encoding="utf-8")
+    return path

@@ -31,6 +31,7 @@ from tests.support.web import (
     make_app,
     seed_mailing,
     set_editor_env,
+    write_serve_config,
 )
 
 
@@ -491,50 +492,20 @@ def test_hostile_item_text_is_escaped_on_the_page(
 # --- rundbrief serve -------------------------------------------------------------------
 
 
-def _config(tmp_path: Path, port: int) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[organisation]
-name = "Netzwerk Junge Bürgermeister*innen"
-website = "https://www.junge-buergermeister.example"
-postal_address = "Marienstraße 6, 10117 Berlin"
-imprint_url = "https://www.junge-buergermeister.example/impressum"
-
-[storage]
-url = "sqlite:///rundbrief.db"
-
-[[lists]]
-name = "members"
-title = "Mitglieder-Newsletter"
-reason = "Sie erhalten diese E-Mail als Mitglied des Netzwerks."
-double_opt_in = false
-
-[[lists]]
-name = "press"
-title = "Presseverteiler"
-reason = "Sie haben sich für den Presseverteiler angemeldet."
-
-[sender]
-from_name = "Netzwerk Junge Bürgermeister*innen"
-from_address = "newsletter@junge-buergermeister.example"
-
-[web]
-base_url = "http://127.0.0.1:{port}"
-port = {port}
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
 def test_serve_refuses_to_start_without_the_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("RUNDBRIEF_SECRET", raising=False)
     env = {k: v for k, v in os.environ.items() if k != "RUNDBRIEF_SECRET"}
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "--config", str(_config(tmp_path, 8000)), "serve"],
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "--config",
+            str(write_serve_config(tmp_path, 8000)),
+            "serve",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -550,7 +521,14 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
     env = {**os.environ, "RUNDBRIEF_SECRET": "s" * 40}
     env.pop("RUNDBRIEF_EDITOR_USER", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "--config", str(_config(tmp_path, port)), "serve"],
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "--config",
+            str(write_serve_config(tmp_path, port)),
+            "serve",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -23,49 +23,14 @@ from sqlalchemy import select
 from pipeline.store import Store
 from pipeline.store.schema import subscribers, subscriptions
 from tests.support.smtp import free_port
-from tests.support.web import EDITOR, PASSWORD, SECRET, csrf_from
-
-CONFIG = """
-[organisation]
-name = "Netzwerk Junge Bürgermeister*innen"
-website = "https://www.junge-buergermeister.example"
-postal_address = "Marienstraße 6, 10117 Berlin"
-imprint_url = "https://www.junge-buergermeister.example/impressum"
-
-[storage]
-url = "sqlite:///rundbrief.db"
-
-[delivery]
-maildir = "outbox"
-
-[[lists]]
-name = "members"
-title = "Mitglieder-Newsletter"
-reason = "Sie erhalten diese E-Mail als Mitglied des Netzwerks."
-double_opt_in = false
-
-[[lists]]
-name = "press"
-title = "Presseverteiler"
-reason = "Sie haben sich für den Presseverteiler angemeldet."
-
-[sender]
-from_name = "Netzwerk Junge Bürgermeister*innen"
-from_address = "newsletter@junge-buergermeister.example"
-
-[web]
-base_url = "http://127.0.0.1:{port}"
-port = {port}
-proxy_hops = {hops}
-"""
+from tests.support.web import EDITOR, PASSWORD, SECRET, csrf_from, write_serve_config
 
 
 @contextmanager
 def serving(tmp_path: Path, *, hops: int) -> Iterator[str]:
     """A ``rundbrief serve`` subprocess on a free loopback port; yields its base URL."""
     port = free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(port=port, hops=hops), encoding="utf-8")
+    config = write_serve_config(tmp_path, port, hops=hops)
     env = {
         **os.environ,
         "RUNDBRIEF_SECRET": SECRET,
