@@ -176,6 +176,7 @@ class _Sender:
         self.sender_refused: str | None = None
         # Resuming after an automatic pause: claim a small batch first, as a probe.
         self.probing = state.resume_tries > 0
+        self.resume_tries = state.resume_tries  # failed probes so far (the next wait)
         # The last chunk of a batch, still on the wire while the next batch is claimed.
         self.carried: _Chunk | None = None
 
@@ -589,7 +590,7 @@ def _pause(sender: _Sender, reason: str) -> None:
     now = sender.clock.now()
     resume_at = None
     if delivery.resume_after_seconds > 0:
-        tries = sender.state.resume_tries
+        tries = sender.resume_tries
         wait = min(delivery.resume_after_seconds * 2 ** min(tries, 16), MAX_RESUME_WAIT)
         resume_at = now + timedelta(seconds=wait)
     db.pause(sender.store, sender.state.id, reason=reason, now=now, resume_at=resume_at)
@@ -737,6 +738,7 @@ def _sending_works(sender: _Sender) -> None:
     sender.refused_ids.clear()
     if sender.probing:
         sender.probing = False
+        sender.resume_tries = 0
         db.resumed(sender.store, sender.state.id)
         log.info("mailing resumed after a pause", extra={"mailing": sender.state.id})
 
