@@ -267,63 +267,94 @@ def _first_seen(
 
 
 class _Seen:
-    """The addresses of the rows taken so far, with their lines: the latest in a dict,
-    the older in a temporary table of the transaction (a 1,000,000-row file would hold
-    every address in memory). Most files fit in the dict and never touch the table;
-    moving the dict in sorted order costs half of writing each chunk as it comes."""
+    """The addresses of the rows taken so far, with their lines, without holding them.
+
+    Every address goes into a temporary table of the transaction (a 1,000,000-row file
+    would hold them all in memory), keyed by 64 bits of its hash. A bit array of fixed
+    size (2 MB, one bit per key) says which keys may have been seen: a key whose bit is
+    clear is new for certain, so only the few rows whose bit is set (duplicates, and
+    false alarms: under 1 in 16 even after 1,000,000 addresses) are looked up in the
+    table. Looking up every row instead cost a fifth of the import. A key shared by two
+    addresses (1 in 2^64) keeps the later address in a dict instead of the table.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._recent: dict[str, int] = {}  # address -> line
-        self._keys: list[int] = []  # their keys, in the same order
-        self._table = False  # whether the table exists (and has rows)
+        self._bits = bytearray(_BITS >> 3)
+        self._shared: dict[str, int] = {}  # address -> line, for keys taken by another
+        self._table = False  # whether the table exists
 
     def take(self, chunk: Sequence[ImportRow]) -> list[int]:
         """For each row the line its address was seen on before (0: not seen); the
         others are remembered."""
-        recent, keys = self._recent, self._keys
-        firsts = [recent.get(row.email, 0) for row in chunk]
+        bits, mask = self._bits, _BITS - 1
         # 64 bits of each address's hash as a signed integer (SQLite's and PostgreSQL's)
-        mine = [int(row.email_hash[:16], 16) - _HALF for row in chunk]
-        older = q.seen_among(self._conn, mine) if self._table else None
-        for n, row in enumerate(chunk):
-            if firsts[n]:
-                continue
-            if older:
-                before = older.get(mine[n])
-                if before is not None and before[0] == row.email:
-                    firsts[n] = before[1]
-                    continue
-            first = recent.setdefault(row.email, row.line)
-            if first == row.line:
-                keys.append(mine[n])
-            else:  # the same address twice in this chunk
-                firsts[n] = first
-        if len(recent) >= _RECENT:
-            self._move()
-        return firsts
-
-    def _move(self) -> None:
-        rows = sorted(
-            (key, email, line)
-            for key, (email, line) in zip(self._keys, self._recent.items(), strict=True)
-        )
+        keys = [int(row.email_hash[:16], 16) - _HALF for row in chunk]
+        hits = []
+        for n, key in enumerate(keys):
+            byte, bit = (key & mask) >> 3, 1 << (key & 7)
+            if bits[byte] & bit:
+                hits.append(n)
+            else:
+                bits[byte] |= bit
+        firsts = [0] * len(chunk)
+        shared: set[int] = set()  # rows whose key belongs to another address
+        if hits:
+            self._look_up(chunk, keys, hits, firsts, shared)
         if not self._table:
             q.start_seen(self._conn)
             self._table = True
-        taken = q.seen_among(self._conn, [key for key, _, _ in rows])
-        # a key shared with an address seen before (1 in 2^64): keep that one in memory
-        q.record_seen(self._conn, [r for r in rows if r[0] not in taken])
-        kept = [r for r in rows if r[0] in taken]
-        self._recent = {email: line for _, email, line in kept}
-        self._keys = [key for key, _, _ in kept]
+        # in key order: the table's index is written page by page, not all over
+        q.record_seen(
+            self._conn,
+            sorted(
+                (keys[n], row.email, row.line)
+                for n, row in enumerate(chunk)
+                if not firsts[n] and n not in shared
+            ),
+        )
+        for n in shared:
+            self._shared[chunk[n].email] = chunk[n].line
+        return firsts
+
+    def _look_up(
+        self,
+        chunk: Sequence[ImportRow],
+        keys: list[int],
+        hits: list[int],
+        firsts: list[int],
+        shared: set[int],
+    ) -> None:
+        """Fill ``firsts`` and ``shared`` for the rows ``hits`` (whose bit was set)."""
+        older = q.seen_among(self._conn, [keys[n] for n in hits]) if self._table else {}
+        by_email: dict[str, int] = {}  # address -> its first row in the chunk
+        by_key: dict[int, int] = {}  # key -> its first row in the chunk
+        for n, row in enumerate(chunk):
+            by_email.setdefault(row.email, n)
+            by_key.setdefault(keys[n], n)
+        for n in hits:  # in order: an earlier row of the chunk is settled first
+            email, key = chunk[n].email, keys[n]
+            j = by_email[email]
+            if j < n:  # the same address earlier in the chunk
+                firsts[n] = firsts[j] or chunk[j].line
+                continue
+            line = self._shared.get(email) if self._shared else None
+            if line is not None:
+                firsts[n] = line
+                continue
+            before = older.get(key)
+            if before is not None and before[0] == email:
+                firsts[n] = before[1]
+            elif before is not None or by_key[key] < n:  # the key is another's
+                shared.add(n)
+            # else a false alarm: the bit was set by another key
 
     def close(self) -> None:
         if self._table:
             q.end_seen(self._conn)
 
 
-_RECENT = 10_000  # addresses in memory (about 2 MB) before they move to the table
+_BITS = 1 << 24  # bits of the filter (2 MB)
 _HALF = 1 << 63
 
 
