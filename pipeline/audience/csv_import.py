@@ -269,25 +269,27 @@ def _first_seen(
 class _Seen:
     """The addresses of the rows taken so far, with their lines, without holding them.
 
-    Every address goes into a temporary table of the transaction (a 1,000,000-row file
-    would hold them all in memory), keyed by 64 bits of its hash. A bit array of fixed
-    size (2 MB, one bit per key) says which keys may have been seen: a key whose bit is
-    clear is new for certain, so only the few rows whose bit is set (duplicates, and
-    false alarms: under 1 in 16 even after 1,000,000 addresses) are looked up in the
-    table. Looking up every row instead cost a fifth of the import. A key shared by two
-    addresses (1 in 2^64) keeps the later address in a dict instead of the table.
+    The latest (up to _RECENT) are kept in a dict, the older in a temporary table of the
+    transaction (a 1,000,000-row file would hold every address in memory), written in
+    batches sorted by key (64 bits of the address's hash): files up to _RECENT rows never
+    touch the table. A bit array of fixed size (2 MB, one bit per key) says which keys may
+    have been seen: a row whose bit is clear is new for certain, so only the few rows
+    whose bit is set (duplicates, and false alarms: under 1 in 16 even after 1,000,000
+    addresses) are looked up in the table. Looking up every row cost a fifth of the
+    import. A key shared by two addresses (1 in 2^64) keeps the later one in a dict.
     """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._bits = bytearray(_BITS >> 3)
+        self._recent: dict[int, tuple[str, int]] = {}  # key -> address, line
         self._shared: dict[str, int] = {}  # address -> line, for keys taken by another
         self._table = False  # whether the table exists
 
     def take(self, chunk: Sequence[ImportRow]) -> list[int]:
         """For each row the line its address was seen on before (0: not seen); the
         others are remembered."""
-        bits, mask = self._bits, _BITS - 1
+        bits, mask, recent = self._bits, _BITS - 1, self._recent
         # 64 bits of each address's hash as a signed integer (SQLite's and PostgreSQL's)
         keys = [int(row.email_hash[:16], 16) - _HALF for row in chunk]
         hits = []
@@ -295,65 +297,53 @@ class _Seen:
             byte, bit = (key & mask) >> 3, 1 << (key & 7)
             if bits[byte] & bit:
                 hits.append(n)
-            else:
+            else:  # new for certain
                 bits[byte] |= bit
+                recent[key] = (chunk[n].email, chunk[n].line)
         firsts = [0] * len(chunk)
-        shared: set[int] = set()  # rows whose key belongs to another address
         if hits:
-            self._look_up(chunk, keys, hits, firsts, shared)
+            self._look_up(chunk, keys, hits, firsts)
+        if len(recent) >= _RECENT:
+            self._move()
+        return firsts
+
+    def _look_up(
+        self, chunk: Sequence[ImportRow], keys: list[int], hits: list[int], firsts: list[int]
+    ) -> None:
+        """Settle the rows ``hits`` (whose bit was set), in order: a row is remembered
+        before a later row of the chunk is looked up."""
+        recent, shared = self._recent, self._shared
+        older = q.seen_among(self._conn, [keys[n] for n in hits]) if self._table else {}
+        for n in hits:
+            row, key = chunk[n], keys[n]
+            line = shared.get(row.email) if shared else None
+            if line is not None:
+                firsts[n] = line
+                continue
+            before = recent.get(key) or older.get(key)
+            if before is None:  # a false alarm: the bit was set by another key
+                recent[key] = (row.email, row.line)
+            elif before[0] == row.email:
+                firsts[n] = before[1]
+            else:  # the key is another address's
+                shared[row.email] = row.line
+
+    def _move(self) -> None:
         if not self._table:
             q.start_seen(self._conn)
             self._table = True
         # in key order: the table's index is written page by page, not all over
         q.record_seen(
-            self._conn,
-            sorted(
-                (keys[n], row.email, row.line)
-                for n, row in enumerate(chunk)
-                if not firsts[n] and n not in shared
-            ),
+            self._conn, sorted((key, email, line) for key, (email, line) in self._recent.items())
         )
-        for n in shared:
-            self._shared[chunk[n].email] = chunk[n].line
-        return firsts
-
-    def _look_up(
-        self,
-        chunk: Sequence[ImportRow],
-        keys: list[int],
-        hits: list[int],
-        firsts: list[int],
-        shared: set[int],
-    ) -> None:
-        """Fill ``firsts`` and ``shared`` for the rows ``hits`` (whose bit was set)."""
-        older = q.seen_among(self._conn, [keys[n] for n in hits]) if self._table else {}
-        by_email: dict[str, int] = {}  # address -> its first row in the chunk
-        by_key: dict[int, int] = {}  # key -> its first row in the chunk
-        for n, row in enumerate(chunk):
-            by_email.setdefault(row.email, n)
-            by_key.setdefault(keys[n], n)
-        for n in hits:  # in order: an earlier row of the chunk is settled first
-            email, key = chunk[n].email, keys[n]
-            j = by_email[email]
-            if j < n:  # the same address earlier in the chunk
-                firsts[n] = firsts[j] or chunk[j].line
-                continue
-            line = self._shared.get(email) if self._shared else None
-            if line is not None:
-                firsts[n] = line
-                continue
-            before = older.get(key)
-            if before is not None and before[0] == email:
-                firsts[n] = before[1]
-            elif before is not None or by_key[key] < n:  # the key is another's
-                shared.add(n)
-            # else a false alarm: the bit was set by another key
+        self._recent = {}
 
     def close(self) -> None:
         if self._table:
             q.end_seen(self._conn)
 
 
+_RECENT = 10_000  # addresses in memory (about 2 MB) before they move to the table
 _BITS = 1 << 24  # bits of the filter (2 MB)
 _HALF = 1 << 63
 

@@ -431,6 +431,7 @@ def check_duplicates_far_apart(
     import pipeline.audience.csv_import as csv_import
 
     monkeypatch.setattr(csv_import, "CHUNK", 2)
+    monkeypatch.setattr(csv_import, "_RECENT", 3)
     monkeypatch.setattr(csv_import, "_BITS", 8)  # every address a filter hit
     for _ in range(2):
         report = _import(settings, store, clock, path, list_name="members")
