@@ -275,7 +275,7 @@ class _Seen:
     touch the table. A bit array of fixed size (2 MB, one bit per key) says which keys may
     have been seen: a row whose bit is clear is new for certain, so only the few rows
     whose bit is set (duplicates, and false alarms: under 1 in 16 even after 1,000,000
-    addresses) are looked up in the table. Looking up every row cost a fifth of the
+    addresses) are looked up in the table. Looking up every row cost a sixth of the
     import. A key shared by two addresses (1 in 2^64) keeps the later one in a dict.
     """
 
