@@ -7,8 +7,8 @@ in the same place: its failure count, last error and flag.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.clock import Clock

@@ -194,7 +194,9 @@ def test_same_article_in_two_feeds_is_one_item(threaded_httpserver: HTTPServer, 
 def test_an_earlier_feed_takes_over_an_article_in_a_later_run(httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
     link = "https://www.junge-buergermeister.example/2026/06/gemeinsam/"
     a = rss(item("a-1", "Gemeinsamer Beitrag", "Thu, 18 Jun 2026 08:00:00 GMT", link=link))
-    b = rss(item("b-9", "Gemeinsamer Beitrag (Kategorie)", "Thu, 18 Jun 2026 08:00:00 GMT", link=link))
+    b = rss(
+        item("b-9", "Gemeinsamer Beitrag (Kategorie)", "Thu, 18 Jun 2026 08:00:00 GMT", link=link)
+    )
     answers = [Response("Fehler", status=500), Response(a, content_type="application/rss+xml")]
     httpserver.expect_request("/a").respond_with_handler(lambda _request: answers.pop(0))
     feeds = [
@@ -202,6 +204,7 @@ def test_an_earlier_feed_takes_over_an_article_in_a_later_run(httpserver: HTTPSe
         feed("b", serve(httpserver, "/b", b)),
     ]
     first, store = run(feeds)  # a is down: b's copy is the item
+    assert first.feeds[0].status == "error"
     (before,) = list_items(store)
     second, _ = run(feeds)  # b's body is unchanged; a now carries the article
     (after,) = list_items(store)
