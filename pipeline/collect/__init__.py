@@ -26,7 +26,9 @@ and the hand-offs cost more CPU than the overlapped SQLite writes saved.
 Feeds are stored in the order their fetches finish, so one slow feed never holds the
 others back. The decisions stay deterministic where they can: feeds that are ready
 together are taken in configured order, and with ``collect.concurrency = 1`` the whole run
-follows it. An article carried by two feeds belongs to the feed stored first.
+follows it. An article carried by two feeds belongs to the feed earliest in config
+order, whichever is stored first: a feed stored later takes over the items of feeds
+configured after it (``decide.plan_feed``), in the same run or a later one.
 
 Stages never call each other: compose reads what this wrote through
 ``pipeline.store.items.list_items``.
@@ -77,10 +79,18 @@ def collect(
         wanted = list(dict.fromkeys(feed_names))
         for name in wanted:
             settings.feed_named(name)  # ConfigError naming the known feeds
+    known = feed_store.list_feeds(store, names=[f.name for f in configured])
+    # Ownership of an article two feeds carry follows config order, not storing order
+    # (which is network timing): every configured feed, even one not fetched now, ranks.
+    position = {f.name: i for i, f in enumerate(configured)}
+    rank = {s.id: position[s.name] for s in known if s.name in position}
     states = {
         s.name: s
-        for s in feed_store.list_feeds(store, names=wanted or [f.name for f in configured])
-        if s.in_config and s.enabled and s.disabled_reason is None
+        for s in known
+        if s.in_config
+        and s.enabled
+        and s.disabled_reason is None
+        and (not wanted or s.name in wanted)
     }
     order = [f.name for f in configured if f.name in states]
     kinds = {f.name: f.kind for f in configured}
@@ -124,6 +134,7 @@ def collect(
                     state,
                     result,
                     kind=kinds[req.name],
+                    rank=rank,
                     previous_body=body_hashes.get(req.name),
                     clock=clock,
                     sanitizer=sanitizer,

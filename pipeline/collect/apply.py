@@ -7,6 +7,7 @@ in the same place: its failure count, last error and flag.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,7 @@ def store_feed(
     previous_body: str | None,
     clock: Clock,
     sanitizer: Sanitizer,
+    rank: Mapping[int, int] | None = None,
 ) -> FeedOutcome:
     """``_store_feed``, with anything unexpected recorded as this feed's failure."""
     try:
@@ -48,6 +50,7 @@ def store_feed(
             previous_body=previous_body,
             clock=clock,
             sanitizer=sanitizer,
+            rank=rank,
         )
     except Exception as exc:  # a bug or a store error in one feed stops only that feed
         log.exception("storing a feed failed", extra={"feed": state.name})
@@ -65,6 +68,7 @@ def _store_feed(
     previous_body: str | None,
     clock: Clock,
     sanitizer: Sanitizer,
+    rank: Mapping[int, int] | None = None,
 ) -> FeedOutcome:
     if result.moved_to and result.moved_to != state.url:
         log.warning(
@@ -111,6 +115,7 @@ def _store_feed(
                 now=now,
                 backfill=timedelta(days=settings.collect.backfill_days),
                 new_feed=state.last_success_at is None,
+                rank=rank,
             )
             new_rows, update_rows = _rows(
                 plan,

@@ -6,8 +6,12 @@ title and content. Then, for each entry:
 
 - an item with the same identity, or the same canonical link, exists
     - and belongs to this feed: content hash changed → **update**, else unchanged
-    - and belongs to another feed: a **duplicate** (one article in two feeds stays one
-      item; only its own feed may change it, so two feeds never flip it back and forth)
+    - and belongs to a feed later in config order (or to none): this feed **takes it
+      over** (an update: its feed, kind and content become this feed's), so the owner is
+      the earliest configured feed carrying it, whatever order the feeds are stored in
+    - and belongs to a feed earlier in config order (or one no longer configured): a
+      **duplicate** (one article in two feeds stays one item; only its owner changes it,
+      and ownership only moves forward in config order, so it never flips back and forth)
 - else **new**; it is *eligible* for mailings unless it was already older than the
   backfill window when first seen (a newly added feed must not flood the next
   newsletter), or it has no date at all and its feed is new.
@@ -18,7 +22,7 @@ title and content. Then, for each entry:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -154,7 +158,11 @@ def plan_feed(
     now: datetime,
     backfill: timedelta,
     new_feed: bool,
+    rank: Mapping[int, int] | None = None,
 ) -> Plan:
+    """``rank``: each configured feed's id → its position in config order (0 first)."""
+    ranks = rank or {}
+    mine = ranks.get(feed_id)
     by_identity: dict[str, StoredItem] = {}
     by_link: dict[str, StoredItem] = {}
     for item in stored:
@@ -176,7 +184,7 @@ def plan_feed(
         )
         published = entry.entry.published or entry.entry.updated
         if match is not None:
-            if match.feed_id not in (feed_id, None):
+            if match.feed_id not in (feed_id, None) and not _outranks(mine, ranks, match.feed_id):
                 duplicates += 1
             elif match.content_hash == entry.content_hash and match.feed_id == feed_id:
                 unchanged += 1
@@ -197,6 +205,12 @@ def plan_feed(
         waiting=waiting,
         backfilled=backfilled,
     )
+
+
+def _outranks(mine: int | None, ranks: Mapping[int, int], owner: int) -> bool:
+    """Whether a feed at position ``mine`` comes before the item's current owner."""
+    theirs = ranks.get(owner)
+    return mine is not None and theirs is not None and mine < theirs
 
 
 def _globally_unique(guid: str) -> bool:

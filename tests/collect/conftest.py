@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from pipeline.clock import FakeClock
-from pipeline.collect import CollectReport, collect
+from pipeline.collect import CollectReport, Progress, collect
 from pipeline.config import Settings
 from pipeline.store import Store
 from tests.conftest import REPO
@@ -36,16 +38,45 @@ def run(
     stores: list[Store] = []
 
     def runner(
-        feeds: list[dict[str, Any]], names: list[str] | None = None, **collect_opts: Any
+        feeds: list[dict[str, Any]],
+        names: list[str] | None = None,
+        progress: Progress | None = None,
+        **collect_opts: Any,
     ) -> tuple[CollectReport, Store]:
         settings = settings_factory(feeds=feeds, collect={"timeout": 5, **collect_opts})
         store = Store.open(settings.database_url())
         stores.append(store)
-        return collect(settings, store, clock=clock, feed_names=names), store
+        report = collect(settings, store, clock=clock, feed_names=names, progress=progress)
+        return report, store
 
     yield runner
     for store in stores:
         store.close()
+
+
+@pytest.fixture
+def threaded_httpserver() -> Iterator[HTTPServer]:
+    """A loopback HTTP server answering each request in its own thread, so one held
+    response (``serve_when``) does not hold the others back."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+def serve_when(
+    server: HTTPServer, path: str, body: bytes, ready: threading.Event, timeout: float = 5
+) -> str:
+    """Serve ``body`` at ``path`` only once ``ready`` is set (or ``timeout`` passed), to
+    make this feed's fetch finish after others under real concurrency."""
+
+    def handler(_request: Request) -> Response:
+        ready.wait(timeout)
+        return Response(body, content_type=RSS)
+
+    server.expect_request(path).respond_with_handler(handler)
+    return server.url_for(path)
 
 
 def serve(

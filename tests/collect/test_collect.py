@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,10 +10,11 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pipeline.clock import FakeClock
+from pipeline.collect import FeedOutcome
 from pipeline.errors import ConfigError
 from pipeline.store.feeds import get_feed, list_feeds
 from pipeline.store.items import get_item, list_items
-from tests.collect.conftest import feed, fixture_bytes, serve
+from tests.collect.conftest import feed, fixture_bytes, serve, serve_when
 from tests.conftest import SEED_ARTICLE
 
 WP = fixture_bytes("wordpress-rss2.xml")
@@ -152,7 +154,8 @@ def test_consecutive_failures_flag_the_feed_and_success_clears_it(
     )
 
 
-def test_same_article_in_two_feeds_is_one_item(httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
+def test_same_article_in_two_feeds_is_one_item(threaded_httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
+    httpserver = threaded_httpserver
     link = "https://www.junge-buergermeister.example/2026/06/gemeinsam/"
     a = rss(item("a-1", "Gemeinsamer Beitrag", "Thu, 18 Jun 2026 08:00:00 GMT", link=link))
     b = rss(
@@ -163,13 +166,55 @@ def test_same_article_in_two_feeds_is_one_item(httpserver: HTTPServer, run) -> N
             link=link + "?utm_source=rss",
         )
     )
-    report, store = run(  # one worker: a is stored first, so it owns the article
-        [feed("a", serve(httpserver, "/a", a)), feed("b", serve(httpserver, "/b", b))],
-        concurrency=1,
+    b_stored = threading.Event()
+    stored: list[str] = []
+
+    def progress(outcome: FeedOutcome, _done: int, _total: int) -> None:
+        stored.append(outcome.name)
+        b_stored.set()
+
+    # real concurrency, and a (configured first) answers only once b is stored: a still
+    # owns the article, taking it over from b
+    report, store = run(
+        [
+            feed("a", serve_when(httpserver, "/a", a, b_stored), kind="press_release"),
+            feed("b", serve(httpserver, "/b", b)),
+        ],
+        progress=progress,
     )
-    assert report.new == 1
+    assert stored == ["b", "a"]
+    assert [(f.name, f.new, f.updated, f.duplicates) for f in report.feeds] == [
+        ("a", 0, 1, 0),
+        ("b", 1, 0, 0),
+    ]
     (only,) = list_items(store)
-    assert only.feed == "a" and only.title == "Gemeinsamer Beitrag"
+    assert (only.feed, only.kind, only.title) == ("a", "press_release", "Gemeinsamer Beitrag")
+
+
+def test_an_earlier_feed_takes_over_an_article_in_a_later_run(httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
+    link = "https://www.junge-buergermeister.example/2026/06/gemeinsam/"
+    a = rss(item("a-1", "Gemeinsamer Beitrag", "Thu, 18 Jun 2026 08:00:00 GMT", link=link))
+    b = rss(
+        item("b-9", "Gemeinsamer Beitrag (Kategorie)", "Thu, 18 Jun 2026 08:00:00 GMT", link=link)
+    )
+    answers = [Response("Fehler", status=500), Response(a, content_type="application/rss+xml")]
+    httpserver.expect_request("/a").respond_with_handler(lambda _request: answers.pop(0))
+    feeds = [
+        feed("a", httpserver.url_for("/a"), kind="event_report"),
+        feed("b", serve(httpserver, "/b", b)),
+    ]
+    first, store = run(feeds)  # a is down: b's copy is the item
+    assert first.feeds[0].status == "error"
+    (before,) = list_items(store)
+    second, _ = run(feeds)  # b's body is unchanged; a now carries the article
+    (after,) = list_items(store)
+    assert (before.feed, before.kind) == ("b", "article")
+    assert [(f.name, f.status, f.new, f.updated) for f in second.feeds] == [
+        ("a", "ok", 0, 1),
+        ("b", "not_modified", 0, 0),
+    ]
+    assert after.id == before.id
+    assert (after.feed, after.kind, after.title) == ("a", "event_report", "Gemeinsamer Beitrag")
 
 
 def test_edited_entry_updates_the_item(httpserver: HTTPServer, run) -> None:  # type: ignore[no-untyped-def]
