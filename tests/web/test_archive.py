@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from pipeline.clock import FakeClock
@@ -16,21 +13,7 @@ from pipeline.models import Mailing, MailingKind, MailingStatus
 from pipeline.render import load_rendered, render_mailing
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
-from tests.support.web import make_app, seed_mailing, set_editor_env
-
-
-@pytest.fixture
-def app(
-    settings: Settings, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> Flask:
-    set_editor_env(monkeypatch, settings)
-    return make_app(settings, store, clock)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
+from tests.support.web import seed_mailing
 
 
 def _send(settings: Settings, store: Store, clock: FakeClock, mailing: Mailing) -> Mailing:

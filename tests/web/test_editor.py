@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +32,6 @@ from tests.support.web import (
     set_editor_env,
     write_serve_config,
 )
-
-
-@pytest.fixture
-def app(
-    settings: Settings, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> Flask:
-    set_editor_env(monkeypatch, settings)
-    return make_app(settings, store, clock)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 @pytest.fixture

@@ -30,14 +30,6 @@ COOKIE = "rundbrief_session"
 
 
 @pytest.fixture
-def app(
-    settings: Settings, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> Flask:
-    set_editor_env(monkeypatch, settings)
-    return make_app(settings, store, clock)
-
-
-@pytest.fixture
 def editor(app: Flask) -> Iterator[FlaskClient]:
     with app.test_client() as client:
         assert login(client).status_code == 303
