@@ -734,17 +734,23 @@ def test_per_message_refusal_of_the_recipient_blames_the_recipient(
     assert (result.ok, result.permanent, result.blame) == (False, True, Blame.RECIPIENT)
 
 
+TRANSPORT_CLASSES: dict[str, Any] = {
+    "postmark": PostmarkTransport,
+    "mailgun": MailgunTransport,
+    "sendgrid": SendgridTransport,
+    "brevo": BrevoTransport,
+}
+
+
+def transport_at(kind: str, base_url: str, *, timeout: float) -> Any:
+    """A provider transport pointed at a raw loopback server (no pytest-httpserver)."""
+    config = Provider(api_key_env="UNUSED", base_url=base_url, timeout=timeout, domain="mg.example")
+    return TRANSPORT_CLASSES[kind](config, "key")
+
+
 @pytest.mark.parametrize("kind", ALL)
 def test_refused_connection_blames_the_peer_and_is_not_unknown(kind: str) -> None:
-    config = Provider(
-        api_key_env="UNUSED", base_url="http://127.0.0.1:9", timeout=1, domain="mg.example"
-    )
-    transport = {
-        "postmark": PostmarkTransport,
-        "mailgun": MailgunTransport,
-        "sendgrid": SendgridTransport,
-        "brevo": BrevoTransport,
-    }[kind](config, "key")
+    transport = transport_at(kind, "http://127.0.0.1:9", timeout=1)
     try:
         results = transport.send(outgoing(2))
     finally:
@@ -757,13 +763,7 @@ def test_refused_connection_blames_the_peer_and_is_not_unknown(kind: str) -> Non
 @pytest.mark.parametrize("kind", ALL)
 def test_connect_timeout_blames_the_peer_and_is_not_unknown(kind: str) -> None:
     listener = UnreachableListener()
-    config = Provider(api_key_env="UNUSED", base_url=listener.url, timeout=0.3, domain="mg.example")
-    transport = {
-        "postmark": PostmarkTransport,
-        "mailgun": MailgunTransport,
-        "sendgrid": SendgridTransport,
-        "brevo": BrevoTransport,
-    }[kind](config, "key")
+    transport = transport_at(kind, listener.url, timeout=0.3)
     try:
         results = transport.send(outgoing(2))
     finally:
@@ -818,12 +818,7 @@ def test_timeout_after_the_request_went_out_is_unknown(
 @pytest.mark.parametrize("kind", ["postmark", "mailgun", "sendgrid"])
 def test_connection_dropped_after_the_request_went_out_is_unknown(kind: str) -> None:
     server = DroppingHttpServer()
-    config = Provider(api_key_env="UNUSED", base_url=server.url, timeout=2, domain="mg.example")
-    transport = {
-        "postmark": PostmarkTransport,
-        "mailgun": MailgunTransport,
-        "sendgrid": SendgridTransport,
-    }[kind](config, "key")
+    transport = transport_at(kind, server.url, timeout=2)
     try:
         results = transport.send(outgoing(1))
     finally:
