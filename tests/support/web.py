@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import time
+import urllib.request
 import uuid
 from datetime import timedelta
 from html import escape
@@ -169,3 +172,25 @@ def write_serve_config(tmp_path: Path, port: int, *, hops: int = 0) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(SERVE_CONFIG.format(port=port, hops=hops), encoding="utf-8")
     return path
+
+
+def wait_until_serving(base: str, process: subprocess.Popen[str], *, seconds: float = 60) -> None:
+    """Return once a ``rundbrief serve`` process answers HTTP at ``base``.
+
+    Waitress binds its socket after the start-up line is printed and says nothing after
+    that, so the only readiness signal is an answer: asked again every 0.1 s (the one
+    pause, a poll for the condition, bounded), failing at once if the process ended.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/archive", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited: {process.communicate()[1]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"serve did not answer within {seconds:g} s")
+        time.sleep(0.1)

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from tests.support.web import (
     make_app,
     seed_mailing,
     set_editor_env,
+    wait_until_serving,
     write_serve_config,
 )
 
@@ -520,16 +520,9 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
         env=env,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/archive", timeout=2) as r:
-                    body = r.read().decode("utf-8")
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        wait_until_serving(f"http://127.0.0.1:{port}", process)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/archive", timeout=10) as r:
+            body = r.read().decode("utf-8")
         assert "<h1>Archiv</h1>" in body
     finally:
         process.terminate()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +22,14 @@ from sqlalchemy import select
 from pipeline.store import Store
 from pipeline.store.schema import subscribers, subscriptions
 from tests.support.smtp import free_port
-from tests.support.web import EDITOR, PASSWORD, SECRET, csrf_from, write_serve_config
+from tests.support.web import (
+    EDITOR,
+    PASSWORD,
+    SECRET,
+    csrf_from,
+    wait_until_serving,
+    write_serve_config,
+)
 
 
 @contextmanager
@@ -47,27 +53,11 @@ def serving(tmp_path: Path, *, hops: int) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_answering(base, process)
+        wait_until_serving(base, process)
         yield base
     finally:
         process.terminate()
         process.communicate(timeout=10)
-
-
-def _wait_until_answering(base: str, process: subprocess.Popen[str]) -> None:
-    # Polls the port over HTTP: the server is ready when it answers, not after a guess.
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/editor/login", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited: {process.communicate()[1]}")
-        if time.monotonic() > deadline:
-            raise AssertionError("serve did not answer within 60 s")
-        time.sleep(0.1)
 
 
 def _login(base: str, forwarded: str, password: str) -> int:
