@@ -104,14 +104,6 @@ def mailing_for_period(store: Store, period_key: str) -> MailingState | None:
     return _state(row) if row is not None else None
 
 
-def paused_reason(store: Store, mailing_id: int) -> str | None:
-    with store.connect() as conn:
-        value = conn.execute(
-            select(mailings.c.paused_reason).where(mailings.c.id == mailing_id)
-        ).scalar()
-    return str(value) if value is not None else None
-
-
 def mailings_in(
     store: Store, statuses: Iterable[str], *, kind: str | None = None
 ) -> list[MailingState]:
