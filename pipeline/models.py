@@ -85,6 +85,17 @@ class Item:
 
 
 @dataclass(frozen=True)
+class StoredItem:
+    """What collect's decision needs to know about an item already in the store."""
+
+    id: int
+    identity: str
+    canonical_link: str | None
+    feed_id: int | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
 class Mailing:
     id: int
     kind: MailingKind

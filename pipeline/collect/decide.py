@@ -29,6 +29,7 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.collect.parse import EntryData
+from pipeline.models import StoredItem
 
 MAX_IDENTITY = 500
 _TRACKING_PREFIXES = ("utm_", "mtm_", "pk_")
@@ -42,17 +43,6 @@ class Identified:
     entry: EntryData
     identity: str
     canonical_link: str | None
-    content_hash: str
-
-
-@dataclass(frozen=True)
-class StoredItem:
-    """What the decision needs to know about an item already in the store."""
-
-    id: int
-    identity: str
-    canonical_link: str | None
-    feed_id: int | None
     content_hash: str
 
 

@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, or_, select
 
-from pipeline.collect.decide import StoredItem
-from pipeline.models import Item
+from pipeline.models import Item, StoredItem
 from pipeline.store import Store
 from pipeline.store.schema import feeds, items
 

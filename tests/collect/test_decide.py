@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from pipeline.collect.decide import StoredItem, canonical_link, identify, plan_feed
+from pipeline.collect.decide import canonical_link, identify, plan_feed
 from pipeline.collect.parse import EntryData, MediaImage
+from pipeline.models import StoredItem
 
 NOW = datetime(2026, 6, 19, 8, 0, tzinfo=UTC)
 WEEK = timedelta(days=14)
