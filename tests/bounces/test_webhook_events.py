@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from pipeline.bounces.dsn import BounceKind
-from pipeline.bounces.webhook_events import (
-    mailgun_events,
-    mailgun_signature_problem,
-    postmark_events,
+from pipeline.deliver.providers.mailgun.webhook import mailgun_events
+from pipeline.deliver.providers.mailgun.webhook import (
+    signature_problem as mailgun_signature_problem,
 )
+from pipeline.deliver.providers.postmark.webhook import postmark_events
 
 
 def postmark(type_: str, details: str = "", **extra: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the provider's bounce webhook: sent → bounced → suppressed."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,9 @@ from werkzeug import Request, Response
 from pipeline.audience.suppression import is_suppressed
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
-from pipeline.deliver.mailgun import MailgunTransport
 from pipeline.deliver.outbox import send_mailing
-from pipeline.deliver.postmark import PostmarkTransport
+from pipeline.deliver.providers.mailgun.transport import MailgunTransport
+from pipeline.deliver.providers.postmark.transport import PostmarkTransport
 from pipeline.store import Store
 from pipeline.store.schema import deliveries
 from pipeline.web import create_app
@@ -34,8 +35,8 @@ def provider_settings(tmp_path: Path, server: HTTPServer, kind: str) -> Settings
             kind: {
                 "api_key_env": "TEST_PROVIDER_KEY",
                 "base_url": server.url_for("").rstrip("/"),
-                "domain": "mg.junge-buergermeister.example",
                 "timeout": 5,
+                **({"domain": "mg.junge-buergermeister.example"} if kind == "mailgun" else {}),
             }
         },
     )
@@ -75,7 +76,7 @@ def test_postmark_through_the_outbox_then_a_bounce_webhook_suppresses(
     emails = add_subscribers(store, clock, 90)
     mailing_id = add_mailing(store, clock)
     httpserver.expect_request("/email/batch", method="POST").respond_with_handler(postmark_ok)
-    transport = PostmarkTransport(settings.postmark, "pm-token")
+    transport = PostmarkTransport(settings.provider("postmark"), "pm-token")
     try:
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
     finally:
@@ -93,8 +94,8 @@ def test_postmark_through_the_outbox_then_a_bounce_webhook_suppresses(
 
     # Postmark reports a hard bounce for one of them
     victim = rows[17]
-    monkeypatch.setenv(settings.bounces.postmark_webhook_user_env, "pm")
-    monkeypatch.setenv(settings.bounces.postmark_webhook_password_env, "webhook-geheim")
+    monkeypatch.setenv(settings.provider("postmark").webhook_user_env, "pm")
+    monkeypatch.setenv(settings.provider("postmark").webhook_password_env, "webhook-geheim")
     client: FlaskClient = create_app(settings, store, clock=clock).test_client()
     response = client.post(
         "/webhooks/postmark",
@@ -132,7 +133,7 @@ def test_mailgun_429_then_success_sends_everyone_once(
     httpserver.expect_request(
         "/v3/mg.junge-buergermeister.example/messages.mime"
     ).respond_with_handler(accept)
-    transport = MailgunTransport(settings.mailgun, "mg-key")
+    transport = MailgunTransport(settings.provider("mailgun"), "mg-key")
     try:
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
     finally:
@@ -150,7 +151,7 @@ def test_a_burst_of_429s_throttles_but_does_not_pause_the_mailing(
     settings = make_settings(
         tmp_path,
         delivery={**settings.delivery.model_dump(), "pause_after_failures": 3},
-        mailgun=settings.mailgun.model_dump(),
+        mailgun=asdict(settings.provider("mailgun")),
     )
     emails = add_subscribers(store, clock, 12)
     mailing_id = add_mailing(store, clock)
@@ -167,7 +168,7 @@ def test_a_burst_of_429s_throttles_but_does_not_pause_the_mailing(
     httpserver.expect_request(
         "/v3/mg.junge-buergermeister.example/messages.mime"
     ).respond_with_handler(throttle_then_accept)
-    transport = MailgunTransport(settings.mailgun, "mg-key")
+    transport = MailgunTransport(settings.provider("mailgun"), "mg-key")
     try:
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
     finally:
