@@ -120,3 +120,48 @@ def test_cli_config_error_is_one_line_exit_2(tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"rundbrief: error: {path}: delivery.transport:")
+
+
+# --- provider tables: validated by each provider's own settings ---------------------------
+
+
+def test_provider_tables_get_their_own_defaults(tmp_path: Path) -> None:
+    from pipeline.deliver.providers import PROVIDERS
+
+    settings = load_settings(write_config(tmp_path, MINIMAL + "\n[sendgrid]\ntimeout = 5\n"))
+    assert set(settings.providers) == set(PROVIDERS)
+    sendgrid = settings.provider("sendgrid")
+    assert (sendgrid.timeout, sendgrid.base_url) == (5.0, "https://api.sendgrid.com")
+    assert settings.provider("postmark").api_key_env == "RUNDBRIEF_POSTMARK_TOKEN"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            "[brevo]\nwebhook_tokn_env = 'X'",
+            "unknown key brevo.webhook_tokn_env (did you mean 'webhook_token_env'?)",
+        ),
+        ("[mailgun]\nconnections = 0", "mailgun.connections: expected at least 1, got 0"),
+        ("[postmark]\ntimeout = 'soon'", "postmark.timeout: expected a number, got 'soon'"),
+        (
+            "[sendgrid]\nbase_url = 'api.sendgrid.com'",
+            "sendgrid.base_url: expected an http:// or https:// URL",
+        ),
+        ("[postmark]\ndomain = 'x'", "unknown key postmark.domain"),  # Mailgun's, not Postmark's
+        ("brevo = 3", "brevo: expected a table [brevo]"),
+        (
+            "[bounces]\npostmark_webhook_user_env = 'X'",
+            "unknown key bounces.postmark_webhook_user_env (moved: it is now postmark.webhook_user_env)",
+        ),
+        (
+            "[delivery]\ntransport = 'sendmail'",
+            "delivery.transport: expected one of 'smtp', 'maildir', 'postmark'",
+        ),
+    ],
+)
+def test_provider_table_errors_name_file_and_key(tmp_path: Path, table: str, message: str) -> None:
+    path = write_config(tmp_path, table + "\n" + MINIMAL)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value).startswith(f"{path}: {message}")

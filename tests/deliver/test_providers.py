@@ -1042,3 +1042,19 @@ def test_a_refusal_names_the_recipient_only_by_whole_words() -> None:
     assert names_recipient("to parameter is not a valid address", message, "to parameter")
     assert not names_recipient("from parameter is not a valid address", message, "to parameter")
     assert names_recipient("Address PERSON1@example.org bounced", message)
+
+
+@pytest.mark.parametrize("kind", PER_MESSAGE)
+def test_transports_are_context_managers_that_close_their_pool(
+    kind: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request(ENDPOINT[kind], method="POST").respond_with_handler(
+        lambda r: success_answer(kind, r)
+    )
+    transport = make(kind, httpserver, connections=2)
+    with pytest.raises(RuntimeError), transport as entered:
+        assert entered is transport
+        assert all(r.ok for r in transport.send(outgoing(2)))
+        assert transport.client._pool is not None  # two at a time: worker threads
+        raise RuntimeError("the caller fails half way")
+    assert transport.client._pool is None  # closed on the way out all the same

@@ -44,7 +44,9 @@ class MailgunWebhook:
     def nonce(self, call: WebhookCall) -> str | None:
         payload = _json_or_none(call)
         signature = payload.get("signature") if isinstance(payload, dict) else None
-        return str(signature.get("token", "")) or None if isinstance(signature, dict) else None
+        if not isinstance(signature, dict):
+            return None
+        return str(signature.get("token", "")) or None
 
     def events(self, call: WebhookCall) -> list[BounceEvent]:
         return mailgun_events(call.json())
