@@ -22,15 +22,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.deliver.providers import PROVIDERS, ProviderSettings, parse_sections
 from pipeline.errors import ConfigError
 
 DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "RUNDBRIEF_CONFIG"
 
 FeedKind = Literal["article", "event_report", "press_release"]
-# Transports that are no HTTP provider; the providers are named by their registry.
+# Transports that are no HTTP provider.
 LOCAL_TRANSPORTS = ("smtp", "maildir")
+# The HTTP providers' tables: kept as read, each validated by its provider's own settings
+# (``pipeline.deliver.providers``; a test checks both name the same providers).
+HTTP_PROVIDERS = ("postmark", "mailgun", "sendgrid", "brevo")
 # [bounces] keys that moved to their provider's table: old key -> new key
 MOVED = {
     "bounces.postmark_webhook_user_env": "postmark.webhook_user_env",
@@ -226,7 +228,7 @@ class Delivery(Section):
     @field_validator("transport")
     @classmethod
     def _known_transport(cls, value: str) -> str:
-        known = (*LOCAL_TRANSPORTS, *PROVIDERS)
+        known = (*LOCAL_TRANSPORTS, *HTTP_PROVIDERS)
         if value not in known:
             listed = ", ".join(repr(k) for k in known)
             raise ValueError(f"expected one of {listed}")
@@ -278,9 +280,9 @@ class Settings(Section):
     audience: Audience = Audience()
     delivery: Delivery = Delivery()
     smtp: Smtp = Smtp()
-    # One ``[name]`` table per HTTP provider (``deliver.providers.PROVIDERS``), validated
-    # by the provider's own settings class; read it with ``provider(name)``.
-    providers: dict[str, Any] = Field(default_factory=lambda: parse_sections({}, source=""))
+    # One ``[name]`` table per HTTP provider, as read: the provider validates its own
+    # (``deliver.providers.provider_settings``; the CLI checks every one at start).
+    providers: dict[str, dict[str, Any]] = {}
     dkim: Dkim = Dkim()
     bounces: Bounces = Bounces()
     schedule: Schedule = Schedule()
@@ -312,13 +314,6 @@ class Settings(Section):
                 f"{self.source}: {key} names the environment variable {env_name}, which is not set"
             )
         return value
-
-    def provider(self, name: str) -> ProviderSettings:
-        """The ``[name]`` settings of an HTTP provider (its defaults when absent)."""
-        found = self.providers.get(name)
-        if not isinstance(found, ProviderSettings):
-            raise ConfigError(f"{self.source}: unknown provider {name!r}")
-        return found
 
     def list_named(self, name: str) -> MailingList:
         for mailing_list in self.lists:
@@ -366,9 +361,12 @@ def settings_from_dict(data: dict[str, Any], *, source: str, base_dir: str) -> S
     for reserved in ("source", "base_dir", "providers"):
         if reserved in data:
             raise ConfigError(f"{source}: unknown key {reserved!r}")
-    # each provider validates its own table; the rest is this module's
-    providers = parse_sections(data, source=source)
-    rest = {k: v for k, v in data.items() if k not in PROVIDERS}
+    # each provider validates its own table (deliver.providers); the rest is this module's
+    providers = {k: v for k, v in data.items() if k in HTTP_PROVIDERS}
+    for name, table in providers.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: {name}: expected a table [{name}], got {table!r}")
+    rest = {k: v for k, v in data.items() if k not in HTTP_PROVIDERS}
     try:
         settings = Settings.model_validate(
             {**rest, "providers": providers, "source": source, "base_dir": base_dir}

@@ -25,7 +25,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from pipeline.bounces.process import BounceProcessor
 from pipeline.config import Settings
-from pipeline.deliver.providers import PROVIDERS, load
+from pipeline.deliver.providers import PROVIDERS, load, provider_settings
 from pipeline.deliver.providers.webhooks import Replays, SecretLookup, Webhook, WebhookCall
 from pipeline.errors import ConfigError
 from pipeline.web import deps
@@ -60,9 +60,8 @@ def webhook(provider: str) -> Response:
     if entry is None:
         return _answer(404, error=f"no webhook for {provider!r}")
     web = deps()
-    hook: Webhook = load(entry.webhook)(
-        web.settings.provider(provider), secret_lookup(web.settings)
-    )
+    config = provider_settings(web.settings, provider)
+    hook: Webhook = load(entry.webhook)(config, secret_lookup(web.settings))
     now = web.clock.now().timestamp()
     call = WebhookCall(
         headers={name.lower(): value for name, value in request.headers.items()},

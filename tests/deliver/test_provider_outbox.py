@@ -22,6 +22,7 @@ from pipeline.audience.suppression import is_suppressed
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.deliver.outbox import send_mailing
+from pipeline.deliver.providers import provider_settings as settings_for
 from pipeline.deliver.providers.brevo.transport import BrevoTransport
 from pipeline.deliver.providers.mailgun.transport import MailgunTransport
 from pipeline.deliver.providers.postmark.transport import PostmarkTransport
@@ -82,7 +83,7 @@ def test_postmark_through_the_outbox_then_a_bounce_webhook_suppresses(
     emails = add_subscribers(store, clock, 90)
     mailing_id = add_mailing(store, clock)
     httpserver.expect_request("/email/batch", method="POST").respond_with_handler(postmark_ok)
-    transport = PostmarkTransport(settings.provider("postmark"), "pm-token")
+    transport = PostmarkTransport(settings_for(settings, "postmark"), "pm-token")
     try:
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
     finally:
@@ -100,8 +101,8 @@ def test_postmark_through_the_outbox_then_a_bounce_webhook_suppresses(
 
     # Postmark reports a hard bounce for one of them
     victim = rows[17]
-    monkeypatch.setenv(settings.provider("postmark").webhook_user_env, "pm")
-    monkeypatch.setenv(settings.provider("postmark").webhook_password_env, "webhook-geheim")
+    monkeypatch.setenv(settings_for(settings, "postmark").webhook_user_env, "pm")
+    monkeypatch.setenv(settings_for(settings, "postmark").webhook_password_env, "webhook-geheim")
     client: FlaskClient = create_app(settings, store, clock=clock).test_client()
     response = client.post(
         "/webhooks/postmark",
@@ -139,7 +140,7 @@ def test_mailgun_429_then_success_sends_everyone_once(
     httpserver.expect_request(
         "/v3/mg.junge-buergermeister.example/messages.mime"
     ).respond_with_handler(accept)
-    transport = MailgunTransport(settings.provider("mailgun"), "mg-key")
+    transport = MailgunTransport(settings_for(settings, "mailgun"), "mg-key")
     try:
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
     finally:
@@ -157,7 +158,7 @@ def test_a_burst_of_429s_throttles_but_does_not_pause_the_mailing(
     settings = make_settings(
         tmp_path,
         delivery={**settings.delivery.model_dump(), "pause_after_failures": 3},
-        mailgun=asdict(settings.provider("mailgun")),
+        mailgun=asdict(settings_for(settings, "mailgun")),
     )
     emails = add_subscribers(store, clock, 12)
     mailing_id = add_mailing(store, clock)
@@ -174,7 +175,7 @@ def test_a_burst_of_429s_throttles_but_does_not_pause_the_mailing(
     httpserver.expect_request(
         "/v3/mg.junge-buergermeister.example/messages.mime"
     ).respond_with_handler(throttle_then_accept)
-    transport = MailgunTransport(settings.provider("mailgun"), "mg-key")
+    transport = MailgunTransport(settings_for(settings, "mailgun"), "mg-key")
     try:
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
     finally:
@@ -200,7 +201,7 @@ def test_sendgrid_through_the_outbox_then_a_signed_event_suppresses(
         tmp_path,
         delivery=settings.delivery.model_dump(),
         sendgrid={
-            **asdict(settings.provider("sendgrid")),
+            **asdict(settings_for(settings, "sendgrid")),
             "webhook_public_key": base64.b64encode(public).decode(),
         },
     )
@@ -215,7 +216,7 @@ def test_sendgrid_through_the_outbox_then_a_signed_event_suppresses(
         return Response("", 202, headers={"X-Message-Id": message_id})
 
     httpserver.expect_request("/v3/mail/send", method="POST").respond_with_handler(accept)
-    with SendgridTransport(settings.provider("sendgrid"), "SG.key") as transport:  # type: ignore[arg-type]
+    with SendgridTransport(settings_for(settings, "sendgrid"), "SG.key") as transport:  # type: ignore[arg-type]
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
     assert report.sent == 6
     rows = {str(r.id): r for r in sent_rows(store)}
@@ -274,7 +275,7 @@ def test_brevo_through_the_outbox_then_a_bounce_webhook_suppresses(
         return Response(json.dumps({"messageId": message_id}), 201)
 
     httpserver.expect_request("/v3/smtp/email", method="POST").respond_with_handler(accept)
-    with BrevoTransport(settings.provider("brevo"), "xkeysib") as transport:  # type: ignore[arg-type]
+    with BrevoTransport(settings_for(settings, "brevo"), "xkeysib") as transport:  # type: ignore[arg-type]
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
     assert report.sent == 6
     message_id, header = sorted(custom.items())[3]

@@ -26,6 +26,7 @@ import requests
 
 from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
+from pipeline.deliver.providers import settings_of
 from pipeline.deliver.providers.brevo import BrevoSettings, custom_header
 from pipeline.deliver.providers.http import (
     HttpClient,
@@ -70,8 +71,7 @@ class BrevoTransport(HttpTransport):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BrevoTransport:
-        config = settings.provider("brevo")
-        assert isinstance(config, BrevoSettings)
+        config = settings_of(settings, BrevoSettings)
         key = settings.secret(config.api_key_env, key="brevo.api_key_env")
         return cls(config, key)
 

@@ -26,6 +26,7 @@ import requests
 
 from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
+from pipeline.deliver.providers import settings_of
 from pipeline.deliver.providers.http import (
     HttpClient,
     HttpTransport,
@@ -68,8 +69,7 @@ class MailgunTransport(HttpTransport):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailgunTransport:
-        config = settings.provider("mailgun")
-        assert isinstance(config, MailgunSettings)
+        config = settings_of(settings, MailgunSettings)
         key = settings.secret(config.api_key_env, key="mailgun.api_key_env")
         return cls(config, key, domain=settings.sender.message_domain)
 

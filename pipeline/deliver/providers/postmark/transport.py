@@ -30,6 +30,7 @@ import requests
 
 from pipeline.config import Settings
 from pipeline.deliver import Blame, OutgoingMessage, SendResult
+from pipeline.deliver.providers import settings_of
 from pipeline.deliver.providers.http import (
     HttpClient,
     HttpTransport,
@@ -77,8 +78,7 @@ class PostmarkTransport(HttpTransport):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PostmarkTransport:
-        config = settings.provider("postmark")
-        assert isinstance(config, PostmarkSettings)
+        config = settings_of(settings, PostmarkSettings)
         token = settings.secret(config.api_key_env, key="postmark.api_key_env")
         return cls(config, token)
 

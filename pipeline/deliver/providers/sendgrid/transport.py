@@ -27,6 +27,7 @@ import requests
 
 from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
+from pipeline.deliver.providers import settings_of
 from pipeline.deliver.providers.http import (
     HttpClient,
     HttpTransport,
@@ -79,8 +80,7 @@ class SendgridTransport(HttpTransport):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SendgridTransport:
-        config = settings.provider("sendgrid")
-        assert isinstance(config, SendgridSettings)
+        config = settings_of(settings, SendgridSettings)
         key = settings.secret(config.api_key_env, key="sendgrid.api_key_env")
         return cls(config, key)
 
