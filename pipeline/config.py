@@ -28,7 +28,17 @@ DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "RUNDBRIEF_CONFIG"
 
 FeedKind = Literal["article", "event_report", "press_release"]
-TransportName = Literal["smtp", "maildir", "postmark", "mailgun", "sendgrid", "brevo"]
+# Transports that are no HTTP provider.
+LOCAL_TRANSPORTS = ("smtp", "maildir")
+# The HTTP providers' tables: kept as read, each validated by its provider's own settings
+# (``pipeline.deliver.providers``; a test checks both name the same providers).
+HTTP_PROVIDERS = ("postmark", "mailgun", "sendgrid", "brevo")
+# [bounces] keys that moved to their provider's table: old key -> new key
+MOVED = {
+    "bounces.postmark_webhook_user_env": "postmark.webhook_user_env",
+    "bounces.postmark_webhook_password_env": "postmark.webhook_password_env",
+    "bounces.mailgun_signing_key_env": "mailgun.webhook_signing_key_env",
+}
 
 
 class Section(BaseModel):
@@ -179,17 +189,6 @@ class Smtp(Section):
     connections: int = Field(default=4, ge=1, le=64)
 
 
-class Provider(Section):
-    """Settings shared by the HTTP providers; each has its own section of this shape."""
-
-    api_key_env: str
-    base_url: str = ""
-    domain: str = ""
-    message_stream: str = ""
-    timeout: float = Field(default=30.0, gt=0)
-    connections: int = Field(default=4, ge=1, le=64)
-
-
 class Dkim(Section):
     enabled: bool = False
     selector: str = ""
@@ -199,7 +198,7 @@ class Dkim(Section):
 
 
 class Delivery(Section):
-    transport: TransportName = "maildir"
+    transport: str = "maildir"
     maildir: str = "var/outbox"
     batch_size: int = Field(default=200, ge=1, le=10_000)
     per_second: float = Field(default=20.0, gt=0)
@@ -226,14 +225,20 @@ class Delivery(Section):
     # VERP return path "bounces+TOKEN@domain" when set, else from_address
     bounce_domain: str = ""
 
+    @field_validator("transport")
+    @classmethod
+    def _known_transport(cls, value: str) -> str:
+        known = (*LOCAL_TRANSPORTS, *HTTP_PROVIDERS)
+        if value not in known:
+            listed = ", ".join(repr(k) for k in known)
+            raise ValueError(f"expected one of {listed}")
+        return value
+
 
 class Bounces(Section):
     # "maildir:PATH", "mbox:PATH" or "imaps://user@host/INBOX"; empty: none configured
     source: str = ""
     password_env: str = "RUNDBRIEF_BOUNCE_PASSWORD"
-    postmark_webhook_user_env: str = "RUNDBRIEF_POSTMARK_WEBHOOK_USER"
-    postmark_webhook_password_env: str = "RUNDBRIEF_POSTMARK_WEBHOOK_PASSWORD"
-    mailgun_signing_key_env: str = "RUNDBRIEF_MAILGUN_SIGNING_KEY"
     soft_bounces_before_suppress: int = Field(default=5, ge=1)
 
 
@@ -275,18 +280,9 @@ class Settings(Section):
     audience: Audience = Audience()
     delivery: Delivery = Delivery()
     smtp: Smtp = Smtp()
-    postmark: Provider = Provider(
-        api_key_env="RUNDBRIEF_POSTMARK_TOKEN", base_url="https://api.postmarkapp.com"
-    )
-    mailgun: Provider = Provider(
-        api_key_env="RUNDBRIEF_MAILGUN_API_KEY", base_url="https://api.eu.mailgun.net"
-    )
-    sendgrid: Provider = Provider(
-        api_key_env="RUNDBRIEF_SENDGRID_API_KEY", base_url="https://api.sendgrid.com"
-    )
-    brevo: Provider = Provider(
-        api_key_env="RUNDBRIEF_BREVO_API_KEY", base_url="https://api.brevo.com"
-    )
+    # One ``[name]`` table per HTTP provider, as read: the provider validates its own
+    # (``deliver.providers.provider_settings``; the CLI checks every one at start).
+    providers: dict[str, dict[str, Any]] = {}
     dkim: Dkim = Dkim()
     bounces: Bounces = Bounces()
     schedule: Schedule = Schedule()
@@ -362,11 +358,19 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 
 def settings_from_dict(data: dict[str, Any], *, source: str, base_dir: str) -> Settings:
     """Validate an already parsed configuration (tests build settings this way)."""
-    for reserved in ("source", "base_dir"):
+    for reserved in ("source", "base_dir", "providers"):
         if reserved in data:
             raise ConfigError(f"{source}: unknown key {reserved!r}")
+    # each provider validates its own table (deliver.providers); the rest is this module's
+    providers = {k: v for k, v in data.items() if k in HTTP_PROVIDERS}
+    for name, table in providers.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: {name}: expected a table [{name}], got {table!r}")
+    rest = {k: v for k, v in data.items() if k not in HTTP_PROVIDERS}
     try:
-        settings = Settings.model_validate({**data, "source": source, "base_dir": base_dir})
+        settings = Settings.model_validate(
+            {**rest, "providers": providers, "source": source, "base_dir": base_dir}
+        )
     except ValidationError as exc:
         raise ConfigError(_describe(exc, data, source)) from exc
     _check_consistency(settings)
@@ -408,6 +412,8 @@ def _describe(exc: ValidationError, data: dict[str, Any], source: str) -> str:
     loc = [p for p in err["loc"] if p not in ("source", "base_dir")]
     key = _format_loc(loc, data)
     kind = err["type"]
+    if kind == "extra_forbidden" and key in MOVED:
+        return f"{source}: unknown key {key} (moved: it is now {MOVED[key]})"
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         hint = ""

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_settings
+from pipeline.config import HTTP_PROVIDERS, load_settings
+from pipeline.deliver.providers import check, provider_settings
 from pipeline.errors import ConfigError
 from tests.conftest import REPO
 from tests.support.settings import write_config
@@ -120,3 +121,74 @@ def test_cli_config_error_is_one_line_exit_2(tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"rundbrief: error: {path}: delivery.transport:")
+
+
+# --- provider tables: validated by each provider's own settings ---------------------------
+
+
+def test_provider_tables_get_their_own_defaults(tmp_path: Path) -> None:
+    from pipeline.deliver.providers import PROVIDERS
+
+    settings = load_settings(write_config(tmp_path, MINIMAL + "\n[sendgrid]\ntimeout = 5\n"))
+    assert set(PROVIDERS) == set(HTTP_PROVIDERS)  # the tables config keeps are theirs
+    sendgrid = provider_settings(settings, "sendgrid")
+    assert (sendgrid.timeout, sendgrid.base_url) == (5.0, "https://api.sendgrid.com")
+    assert provider_settings(settings, "postmark").api_key_env == "RUNDBRIEF_POSTMARK_TOKEN"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            "[brevo]\nwebhook_tokn_env = 'X'",
+            "unknown key brevo.webhook_tokn_env (did you mean 'webhook_token_env'?)",
+        ),
+        ("[mailgun]\nconnections = 0", "mailgun.connections: expected at least 1, got 0"),
+        ("[postmark]\ntimeout = 'soon'", "postmark.timeout: expected a number, got 'soon'"),
+        (
+            "[sendgrid]\nbase_url = 'api.sendgrid.com'",
+            "sendgrid.base_url: expected an http:// or https:// URL",
+        ),
+        ("[postmark]\ndomain = 'x'", "unknown key postmark.domain"),  # Mailgun's, not Postmark's
+        ("brevo = 3", "brevo: expected a table [brevo]"),
+        (
+            "[bounces]\npostmark_webhook_user_env = 'X'",
+            "unknown key bounces.postmark_webhook_user_env (moved: it is now postmark.webhook_user_env)",
+        ),
+        (
+            "[delivery]\ntransport = 'sendmail'",
+            "delivery.transport: expected one of 'smtp', 'maildir', 'postmark'",
+        ),
+    ],
+)
+def test_provider_table_errors_name_file_and_key(tmp_path: Path, table: str, message: str) -> None:
+    path = write_config(tmp_path, table + "\n" + MINIMAL)
+    with pytest.raises(ConfigError) as err:
+        check(load_settings(path))  # what the CLI does at start
+    assert str(err.value).startswith(f"{path}: {message}")
+
+
+def test_cli_refuses_a_bad_provider_table_at_start(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL + "\n[sendgrid]\nwebhook_public_kee = 'x'\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--config", str(path), "check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        f"rundbrief: error: {path}: unknown key sendgrid.webhook_public_kee"
+        " (did you mean 'webhook_public_key'?)"
+    )
+
+
+def test_configuration_imports_no_provider_code() -> None:
+    """config sits below deliver: the providers validate their own tables, so loading
+    the configuration imports nothing of ``pipeline.deliver`` (no cycle between them)."""
+    code = (
+        "import sys, pipeline.config; "
+        "print(sorted(m for m in sys.modules if m.startswith('pipeline.deliver')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

@@ -1,7 +1,7 @@
 """Bounces and complaints: read reports, match them to deliveries, suppress addresses.
 
     sources (Maildir, mbox, IMAP) ─▶ dsn.parse_report ─┐
-    web webhooks (Postmark, Mailgun) ─▶ webhook_events ─┴▶ process.BounceProcessor
+    provider webhooks (deliver.providers) ─▶ events ───┴▶ process.BounceProcessor
                                                             ├ match (webhook ids, VERP, our
                                                             │   Message-ID; same recipient)
                                                             ├ audience.suppress (hard, complaint,
@@ -9,21 +9,28 @@
                                                             └ store.bounces (bounce_events)
 
 ``verp`` makes and reads the ``bounces+ID-MAC@bounce_domain`` return paths the message
-builder puts on each delivery. ``dsn`` and ``webhook_events`` are pure.
+builder puts on each delivery. ``dsn`` is pure. This package knows no provider: each
+provider's webhook (``deliver/providers/<name>/webhook.py``) turns its payloads into the
+normalised ``BounceEvent`` values defined here.
 
 Public API: ``process_source(settings, store, *, clock, source=None) -> ProcessReport``
-(what ``rundbrief bounces process`` and a scheduled job call).
+(what ``rundbrief bounces process`` and a scheduled job call); ``BounceEvent``,
+``BounceKind``, ``classify`` and ``status_from_text`` (``status``) for event decoders.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pipeline.bounces.status import BounceEvent, BounceKind, classify, status_from_text
+
 if TYPE_CHECKING:
     from pipeline.bounces.process import ProcessReport
     from pipeline.clock import Clock
     from pipeline.config import Settings
     from pipeline.store import Store
+
+__all__ = ["BounceEvent", "BounceKind", "classify", "process_source", "status_from_text"]
 
 
 def process_source(

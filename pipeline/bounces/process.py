@@ -1,5 +1,5 @@
-"""Turn bounce events into suppressions: hard bounces and complaints at once, soft ones
-after ``[bounces] soft_bounces_before_suppress``.
+"""Turn bounce events into suppressions: hard bounces, complaints and unsubscribes a
+provider reports at once, soft ones after ``[bounces] soft_bounces_before_suppress``.
 
     process_message(bytes) ─ parse_report ─▶ events ─┐
     webhook payloads ─────────────────────────▶ events ─┴─ handle_event:
@@ -59,6 +59,7 @@ class ProcessReport:
     hard: int = 0
     soft: int = 0
     complaints: int = 0
+    unsubscribes: int = 0  # unsubscribed through the provider (its link or list)
     suppressed: int = 0  # addresses newly suppressed
     duplicates: int = 0  # events processed before (same source id)
     unmatched: int = 0  # events tied to no delivery of ours: recorded, nobody suppressed
@@ -73,6 +74,7 @@ class ProcessReport:
             "hard": self.hard,
             "soft": self.soft,
             "complaints": self.complaints,
+            "unsubscribes": self.unsubscribes,
             "suppressed": self.suppressed,
             "duplicates": self.duplicates,
             "unmatched": self.unmatched,
@@ -135,6 +137,8 @@ class BounceProcessor:
             self._suppress(address, "hard_bounce", detail)
         elif event.kind == BounceKind.COMPLAINT:
             self._suppress(address, "complaint", detail)
+        elif event.kind == BounceKind.UNSUBSCRIBE:
+            self._suppress(address, "unsubscribed", detail)
         else:
             bounced = q.soft_bounced_deliveries(self.store, key) | {match.delivery.id}
             soft = len(bounced)
@@ -146,6 +150,8 @@ class BounceProcessor:
             report.hard += 1
         elif event.kind == BounceKind.SOFT:
             report.soft += 1
+        elif event.kind == BounceKind.UNSUBSCRIBE:
+            report.unsubscribes += 1
         else:
             report.complaints += 1
         log.info(

@@ -15,6 +15,8 @@ class BounceKind(StrEnum):
     HARD = "hard"
     SOFT = "soft"
     COMPLAINT = "complaint"
+    # the recipient unsubscribed through the provider (its own link or list)
+    UNSUBSCRIBE = "unsubscribe"
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class BounceEvent:
     report_addresses: tuple[str, ...] = ()
     delivery_id: int | None = None  # known already (a webhook's metadata)
     provider_message_id: str | None = None
-    source: str = "dsn"  # dsn | arf | text | postmark | mailgun
+    source: str = "dsn"  # dsn | arf | text | a provider name (its webhook)
 
 
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")

@@ -8,6 +8,7 @@ import typer
 
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings, load_settings
+from pipeline.deliver import providers
 from pipeline.store import Store
 
 
@@ -21,7 +22,9 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.config_path)
+            settings = load_settings(self.config_path)
+            providers.check(settings)  # each provider's table, by its own rules
+            self._settings = settings
         return self._settings
 
     @property

@@ -2,7 +2,9 @@
 
 Public API (contract shared with cli, web, audience, schedule):
 
-- ``Transport``: ``send(batch) -> results`` and ``close()``; one module per transport.
+- ``Transport``: ``send(batch) -> results`` and ``close()``; ``smtp`` and ``maildir``
+  here, each HTTP provider in ``providers/<name>/`` (transport, webhook, settings) under
+  one registry (``providers.PROVIDERS``). ``with transport:`` closes it on exit.
 - ``transport_from_settings(settings)`` (``factory``) builds the configured one.
 - ``MessageBuilder`` (``message``) encodes the parts common to all recipients once per
   mailing and splices in the personal parts per recipient.
@@ -11,8 +13,8 @@ Public API (contract shared with cli, web, audience, schedule):
 - ``send_test`` / ``send_single`` / ``send_plain`` (``single``): one message outside the
   outbox (test copies, opt-in mails, operator notifications).
 
-A transport module exposes ``from_settings(settings) -> Transport``; ``factory`` imports
-it by the name in ``[delivery] transport``. A transport may declare ``batch_hint`` (how
+A transport exposes ``from_settings(settings) -> Transport``; ``factory`` imports it by
+the name in ``[delivery] transport`` (a provider's through the registry). A transport may declare ``batch_hint`` (how
 many messages it likes per ``send`` call, e.g. Postmark's 500) and ``wants_parts`` (it
 posts JSON fields instead of MIME, so the builder fills ``OutgoingMessage.parts``).
 """
@@ -102,7 +104,8 @@ class SendResult:
 
 
 class Transport(Protocol):
-    """How bytes leave. Implementations: smtp, maildir, postmark, mailgun, sendgrid, brevo."""
+    """How bytes leave. Implementations: smtp, maildir, and the HTTP providers (Postmark,
+    Mailgun, SendGrid, Brevo). The maildir and HTTP ones are context managers too."""
 
     name: str
 

@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
@@ -64,6 +66,17 @@ class MaildirTransport:
 
     def close(self) -> None:
         return None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def from_settings(settings: Settings) -> MaildirTransport:

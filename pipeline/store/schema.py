@@ -307,7 +307,7 @@ bounce_events = Table(
     Column("id", BigId, primary_key=True),
     Column("delivery_id", BigId, ForeignKey("deliveries.id", ondelete="SET NULL")),
     Column("email_hash", String(64), nullable=False, index=True),
-    Column("kind", String(16), nullable=False),  # hard | soft | complaint
+    Column("kind", String(16), nullable=False),  # hard | soft | complaint | unsubscribe
     Column("status_code", String(16)),
     Column("detail", Text),
     Column("source", String(64), nullable=False),

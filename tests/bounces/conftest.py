@@ -3,17 +3,20 @@ reports in tests/fixtures/mail, and VERP on ``bounces.junge-buergermeister.examp
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from werkzeug.serving import make_server
 
 from pipeline.config import Settings
 from pipeline.store import Store
-from pipeline.store.schema import deliveries, mailings
+from pipeline.store.schema import bounce_events, deliveries, mailings, suppressions
 
 MAIL = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
 SECRET = "rundbrief-test-secret"
@@ -133,3 +136,35 @@ def cli_home(tmp_path: Path, *, verp: bool = True) -> Path:
     add_mailing(store, 7, PEOPLE)
     store.close()
     return config
+
+
+@contextmanager
+def serving(settings: Settings, store: Store, clock: Any) -> Iterator[str]:
+    """The web app on a real loopback HTTP server (werkzeug); yields its base URL."""
+    from pipeline.web import create_app
+
+    app = create_app(settings, store, clock=clock)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+
+
+def suppression_reasons(store: Store) -> dict[str, str]:
+    with store.connect() as conn:
+        rows = conn.execute(select(suppressions.c.email, suppressions.c.reason)).all()
+    return {str(e): str(r) for e, r in rows}
+
+
+def recorded_events(store: Store) -> list[tuple[str, int | None]]:
+    """(kind, delivery id) of every recorded bounce event, in order."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(bounce_events.c.kind, bounce_events.c.delivery_id).order_by(bounce_events.c.id)
+        ).all()
+    return [(str(k), d) for k, d in rows]

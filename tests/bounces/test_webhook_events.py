@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from pipeline.bounces.dsn import BounceKind
-from pipeline.bounces.webhook_events import (
-    mailgun_events,
-    mailgun_signature_problem,
-    postmark_events,
+from pipeline.deliver.providers.mailgun.webhook import mailgun_events
+from pipeline.deliver.providers.mailgun.webhook import (
+    signature_problem as mailgun_signature_problem,
 )
+from pipeline.deliver.providers.postmark.webhook import postmark_events
 
 
 def postmark(type_: str, details: str = "", **extra: Any) -> dict[str, Any]:
@@ -139,3 +139,99 @@ def test_mailgun_signature_rules() -> None:
     )
     assert mailgun_signature_problem(key, {"token": token}, now=now) == "incomplete signature"
     assert mailgun_signature_problem(key, None, now=now) == "no signature"
+
+
+# --- SendGrid and Brevo: what each documented event becomes --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "kind", "status"),
+    [
+        ({"event": "bounce", "type": "bounce", "status": "5.1.1"}, BounceKind.HARD, "5.1.1"),
+        ({"event": "bounce", "type": "bounce", "status": "5.7.1"}, BounceKind.SOFT, "5.7.1"),
+        (
+            {"event": "bounce", "status": "", "reason": "550 5.1.1 no such user"},
+            BounceKind.HARD,
+            "5.1.1",
+        ),
+        ({"event": "bounce", "type": "blocked", "status": "5.0.0"}, BounceKind.SOFT, "5.0.0"),
+        ({"event": "dropped", "reason": "Bounced Address"}, BounceKind.HARD, "5.0.0"),
+        ({"event": "dropped", "reason": "Invalid"}, BounceKind.HARD, "5.0.0"),
+        ({"event": "dropped", "reason": "Spam Reporting Address"}, BounceKind.COMPLAINT, None),
+        ({"event": "dropped", "reason": "Unsubscribed Address"}, BounceKind.UNSUBSCRIBE, None),
+        ({"event": "spamreport"}, BounceKind.COMPLAINT, None),
+        ({"event": "dropped", "reason": "Spam Content (if spam checker app enabled)"}, None, None),
+        ({"event": "deferred", "response": "400 try again later"}, None, None),
+        ({"event": "delivered"}, None, None),
+    ],
+)
+def test_sendgrid_events(
+    fields: dict[str, Any], kind: BounceKind | None, status: str | None
+) -> None:
+    from pipeline.deliver.providers.sendgrid.webhook import sendgrid_events
+
+    item = {
+        "email": "Anna.Schroeder@Example.org",
+        "sg_event_id": "ZXZlbnQ",
+        "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
+        "smtp-id": "<rb-7-101@junge-buergermeister.example>",
+        "delivery_id": "101",
+        **fields,
+    }
+    events = sendgrid_events([item])
+    if kind is None:
+        assert events == []
+        return
+    (event,) = events
+    assert (event.kind, event.status) == (kind, status)
+    assert event.recipient == "anna.schroeder@example.org"
+    assert (event.delivery_id, event.provider_message_id) == (101, "14c5d75ce93.dfd.64b469")
+    assert event.original_message_id == "<rb-7-101@junge-buergermeister.example>"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason", "kind", "status"),
+    [
+        ("hard_bounce", "550 5.1.1 user unknown", BounceKind.HARD, "5.1.1"),
+        ("hard_bounce", "550 5.7.1 rejected by policy", BounceKind.SOFT, "5.7.1"),
+        ("invalid_email", "", BounceKind.HARD, "5.1.3"),
+        ("soft_bounce", "", BounceKind.SOFT, "4.0.0"),
+        ("blocked", "blocked : due to blacklist user", BounceKind.SOFT, "4.0.0"),
+        ("spam", "", BounceKind.COMPLAINT, None),
+        ("unsubscribed", "", BounceKind.UNSUBSCRIBE, None),
+        ("deferred", "", None, None),
+        ("delivered", "", None, None),
+    ],
+)
+def test_brevo_events(name: str, reason: str, kind: BounceKind | None, status: str | None) -> None:
+    from pipeline.deliver.providers.brevo import custom_header
+    from pipeline.deliver.providers.brevo.webhook import brevo_events
+
+    payload = {
+        "event": name,
+        "email": "Anna.Schroeder@Example.org",
+        "id": 1217735,
+        "message-id": "<202606191028.1@smtp-relay.mailin.fr>",
+        "ts_event": 1781857690,
+        "reason": reason,
+        "X-Mailin-custom": custom_header(101),
+    }
+    events = brevo_events(payload)
+    if kind is None:
+        assert events == []
+        return
+    (event,) = events
+    assert (event.kind, event.status, event.delivery_id) == (kind, status, 101)
+    assert event.provider_message_id == "<202606191028.1@smtp-relay.mailin.fr>"
+    # the webhook's id is not the event's: two events of one webhook differ
+    other = brevo_events({**payload, "ts_event": 1781857691})[0]
+    assert other.source_id != event.source_id
+
+
+def test_brevo_custom_header_of_someone_else_names_no_delivery() -> None:
+    from pipeline.deliver.providers.brevo import delivery_of_custom
+
+    assert delivery_of_custom("rundbrief-delivery:42") == 42
+    assert delivery_of_custom("order-4711") is None
+    assert delivery_of_custom("rundbrief-delivery:-1") is None
+    assert delivery_of_custom(None) is None

@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 from pipeline.audience.suppression import is_suppressed
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
+from pipeline.deliver.providers import provider_settings
 from pipeline.store import Store
 from pipeline.store.schema import bounce_events, suppressions
 from pipeline.web import create_app
@@ -29,9 +30,11 @@ MG_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
 def base_url(
     verp_settings: Settings, sent_store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    monkeypatch.setenv(verp_settings.bounces.postmark_webhook_user_env, PM_USER)
-    monkeypatch.setenv(verp_settings.bounces.postmark_webhook_password_env, PM_PASSWORD)
-    monkeypatch.setenv(verp_settings.bounces.mailgun_signing_key_env, MG_KEY)
+    monkeypatch.setenv(provider_settings(verp_settings, "postmark").webhook_user_env, PM_USER)
+    monkeypatch.setenv(
+        provider_settings(verp_settings, "postmark").webhook_password_env, PM_PASSWORD
+    )
+    monkeypatch.setenv(provider_settings(verp_settings, "mailgun").webhook_signing_key_env, MG_KEY)
     app = create_app(verp_settings, sent_store, clock=clock)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
@@ -147,7 +150,7 @@ def test_postmark_wrong_auth_is_refused(
 def test_postmark_not_configured_answers_503(
     base_url: str, sent_store: Store, verp_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(verp_settings.bounces.postmark_webhook_password_env)
+    monkeypatch.delenv(provider_settings(verp_settings, "postmark").webhook_password_env)
     response = requests.post(
         f"{base_url}/webhooks/postmark", json=postmark_bounce(101), auth=(PM_USER, ""), timeout=5
     )
@@ -256,14 +259,14 @@ def test_mailgun_replayed_token_is_refused(
     clock.advance(30)
     replay = requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5)
     assert replay.status_code == 401
-    assert replay.json()["error"] == "replayed token"
+    assert replay.json()["error"] == "replayed call"
     assert event_count(sent_store) == 1
 
 
 def test_mailgun_not_configured_answers_503(
     base_url: str, clock: FakeClock, verp_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(verp_settings.bounces.mailgun_signing_key_env)
+    monkeypatch.delenv(provider_settings(verp_settings, "mailgun").webhook_signing_key_env)
     body = {"signature": signed(clock, "g" * 50), "event-data": mailgun_event(101)}
     assert requests.post(f"{base_url}/webhooks/mailgun", json=body, timeout=5).status_code == 503
 

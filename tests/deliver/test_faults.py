@@ -8,6 +8,7 @@ import itertools
 import json
 import threading
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from werkzeug import Request, Response
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.deliver.outbox import send_mailing
-from pipeline.deliver.postmark import PostmarkTransport
+from pipeline.deliver.providers import provider_settings
+from pipeline.deliver.providers.postmark.transport import PostmarkTransport
 from pipeline.store import Store
 from pipeline.store import outbox as db
 from pipeline.store.schema import deliveries
@@ -263,7 +265,7 @@ def test_one_transient_postmark_error_does_not_pause_the_mailing(
     mailing_id = add_mailing(store, clock)
     fake = FakePostmark().serve(httpserver)
     fake.fault = lambda n: FIRST_REQUEST_FAULTS[fault] if n == 1 else None
-    transport = PostmarkTransport(settings.postmark, "pm-token")
+    transport = PostmarkTransport(provider_settings(settings, "postmark"), "pm-token")
     try:
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
     finally:
@@ -287,7 +289,7 @@ def test_postmark_412_pauses_without_failing_anyone(
         return Response(json.dumps(body), 200, content_type="application/json")
 
     fake.fault = pending_account
-    transport = PostmarkTransport(settings.postmark, "pm-token")
+    transport = PostmarkTransport(provider_settings(settings, "postmark"), "pm-token")
     try:
         report = send_mailing(settings, store, mailing_id, clock=clock, transport=transport)
         assert report.status == "paused"
@@ -311,7 +313,9 @@ def test_an_unanswered_postmark_batch_is_confirmed_not_sent_twice(
     mailing_id = add_mailing(store, clock)
     fake = FakePostmark().serve(httpserver)
     fake.hold = threading.Event()
-    transport = PostmarkTransport(settings.postmark.model_copy(update={"timeout": 0.5}), "t")
+    transport = PostmarkTransport(
+        replace(provider_settings(settings, "postmark"), timeout=0.5), "t"
+    )
     try:
         report = send_mailing(
             settings, store, mailing_id, clock=clock, transport=transport, wait_for_retries=False

@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -21,19 +21,19 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from pipeline.config import Provider
 from pipeline.deliver import Blame, Confirming, MessageParts, OutgoingMessage, SendResult
-from pipeline.deliver.brevo import BrevoTransport, idempotency_key
-from pipeline.deliver.http import (
+from pipeline.deliver.providers import PROVIDERS, ProviderSettings
+from pipeline.deliver.providers.brevo.transport import BrevoTransport, idempotency_key
+from pipeline.deliver.providers.http import (
     HttpClient,
     message_parts,
     names_recipient,
     parse_retry_after,
     send_each,
 )
-from pipeline.deliver.mailgun import MailgunTransport
-from pipeline.deliver.postmark import PostmarkTransport
-from pipeline.deliver.sendgrid import SendgridTransport
+from pipeline.deliver.providers.mailgun.transport import MailgunTransport
+from pipeline.deliver.providers.postmark.transport import PostmarkTransport
+from pipeline.deliver.providers.sendgrid.transport import SendgridTransport
 from pipeline.errors import PermanentDeliveryError, TransientDeliveryError
 from tests.deliver.support import DroppingHttpServer, UnreachableListener
 
@@ -78,14 +78,22 @@ def outgoing(n: int = 3, *, start: int = 1) -> list[OutgoingMessage]:
     return out
 
 
-def provider(server: HTTPServer, **extra: Any) -> Provider:
-    return Provider(api_key_env="UNUSED", base_url=server.url_for("").rstrip("/"), **extra)
+def config_for(kind: str, base_url: str, **extra: Any) -> Any:
+    """The provider's own settings, with those of ``extra`` it has (``domain``: Mailgun)."""
+    cls: type[ProviderSettings] = PROVIDERS[kind].settings
+    names = {f.name for f in fields(cls)}
+    given = {k: v for k, v in extra.items() if k in names}
+    return cls(api_key_env="UNUSED", base_url=base_url, **given)
 
 
 def make(kind: str, server: HTTPServer, timeout: float = 5.0, connections: int = 1) -> Any:
     # one connection: requests arrive in message order, as the ordered handlers expect
-    config = provider(
-        server, timeout=timeout, domain="mg.junge-buergermeister.example", connections=connections
+    config = config_for(
+        kind,
+        server.url_for("").rstrip("/"),
+        timeout=timeout,
+        domain="mg.junge-buergermeister.example",
+        connections=connections,
     )
     return {
         "postmark": lambda: PostmarkTransport(config, "pm-token"),
@@ -447,7 +455,7 @@ def test_timeout_is_transient(
 
 
 def test_connection_refused_is_transient() -> None:
-    config = Provider(api_key_env="UNUSED", base_url="http://127.0.0.1:9", timeout=1)
+    config = config_for("sendgrid", "http://127.0.0.1:9", timeout=1)
     transport = SendgridTransport(config, "SG.key")
     (result,) = transport.send(outgoing(1))
     transport.close()
@@ -744,7 +752,7 @@ TRANSPORT_CLASSES: dict[str, Any] = {
 
 def transport_at(kind: str, base_url: str, *, timeout: float) -> Any:
     """A provider transport pointed at a raw loopback server (no pytest-httpserver)."""
-    config = Provider(api_key_env="UNUSED", base_url=base_url, timeout=timeout, domain="mg.example")
+    config = config_for(kind, base_url, timeout=timeout, domain="mg.example")
     return TRANSPORT_CLASSES[kind](config, "key")
 
 
@@ -855,7 +863,7 @@ def test_brevo_unanswered_request_is_resent_with_the_same_key(
 
 def test_brevo_dropped_connection_is_not_unknown() -> None:
     server = DroppingHttpServer()
-    config = Provider(api_key_env="UNUSED", base_url=server.url, timeout=2)
+    config = config_for("brevo", server.url, timeout=2)
     transport = BrevoTransport(config, "key")
     try:
         (result,) = transport.send(outgoing(1))
@@ -1034,3 +1042,19 @@ def test_a_refusal_names_the_recipient_only_by_whole_words() -> None:
     assert names_recipient("to parameter is not a valid address", message, "to parameter")
     assert not names_recipient("from parameter is not a valid address", message, "to parameter")
     assert names_recipient("Address PERSON1@example.org bounced", message)
+
+
+@pytest.mark.parametrize("kind", PER_MESSAGE)
+def test_transports_are_context_managers_that_close_their_pool(
+    kind: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request(ENDPOINT[kind], method="POST").respond_with_handler(
+        lambda r: success_answer(kind, r)
+    )
+    transport = make(kind, httpserver, connections=2)
+    with pytest.raises(RuntimeError), transport as entered:
+        assert entered is transport
+        assert all(r.ok for r in transport.send(outgoing(2)))
+        assert transport.client._pool is not None  # two at a time: worker threads
+        raise RuntimeError("the caller fails half way")
+    assert transport.client._pool is None  # closed on the way out all the same

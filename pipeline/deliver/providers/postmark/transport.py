@@ -28,10 +28,12 @@ from typing import Any
 
 import requests
 
-from pipeline.config import Provider, Settings
+from pipeline.config import Settings
 from pipeline.deliver import Blame, OutgoingMessage, SendResult
-from pipeline.deliver.http import (
+from pipeline.deliver.providers import settings_of
+from pipeline.deliver.providers.http import (
     HttpClient,
+    HttpTransport,
     PeerTrouble,
     Unanswered,
     error_text,
@@ -44,6 +46,7 @@ from pipeline.deliver.http import (
     refused_sender,
     transient_for,
 )
+from pipeline.deliver.providers.postmark import PostmarkSettings
 from pipeline.errors import PermanentDeliveryError, TransientDeliveryError
 
 BATCH_LIMIT = 500
@@ -55,13 +58,13 @@ PEER_CODES = frozenset({100, 429})
 SEARCH_COUNT = 50  # one delivery id matches one message; a few more for safety
 
 
-class PostmarkTransport:
+class PostmarkTransport(HttpTransport):
     name = "postmark"
     batch_hint = BATCH_LIMIT
     wants_parts = True
 
     def __init__(
-        self, config: Provider, token: str, *, session: requests.Session | None = None
+        self, config: PostmarkSettings, token: str, *, session: requests.Session | None = None
     ) -> None:
         self.stream = config.message_stream or "broadcast"
         self.client = HttpClient(
@@ -75,8 +78,9 @@ class PostmarkTransport:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PostmarkTransport:
-        token = settings.secret(settings.postmark.api_key_env, key="postmark.api_key_env")
-        return cls(settings.postmark, token)
+        config = settings_of(settings, PostmarkSettings)
+        token = settings.secret(config.api_key_env, key="postmark.api_key_env")
+        return cls(config, token)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         results: list[SendResult] = []
@@ -200,6 +204,3 @@ class PostmarkTransport:
             if str(metadata.get("delivery_id", wanted)) == wanted:
                 return True, str(found["MessageID"])
         return True, None
-
-    def close(self) -> None:
-        self.client.close()

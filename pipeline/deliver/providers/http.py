@@ -1,7 +1,7 @@
 """What the HTTP providers share: one pooled session, timeouts, status mapping, Retry-After.
 
-Every provider module (``postmark``, ``mailgun``, ``sendgrid``, ``brevo``) keeps its own
-request shape private and uses ``HttpClient`` to talk, so the answer to "what does a 429
+Every provider's transport (``<name>/transport.py``) keeps its own request shape private
+and uses ``HttpClient`` to talk, so the answer to "what does a 429
 or a timeout mean, and who is to blame" is decided once, here (``Blame`` in
 ``pipeline.deliver``):
 
@@ -39,7 +39,8 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -255,6 +256,28 @@ class HttpClient:
             self._pool.shutdown(wait=True)
             self._pool = None
         self.session.close()
+
+
+class HttpTransport:
+    """The part every HTTP transport shares: its client, and ``with transport:`` to open
+    and close it (the pool of connections and worker threads is released on exit)."""
+
+    name: str
+    client: HttpClient
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def _sent_then_lost(exc: requests.ConnectionError) -> bool:

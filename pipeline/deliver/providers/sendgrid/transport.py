@@ -25,10 +25,12 @@ from typing import Any
 
 import requests
 
-from pipeline.config import Provider, Settings
+from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
-from pipeline.deliver.http import (
+from pipeline.deliver.providers import settings_of
+from pipeline.deliver.providers.http import (
     HttpClient,
+    HttpTransport,
     error_text,
     failed,
     json_body,
@@ -37,6 +39,7 @@ from pipeline.deliver.http import (
     refused_sender,
     send_each,
 )
+from pipeline.deliver.providers.sendgrid import SendgridSettings, base_message_id
 
 # "personalizations.0.to" or "personalizations.0.to.0.email": the recipient's address
 RECIPIENT_FIELD = re.compile(r"personalizations\.\d+\.to(\.|$)")
@@ -59,12 +62,12 @@ RESERVED = frozenset(
 )
 
 
-class SendgridTransport:
+class SendgridTransport(HttpTransport):
     wants_parts = True
     name = "sendgrid"
 
     def __init__(
-        self, config: Provider, api_key: str, *, session: requests.Session | None = None
+        self, config: SendgridSettings, api_key: str, *, session: requests.Session | None = None
     ) -> None:
         self.client = HttpClient(
             "sendgrid",
@@ -77,8 +80,9 @@ class SendgridTransport:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SendgridTransport:
-        key = settings.secret(settings.sendgrid.api_key_env, key="sendgrid.api_key_env")
-        return cls(settings.sendgrid, key)
+        config = settings_of(settings, SendgridSettings)
+        key = settings.secret(config.api_key_env, key="sendgrid.api_key_env")
+        return cls(config, key)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         return send_each(self.client, batch, self._send_one)
@@ -152,11 +156,8 @@ class SendgridTransport:
                 None,
             )
             # msg_id is the X-Message-Id we would have got, plus ".filter…" routing parts
-            found[message.delivery_id] = str(match["msg_id"]).split(".")[0] if match else None
+            found[message.delivery_id] = base_message_id(str(match["msg_id"])) if match else None
         return found
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def _about_recipient(body: Any) -> bool:

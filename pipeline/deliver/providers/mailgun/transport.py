@@ -24,10 +24,12 @@ from typing import Any
 
 import requests
 
-from pipeline.config import Provider, Settings
+from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
-from pipeline.deliver.http import (
+from pipeline.deliver.providers import settings_of
+from pipeline.deliver.providers.http import (
     HttpClient,
+    HttpTransport,
     error_text,
     failed,
     look_up,
@@ -36,15 +38,16 @@ from pipeline.deliver.http import (
     refused_sender,
     send_each,
 )
+from pipeline.deliver.providers.mailgun import MailgunSettings
 from pipeline.errors import ConfigError
 
 
-class MailgunTransport:
+class MailgunTransport(HttpTransport):
     name = "mailgun"
 
     def __init__(
         self,
-        config: Provider,
+        config: MailgunSettings,
         api_key: str,
         *,
         domain: str = "",
@@ -66,8 +69,9 @@ class MailgunTransport:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailgunTransport:
-        key = settings.secret(settings.mailgun.api_key_env, key="mailgun.api_key_env")
-        return cls(settings.mailgun, key, domain=settings.sender.message_domain)
+        config = settings_of(settings, MailgunSettings)
+        key = settings.secret(config.api_key_env, key="mailgun.api_key_env")
+        return cls(config, key, domain=settings.sender.message_domain)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         return send_each(self.client, batch, self._send_one)
@@ -104,9 +108,6 @@ class MailgunTransport:
         if not isinstance(items, list):
             return False, None
         return True, _accepted_id(message, items)
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def _accepted_id(message: OutgoingMessage, items: list[Any]) -> str | None:

@@ -1,7 +1,7 @@
 """Brevo: one ``POST /v3/smtp/email`` per message, authenticated by the ``api-key`` header.
 
 Brevo takes JSON: sender, to, replyTo, subject, htmlContent, textContent and custom
-headers. Its idempotency key (``idempotencyKey`` inside ``headers``, a UUID) makes a
+headers; ``X-Mailin-custom`` carries the delivery id, which Brevo's webhooks echo. Its idempotency key (``idempotencyKey`` inside ``headers``, a UUID) makes a
 request that is retried after a timeout count once: the key is derived from the
 delivery id and our Message-ID, so every retry of the same delivery carries the same key
 while different deliveries never share one. Brevo's changelog ("Email API now supports
@@ -24,10 +24,13 @@ from typing import Any
 
 import requests
 
-from pipeline.config import Provider, Settings
+from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
-from pipeline.deliver.http import (
+from pipeline.deliver.providers import settings_of
+from pipeline.deliver.providers.brevo import BrevoSettings, custom_header
+from pipeline.deliver.providers.http import (
     HttpClient,
+    HttpTransport,
     error_text,
     failed,
     message_parts,
@@ -49,12 +52,12 @@ def idempotency_key(message: OutgoingMessage) -> str:
     return str(uuid.uuid5(_NAMESPACE, seed))
 
 
-class BrevoTransport:
+class BrevoTransport(HttpTransport):
     wants_parts = True
     name = "brevo"
 
     def __init__(
-        self, config: Provider, api_key: str, *, session: requests.Session | None = None
+        self, config: BrevoSettings, api_key: str, *, session: requests.Session | None = None
     ) -> None:
         self.client = HttpClient(
             "brevo",
@@ -68,8 +71,9 @@ class BrevoTransport:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BrevoTransport:
-        key = settings.secret(settings.brevo.api_key_env, key="brevo.api_key_env")
-        return cls(settings.brevo, key)
+        config = settings_of(settings, BrevoSettings)
+        key = settings.secret(config.api_key_env, key="brevo.api_key_env")
+        return cls(config, key)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         return send_each(self.client, batch, self._send_one)
@@ -85,7 +89,8 @@ class BrevoTransport:
         headers = dict(parts.headers)
         headers["idempotencyKey"] = idempotency_key(message)
         if message.delivery_id is not None:
-            headers["X-Rundbrief-Delivery"] = str(message.delivery_id)
+            # echoed as "X-Mailin-custom" in every webhook call about this message
+            headers["X-Mailin-custom"] = custom_header(message.delivery_id)
         body: dict[str, Any] = {
             "sender": sender,
             "to": [to],
@@ -113,6 +118,3 @@ class BrevoTransport:
         if response.status_code == 400 and names_recipient(text, message, "in to", "recipient"):
             return failed(message, reason, permanent=True)
         return refused_sender([message], reason)[0]
-
-    def close(self) -> None:
-        self.client.close()

@@ -1,0 +1,25 @@
+"""Mailgun: MIME transport (``transport``), signed bounce and complaint webhook
+(``webhook``), and its ``[mailgun]`` settings (here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.deliver.providers.base import Provider, ProviderSettings
+
+
+@dataclass(frozen=True)
+class MailgunSettings(ProviderSettings):
+    api_key_env: str = "RUNDBRIEF_MAILGUN_API_KEY"
+    base_url: str = field(default="https://api.eu.mailgun.net", metadata={"url": True})
+    domain: str = ""  # the sending domain; defaults to the sender's domain
+    webhook_signing_key_env: str = "RUNDBRIEF_MAILGUN_SIGNING_KEY"
+
+
+PROVIDER = Provider(
+    name="mailgun",
+    title="Mailgun",
+    settings=MailgunSettings,
+    transport="pipeline.deliver.providers.mailgun.transport:MailgunTransport.from_settings",
+    webhook="pipeline.deliver.providers.mailgun.webhook:MailgunWebhook",
+)

@@ -1,0 +1,27 @@
+"""Postmark: batch JSON transport (``transport``), bounce and spam-complaint webhook with
+basic auth (``webhook``), and its ``[postmark]`` settings (here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.deliver.providers.base import Provider, ProviderSettings
+
+
+@dataclass(frozen=True)
+class PostmarkSettings(ProviderSettings):
+    api_key_env: str = "RUNDBRIEF_POSTMARK_TOKEN"  # the server token
+    base_url: str = field(default="https://api.postmarkapp.com", metadata={"url": True})
+    message_stream: str = "broadcast"
+    # the webhook URL carries them: https://USER:PASSWORD@host/webhooks/postmark
+    webhook_user_env: str = "RUNDBRIEF_POSTMARK_WEBHOOK_USER"
+    webhook_password_env: str = "RUNDBRIEF_POSTMARK_WEBHOOK_PASSWORD"
+
+
+PROVIDER = Provider(
+    name="postmark",
+    title="Postmark",
+    settings=PostmarkSettings,
+    transport="pipeline.deliver.providers.postmark.transport:PostmarkTransport.from_settings",
+    webhook="pipeline.deliver.providers.postmark.webhook:PostmarkWebhook",
+)
