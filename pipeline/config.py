@@ -252,14 +252,77 @@ class Schedule(Section):
     @field_validator("compose_newsletter", "send_newsletter")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from pipeline.errors import ScheduleError
-        from pipeline.schedule.periods import cron_trigger
+        # APScheduler checks each field's range; it is imported here, not at the top,
+        # because it is heavy and most commands never need a trigger.
+        from apscheduler.triggers.cron import CronTrigger
 
+        fields = cron_fields(value)
         try:
-            cron_trigger(value, ZoneInfo("UTC"))
-        except ScheduleError as exc:
-            raise ValueError(str(exc).removeprefix("cron: ")) from exc
+            CronTrigger(**fields, timezone=ZoneInfo("UTC"))
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {value!r}: {exc}") from exc
         return value
+
+
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_DAY_NUMBERS = {name: number for number, name in enumerate(_DAY_NAMES)}
+
+
+def cron_fields(expr: str) -> dict[str, str]:
+    """Split a five-field cron expression into APScheduler's ``CronTrigger`` fields.
+
+    The day-of-week numbers follow cron (0 and 7 are Sunday, 1 is Monday), not
+    APScheduler 3's own numbering (0 is Monday), so ``0 10 * * 5`` means Friday as
+    everywhere else; names (``fri``, ``mon-fri``) work as well. ``ValueError`` says
+    what is wrong; the schedule builds its triggers from these fields.
+    """
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError("expected five cron fields (minute hour day month day-of-week)")
+    minute, hour, day, month, dow = fields
+    return {
+        "minute": minute,
+        "hour": hour,
+        "day": day,
+        "month": month,
+        "day_of_week": _cron_days(dow, expr),
+    }
+
+
+def _day_number(token: str, expr: str) -> int:
+    token = token.strip().lower()
+    if token in _DAY_NUMBERS:
+        return _DAY_NUMBERS[token]
+    if token.isdigit() and 0 <= int(token) <= 7:
+        return int(token) % 7
+    raise ValueError(f"cron {expr!r}: day of week {token!r} is not 0-7 or mon…sun")
+
+
+def _cron_days(field: str, expr: str) -> str:
+    """Translate a cron day-of-week field into APScheduler day names (Sunday = 0 or 7)."""
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for part in field.split(","):
+        step = 1
+        if "/" in part:
+            part, step_text = part.split("/", 1)
+            if not step_text.isdigit() or int(step_text) < 1:
+                raise ValueError(f"cron {expr!r}: bad step {step_text!r} in day of week")
+            step = int(step_text)
+        if part == "*":
+            first, last = 0, 6
+        elif "-" in part:
+            low, high = part.split("-", 1)
+            first = _day_number(low, expr)
+            last = 7 if high.strip() == "7" else _day_number(high, expr)
+            if last < first:  # "fri-mon" wraps over the weekend
+                last += 7
+        else:
+            first = last = _day_number(part, expr)
+        days.update(day % 7 for day in range(first, last + 1, step))
+    # APScheduler orders weekdays from Monday; a sorted list of names is unambiguous.
+    return ",".join(_DAY_NAMES[d] for d in sorted(days, key=lambda d: (d - 1) % 7))
 
 
 class Settings(Section):
