@@ -63,6 +63,8 @@ class Organisation(Section):
 
 class Storage(Section):
     url: str = "sqlite:///var/rundbrief.db"
+    # How long SQLite waits for another process's lock before the command fails.
+    busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
 
 class Feed(Section):
@@ -248,6 +250,9 @@ class Schedule(Section):
     max_send_delay_minutes: int = Field(default=120, ge=0)
     period: Literal["iso_week", "month"] = "iso_week"
     notify_failed_deliveries: int = Field(default=20, ge=1)
+    # A job that failed because the store did (locked, server down) runs again after
+    # this long, doubling per failure in a row (up to 15 minutes).
+    store_retry_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("compose_newsletter", "send_newsletter")
     @classmethod
