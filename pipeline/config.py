@@ -374,7 +374,7 @@ class Settings(Section):
         prefix = "sqlite:///"
         if url.startswith(prefix) and url != "sqlite:///:memory:":
             rest = url[len(prefix) :]
-            if not rest.startswith("/"):
+            if not rest.startswith(("/", "file:")):
                 return prefix + str(self.path(rest).resolve())
         return url
 

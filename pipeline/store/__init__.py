@@ -20,12 +20,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.errors import StoreError
 from pipeline.store.failures import is_failure, safe_url, store_error
-from pipeline.store.migrations import migrate
+from pipeline.store.migrations import MIGRATIONS, migrate, schema_version
 
 DEFAULT_BUSY_TIMEOUT = 30.0
 
@@ -65,7 +65,7 @@ class Store:
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             path = url.removeprefix("sqlite:///")
-            if path and path != ":memory:":
+            if path and path != ":memory:" and not path.startswith("file:"):
                 try:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
@@ -91,6 +91,13 @@ class Store:
         return store
 
     def migrate(self) -> list[int]:
+        """Apply the missing migrations; return their numbers.
+
+        A store already up to date is only read, so opening it never waits for another
+        process's write lock (a ``status`` or ``count`` runs during a long send)."""
+        with self.connect() as conn:
+            if _schema_is_current(conn):
+                return []
         with self.begin() as conn:
             return migrate(conn)
 
@@ -132,6 +139,13 @@ class Store:
     def close(self) -> None:
         with self.boundary():
             self.engine.dispose()
+
+
+def _schema_is_current(conn: Connection) -> bool:
+    if not inspect(conn).has_table(schema_version.name):
+        return False
+    version = conn.execute(select(schema_version.c.version)).scalar()
+    return int(version or 0) >= len(MIGRATIONS)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, busy_timeout_ms: int) -> None:

@@ -11,7 +11,7 @@ shown without its password.
 from __future__ import annotations
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from pipeline.errors import StoreError
 
@@ -47,7 +47,15 @@ def safe_url(url: str) -> str:
     except sa_exc.ArgumentError:
         return "<unparsable store URL>"
     query = {k: v for k, v in parsed.query.items() if "password" not in k.lower()}
-    return parsed.set(password=None, query=query).render_as_string(hide_password=False)
+    shown = URL.create(
+        parsed.drivername,
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=query,
+    )
+    return shown.render_as_string(hide_password=False)
 
 
 def store_error(url: str, exc: BaseException, *, busy_timeout: float | None = None) -> StoreError:
@@ -63,7 +71,7 @@ def describe(url: str, exc: BaseException, *, busy_timeout: float | None = None)
     except sa_exc.ArgumentError:
         return f"the store failed: {reason}"
     if parsed.get_backend_name() == "sqlite":
-        path = parsed.database or ":memory:"
+        path = (parsed.database or ":memory:").removeprefix("file:")
         where = f"the SQLite file {path}"
         if "locked" in lower or "busy" in lower:
             waited = f" (waited {busy_timeout:g} s)" if busy_timeout is not None else ""
