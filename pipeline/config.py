@@ -3,8 +3,11 @@
 Every section is a small model with named defaults. Unknown keys, wrong types and
 missing values stop the program with one line naming the file, the key and what was
 expected (``ConfigError``, exit status 2). Secrets are never in the file: the file names
-the environment variable that holds each one (``*_env`` keys) and ``Settings.secret``
-reads it when it is needed.
+the environment variable that holds each one (``*_env`` keys). ``load_settings`` reads
+every one of them once, at start, into ``Settings.secrets`` (``Secrets``); nothing reads
+the environment for a secret later. A secret that is needed but not set is a
+``ConfigError`` naming the key and the variable, raised where it is needed (``collect``
+needs no SMTP password).
 
 Relative paths (SQLite files, feed files, Maildirs, key files) are resolved against the
 directory of the configuration file, so a checkout runs from anywhere.
@@ -15,12 +18,14 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from pipeline.errors import ConfigError
 
@@ -330,6 +335,59 @@ def _cron_days(field: str, expr: str) -> str:
     return ",".join(_DAY_NAMES[d] for d in sorted(days, key=lambda d: (d - 1) % 7))
 
 
+@dataclass(frozen=True)
+class Secrets:
+    """Every secret the configuration names, read from the environment once.
+
+    Looked up by the configuration key that names the variable (``"web.secret_env"``,
+    ``"smtp.password_env"``, ``"postmark.api_key_env"`` ...)."""
+
+    source: str = "<defaults>"
+    # configuration key -> name of the environment variable
+    names: Mapping[str, str] = field(default_factory=dict)
+    # configuration key -> value ("" when the variable is not set)
+    values: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def get(self, key: str) -> str:
+        """The secret named by ``key``, or "" when its variable is not set."""
+        self._known(key)
+        return self.values.get(key, "")
+
+    def has(self, key: str) -> bool:
+        return bool(self.get(key))
+
+    def require(self, key: str) -> str:
+        """The secret named by ``key``; ``ConfigError`` naming key and variable if unset."""
+        value = self.get(key)
+        if not value:
+            raise ConfigError(
+                f"{self.source}: {key} names the environment variable {self.names[key]}, "
+                "which is not set"
+            )
+        return value
+
+    def _known(self, key: str) -> None:
+        if key not in self.names:
+            raise KeyError(f"no secret is configured under {key!r}")
+
+
+def resolve_secrets(settings: Settings, environ: Mapping[str, str]) -> Secrets:
+    """Read every variable an ``*_env`` key of ``settings`` names from ``environ``."""
+    names: dict[str, str] = {}
+
+    def walk(model: BaseModel, prefix: str) -> None:
+        for key in type(model).model_fields:
+            value = getattr(model, key)
+            if isinstance(value, BaseModel):
+                walk(value, f"{prefix}{key}.")
+            elif key.endswith("_env") and isinstance(value, str) and value:
+                names[f"{prefix}{key}"] = value
+
+    walk(settings, "")
+    values = {key: environ.get(env, "") for key, env in names.items()}
+    return Secrets(source=settings.source, names=names, values=values)
+
+
 class Settings(Section):
     organisation: Organisation
     storage: Storage = Storage()
@@ -362,6 +420,21 @@ class Settings(Section):
     # Where the file was read from; relative paths are resolved against its directory.
     source: str = "<defaults>"
     base_dir: str = "."
+    _secrets: Secrets | None = PrivateAttr(default=None)
+
+    @property
+    def secrets(self) -> Secrets:
+        """The secrets, read once: by ``load_settings`` at start; settings built otherwise
+        (``settings_from_dict``) read them from the environment on first use."""
+        if self._secrets is None:
+            self._secrets = resolve_secrets(self, os.environ)
+        return self._secrets
+
+    def with_secrets(self, environ: Mapping[str, str]) -> Settings:
+        """A copy whose secrets are read from ``environ`` now (a restart, in tests)."""
+        copy = self.model_copy()
+        copy._secrets = resolve_secrets(self, environ)
+        return copy
 
     def path(self, value: str) -> Path:
         """Resolve a path from the configuration against the configuration's directory."""
@@ -379,13 +452,12 @@ class Settings(Section):
         return url
 
     def secret(self, env_name: str, *, key: str) -> str:
-        """Read a secret from the environment variable ``env_name`` (named by ``key``)."""
-        value = os.environ.get(env_name, "")
-        if not value:
-            raise ConfigError(
-                f"{self.source}: {key} names the environment variable {env_name}, which is not set"
-            )
-        return value
+        """The secret named by the configuration key ``key`` (whose variable is
+        ``env_name``), from ``secrets``; ``ConfigError`` when it is not set."""
+        secrets = self.secrets
+        if secrets.names.get(key) != env_name:
+            raise KeyError(f"{key} does not name the variable {env_name}")
+        return secrets.require(key)
 
     def list_named(self, name: str) -> MailingList:
         for mailing_list in self.lists:
@@ -425,7 +497,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"{file}: not UTF-8 (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
-    return settings_from_dict(data, source=str(file), base_dir=str(file.resolve().parent))
+    settings = settings_from_dict(data, source=str(file), base_dir=str(file.resolve().parent))
+    return settings.with_secrets(os.environ)
 
 
 def settings_from_dict(data: dict[str, Any], *, source: str, base_dir: str) -> Settings:

@@ -96,8 +96,7 @@ def describe(url: str, exc: BaseException, *, busy_timeout: float | None = None)
     if "full" in lower or "no space" in lower:
         return f"{server} has no space left ({reason}); free some space on it"
     if (
-        isinstance(exc, sa_exc.DBAPIError)
-        and exc.connection_invalidated
+        (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
         or any(word in lower for word in _CONNECTION_WORDS)
         or isinstance(exc, sa_exc.InterfaceError | sa_exc.TimeoutError)
     ):

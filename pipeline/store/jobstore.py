@@ -70,7 +70,10 @@ class GuardedJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
 
     def get_next_run_time(self) -> datetime | None:
         try:
-            return self._guarded(lambda: super(GuardedJobStore, self).get_next_run_time())
+            found: datetime | None = self._guarded(
+                lambda: super(GuardedJobStore, self).get_next_run_time()
+            )
+            return found
         except StoreError as exc:
             log.warning("job store: %s", exc)
             return datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS)

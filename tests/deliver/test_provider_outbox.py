@@ -4,6 +4,7 @@ the provider's bounce webhook: sent → bounced → suppressed."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,8 @@ def test_postmark_through_the_outbox_then_a_bounce_webhook_suppresses(
     victim = rows[17]
     monkeypatch.setenv(settings.bounces.postmark_webhook_user_env, "pm")
     monkeypatch.setenv(settings.bounces.postmark_webhook_password_env, "webhook-geheim")
-    client: FlaskClient = create_app(settings, store, clock=clock).test_client()
+    started = settings.with_secrets(os.environ)
+    client: FlaskClient = create_app(started, store, clock=clock).test_client()
     response = client.post(
         "/webhooks/postmark",
         json={

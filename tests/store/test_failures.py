@@ -107,9 +107,8 @@ def test_a_locked_file_is_one_line_naming_the_file_and_what_to_do(
     fast_store: Store, tmp_path: Path
 ) -> None:
     path = tmp_path / "rundbrief.db"
-    with locked(path), pytest.raises(StoreError) as caught:
-        with fast_store.begin() as conn:
-            audience_db.ids_by_email(conn, ["a@example.org"])
+    with locked(path), pytest.raises(StoreError) as caught, fast_store.begin() as conn:
+        audience_db.ids_by_email(conn, ["a@example.org"])
     message = str(caught.value)
     assert "\n" not in message
     assert f"the SQLite file {path} is locked by another process" in message
@@ -153,7 +152,12 @@ def test_a_web_request_on_a_locked_file_answers_503(
         token = form.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
         html = client.post(
             "/signup",
-            data={"email": "neu@example.org", "list": "press", "consent": "yes", "csrf_token": token},
+            data={
+                "email": "neu@example.org",
+                "list": "press",
+                "consent": "yes",
+                "csrf_token": token,
+            },
             headers={"Accept": "text/html"},
         )
     body = html.get_data(as_text=True)
@@ -282,7 +286,9 @@ def test_a_postgres_server_stopped_mid_command_is_one_line(
     settings = make_settings(tmp_path, storage={"url": url})
     set_editor_env(monkeypatch, settings)
     client = make_app(settings, store, FakeClock()).test_client()
-    answer = client.post("/signup", json={"email": "d@example.org", "list": "press", "consent": True})
+    answer = client.post(
+        "/signup", json={"email": "d@example.org", "list": "press", "consent": True}
+    )
     assert answer.status_code == 503 and answer.headers["Retry-After"]
     done = cli(write_config(tmp_path, url), "subscribers", "count")
     assert done.returncode == 1
