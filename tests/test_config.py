@@ -104,7 +104,7 @@ def test_secrets_are_read_once_at_start(tmp_path: Path, monkeypatch: pytest.Monk
     settings = load_settings(write_config(tmp_path, MINIMAL))
     with pytest.raises(
         ConfigError,
-        match="smtp.password_env names the environment variable RUNDBRIEF_SMTP_PASSWORD, "
+        match=r"smtp\.password_env names the environment variable RUNDBRIEF_SMTP_PASSWORD, "
         "which is not set",
     ):
         settings.secrets.require("smtp.password_env")
