@@ -3,8 +3,11 @@
 Every section is a small model with named defaults. Unknown keys, wrong types and
 missing values stop the program with one line naming the file, the key and what was
 expected (``ConfigError``, exit status 2). Secrets are never in the file: the file names
-the environment variable that holds each one (``*_env`` keys) and ``Settings.secret``
-reads it when it is needed.
+the environment variable that holds each one (``*_env`` keys). ``load_settings`` reads
+every one of them once, at start, into ``Settings.secrets`` (``Secrets``); nothing reads
+the environment for a secret later. A secret that is needed but not set is a
+``ConfigError`` naming the key and the variable, raised where it is needed (``collect``
+needs no SMTP password).
 
 Relative paths (SQLite files, feed files, Maildirs, key files) are resolved against the
 directory of the configuration file, so a checkout runs from anywhere.
@@ -15,12 +18,14 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from pipeline.errors import ConfigError
 
@@ -73,6 +78,8 @@ class Organisation(Section):
 
 class Storage(Section):
     url: str = "sqlite:///var/rundbrief.db"
+    # How long SQLite waits for another process's lock before the command fails.
+    busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
 
 class Feed(Section):
@@ -253,18 +260,167 @@ class Schedule(Section):
     max_send_delay_minutes: int = Field(default=120, ge=0)
     period: Literal["iso_week", "month"] = "iso_week"
     notify_failed_deliveries: int = Field(default=20, ge=1)
+    # A job that failed because the store did (locked, server down) runs again after
+    # this long, doubling per failure in a row (up to 15 minutes).
+    store_retry_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("compose_newsletter", "send_newsletter")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from pipeline.errors import ScheduleError
-        from pipeline.schedule.periods import cron_trigger
+        # APScheduler checks each field's range; it is imported here, not at the top,
+        # because it is heavy and most commands never need a trigger.
+        from apscheduler.triggers.cron import CronTrigger
 
+        fields = cron_fields(value)
         try:
-            cron_trigger(value, ZoneInfo("UTC"))
-        except ScheduleError as exc:
-            raise ValueError(str(exc).removeprefix("cron: ")) from exc
+            CronTrigger(**fields, timezone=ZoneInfo("UTC"))
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {value!r}: {exc}") from exc
         return value
+
+
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_DAY_NUMBERS = {name: number for number, name in enumerate(_DAY_NAMES)}
+
+
+def cron_fields(expr: str) -> dict[str, str]:
+    """Split a five-field cron expression into APScheduler's ``CronTrigger`` fields.
+
+    The day-of-week numbers follow cron (0 and 7 are Sunday, 1 is Monday), not
+    APScheduler 3's own numbering (0 is Monday), so ``0 10 * * 5`` means Friday as
+    everywhere else; names (``fri``, ``mon-fri``) work as well. ``ValueError`` says
+    what is wrong; the schedule builds its triggers from these fields.
+    """
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError("expected five cron fields (minute hour day month day-of-week)")
+    minute, hour, day, month, dow = fields
+    return {
+        "minute": minute,
+        "hour": hour,
+        "day": day,
+        "month": month,
+        "day_of_week": _cron_days(dow, expr),
+    }
+
+
+def _day_number(token: str, expr: str) -> int:
+    token = token.strip().lower()
+    if token in _DAY_NUMBERS:
+        return _DAY_NUMBERS[token]
+    if token.isdigit() and 0 <= int(token) <= 7:
+        return int(token) % 7
+    raise ValueError(f"cron {expr!r}: day of week {token!r} is not 0-7 or mon…sun")
+
+
+def _cron_days(field: str, expr: str) -> str:
+    """Translate a cron day-of-week field into APScheduler day names (Sunday = 0 or 7)."""
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for part in field.split(","):
+        step = 1
+        if "/" in part:
+            part, step_text = part.split("/", 1)
+            if not step_text.isdigit() or int(step_text) < 1:
+                raise ValueError(f"cron {expr!r}: bad step {step_text!r} in day of week")
+            step = int(step_text)
+        if part == "*":
+            first, last = 0, 6
+        elif "-" in part:
+            low, high = part.split("-", 1)
+            first = _day_number(low, expr)
+            last = 7 if high.strip() == "7" else _day_number(high, expr)
+            if last < first:  # "fri-mon" wraps over the weekend
+                last += 7
+        else:
+            first = last = _day_number(part, expr)
+        days.update(day % 7 for day in range(first, last + 1, step))
+    # APScheduler orders weekdays from Monday; a sorted list of names is unambiguous.
+    return ",".join(_DAY_NAMES[d] for d in sorted(days, key=lambda d: (d - 1) % 7))
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Every secret the configuration names, read from the environment once.
+
+    Looked up by the configuration key that names the variable (``"web.secret_env"``,
+    ``"smtp.password_env"``, ``"postmark.api_key_env"`` ...)."""
+
+    source: str = "<defaults>"
+    # configuration key -> name of the environment variable
+    names: Mapping[str, str] = field(default_factory=dict)
+    # configuration key -> value ("" when the variable is not set)
+    values: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # ``RUNDBRIEF_*`` variables as they were at start: the defaults of keys a table may
+    # leave out (a provider's ``webhook_user_env`` ...), validated where the table is.
+    defaults: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def get(self, key: str) -> str:
+        """The secret named by ``key``, or "" when its variable is not set."""
+        self._known(key)
+        return self.values.get(key, "")
+
+    def has(self, key: str) -> bool:
+        return bool(self.get(key))
+
+    def require(self, key: str) -> str:
+        """The secret named by ``key``; ``ConfigError`` naming key and variable if unset."""
+        value = self.get(key)
+        if not value:
+            raise ConfigError(
+                f"{self.source}: {key} names the environment variable {self.names[key]}, "
+                "which is not set"
+            )
+        return value
+
+    def named(self, key: str, env_name: str) -> str:
+        """The secret of ``key`` whose variable is ``env_name``: configured under ``key``,
+        or (a key left at its default) a ``RUNDBRIEF_*`` variable read at start."""
+        if key in self.names:
+            if self.names[key] != env_name:
+                raise KeyError(f"{key} does not name the variable {env_name}")
+            return self.require(key)
+        value = self.defaults.get(env_name, "")
+        if not value:
+            raise ConfigError(
+                f"{self.source}: {key} names the environment variable {env_name}, which is not set"
+            )
+        return value
+
+    def _known(self, key: str) -> None:
+        if key not in self.names:
+            raise KeyError(f"no secret is configured under {key!r}")
+
+
+def resolve_secrets(settings: Settings, environ: Mapping[str, str]) -> Secrets:
+    """Read every variable an ``*_env`` key of ``settings`` names from ``environ``."""
+    names: dict[str, str] = {}
+
+    def walk(model: BaseModel, prefix: str) -> None:
+        for key in type(model).model_fields:
+            value = getattr(model, key)
+            if isinstance(value, BaseModel):
+                walk(value, f"{prefix}{key}.")
+            elif isinstance(value, dict):
+                walk_table(value, f"{prefix}{key}.")
+            elif key.endswith("_env") and isinstance(value, str) and value:
+                names[f"{prefix}{key}"] = value
+
+    def walk_table(table: Mapping[str, Any], prefix: str) -> None:
+        # The provider tables are kept as read (``providers.<name>``): their keys are
+        # named ``<name>.<key>`` like every other section's.
+        for name, inner in table.items():
+            if not isinstance(inner, Mapping):
+                continue
+            for key, value in inner.items():
+                if key.endswith("_env") and isinstance(value, str) and value:
+                    names[f"{name}.{key}"] = value
+
+    walk(settings, "")
+    values = {key: environ.get(env, "") for key, env in names.items()}
+    defaults = {env: value for env, value in environ.items() if env.startswith("RUNDBRIEF_")}
+    return Secrets(source=settings.source, names=names, values=values, defaults=defaults)
 
 
 class Settings(Section):
@@ -290,6 +446,21 @@ class Settings(Section):
     # Where the file was read from; relative paths are resolved against its directory.
     source: str = "<defaults>"
     base_dir: str = "."
+    _secrets: Secrets | None = PrivateAttr(default=None)
+
+    @property
+    def secrets(self) -> Secrets:
+        """The secrets, read once: by ``load_settings`` at start; settings built otherwise
+        (``settings_from_dict``) read them from the environment on first use."""
+        if self._secrets is None:
+            self._secrets = resolve_secrets(self, os.environ)
+        return self._secrets
+
+    def with_secrets(self, environ: Mapping[str, str]) -> Settings:
+        """A copy whose secrets are read from ``environ`` now (a restart, in tests)."""
+        copy = self.model_copy()
+        copy._secrets = resolve_secrets(self, environ)
+        return copy
 
     def path(self, value: str) -> Path:
         """Resolve a path from the configuration against the configuration's directory."""
@@ -302,18 +473,14 @@ class Settings(Section):
         prefix = "sqlite:///"
         if url.startswith(prefix) and url != "sqlite:///:memory:":
             rest = url[len(prefix) :]
-            if not rest.startswith("/"):
+            if not rest.startswith(("/", "file:")):
                 return prefix + str(self.path(rest).resolve())
         return url
 
     def secret(self, env_name: str, *, key: str) -> str:
-        """Read a secret from the environment variable ``env_name`` (named by ``key``)."""
-        value = os.environ.get(env_name, "")
-        if not value:
-            raise ConfigError(
-                f"{self.source}: {key} names the environment variable {env_name}, which is not set"
-            )
-        return value
+        """The secret named by the configuration key ``key`` (whose variable is
+        ``env_name``), from ``secrets``; ``ConfigError`` when it is not set."""
+        return self.secrets.named(key, env_name)
 
     def list_named(self, name: str) -> MailingList:
         for mailing_list in self.lists:
@@ -353,7 +520,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"{file}: not UTF-8 (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
-    return settings_from_dict(data, source=str(file), base_dir=str(file.resolve().parent))
+    settings = settings_from_dict(data, source=str(file), base_dir=str(file.resolve().parent))
+    return settings.with_secrets(os.environ)
 
 
 def settings_from_dict(data: dict[str, Any], *, source: str, base_dir: str) -> Settings:

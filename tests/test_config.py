@@ -100,13 +100,22 @@ def test_missing_file() -> None:
         load_settings("/nonexistent/rundbrief.toml")
 
 
-def test_secret_comes_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = load_settings(write_config(tmp_path, MINIMAL))
+def test_secrets_are_read_once_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RUNDBRIEF_SMTP_PASSWORD", raising=False)
-    with pytest.raises(ConfigError, match="RUNDBRIEF_SMTP_PASSWORD, which is not set"):
-        settings.secret(settings.smtp.password_env, key="smtp.password_env")
+    settings = load_settings(write_config(tmp_path, MINIMAL))
+    with pytest.raises(
+        ConfigError,
+        match=r"smtp\.password_env names the environment variable RUNDBRIEF_SMTP_PASSWORD, "
+        "which is not set",
+    ):
+        settings.secrets.require("smtp.password_env")
     monkeypatch.setenv("RUNDBRIEF_SMTP_PASSWORD", "geheim")
-    assert settings.secret(settings.smtp.password_env, key="smtp.password_env") == "geheim"
+    started = load_settings(write_config(tmp_path, MINIMAL))
+    monkeypatch.setenv("RUNDBRIEF_SMTP_PASSWORD", "später-geändert")
+    assert started.secrets.require("smtp.password_env") == "geheim"
+    assert started.secret(started.smtp.password_env, key="smtp.password_env") == "geheim"
+    assert "geheim" not in repr(started.secrets)
+    assert not settings.secrets.has("smtp.password_env")
 
 
 def test_cli_config_error_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="rundbrief")
     except RundbriefError as exc:
-        print(f"rundbrief: error: {exc}", file=sys.stderr)
+        # One line whatever the message holds (a driver's text may span several).
+        message = " ".join(str(exc).split())
+        print(f"rundbrief: error: {message}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("rundbrief: interrupted", file=sys.stderr)

@@ -30,7 +30,10 @@ class AppContext:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.settings.database_url())
+            settings = self.settings
+            self._store = Store.open(
+                settings.database_url(), busy_timeout=settings.storage.busy_timeout_seconds
+            )
         return self._store
 
     def close(self) -> None:

@@ -7,8 +7,6 @@ fit for production behind a reverse proxy (nginx, Caddy) that terminates TLS; se
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 from pipeline.cli.context import app_context
@@ -46,7 +44,8 @@ def register(app: typer.Typer) -> None:
         web = settings.web
         # Unsubscribe links and sessions are signed with it: refuse to start without it.
         settings.secret(web.secret_env, key="web.secret_env")
-        if not (os.environ.get(web.editor_user_env) and os.environ.get(web.editor_password_env)):
+        secrets = settings.secrets
+        if not (secrets.has("web.editor_user_env") and secrets.has("web.editor_password_env")):
             err_console.print(
                 f"warning: {web.editor_user_env} or {web.editor_password_env} is not set; "
                 "editor login is disabled"

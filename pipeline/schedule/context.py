@@ -3,6 +3,7 @@ result, and the recording of each run in ``job_runs``."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import traceback
@@ -14,7 +15,7 @@ from pipeline import notify
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import Transport
-from pipeline.errors import RundbriefError
+from pipeline.errors import RundbriefError, StoreError
 from pipeline.schedule import guard
 from pipeline.store import Store
 from pipeline.store import schedule as q
@@ -53,10 +54,19 @@ class JobResult:
 
 
 def recorded(ctx: JobContext, job: str, body: Callable[[], JobResult]) -> JobResult:
-    """Run a job body, recording it in ``job_runs``; an error is logged, never raised."""
+    """Run a job body, recording it in ``job_runs``; an error is logged, never raised.
+
+    Except a ``StoreError``: the run is recorded as an error if the store lets us, and
+    the error goes on to the daemon, which runs the job again later."""
     run_id = q.start_job_run(ctx.store, job, now=ctx.clock.now())
     try:
         result = body()
+    except StoreError as exc:
+        with contextlib.suppress(StoreError):
+            q.finish_job_run(
+                ctx.store, run_id, now=ctx.clock.now(), outcome="error", detail=str(exc)
+            )
+        raise
     except RundbriefError as exc:
         log.error("job failed", extra={"job": job, "error": str(exc)})
         result = JobResult(job, "error", str(exc))

@@ -11,6 +11,12 @@ Stopping: SIGTERM or SIGINT sets one ``threading.Event``. A running send sees it
 two batches, marks the batch it has in flight and returns; the claim is released, the
 job run recorded as ``stopped``, and the process exits 0. The next start resumes the
 mailing left in ``sending`` (``jobs.catch_up`` runs at once on start).
+
+The store going away: a job that fails with a ``StoreError`` (the SQLite file locked by
+another process, the PostgreSQL server restarting) logs one line and runs again after
+``[schedule] store_retry_seconds``, doubling per failure in a row up to
+``MAX_STORE_RETRY_SECONDS``; the daemon keeps running. Those retries live in a job store
+in memory (``RETRY_STORE``), because the database may be the very thing that is down.
 """
 
 from __future__ import annotations
@@ -20,20 +26,21 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
 from pipeline.deliver import Transport
+from pipeline.errors import StoreError
 from pipeline.schedule import jobs
 from pipeline.schedule.plan import (
     JOB_TABLE,
@@ -50,6 +57,9 @@ __all__ = ["Daemon", "job_plan", "run_job", "stored_next_runs", "upcoming"]
 
 log = logging.getLogger(__name__)
 
+RETRY_STORE = "retries"
+MAX_STORE_RETRY_SECONDS = 900.0
+
 
 class _Registry:
     """The daemon running in this process: persisted jobs hold only a job name, so the
@@ -58,13 +68,16 @@ class _Registry:
     current: Daemon | None = None
 
 
-def run_job(name: str, mailing_id: int | None = None) -> None:
-    """The one function every stored job calls (by reference, so it survives restarts)."""
+def run_job(name: str, mailing_id: int | None = None) -> bool:
+    """The one function every stored job calls (by reference, so it survives restarts).
+
+    True when the job ran, False when it did not (no daemon, stopping, or put off
+    because the store failed)."""
     daemon = _Registry.current
     if daemon is None:
         log.warning("job fired without a running daemon", extra={"job": name})
-        return
-    daemon.run(name, mailing_id)
+        return False
+    return daemon.run(name, mailing_id)
 
 
 class Daemon:
@@ -92,10 +105,12 @@ class Daemon:
         # because APScheduler's shutdown holds the lock a job needs to touch its jobs.
         self._running = 0
         self._idle = threading.Condition()
+        # Store failures in a row per job, for the retry's backoff.
+        self._store_failures: dict[str, int] = {}
         self.ctx.dispatch = self.dispatch
         self.ctx.reschedule = self.reschedule_press
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)},
+            jobstores={"default": store.job_store(JOB_TABLE), RETRY_STORE: MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(threads)},
             job_defaults={
                 "coalesce": True,
@@ -111,17 +126,49 @@ class Daemon:
 
     # --- jobs ----------------------------------------------------------------------
 
-    def run(self, name: str, mailing_id: int | None = None) -> None:
+    def run(self, name: str, mailing_id: int | None = None) -> bool:
+        """Run one job; a ``StoreError`` puts it off (``retry_later``) instead of raising."""
         with self._idle:
             if self.ctx.stop.is_set():
-                return  # stopping: start nothing new
+                return False  # stopping: start nothing new
             self._running += 1
         try:
             self._run(name, mailing_id)
+        except StoreError as exc:
+            self.retry_later(name, mailing_id, exc)
+            return False
         finally:
             with self._idle:
                 self._running -= 1
                 self._idle.notify_all()
+        self._store_failures.pop(_retry_id(name, mailing_id), None)
+        return True
+
+    def retry_later(self, name: str, mailing_id: int | None, exc: StoreError) -> None:
+        """Run the job again after the backoff; one log line, no traceback."""
+        job_id = _retry_id(name, mailing_id)
+        failures = self._store_failures.get(job_id, 0) + 1
+        self._store_failures[job_id] = failures
+        base = self.settings.schedule.store_retry_seconds
+        delay = min(base * 2 ** (failures - 1), max(base, MAX_STORE_RETRY_SECONDS))
+        log.error(
+            "job put off: %s; trying again in %g s",
+            exc,
+            delay,
+            extra={"job": name, "mailing": mailing_id, "failures": failures},
+        )
+        if self.ctx.stop.is_set() or not self.scheduler.running:
+            return
+        self.scheduler.add_job(
+            run_job,
+            DateTrigger(run_date=self.ctx.clock.now() + timedelta(seconds=delay)),
+            args=(name, mailing_id),
+            id=job_id,
+            name=f"retry {name} after a store failure",
+            jobstore=RETRY_STORE,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
 
     def _run(self, name: str, mailing_id: int | None) -> None:
         ctx = self.ctx
@@ -214,7 +261,7 @@ class Daemon:
         coalesced, within ``misfire_grace_time``) instead of silently moving on.
         """
         plan = {s.id: s for s in job_plan(self.settings, self.store, now=self.ctx.clock.now())}
-        for job in self.scheduler.get_jobs():
+        for job in self.scheduler.get_jobs(jobstore="default"):
             if job.id not in plan:
                 self._remove(job.id)
         for spec in plan.values():
@@ -277,6 +324,10 @@ class Daemon:
                 pass
         finally:
             self.stop()
+
+
+def _retry_id(name: str, mailing_id: int | None) -> str:
+    return f"retry:{name}" if mailing_id is None else f"retry:{name}:{mailing_id}"
 
 
 def _local(settings: Settings, when: datetime | None) -> str:

@@ -4,10 +4,8 @@ Everything here works in the organisation's time zone and returns aware UTC inst
 so "Thursday 14:00" stays 14:00 on the wall clock when the UTC offset changes on the
 last Sundays of March and October. No I/O, no clock: callers pass the instant.
 
-Cron expressions are the usual five fields (minute hour day month day-of-week). The
-day-of-week numbers follow cron (0 and 7 are Sunday, 1 is Monday), not APScheduler 3's
-own numbering (0 is Monday), so an operator's ``0 10 * * 5`` means Friday as everywhere
-else; names (``fri``, ``mon-fri``) work as well.
+Cron expressions are the usual five fields (minute hour day month day-of-week), validated
+and split by ``pipeline.config.cron_fields`` (cron's day numbers, Sunday = 0 or 7).
 """
 
 from __future__ import annotations
@@ -17,12 +15,11 @@ from typing import Literal
 
 from apscheduler.triggers.cron import CronTrigger
 
+from pipeline.config import cron_fields
 from pipeline.errors import ScheduleError
 
 Period = Literal["iso_week", "month"]
 
-_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_NAME_TO_NUMBER = {name: number for number, name in enumerate(_DAY_NAMES)}
 # Growing windows to look back for the previous fire time: dense crons are found in the
 # first, weekly ones in the third, monthly in the fourth; each step is a bounded scan.
 _LOOKBACK = (
@@ -32,42 +29,6 @@ _LOOKBACK = (
     timedelta(days=32),
     timedelta(days=370),
 )
-
-
-def _day_number(token: str, expr: str) -> int:
-    token = token.strip().lower()
-    if token in _NAME_TO_NUMBER:
-        return _NAME_TO_NUMBER[token]
-    if token.isdigit() and 0 <= int(token) <= 7:
-        return int(token) % 7
-    raise ScheduleError(f"cron {expr!r}: day of week {token!r} is not 0-7 or mon…sun")
-
-
-def _cron_days(field: str, expr: str) -> str:
-    """Translate a cron day-of-week field into APScheduler day names (Sunday = 0 or 7)."""
-    if field == "*":
-        return "*"
-    days: set[int] = set()
-    for part in field.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
-            if not step_text.isdigit() or int(step_text) < 1:
-                raise ScheduleError(f"cron {expr!r}: bad step {step_text!r} in day of week")
-            step = int(step_text)
-        if part == "*":
-            first, last = 0, 6
-        elif "-" in part:
-            low, high = part.split("-", 1)
-            first = _day_number(low, expr)
-            last = 7 if high.strip() == "7" else _day_number(high, expr)
-            if last < first:  # "fri-mon" wraps over the weekend
-                last += 7
-        else:
-            first = last = _day_number(part, expr)
-        days.update(day % 7 for day in range(first, last + 1, step))
-    # APScheduler orders weekdays from Monday; a sorted list of names is unambiguous.
-    return ",".join(_DAY_NAMES[d] for d in sorted(days, key=lambda d: (d - 1) % 7))
 
 
 def _repeated_wall_time(moment: datetime) -> bool:
@@ -101,23 +62,13 @@ class LocalCronTrigger(CronTrigger):  # type: ignore[misc]
 
 def cron_trigger(expr: str, tz: tzinfo, *, key: str = "cron") -> CronTrigger:
     """Parse a five-field cron expression in ``tz``; ``ScheduleError`` names ``key``."""
-    fields = expr.split()
-    if len(fields) != 5:
-        raise ScheduleError(f"{key}: expected five cron fields (minute hour day month day-of-week)")
-    minute, hour, day, month, dow = fields
     try:
-        return LocalCronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=_cron_days(dow, expr),
-            timezone=tz,
-        )
-    except ScheduleError as exc:
-        raise ScheduleError(f"{key}: {exc}") from exc
+        return LocalCronTrigger(**cron_fields(expr), timezone=tz)
     except ValueError as exc:
-        raise ScheduleError(f"{key}: invalid cron expression {expr!r}: {exc}") from exc
+        message = str(exc)
+        if not message.startswith(("cron ", "expected")):
+            message = f"invalid cron expression {expr!r}: {message}"
+        raise ScheduleError(f"{key}: {message}") from exc
 
 
 def next_fire(expr: str, after: datetime, tz: tzinfo) -> datetime | None:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.config import Settings
+from pipeline.errors import StoreError
 from pipeline.schedule.periods import cron_trigger
 from pipeline.store import Store
 from pipeline.store import schedule as q
@@ -114,11 +114,13 @@ def stored_next_runs(store: Store) -> dict[str, datetime | None]:
     """Next run times the daemon stored (empty if it never ran on this store)."""
     if not q.has_table(store, JOB_TABLE):
         return {}
-    jobstore = SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE)
+    jobstore = store.job_store(JOB_TABLE)
     out: dict[str, datetime | None] = {}
     try:
         for job in jobstore.get_all_jobs():
             out[job.id] = job.next_run_time
+    except StoreError:
+        raise
     except Exception:  # unreadable pickles from another version: show the plan only
         log.warning("cannot read the stored jobs", exc_info=True)
         return {}

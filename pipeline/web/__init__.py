@@ -32,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, StoreError
 from pipeline.store import Store
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ def create_app(
     app.context_processor(lambda: {"organisation": settings.organisation})
     _register_filters(app, settings)
     app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(StoreError, _store_unavailable)
     for register in _blueprints():
         register(app)
     return app
@@ -166,6 +167,27 @@ def _error_page(exc: HTTPException) -> Response | HTTPException:
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
+    return response
+
+
+# How long a client should wait before asking again when the store is unavailable.
+STORE_RETRY_AFTER_SECONDS = 30
+
+
+def _store_unavailable(exc: StoreError) -> Response:
+    """The database failed (locked, server down): 503 with Retry-After, no traceback."""
+    from flask import jsonify, request
+
+    log.error("store unavailable: %s", exc, extra={"path": request.path})
+    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/webhooks/"):
+        # Webhook senders retry on 5xx: the event is not lost.
+        response = jsonify(error="store unavailable")
+        response.status_code = 503
+    else:
+        body = render_template("unavailable.html", retry_after=STORE_RETRY_AFTER_SECONDS)
+        response = Response(body, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -1,7 +1,8 @@
 """Editor login: one account whose name and password live in environment variables.
 
-``[web] editor_user_env`` and ``editor_password_env`` name the variables (read at each
-login, so a changed password takes effect without a restart). The password is compared
+``[web] editor_user_env`` and ``editor_password_env`` name the variables (read once at
+start with the other secrets, ``Settings.secrets``: a changed password takes effect at
+the restart, and ends every session opened with the old one). The password is compared
 in constant time. A login opens a server-side session (``pipeline.web.sessions``): the
 signed cookie only names it, and it ends at logout, after ``SESSION_HOURS``, or when the
 password variable changes. Failed logins are throttled per client address (5) and per
@@ -17,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import threading
 from collections import deque
 from datetime import datetime, timedelta
@@ -97,19 +97,17 @@ def _throttle() -> LoginThrottle:
 
 def credentials_configured() -> bool:
     """Whether login can work: a signing secret and both credential variables are set."""
-    web = deps().settings.web
+    secrets = deps().settings.secrets
     return bool(
         deps().has_secret
-        and os.environ.get(web.editor_user_env)
-        and os.environ.get(web.editor_password_env)
+        and secrets.get("web.editor_user_env")
+        and secrets.get("web.editor_password_env")
     )
 
 
 def check_credentials(user: str, password: str) -> bool:
     """Compare with the configured account in constant time (no early exit on the name)."""
-    web = deps().settings.web
-    want_user = os.environ.get(web.editor_user_env, "")
-    want_password = os.environ.get(web.editor_password_env, "")
+    want_user, want_password = _account()
     if not (want_user and want_password):
         return False
     # Digests have equal length, so compare_digest leaks nothing about the lengths either.
@@ -118,15 +116,18 @@ def check_credentials(user: str, password: str) -> bool:
     return user_ok & password_ok
 
 
+def _account() -> tuple[str, str]:
+    secrets = deps().settings.secrets
+    return secrets.get("web.editor_user_env"), secrets.get("web.editor_password_env")
+
+
 def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode("utf-8")).digest()
 
 
 def _password_fingerprint(account: str) -> str | None:
     """The fingerprint sessions of ``account`` must carry (None: no such account now)."""
-    web = deps().settings.web
-    want_user = os.environ.get(web.editor_user_env, "")
-    want_password = os.environ.get(web.editor_password_env, "")
+    want_user, want_password = _account()
     if not (want_user and want_password and deps().has_secret) or account != want_user:
         return None
     return sessions.fingerprint(want_password)

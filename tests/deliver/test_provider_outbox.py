@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,8 @@ def test_postmark_through_the_outbox_then_a_bounce_webhook_suppresses(
     victim = rows[17]
     monkeypatch.setenv(settings_for(settings, "postmark").webhook_user_env, "pm")
     monkeypatch.setenv(settings_for(settings, "postmark").webhook_password_env, "webhook-geheim")
-    client: FlaskClient = create_app(settings, store, clock=clock).test_client()
+    started = settings.with_secrets(os.environ)
+    client: FlaskClient = create_app(started, store, clock=clock).test_client()
     response = client.post(
         "/webhooks/postmark",
         json={
@@ -282,7 +284,8 @@ def test_brevo_through_the_outbox_then_a_bounce_webhook_suppresses(
     victim = next(r for r in sent_rows(store) if r.provider_message_id == message_id)
     assert header.endswith(f":{victim.id}")
     monkeypatch.setenv("RUNDBRIEF_BREVO_WEBHOOK_TOKEN", "brevo-token")
-    client: FlaskClient = create_app(settings, store, clock=clock).test_client()
+    started = settings.with_secrets(os.environ)  # secrets are read once, at start
+    client: FlaskClient = create_app(started, store, clock=clock).test_client()
     response = client.post(
         "/webhooks/brevo?token=brevo-token",
         json={

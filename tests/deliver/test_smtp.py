@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,7 @@ def test_auth_and_starttls_settings_are_used(
     from pipeline.errors import ConfigError
 
     with pytest.raises(ConfigError, match="SMTP_PW_FOR_TEST"):
-        transport_from_settings(settings)
+        transport_from_settings(settings.with_secrets(os.environ))
 
 
 def test_starttls_and_auth_against_a_real_server(
