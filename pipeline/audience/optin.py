@@ -125,7 +125,7 @@ def record_signup(
     now = clock.now()
     _rate_limit(settings, store, request.ip, now)
     mailing_list = _public_list(settings, request.list_name)
-    email = Normaliser().normalise(request.email)
+    email = Normaliser().accept(request.email)
     language = request.language if request.language in LANGUAGES else settings.organisation.language
     with store.begin() as conn:
         suppression = q.get_suppression(conn, email_hash(email))

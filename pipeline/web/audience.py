@@ -24,8 +24,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
-from pipeline.audience import optin, preferences
-from pipeline.audience.addresses import AddressError
+from pipeline.audience import AddressError, NonAsciiLocalPart, optin, preferences
 from pipeline.audience.links import preferences_url, read_link, signing_secret
 from pipeline.audience.suppression import unsubscribe_in
 from pipeline.audience.tokens import Token, TokenError
@@ -147,6 +146,8 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
         )
         response[0].headers["Retry-After"] = str(exc.retry_after)
         return response
+    except NonAsciiLocalPart:
+        return _signup_error(fields, _non_ascii(fields.get("language", "")), as_json, 400)
     except AddressError as exc:
         return _signup_error(fields, f"Diese E-Mail-Adresse ist ungültig: {exc}", as_json, 400)
     except (AudienceError, ConfigError) as exc:
@@ -188,6 +189,21 @@ def _default_transport(settings: Settings) -> Transport:
     from pipeline.deliver.factory import transport_from_settings
 
     return transport_from_settings(settings)
+
+
+def _non_ascii(language: str) -> str:
+    # The address policy (pipeline.audience.addresses): no SMTPUTF8 addresses.
+    if language == "en":
+        return (
+            "We cannot send mail to this address: it has characters outside ASCII before "
+            "the @ (such as ö or é), which not every mail server can carry. Please use "
+            "another address."
+        )
+    return (
+        "An diese Adresse können wir leider nicht zustellen: Sie enthält Zeichen außerhalb "
+        "von ASCII vor dem @ (etwa ö oder é), die nicht jeder Mailserver transportiert. "
+        "Bitte verwenden Sie eine andere Adresse."
+    )
 
 
 def _signed_up(email: str, *, as_json: bool) -> Response:
