@@ -9,6 +9,9 @@ Public API (contract shared with deliver/, web/, render/):
 - ``tokens``: HMAC-signed unsubscribe/preferences/confirmation tokens per subscriber and
   list; ``links``: the URLs built from them.
 - ``suppression``: ``is_suppressed`` / ``suppress`` / ``unsubscribe``.
+- ``addresses``: the one address policy: ``accept_address`` for every new address
+  (import, sign-up, web app), ``wire_address`` for the sender, ``normalise_email`` for
+  the key of an address already stored; ``NonAsciiLocalPart`` (SMTPUTF8 is not used).
 - ``csv_import.import_file``: CSV lists in; ``optin``: double opt-in with evidence;
   ``privacy``: export and erase.
 """
@@ -17,7 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from pipeline.audience.addresses import AddressError, email_hash, normalise_email
+from pipeline.audience.addresses import (
+    AddressError,
+    NonAsciiLocalPart,
+    accept_address,
+    email_hash,
+    normalise_email,
+    wire_address,
+)
 from pipeline.audience.suppression import is_suppressed, suppress, unsubscribe
 from pipeline.models import Recipient
 from pipeline.store import Store
@@ -59,9 +69,15 @@ def is_receiving(store: Store, email: str, list_name: str) -> bool:
 
 
 __all__ = [
+    "AddressError",
+    "NonAsciiLocalPart",
+    "accept_address",
+    "email_hash",
     "is_receiving",
     "is_suppressed",
     "iter_recipients",
+    "normalise_email",
     "suppress",
     "unsubscribe",
+    "wire_address",
 ]

@@ -1,4 +1,19 @@
-"""E-mail addresses: syntax check (email-validator, no DNS), normalisation, hashing.
+"""E-mail addresses: the one address policy, normalisation, hashing.
+
+**The policy** (one for import, sign-up, the web app and the sender): an address is
+accepted when email-validator (no DNS) accepts it *and* the sender can put it on the
+wire: the local part (before the @) is a plain ASCII dot-atom and the domain has an
+ASCII (IDNA) form. Addresses such as ``jörg@münchen.de`` need SMTPUTF8 (RFC 6531) on
+every hop; not every SMTP relay offers it, and of the HTTP providers Postmark and
+SendGrid refuse such recipients, so one configuration change would silently make them
+undeliverable. They are therefore refused where they come in (CSV import with the line,
+sign-up with a clear message: ``NonAsciiLocalPart``) instead of being accepted and then
+failing at every send. ``wire_address`` is the sender's check and ``accept`` calls it,
+so nothing is accepted that the sender would refuse. Internationalised *domains* are
+fine: they go out in their IDNA form.
+
+``normalise`` (without the policy) gives the key of any valid address, for looking up,
+suppressing and erasing addresses that are already stored or named in a bounce report.
 
 The normalised form is what the store keys on, what duplicates are found by and what
 the suppression hash is taken of:
@@ -40,6 +55,47 @@ class AddressError(AudienceError):
     """An address that is not a valid e-mail address (the message says why)."""
 
 
+class NonAsciiLocalPart(AddressError):
+    """A valid address that needs SMTPUTF8 (characters outside ASCII before the @)."""
+
+
+# What the sender puts on the wire: an ASCII dot-atom and an ASCII (IDNA) host name.
+_WIRE_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_NON_ASCII = (
+    "{address!r} has characters outside ASCII before the @; such addresses need "
+    "SMTPUTF8, which not every mail server and provider carries, so Rundbrief does not "
+    "accept them"
+)
+
+
+def wire_address(address: str) -> str:
+    """The address as the sender writes it into the envelope and the To header.
+
+    The domain is given its IDNA (ASCII) form; the local part must be an ASCII dot-atom
+    (``NonAsciiLocalPart`` otherwise, ``AddressError`` for anything else unusable).
+    Cheap on the common path: it runs once per recipient of every mailing.
+    """
+    text = address.strip()
+    local, at, domain = text.rpartition("@")
+    if at and local and not local.isascii():
+        raise NonAsciiLocalPart(_NON_ASCII.format(address=text))
+    if at and domain and not domain.isascii():
+        ascii_domain, _ = _check_domain(domain)
+        if not ascii_domain:
+            raise AddressError(f"invalid domain in address {text!r}")
+        domain = ascii_domain
+    candidate = f"{local}@{domain}"
+    if (
+        not at
+        or len(candidate) > _MAX_ADDRESS
+        or not _DOT_ATOM.fullmatch(local)
+        or not _WIRE_DOMAIN.fullmatch(domain)
+        or ".." in domain
+    ):
+        raise AddressError(f"invalid e-mail address {text!r}")
+    return candidate
+
+
 def email_hash(normalised: str) -> str:
     """sha256 of a normalised address: what suppressions keep after an erase."""
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
@@ -67,6 +123,16 @@ class Normaliser:
             if len(local) + 1 + found[1] <= _MAX_ADDRESS:
                 return f"{local}@{found[0]}".lower()
         return _full_check(text)
+
+    def accept(self, raw: str) -> str:
+        """The normalised address if the policy accepts it (import, sign-up, web app):
+        valid, and one the sender can carry (``NonAsciiLocalPart`` otherwise)."""
+        normalised = self.normalise(raw)
+        local = normalised.rpartition("@")[0]
+        if not local.isascii():
+            raise NonAsciiLocalPart(_NON_ASCII.format(address=raw.strip()))
+        # The sender's own check, so that both can never disagree.
+        return wire_address(normalised)
 
     def _remember(self, domain: str) -> tuple[str, int]:
         if len(self._domains) >= _CACHE_LIMIT:
@@ -100,5 +166,13 @@ def _full_check(text: str) -> str:
 
 
 def normalise_email(raw: str) -> str:
-    """Check and normalise one address (``AddressError`` when it is not valid)."""
+    """Check and normalise one address (``AddressError`` when it is not valid).
+
+    The key form, without the sending policy: for addresses already stored or reported.
+    """
     return Normaliser().normalise(raw)
+
+
+def accept_address(raw: str) -> str:
+    """Check one new address against the policy and normalise it (see ``accept``)."""
+    return Normaliser().accept(raw)

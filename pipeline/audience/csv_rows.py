@@ -453,7 +453,7 @@ class RowChecker:
         self.list_name = list_name
         self.default_language = default_language
         self._notices: list[RowNotice] = []
-        self._normalise = Normaliser().normalise
+        self._normalise = Normaliser().accept
         columns = header.columns
         self._width = len(columns)
         self._email = header.email_index

@@ -3,7 +3,7 @@ the link activates it. The evidence German courts ask for is kept on the subscri
 when and from which IP the sign-up came, from which form or URL, which version of the
 consent text was shown, when and from which IP it was confirmed.
 
-Whatever the address (new, pending, active, unsubscribed, suppressed), ``signup`` gives
+Whatever the address (new, pending, active, unsubscribed, suppressed), a sign-up gives
 the caller the same answer, so the form cannot be used to find out who is subscribed;
 what differs happens behind it (a mail or none). Sign-ups are limited per IP address and
 hour (``audience.signups_per_ip_per_hour``); the IPs of the ``signups`` table are kept
@@ -18,20 +18,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from pipeline.audience.addresses import Normaliser, email_hash
-from pipeline.audience.links import confirm_url, preferences_url, read_link, unsubscribe_url
+from pipeline.audience.links import read_link
 from pipeline.audience.suppression import lift_for_optin, may_optin
 from pipeline.audience.tokens import TokenError
 from pipeline.clock import Clock
 from pipeline.config import MailingList, Settings
-from pipeline.errors import AudienceError, DeliveryError, RenderError
+from pipeline.errors import AudienceError
 from pipeline.store import Store
 from pipeline.store import audience as q
-
-if TYPE_CHECKING:
-    from pipeline.deliver import Transport
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +60,7 @@ class SignupOutcome:
 
     email: str
     list_name: str
-    action: str  # recorded | mailed | already_active | not_mailed_suppressed | mail_failed
+    action: str  # recorded | queued (the confirmation) | already_active | not_mailed_suppressed
     subscriber_id: int | None = None
 
 
@@ -91,41 +87,20 @@ class ConfirmationTask:
     language: str
 
 
-def signup(
-    settings: Settings,
-    store: Store,
-    request: Signup,
-    *,
-    clock: Clock,
-    secret: str,
-    transport: Transport | None,
-) -> SignupOutcome:
-    """Record a sign-up (pending, with evidence) and mail the confirmation link.
-
-    Raises ``RateLimited``, ``AddressError`` (the address is not valid) or
-    ``AudienceError`` (unknown list, list without sign-up); never because the address
-    exists or not.
-    """
-    outcome, task = record_signup(settings, store, request, clock=clock)
-    if task is None:
-        return outcome
-    if transport is None:
-        raise AudienceError("no transport to send the confirmation mail with")
-    return mail_confirmation(settings, store, task, clock=clock, secret=secret, transport=transport)
-
-
 def record_signup(
     settings: Settings, store: Store, request: Signup, *, clock: Clock
 ) -> tuple[SignupOutcome, ConfirmationTask | None]:
-    """The store half of ``signup``: the outcome, and the mail to send (if any).
+    """Record a sign-up (pending, with evidence): the outcome, and the mail due (if any).
 
-    The web app sends the mail after answering, so that the answer takes the same time
-    whether a mail goes out or not.
+    Raises ``RateLimited``, ``AddressError`` (the address is not valid or not one the
+    policy accepts) or ``AudienceError`` (unknown list, list without sign-up); never
+    because the address exists or not. The confirmation mail itself is rendered and
+    recorded in the system mail outbox above this package (``pipeline.signup``).
     """
     now = clock.now()
     _rate_limit(settings, store, request.ip, now)
     mailing_list = _public_list(settings, request.list_name)
-    email = Normaliser().normalise(request.email)
+    email = Normaliser().accept(request.email)
     language = request.language if request.language in LANGUAGES else settings.organisation.language
     with store.begin() as conn:
         suppression = q.get_suppression(conn, email_hash(email))
@@ -171,76 +146,19 @@ def record_signup(
                 "updated_at": now,
             },
         )
-    # The mail goes out after the commit: a crash in between leaves a pending sign-up the
-    # person can repeat, never a mail pointing at nothing.
+    # The mail is recorded after the commit: a crash in between leaves a pending sign-up
+    # the person can repeat, never a mail pointing at nothing.
     task = ConfirmationTask(email, subscriber_id, mailing_list, language)
     return SignupOutcome(email, mailing_list.name, "recorded", subscriber_id), task
 
 
-def mail_confirmation(
-    settings: Settings,
-    store: Store,
-    task: ConfirmationTask,
-    *,
-    clock: Clock,
-    secret: str,
-    transport: Transport,
-) -> SignupOutcome:
-    """Send the confirmation mail of a recorded sign-up and note when it went out."""
-    name = task.mailing_list.name
-    try:
-        send_confirmation(
-            settings,
-            transport,
-            email=task.email,
-            subscriber_id=task.subscriber_id,
-            mailing_list=task.mailing_list,
-            language=task.language,
-            clock=clock,
-            secret=secret,
-        )
-    except (DeliveryError, RenderError) as exc:
-        log.error("confirmation mail failed", extra={"list": name, "error": str(exc)})
-        return SignupOutcome(task.email, name, "mail_failed", task.subscriber_id)
-    with store.begin() as conn:
-        q.upsert_subscription(conn, task.subscriber_id, name, {"confirm_sent_at": clock.now()})
-    log.info("confirmation mailed", extra={"list": name, "subscriber": task.subscriber_id})
-    return SignupOutcome(task.email, name, "mailed", task.subscriber_id)
-
-
-def send_confirmation(
-    settings: Settings,
-    transport: Transport,
-    *,
-    email: str,
-    subscriber_id: int,
-    mailing_list: MailingList,
-    language: str,
-    clock: Clock,
-    secret: str,
+def note_confirmation_sent(
+    store: Store, subscriber_id: int, list_name: str, *, at: datetime
 ) -> None:
-    """Render the confirmation mail for one person and send it outside the outbox."""
-    from pipeline.deliver.single import send_single
-    from pipeline.render import Personalisation, render_confirmation
-
-    link = confirm_url(settings, secret, subscriber_id, mailing_list.name, issued_at=clock.now())
-    rendered = render_confirmation(
-        settings, language=language, list_title=mailing_list.title, confirm_url=link
-    )
-    personal = Personalisation(
-        salutation="",
-        first_name="",
-        last_name="",
-        email=email,
-        unsubscribe_url=unsubscribe_url(settings, secret, subscriber_id, mailing_list.name),
-        preferences_url=preferences_url(settings, secret, subscriber_id, mailing_list.name),
-    )
-    # No list headers: this is the one mail a person asked for, not a mailing of the list.
-    result = send_single(
-        settings, transport, to=email, rendered=rendered, personal=personal, clock=clock
-    )
-    if not result.ok:
-        raise DeliveryError(result.error or "the transport refused the confirmation mail")
+    """The confirmation mail of a sign-up went out (called by the system mail outbox)."""
+    with store.begin() as conn:
+        q.upsert_subscription(conn, subscriber_id, list_name, {"confirm_sent_at": at})
+    log.info("confirmation mailed", extra={"list": list_name, "subscriber": subscriber_id})
 
 
 def confirm(

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from pipeline import __version__
-from pipeline.cli import bounces, collect, mailings, run, send, serve, subscribers
+from pipeline.cli import bounces, collect, mail, mailings, run, send, serve, subscribers
 from pipeline.cli.context import AppContext, app_context
 from pipeline.errors import RundbriefError
 from pipeline.logs import setup_logging
@@ -68,7 +68,7 @@ def check(ctx: typer.Context) -> None:
     )
 
 
-for module in (collect, mailings, serve, subscribers, send, bounces, run):
+for module in (collect, mailings, serve, subscribers, send, bounces, run, mail):
     module.register(app)
 
 

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
                 f"warning: {web.editor_user_env} or {web.editor_password_env} is not set; "
                 "editor login is disabled"
             )
-        app = create_app(settings, state.store, clock=state.clock)
+        app = create_app(settings, state.store, clock=state.clock, mail_worker=True)
         bind_host = host or web.host
         bind_port = port or web.port
         console.print(

@@ -10,8 +10,11 @@ Public API (contract shared with cli, web, audience, schedule):
   mailing and splices in the personal parts per recipient.
 - ``send_mailing(settings, store, mailing_id, ...)`` (``outbox``) records one delivery per
   eligible recipient, then claims keyset batches and sends them; resumable after a crash.
-- ``send_test`` / ``send_single`` / ``send_plain`` (``single``): one message outside the
-  outbox (test copies, opt-in mails, operator notifications).
+- ``system``: the outbox of system mail (opt-in confirmations, operator notifications,
+  test copies): ``enqueue`` a finished message, ``drain_system_mail`` sends what is due
+  (retries with the deliveries' back-off), ``SystemMailWorker`` drains in the background.
+- ``single``: such single messages built whole (``single_message``, ``plain_message``),
+  and ``send_test``, which records a test copy and drains it at once.
 
 A transport exposes ``from_settings(settings) -> Transport``; ``factory`` imports it by
 the name in ``[delivery] transport`` (a provider's through the registry). A transport may declare ``batch_hint`` (how

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 
+from pipeline.audience import AddressError, wire_address
 from pipeline.errors import PermanentDeliveryError
 
 CRLF = "\r\n"
@@ -18,10 +19,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 # RFC 5322 atext plus space: a display name made of these needs no quoting.
 _ATOM_PHRASE = re.compile(r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ .]*$")
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
-# Local part and domain of an address we are willing to put on the wire.
-_ADDRESS = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
-)
 # 60 characters per encoded word ("=?utf-8?b?" + 48 base64 characters + "?="), so that
 # "Subject: " and the first word fit on a line of 78 (RFC 2047 allows up to 75).
 _WORD_BYTES = 36
@@ -35,19 +32,14 @@ def clean(value: str) -> str:
 def check_address(address: str) -> str:
     """The address as it may appear in a header and an envelope, or PermanentDeliveryError.
 
-    The domain is converted to its IDNA (punycode) form; a local part outside ASCII would
-    need SMTPUTF8, which not every server offers, so it is refused.
+    The audience's address policy decides (``pipeline.audience.wire_address``): the
+    domain goes out in its IDNA form; a local part outside ASCII would need SMTPUTF8 and
+    is refused, the same rule the import and the sign-up apply.
     """
-    local, at, domain = address.strip().rpartition("@")
-    if at and domain and not domain.isascii():
-        try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise PermanentDeliveryError(f"invalid domain in address {address!r}") from exc
-    candidate = f"{local}@{domain}"
-    if not at or len(candidate) > 254 or not _ADDRESS.match(candidate) or ".." in candidate:
-        raise PermanentDeliveryError(f"invalid e-mail address {address!r}")
-    return candidate
+    try:
+        return wire_address(address)
+    except AddressError as exc:
+        raise PermanentDeliveryError(str(exc)) from exc
 
 
 def encoded_words(text: str) -> list[str]:

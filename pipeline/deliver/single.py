@@ -1,6 +1,10 @@
-"""One message outside the outbox: an editor's test copy, an opt-in mail, a notification.
+"""Single messages: an editor's test copy, an opt-in mail, a notification.
 
-None of these change any state: a test copy of a mailing is marked as a test (subject
+Each is built here completely (``single_message``, ``plain_message``) and goes through
+the system mail outbox (``pipeline.deliver.system``): recorded first, then sent, and
+retried when the transport fails. ``send_test`` records a test copy and drains it at
+once, so the editor sees the result; if the transport is down the copy stays queued and
+goes out later. A test copy changes no mailing state: it is marked as a test (subject
 prefix and ``X-Rundbrief-Test`` header) and carries the first list's unsubscribe headers
 for a sample subscriber, so the editor sees exactly what recipients will get.
 """
@@ -10,11 +14,13 @@ from __future__ import annotations
 import binascii
 from email.utils import format_datetime
 
+import pipeline.store.system_mail as system_db
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.deliver import OutgoingMessage, SendResult, Transport
+from pipeline.deliver import MessageParts, OutgoingMessage, SendResult, Transport
 from pipeline.deliver.headers import check_address, fold, mailbox, unstructured
 from pipeline.deliver.message import MessageBuilder, message_id_for
+from pipeline.deliver.system import TransportFactory, drain_system_mail, enqueue
 from pipeline.errors import DeliveryError
 from pipeline.models import Recipient
 from pipeline.render import Personalisation, RenderedMailing
@@ -23,13 +29,6 @@ from pipeline.store import Store
 
 def _secret(settings: Settings) -> str:
     return settings.secret(settings.web.secret_env, key="web.secret_env")
-
-
-def _send_one(transport: Transport, message: OutgoingMessage) -> SendResult:
-    results = transport.send([message])
-    if len(results) != 1:
-        raise DeliveryError(f"transport {transport.name} returned {len(results)} results for 1")
-    return results[0]
 
 
 def send_test(
@@ -41,8 +40,14 @@ def send_test(
     clock: Clock,
     transport: Transport | None = None,
     language: str | None = None,
+    transport_factory: TransportFactory | None = None,
 ) -> SendResult:
-    """Send one copy of a mailing to ``to``, marked as a test; no state changes."""
+    """Record one copy of a mailing to ``to``, marked as a test, and send it at once.
+
+    ``transport`` (kept open) or ``transport_factory`` (default: the configured one).
+    Not ``ok`` with ``permanent`` when refused for good; not ``ok`` otherwise when the
+    copy waits in the system mail outbox for its next try (the error says so).
+    """
     from pipeline.render import load_rendered, render_mailing
     from pipeline.store.outbox import mailing_state
 
@@ -59,24 +64,39 @@ def send_test(
         raise DeliveryError(f"mailing {mailing_id} has no {wanted} version")
     list_name = state.lists[0] if state.lists else None
     recipient = _test_recipient(store, to, list_name or "", wanted)
-    own = transport is None
-    if transport is None:
-        from pipeline.deliver.factory import transport_from_settings
+    builder = MessageBuilder(
+        settings,
+        rendered,
+        list_name=list_name,
+        secret=_secret(settings),
+        clock=clock,
+        wants_parts=True,  # the transport that drains it is only known then
+    )
+    message = builder.build(recipient, delivery_id=None, test=True)
+    mail_id = enqueue(store, kind="test_copy", message=message, clock=clock)
+    report = drain_system_mail(
+        store, settings, transport_factory, clock, ids=[mail_id], transport=transport
+    )
+    return _result_of(store, mail_id, message, report.results.get(mail_id))
 
-        transport = transport_from_settings(settings)
-    try:
-        builder = MessageBuilder(
-            settings,
-            rendered,
-            list_name=list_name,
-            secret=_secret(settings),
-            clock=clock,
-            wants_parts=bool(getattr(transport, "wants_parts", False)),
-        )
-        return _send_one(transport, builder.build(recipient, delivery_id=None, test=True))
-    finally:
-        if own:
-            transport.close()
+
+def _result_of(
+    store: Store, mail_id: int, message: OutgoingMessage, result: SendResult | None
+) -> SendResult:
+    """The attempt's result, saying when the copy waits for another try."""
+    found = system_db.get(store, mail_id)
+    if found is None or found.status == "sent":
+        return result or SendResult(None, message.recipient, True)
+    if found.status == "failed":
+        error = (result.error if result else None) or found.last_error or "refused"
+        return SendResult(None, message.recipient, False, error=error, permanent=True)
+    reason = (result.error if result else None) or found.last_error or "not sent yet"
+    return SendResult(
+        None,
+        message.recipient,
+        False,
+        error=f"{reason} (the copy is queued and sent again automatically)",
+    )
 
 
 def _test_recipient(store: Store, to: str, list_name: str, language: str) -> Recipient:
@@ -100,9 +120,8 @@ def _test_recipient(store: Store, to: str, list_name: str, language: str) -> Rec
     )
 
 
-def send_single(
+def single_message(
     settings: Settings,
-    transport: Transport,
     *,
     to: str | Recipient,
     rendered: RenderedMailing,
@@ -110,8 +129,9 @@ def send_single(
     clock: Clock,
     list_name: str | None = None,
     test: bool = False,
-) -> SendResult:
-    """Send ``rendered`` filled with ``personal`` to one address (e.g. the opt-in mail)."""
+) -> OutgoingMessage:
+    """``rendered`` filled with ``personal`` for one address (e.g. the opt-in mail),
+    with the fields for HTTP providers, ready for ``system.enqueue``."""
     if isinstance(to, Recipient):
         email = to.email
         name = " ".join(p for p in (to.first_name, to.last_name) if p)
@@ -123,23 +143,21 @@ def send_single(
         list_name=list_name,
         secret=_secret(settings),
         clock=clock,
-        wants_parts=bool(getattr(transport, "wants_parts", False)),
+        wants_parts=True,
     )
-    return _send_one(
-        transport, builder.build_personal(email, name, personal, delivery_id=None, test=test)
-    )
+    return builder.build_personal(email, name, personal, delivery_id=None, test=test)
 
 
-def send_plain(
+def plain_message(
     settings: Settings,
-    transport: Transport,
     *,
     to: str,
     subject: str,
     text: str,
     clock: Clock,
-) -> SendResult:
-    """A plain-text message to the operator or an editor (failure notices, reports)."""
+) -> OutgoingMessage:
+    """A plain-text message to the operator or an editor (failure notices, reports),
+    with the fields for HTTP providers, ready for ``system.enqueue``."""
     sender = settings.sender
     address = check_address(to)
     from_address = check_address(sender.from_address)
@@ -161,20 +179,15 @@ def send_plain(
         )
     )
     data = head.encode("ascii") + binascii.b2a_qp(body.encode("utf-8"), istext=True)
-    parts = None
-    if getattr(transport, "wants_parts", False):
-        from pipeline.deliver import MessageParts
-
-        parts = MessageParts(
-            from_name=sender.from_name,
-            from_address=from_address,
-            to_name="",
-            to_address=address,
-            reply_to=sender.reply_to,
-            subject=" ".join(subject.split()),
-            text=text,
-            html="",
-            headers=(("Message-ID", message_id), ("Auto-Submitted", "auto-generated")),
-        )
-    message = OutgoingMessage(None, from_address, address, message_id, data, parts=parts)
-    return _send_one(transport, message)
+    parts = MessageParts(
+        from_name=sender.from_name,
+        from_address=from_address,
+        to_name="",
+        to_address=address,
+        reply_to=sender.reply_to,
+        subject=" ".join(subject.split()),
+        text=text,
+        html="",
+        headers=(("Message-ID", message_id), ("Auto-Submitted", "auto-generated")),
+    )
+    return OutgoingMessage(None, from_address, address, message_id, data, parts=parts)

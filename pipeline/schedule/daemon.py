@@ -180,6 +180,8 @@ class Daemon:
             jobs.send_newsletter_job(ctx)
         elif name == "bounces":
             jobs.bounces_job(ctx)
+        elif name == "mail":
+            jobs.mail_job(ctx)
         elif name == "sync":
             self.sync_press_triggers()
             jobs.sync_job(ctx)

@@ -8,7 +8,9 @@
     bounces      every N minutes when [bounces] source is set
     sync         every minute: catch up what is due (missed compose, a newsletter approved
                  late, press without an embargo, sends left in ``sending``), report
-                 paused or failing mailings, retry unsent notifications
+                 paused or failing mailings
+    mail         every minute: send the queued system mail (confirmations, notifications,
+                 test copies) that is due, with the deliveries' back-off
 
 Each job records a ``job_runs`` row (started, finished, outcome: ok | skipped | held |
 waiting | stopped | error) so ``rundbrief jobs`` and ``status`` can show what happened.
@@ -18,7 +20,7 @@ per recipient), so a job firing twice, or in two daemons, sends once.
 
 import logging
 
-from pipeline import notify
+from pipeline.deliver.system import drain_system_mail
 from pipeline.errors import RundbriefError
 from pipeline.schedule import guard
 from pipeline.schedule.context import (
@@ -51,6 +53,7 @@ __all__ = [
     "collect_job",
     "compose_job",
     "due_job",
+    "mail_job",
     "newsletter_due",
     "press_due",
     "release_press_job",
@@ -198,6 +201,20 @@ def bounces_job(ctx: JobContext) -> JobResult:
     return recorded(ctx, "bounces", body)
 
 
+# --- system mail -----------------------------------------------------------------------
+
+
+def mail_job(ctx: JobContext) -> JobResult:
+    def body() -> JobResult:
+        report = drain_system_mail(ctx.store, ctx.settings, ctx.transport_factory, ctx.clock)
+        if not report.claimed:
+            return JobResult("mail", "skipped", "no system mail due")
+        detail = f"{report.sent} sent, {report.retrying} retrying, {report.failed} failed"
+        return JobResult("mail", "ok" if report.sent or not report.errors else "error", detail)
+
+    return recorded(ctx, "mail", body)
+
+
 # --- sync ------------------------------------------------------------------------------
 
 
@@ -295,5 +312,4 @@ def catch_up(ctx: JobContext) -> JobResult:
         if state.sending_started_at is not None and (now - state.sending_started_at).days < 7:
             check_mailing(ctx, state.id)
     check_feeds(ctx)
-    notify.flush(settings, store, clock=ctx.clock, transport_factory=ctx.transport_factory)
     return JobResult("sync", "ok", ", ".join(done) or "nothing due")

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 JOB_TABLE = "scheduler_jobs"
 SYNC_SECONDS = 60
+MAIL_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,14 @@ def job_plan(settings: Settings, store: Store, *, now: datetime) -> list[JobSpec
             IntervalTrigger(seconds=SYNC_SECONDS, timezone=tz),
             SYNC_SECONDS,
             ("sync",),
+            start_now=True,
+        ),
+        JobSpec(
+            "mail",
+            "send queued system mail: confirmations, notifications, test copies (every minute)",
+            IntervalTrigger(seconds=MAIL_SECONDS, timezone=tz),
+            MAIL_SECONDS,
+            ("mail",),
             start_now=True,
         ),
     ]

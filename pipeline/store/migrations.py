@@ -166,7 +166,21 @@ def _rebuild_subscribers(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-MIGRATIONS: list[Migration] = [_baseline, _fault_handling, _web_sessions, _ids_never_reused]
+def _system_mail(conn: Connection) -> None:
+    """The outbox of system mail (confirmations, notifications, test copies).
+
+    ``checkfirst``: a fresh database got the table (and its index) from the baseline.
+    """
+    schema.system_mail.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [
+    _baseline,
+    _fault_handling,
+    _web_sessions,
+    _ids_never_reused,
+    _system_mail,
+]
 
 
 def current_version(conn: Connection) -> int:

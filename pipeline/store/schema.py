@@ -5,7 +5,7 @@ both back ends behave the same. SQLAlchemy appears only inside ``pipeline.store`
 
 Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, render),
 subscribers/subscriptions/suppressions/signups (audience), deliveries/bounce_events/
-rate_limits (deliver), notifications/job_runs (schedule), web_sessions (web).
+rate_limits (deliver), notifications/job_runs (schedule), system_mail (deliver), web_sessions (web).
 """
 
 from __future__ import annotations
@@ -338,6 +338,34 @@ notifications = Table(
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
+)
+
+# The outbox of mail the system sends on its own (double opt-in confirmations, operator
+# notifications, editors' test copies): the whole message is built and recorded here
+# before it is sent, then drained and retried like deliveries (``deliver.system``).
+system_mail = Table(
+    "system_mail",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("kind", String(16), nullable=False),  # confirmation | notification | test_copy
+    Column("recipient", String(320), nullable=False),
+    Column("envelope_from", String(320), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("data", Text, nullable=False),  # the complete message (ASCII, CRLF)
+    Column("parts", JSON),  # the same as fields, for HTTP providers (MessageParts)
+    Column("status", String(16), nullable=False),  # queued|sending|sent|retry|failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("claimed_by", String(128)),
+    Column("claimed_at", UtcDateTime),
+    Column("provider_message_id", String(200)),
+    # a confirmation: the subscription whose ``confirm_sent_at`` is set once it went out
+    Column("subscriber_id", BigId),
+    Column("list_name", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Index("ix_system_mail_status_id", "status", "id"),
 )
 
 job_runs = Table(

@@ -37,6 +37,7 @@ from pipeline.store import Store
 
 if TYPE_CHECKING:
     from pipeline.deliver import Transport
+    from pipeline.deliver.system import SystemMailWorker
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ class WebDeps:
     transport_factory: Callable[[], Transport] | None = None
     # False when no signing secret is configured: editor login is then refused.
     has_secret: bool = True
+    # Sends the system mail (sign-up confirmations) after the answer; None: the daemon's
+    # ``mail`` job or ``rundbrief mail drain`` does.
+    mail_worker: SystemMailWorker | None = None
 
 
 def deps() -> WebDeps:
@@ -72,8 +76,13 @@ def create_app(
     *,
     clock: Clock | None = None,
     transport_factory: Callable[[], Transport] | None = None,
+    mail_worker: bool = False,
 ) -> Flask:
     """Build the web app. The signing secret comes from ``[web] secret_env``.
+
+    ``mail_worker``: keep one background thread that sends the system mail a sign-up
+    records, at once after the answer (``rundbrief serve`` turns it on). Without it the
+    confirmation waits for the daemon's ``mail`` job or ``rundbrief mail drain``.
 
     Without that variable the app still starts (unsubscribe pages and webhooks check
     their own secrets), but sessions use a throw-away key and editor login is refused;
@@ -97,12 +106,18 @@ def create_app(
         # Editors' forms are small; anything bigger is an attack or a mistake.
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
+    worker = None
+    if mail_worker:
+        from pipeline.deliver.system import SystemMailWorker
+
+        worker = SystemMailWorker(store, settings, transport_factory, clock or SystemClock())
     app.extensions["rundbrief"] = WebDeps(
         settings=settings,
         store=store,
         clock=clock or SystemClock(),
         transport_factory=transport_factory,
         has_secret=has_secret,
+        mail_worker=worker,
     )
     if settings.web.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -19,19 +19,16 @@ says nothing about who or what it was for.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
-from pipeline.audience import optin, preferences
-from pipeline.audience.addresses import AddressError
+from pipeline.audience import AddressError, NonAsciiLocalPart, optin, preferences
 from pipeline.audience.links import preferences_url, read_link, signing_secret
 from pipeline.audience.suppression import unsubscribe_in
 from pipeline.audience.tokens import Token, TokenError
-from pipeline.config import Settings
-from pipeline.deliver import Transport
 from pipeline.errors import AudienceError, ConfigError
+from pipeline.signup import sign_up
 from pipeline.store import audience as q
 from pipeline.web import csrf, deps
 
@@ -127,7 +124,7 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
     if secret is None:
         return _signup_error(fields, "Die Anmeldung ist gerade nicht möglich.", as_json, 503)
     try:
-        _outcome, task = optin.record_signup(
+        outcome = sign_up(
             settings,
             deps().store,
             optin.Signup(
@@ -140,6 +137,7 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
                 language=fields.get("language", ""),
             ),
             clock=deps().clock,
+            secret=secret,
         )
     except optin.RateLimited as exc:
         response = _signup_error(
@@ -147,47 +145,34 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
         )
         response[0].headers["Retry-After"] = str(exc.retry_after)
         return response
+    except NonAsciiLocalPart:
+        return _signup_error(fields, _non_ascii(fields.get("language", "")), as_json, 400)
     except AddressError as exc:
         return _signup_error(fields, f"Diese E-Mail-Adresse ist ungültig: {exc}", as_json, 400)
     except (AudienceError, ConfigError) as exc:
         log.warning("sign-up refused", extra={"error": str(exc)})
         return _signup_error(fields, "Für diese Liste ist keine Anmeldung möglich.", as_json, 400)
-    if task is not None:
-        # After the answer: it must not take longer when a mail goes out (that would tell
-        # whether the address is already subscribed).
-        _send_later(task, secret)
+    worker = deps().mail_worker
+    if outcome.action == "queued" and worker is not None:
+        # The confirmation is recorded; the app's one mail worker sends it after the
+        # answer (or the daemon's ``mail`` job does).
+        worker.wake()
     return _signed_up(fields.get("email", ""), as_json=as_json), 202 if as_json else 200
 
 
-def _send_later(task: optin.ConfirmationTask, secret: str) -> None:
-    found = deps()
-    factory = found.transport_factory or (lambda: _default_transport(found.settings))
-
-    def run() -> None:
-        transport = None
-        try:
-            transport = factory()
-            optin.mail_confirmation(
-                found.settings,
-                found.store,
-                task,
-                clock=found.clock,
-                secret=secret,
-                transport=transport,
-            )
-        except Exception:  # a thread has nobody to raise to: log it
-            log.exception("confirmation mail not sent", extra={"list": task.mailing_list.name})
-        finally:
-            if transport is not None:
-                transport.close()
-
-    threading.Thread(target=run, name="rundbrief-confirmation", daemon=True).start()
-
-
-def _default_transport(settings: Settings) -> Transport:
-    from pipeline.deliver.factory import transport_from_settings
-
-    return transport_from_settings(settings)
+def _non_ascii(language: str) -> str:
+    # The address policy (pipeline.audience.addresses): no SMTPUTF8 addresses.
+    if language == "en":
+        return (
+            "We cannot send mail to this address: it has characters outside ASCII before "
+            "the @ (such as ö or é), which not every mail server can carry. Please use "
+            "another address."
+        )
+    return (
+        "An diese Adresse können wir leider nicht zustellen: Sie enthält Zeichen außerhalb "
+        "von ASCII vor dem @ (etwa ö oder é), die nicht jeder Mailserver transportiert. "
+        "Bitte verwenden Sie eine andere Adresse."
+    )
 
 
 def _signed_up(email: str, *, as_json: bool) -> Response:

@@ -123,10 +123,26 @@ class MailSink:
             return [r for m in self.messages for r in m.rcpt_tos]
 
 
+class SilentServer:
+    """A port that takes connections and never answers: an SMTP server that hangs."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", self.port))
+        self._sock.listen(16)  # connections wait in the backlog, never greeted
+
+    def stop(self) -> None:
+        self._sock.close()
+
+
 class SmtpServer:
-    def __init__(self, sink: MailSink | None = None, **smtp_kwargs: Any) -> None:
+    def __init__(
+        self, sink: MailSink | None = None, *, port: int | None = None, **smtp_kwargs: Any
+    ) -> None:
         self.sink = sink or MailSink()
-        self.port = free_port()
+        self.port = port or free_port()
         self.host = "127.0.0.1"
         self._controller = Controller(self.sink, hostname=self.host, port=self.port, **smtp_kwargs)
 
