@@ -42,21 +42,20 @@ def send_test(
     transport: Transport | None = None,
     language: str | None = None,
 ) -> SendResult:
-    """Send one copy of a mailing to ``to``, marked as a test; no state changes."""
-    from pipeline.render import load_rendered, render_mailing
+    """Send one copy of a mailing to ``to``, marked as a test; no state changes.
+
+    It sends the stored render (the workflow renders a draft first)."""
     from pipeline.store.outbox import mailing_state
+    from pipeline.store.renders import load_render
 
     state = mailing_state(store, mailing_id)
     if state is None:
         raise DeliveryError(f"unknown mailing {mailing_id}")
     languages = state.languages or (settings.organisation.language,)
     wanted = language or languages[0]
-    rendered = load_rendered(store, mailing_id, wanted)
+    rendered = load_render(store, mailing_id, wanted)
     if rendered is None:
-        found = {r.language: r for r in render_mailing(settings, store, mailing_id, clock=clock)}
-        rendered = found.get(wanted)
-    if rendered is None:
-        raise DeliveryError(f"mailing {mailing_id} has no {wanted} version")
+        raise DeliveryError(f"mailing {mailing_id} has no {wanted} version; render it first")
     list_name = state.lists[0] if state.lists else None
     recipient = _test_recipient(store, to, list_name or "", wanted)
     own = transport is None
