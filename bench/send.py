@@ -122,15 +122,15 @@ def add_subscribers(store: Store, n: int) -> None:
 
 def real_newsletter(settings: Settings, store: Store) -> int:
     """A newsletter composed and rendered by the pipeline, approved."""
-    from pipeline.compose import compose_newsletter
-    from pipeline.store.mailings import approve
+    from pipeline.mailings import Workflow
     from tests.support.mail_items import add_items
 
     clock = SystemClock()
     add_items(store, clock.now(), count=6)
-    mailing = compose_newsletter(settings, store, clock=clock)
+    flow = Workflow(settings, store, clock)
+    mailing = flow.compose_newsletter()
     assert mailing is not None, "nothing to compose"
-    approve(store, mailing.id, clock=clock, by="bench", settings=settings)
+    flow.approve(mailing.id, by="bench")
     return mailing.id
 
 
@@ -150,9 +150,9 @@ def clone_mailing(store: Store, source_id: int) -> int:
 def build_rate(settings: Settings, store: Store, mailing_id: int, n: int) -> tuple[float, int]:
     from pipeline.audience import iter_recipients
     from pipeline.deliver.message import MessageBuilder
-    from pipeline.render import load_rendered
+    from pipeline.store.renders import load_render
 
-    rendered = load_rendered(store, mailing_id, "de")
+    rendered = load_render(store, mailing_id, "de")
     assert rendered is not None
     builder = MessageBuilder(settings, rendered, list_name="members", secret=SECRET)
     spent = 0.0

@@ -4,7 +4,11 @@
      ├── ConfigError          config.toml or an environment variable is wrong (exit 2)
      ├── StoreError           the database cannot be opened or migrated
      ├── FeedError            one feed could not be fetched or parsed (carries the feed)
-     ├── ComposeError         a draft cannot be made or edited (wrong state, unknown item)
+     ├── WorkflowError        an operation on a mailing is not possible now
+     │    ├── ComposeError     a draft cannot be made or edited (unknown item, empty subject)
+     │    ├── TransitionError  the mailing's state does not allow this step (409 on the web)
+     │    ├── NotDueError      sent before its send time (names the time in local time)
+     │    └── ApprovalRefused  the approval policy says no
      ├── RenderError          templates, MJML, size or accessibility checks failed
      ├── AudienceError        subscriber data, tokens, CSV import
      ├── DeliveryError        outbox and transports
@@ -43,8 +47,35 @@ class FeedError(RundbriefError):
         self.feed = feed
 
 
-class ComposeError(RundbriefError):
-    """A mailing cannot be composed or edited in its current state."""
+class WorkflowError(RundbriefError):
+    """An operation on a mailing is not possible now; ``mailing_id`` names the mailing."""
+
+    def __init__(self, message: str, *, mailing_id: int | None = None) -> None:
+        super().__init__(message)
+        self.mailing_id = mailing_id
+
+
+class ComposeError(WorkflowError):
+    """A mailing cannot be composed or edited as asked (unknown item, empty subject …)."""
+
+
+class TransitionError(WorkflowError):
+    """The mailing's status does not allow the step (``current`` → ``wanted``)."""
+
+    def __init__(
+        self, message: str, *, mailing_id: int | None = None, current: str = "", wanted: str = ""
+    ) -> None:
+        super().__init__(message, mailing_id=mailing_id)
+        self.current = current
+        self.wanted = wanted
+
+
+class NotDueError(WorkflowError):
+    """A send was asked for before the mailing's send time."""
+
+
+class ApprovalRefused(WorkflowError):
+    """The approval policy does not let this person approve this mailing."""
 
 
 class RenderError(RundbriefError):

@@ -26,6 +26,50 @@ class MailingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+S = MailingStatus
+
+# The lifecycle, as the one table of allowed steps (from → to). Every status change of a
+# mailing names its step against this table, in the workflow layer and in the store's
+# conditional updates alike (``check_step``):
+#
+#     draft ──approve──▶ approved ─────────────▶ sending ──▶ sent
+#       │   (send time ahead)▶ scheduled ──(due)──▶   │  ▲
+#       ▲── edit ─── approved | scheduled             ▼  │
+#                                                   paused
+#     draft | approved | scheduled | paused ──cancel──▶ cancelled
+MAILING_STEPS: frozenset[tuple[MailingStatus, MailingStatus]] = frozenset(
+    {
+        (S.DRAFT, S.APPROVED),
+        (S.DRAFT, S.SCHEDULED),
+        (S.DRAFT, S.CANCELLED),
+        (S.APPROVED, S.DRAFT),
+        (S.APPROVED, S.SENDING),
+        (S.APPROVED, S.CANCELLED),
+        (S.SCHEDULED, S.DRAFT),
+        (S.SCHEDULED, S.SENDING),
+        (S.SCHEDULED, S.CANCELLED),
+        (S.SENDING, S.PAUSED),
+        (S.SENDING, S.SENT),
+        (S.PAUSED, S.SENDING),
+        (S.PAUSED, S.CANCELLED),
+    }
+)
+
+
+def check_step(current: str, wanted: str) -> bool:
+    """Whether ``current → wanted`` is a step of the lifecycle."""
+    return (MailingStatus(current), MailingStatus(wanted)) in MAILING_STEPS
+
+
+def steps_from(wanted: MailingStatus, *sources: MailingStatus) -> tuple[str, ...]:
+    """The ``sources`` as column values for a conditional UPDATE to ``wanted``; a source
+    that the table does not allow is a programming error (``ValueError``)."""
+    for source in sources:
+        if (source, wanted) not in MAILING_STEPS:
+            raise ValueError(f"{source} → {wanted} is not a step of the mailing lifecycle")
+    return tuple(str(s) for s in sources)
+
+
 class DeliveryStatus(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
@@ -113,6 +157,22 @@ class Mailing:
     approved_at: datetime | None = None
     sent_at: datetime | None = None
     paused_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedMailing:
+    """One mailing in one language, rendered, with placeholders still in it.
+
+    Made by ``render``, stored by ``store``, sent by ``deliver``: it lives here because
+    all three handle it.
+    """
+
+    mailing_id: int | None
+    language: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
 
 
 @dataclass(frozen=True)

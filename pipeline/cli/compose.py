@@ -5,9 +5,8 @@ from __future__ import annotations
 import typer
 
 from pipeline.cli.context import app_context
-from pipeline.cli.mailings import JSON, local_time, parse_when
+from pipeline.cli.mailings import JSON, local_time, parse_when, workflow
 from pipeline.cli.output import console, emit_json
-from pipeline.compose import compose_newsletter, compose_press, plan_newsletter
 
 compose_app = typer.Typer(
     help="Make a draft: the newsletter of this week, or a press release from one item.",
@@ -33,10 +32,11 @@ def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     Example: rundbrief compose newsletter --json
     """
     state = app_context(ctx)
-    plan = plan_newsletter(state.settings, state.store, clock=state.clock)
+    flow = workflow(state)
+    plan = flow.plan_newsletter()
     mailing = None
     if not plan.reason:
-        mailing = compose_newsletter(state.settings, state.store, clock=state.clock)
+        mailing = flow.compose_newsletter()
     if as_json:
         emit_json(
             {
@@ -78,7 +78,7 @@ def compose_press_cmd(
     """
     state = app_context(ctx)
     when = parse_when(embargo, state) if embargo else None
-    mailing = compose_press(state.settings, state.store, item_id, clock=state.clock, embargo=when)
+    mailing = workflow(state).compose_press(item_id, embargo=when)
     if as_json:
         emit_json({"mailing": mailing.id, "items": 1, "subject": mailing.subject})
         return

@@ -7,16 +7,17 @@ from __future__ import annotations
 import getpass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from pipeline.cli.context import AppContext, app_context
 from pipeline.cli.output import console, emit_json
 from pipeline.errors import ComposeError
 from pipeline.models import Mailing, MailingKind, MailingStatus
-from pipeline.store import mailings as store_mailings
+
+if TYPE_CHECKING:
+    from pipeline.mailings import MailingOverview, Workflow
 
 JSON = typer.Option(False, "--json", help="Print one JSON document instead of a summary.")
 STATUS_STYLE = {
@@ -46,6 +47,13 @@ def register(app: typer.Typer) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def workflow(state: AppContext) -> Workflow:
+    """The workflow layer for this command (imported here: ``--help`` stays light)."""
+    from pipeline.mailings import Workflow
+
+    return Workflow(state.settings, state.store, state.clock)
 
 
 def parse_when(value: str, state: AppContext) -> datetime:
@@ -113,13 +121,15 @@ def mailings_cmd(
         )
     if kind and kind not in {k.value for k in MailingKind}:
         raise ComposeError(f"--kind {kind!r}: expected newsletter or press")
-    found = store_mailings.list_mailings(state.store, status=status, kind=kind)
+    found = workflow(state).list_mailings(status=status, kind=kind)
     if as_json:
         emit_json({"mailings": [mailing_json(m) for m in found]})
         return
     if not found:
         console.print("No mailings yet. Make one: rundbrief compose newsletter")
         return
+    from rich.table import Table
+
     table = Table(title="Mailings", title_justify="left")
     for column in ("id", "kind", "status", "items", "subject", "send at", "created"):
         table.add_column(column, justify="right" if column in ("id", "items") else "left")
@@ -146,33 +156,29 @@ def show_cmd(
 
     Example: rundbrief mailing show 3
     """
-    from pipeline.cli.send import delivery_summary, print_delivery_summary
+    from rich.table import Table
+
     from pipeline.render.checks import html_size
-    from pipeline.render.mailing import load_items, load_rendered, mailing_languages
 
     state = app_context(ctx)
-    mailing = store_mailings.get_mailing(state.store, mailing_id)
-    items = load_items(state.store, mailing.item_ids)
-    renders = {
-        lang: load_rendered(state.store, mailing_id, lang)
-        for lang in mailing_languages(state.settings, mailing)
-    }
+    view = workflow(state).overview(mailing_id)
+    mailing = view.mailing
     if as_json:
         data = mailing_json(mailing)
         data["items"] = [
             {
                 "id": iid,
-                "kind": items[iid].kind if iid in items else None,
-                "title": items[iid].title if iid in items else None,
-                "published_at": items[iid].published_at if iid in items else None,
+                "kind": item.kind if item else None,
+                "title": item.title if item else None,
+                "published_at": item.published_at if item else None,
             }
-            for iid in mailing.item_ids
+            for iid, item in view.items
         ]
         data["renders"] = {
             lang: ({"html_bytes": html_size(r.html), "text_chars": len(r.text)} if r else None)
-            for lang, r in renders.items()
+            for lang, r in view.renders.items()
         }
-        data.update(delivery_summary(state.store, mailing_id))
+        data.update(overview_json(view))
         emit_json(data)
         return
     console.print(
@@ -187,7 +193,7 @@ def show_cmd(
     if mailing.send_at:
         console.print(f"Send at:   {local_time(mailing.send_at, state)}")
     if mailing.approved_at:
-        by = store_mailings.approved_by(state.store, mailing.id) or "?"
+        by = view.approved_by or "?"
         console.print(f"Approved:  {local_time(mailing.approved_at, state)} by {by}")
     if mailing.intro_md.strip():
         console.print("Intro:", markup=False)
@@ -195,8 +201,7 @@ def show_cmd(
     table = Table(title="Items", title_justify="left")
     for column in ("pos", "item", "kind", "published", "title"):
         table.add_column(column)
-    for pos, iid in enumerate(mailing.item_ids, start=1):
-        item = items.get(iid)
+    for pos, (iid, item) in enumerate(view.items, start=1):
         table.add_row(
             str(pos),
             str(iid),
@@ -205,7 +210,7 @@ def show_cmd(
             item.title if item else "(item no longer exists)",
         )
     console.print(table)
-    for lang, rendered in renders.items():
+    for lang, rendered in view.renders.items():
         if rendered is None:
             console.print(f"Render {lang}: not rendered yet (rundbrief preview {mailing.id})")
         else:
@@ -213,7 +218,55 @@ def show_cmd(
                 f"Render {lang}: {html_size(rendered.html) / 1000:.1f} KB HTML, "
                 f"{len(rendered.text)} characters of text"
             )
-    print_delivery_summary(console, delivery_summary(state.store, mailing_id))
+    print_overview(view)
+
+
+def overview_json(view: MailingOverview) -> dict[str, Any]:
+    """The delivery part of ``mailing show --json``."""
+    return {
+        "recipients": view.recipients,
+        "paused_reason": view.paused_reason,
+        "resume_at": view.resume_at.isoformat() if view.resume_at else None,
+        "possible_duplicates": view.possible_duplicates,
+        "deliveries": dict(view.deliveries),
+        "top_errors": [{"error": e, "count": n} for e, n in view.top_errors],
+        "bounces": dict(view.bounces),
+        "complaints": view.complaints,
+        "unsubscribes": view.unsubscribes,
+    }
+
+
+def print_overview(view: MailingOverview) -> None:
+    """The delivery part of ``mailing show``: one line of counts, then the top errors."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if view.paused_reason:
+        console.print(f"Paused:    {view.paused_reason}", markup=False)
+        if view.resume_at:
+            console.print(f"           the daemon tries again at {view.resume_at.isoformat()}")
+    console.print(f"Recipients: {view.recipients}" + ("" if view.started else " (now)"))
+    if not any(view.deliveries.values()):
+        console.print("Deliveries: none yet")
+        return
+    console.print(
+        "Deliveries: " + ", ".join(f"{status} {n}" for status, n in view.deliveries.items() if n)
+    )
+    if view.possible_duplicates:
+        console.print(
+            f"Possible duplicates: {view.possible_duplicates} (sent again after an "
+            "attempt that went unanswered and could not be confirmed)"
+        )
+    reported = {**view.bounces, "complaint": view.complaints, "unsubscribed": view.unsubscribes}
+    if any(reported.values()):
+        console.print(
+            "Reported:   " + ", ".join(f"{kind} {n}" for kind, n in reported.items() if n)
+        )
+    if view.top_errors:
+        table = Table("errors", "count", title=None, show_edge=False)
+        for error, count in view.top_errors:
+            table.add_row(Text(error), str(count))
+        console.print(table)
 
 
 # --- editing and the lifecycle ---------------------------------------------------------
@@ -246,7 +299,10 @@ def edit_cmd(
         raise ComposeError("--move ITEM and --to POSITION go together")
     if embargo and no_embargo:
         raise ComposeError("--embargo and --no-embargo contradict each other")
-    before = store_mailings.get_mailing(state.store, mailing_id)
+    from pipeline.mailings import reorder
+
+    flow = workflow(state)
+    before = flow.get(mailing_id)
     changes: dict[str, Any] = {}
     if subject is not None:
         changes["subject"] = subject
@@ -258,25 +314,18 @@ def edit_cmd(
         changes["send_at"] = parse_when(embargo, state)
     elif no_embargo:
         changes["send_at"] = None
-    ids = list(before.item_ids)
-    for item_id in drop or []:
-        if item_id not in ids:
-            raise ComposeError(f"mailing {mailing_id}: item {item_id} is not in this mailing")
-        ids.remove(item_id)
+    ids = reorder(before.item_ids, drop=set(drop or []))
     if move is not None:
         if move not in ids:
             raise ComposeError(f"mailing {mailing_id}: item {move} is not in this mailing")
         if not 1 <= to <= len(ids):
             raise ComposeError(f"--to {to}: expected a position from 1 to {len(ids)}")
-        ids.remove(move)
-        ids.insert(to - 1, move)
+        ids = reorder(ids, positions={move: to})
     if tuple(ids) != before.item_ids:
-        if not ids:
-            raise ComposeError(f"mailing {mailing_id} would have no items left; cancel it instead")
         changes["item_ids"] = ids
     if not changes:
         raise ComposeError("nothing to change: give --subject, --intro-file, --drop, --move …")
-    after = store_mailings.edit_mailing(state.store, mailing_id, clock=state.clock, **changes)
+    after = flow.edit(mailing_id, **changes)
     if as_json:
         emit_json(mailing_json(after))
         return
@@ -311,19 +360,22 @@ def approve_cmd(
 ) -> None:
     """Render, check and approve a draft: from now on its stored render is what is sent.
 
+    A draft with a send time ahead becomes scheduled: the daemon sends it at that time
+    and `rundbrief send` refuses before it.
+
     Example: rundbrief approve 3 --by redaktion@junge-buergermeister.example
     """
     state = app_context(ctx)
     who = by or _login()
-    mailing = store_mailings.approve(
-        state.store, mailing_id, clock=state.clock, by=who, settings=state.settings
-    )
+    mailing = workflow(state).approve(mailing_id, by=who)
     if as_json:
         emit_json(mailing_json(mailing))
         return
     line = f"Mailing {mailing.id} approved by {who}"
-    if mailing.send_at:
-        line += f"; it goes out at {local_time(mailing.send_at, state)} at the earliest"
+    if mailing.status == MailingStatus.SCHEDULED and mailing.send_at:
+        line += f"; it is scheduled for {local_time(mailing.send_at, state)}"
+    elif mailing.send_at:
+        line += f"; its send time {local_time(mailing.send_at, state)} has passed"
     console.print(line + ".")
 
 
@@ -344,7 +396,7 @@ def cancel_cmd(
     Example: rundbrief cancel 3
     """
     state = app_context(ctx)
-    mailing = store_mailings.cancel(state.store, mailing_id, clock=state.clock, by=_login())
+    mailing = workflow(state).cancel(mailing_id, by=_login())
     if as_json:
         emit_json(mailing_json(mailing))
         return

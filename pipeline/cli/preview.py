@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from pipeline.cli.context import app_context
-from pipeline.cli.mailings import JSON
+from pipeline.cli.mailings import JSON, workflow
 from pipeline.cli.output import console, emit_json
 
 
@@ -33,11 +33,11 @@ def preview_cmd(
 
     Example: rundbrief preview 3 --to anna.schulz@example.org --out var/preview
     """
+    from pipeline.mailings import write_preview
     from pipeline.render.checks import html_size
-    from pipeline.render.preview import build_preview, write_preview
 
     state = app_context(ctx)
-    preview = build_preview(state.settings, state.store, mailing_id, clock=state.clock, to=to)
+    preview = workflow(state).preview(mailing_id, to=to)
     paths = write_preview(preview, out)
     size = html_size(preview.personal.html)
     if as_json:

@@ -10,7 +10,6 @@ from types import FrameType
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,12 +19,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
-from rich.text import Text
 
 from pipeline.cli.context import app_context
 from pipeline.cli.output import console, emit_json, err_console
-from pipeline.store import Store
 
 
 @contextmanager
@@ -92,50 +88,6 @@ class _Bar:
         )
 
 
-def delivery_summary(store: Store, mailing_id: int) -> dict[str, Any]:
-    """Delivery counts by status, the most common errors and the bounces and complaints
-    reported since (for ``mailing show``)."""
-    from pipeline.store.bounces import events_for_mailing
-    from pipeline.store.outbox import counts, mailing_state, possible_duplicates, top_errors
-
-    state = mailing_state(store, mailing_id)
-    return {
-        "paused_reason": state.paused_reason if state else None,
-        "resume_at": state.resume_at.isoformat() if state and state.resume_at else None,
-        "possible_duplicates": possible_duplicates(store, mailing_id),
-        "deliveries": counts(store, mailing_id),
-        "top_errors": [{"error": e, "count": n} for e, n in top_errors(store, mailing_id)],
-        "bounces": events_for_mailing(store, mailing_id),
-    }
-
-
-def print_delivery_summary(out: Console, summary: dict[str, Any]) -> None:
-    """The delivery part of ``mailing show``: one line of counts, then the top errors."""
-    counts = summary["deliveries"]
-    if summary.get("paused_reason"):
-        out.print(f"Paused:    {summary['paused_reason']}", markup=False)
-        if summary.get("resume_at"):
-            out.print(f"           the daemon tries again at {summary['resume_at']}")
-    if not any(counts.values()):
-        out.print("Deliveries: none yet")
-        return
-    out.print("Deliveries: " + ", ".join(f"{status} {n}" for status, n in counts.items() if n))
-    if summary.get("possible_duplicates"):
-        out.print(
-            f"Possible duplicates: {summary['possible_duplicates']} (sent again after an "
-            "attempt that went unanswered and could not be confirmed)"
-        )
-    if summary.get("bounces"):
-        out.print(
-            "Reported:   " + ", ".join(f"{kind} {n}" for kind, n in summary["bounces"].items())
-        )
-    if summary["top_errors"]:
-        table = Table("errors", "count", title=None, show_edge=False)
-        for row in summary["top_errors"]:
-            table.add_row(Text(row["error"]), str(row["count"]))
-        out.print(table)
-
-
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the app."""
 
@@ -156,14 +108,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Send an approved mailing to every eligible recipient (resumes after a crash).
 
+        A mailing scheduled for later is refused until its send time (shown in the
+        organisation's time zone); a paused one resumes.
+
         Example: rundbrief send 12 --dry-run
         """
-        from pipeline.deliver.outbox import send_mailing
-        from pipeline.deliver.single import send_test
+        from pipeline.cli.mailings import workflow
 
         state = app_context(ctx)
+        flow = workflow(state)
         if test_to:
-            result = send_test(state.settings, state.store, mailing_id, test_to, clock=state.clock)
+            result = flow.send_test_copy(mailing_id, test_to)
             if as_json:
                 emit_json(
                     {
@@ -182,15 +137,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1)
             return
         with stop_on_signals() as stop, _Bar(not as_json and err_console.is_terminal) as bar:
-            report = send_mailing(
-                state.settings,
-                state.store,
-                mailing_id,
-                clock=state.clock,
-                dry_run=dry_run,
-                stop=stop.is_set,
-                progress=bar,
-            )
+            report = flow.send_now(mailing_id, dry_run=dry_run, stop=stop.is_set, progress=bar)
         if as_json:
             emit_json(report.as_json())
             return

@@ -46,9 +46,10 @@ from pipeline.deliver.message import MessageBuilder
 from pipeline.deliver.ratelimit import RateLimiter
 from pipeline.deliver.retry import Outcome, RetryPolicy, decide
 from pipeline.errors import AudienceError, DeliveryError, PermanentDeliveryError
-from pipeline.models import Recipient
+from pipeline.models import MailingStatus, Recipient
 from pipeline.render import RenderedMailing
 from pipeline.store import Store
+from pipeline.store.renders import load_renders
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class _Sender:
         self,
         settings: Settings,
         store: Store,
-        state: db.MailingState,
+        state: db.SendingState,
         *,
         clock: Clock,
         transport: Transport | None,
@@ -205,16 +206,11 @@ class _Sender:
 
 
 def _load_renders(
-    settings: Settings, store: Store, state: db.MailingState, clock: Clock
+    settings: Settings, store: Store, state: db.SendingState, clock: Clock
 ) -> dict[str, RenderedMailing]:
-    from pipeline.render import load_rendered, render_mailing
-
+    # Approval (in the workflow layer) stores the render; the send only ever reads it.
     languages = state.languages or (settings.organisation.language,)
-    found = {lang: load_rendered(store, state.id, lang) for lang in languages}
-    if any(r is None for r in found.values()):
-        # Approval stores the render; render now if it is missing (same code path).
-        for rendered in render_mailing(settings, store, state.id, clock=clock):
-            found[rendered.language] = rendered
+    found = load_renders(store, state.id, languages)
     missing = [lang for lang, r in found.items() if r is None]
     if missing:
         raise DeliveryError(f"mailing {state.id} has no rendered version in {', '.join(missing)}")
@@ -222,20 +218,20 @@ def _load_renders(
 
 
 def _check_sendable(
-    state: db.MailingState | None, mailing_id: int, clock: Clock
-) -> db.MailingState:
+    state: db.SendingState | None, mailing_id: int, clock: Clock
+) -> db.SendingState:
     if state is None:
         raise DeliveryError(f"unknown mailing {mailing_id}")
-    if state.status == "sent":
+    if state.status == MailingStatus.SENT:
         when = state.sent_at.isoformat(timespec="minutes") if state.sent_at else "earlier"
         raise DeliveryError(
             f"mailing {mailing_id} was already sent ({when}); a sent mailing is never sent again"
         )
-    if state.status == "draft":
+    if state.status == MailingStatus.DRAFT:
         raise DeliveryError(f"mailing {mailing_id} is a draft; approve it before sending")
-    if state.status == "cancelled":
+    if state.status == MailingStatus.CANCELLED:
         raise DeliveryError(f"mailing {mailing_id} was cancelled")
-    if state.kind == "press" and state.send_at is not None and state.send_at > clock.now():
+    if state.send_at is not None and state.send_at > clock.now():
         raise DeliveryError(
             f"mailing {mailing_id} is under embargo until {state.send_at.isoformat(timespec='minutes')}"
         )
@@ -267,7 +263,7 @@ def send_mailing(
     started = time.monotonic()
     stop = stop or (lambda: False)
     state = _check_sendable(db.mailing_state(store, mailing_id), mailing_id, clock)
-    if not start and state.status != "sending":
+    if not start and state.status != MailingStatus.SENDING:
         raise DeliveryError(f"mailing {mailing_id} is {state.status}, not sending")
     me = worker or worker_id()
     if dry_run:
@@ -302,7 +298,7 @@ def send_mailing(
         )
         if start and not db.start_sending(store, mailing_id, worker=me, now=clock.now()):
             current = db.mailing_state(store, mailing_id)
-            if current is None or current.status != "sending":
+            if current is None or current.status != MailingStatus.SENDING:
                 _check_sendable(current, mailing_id, clock)
                 raise DeliveryError(f"mailing {mailing_id} is {current and current.status}")
             log.info("resuming mailing", extra={"mailing": mailing_id, "worker": me})
@@ -402,7 +398,7 @@ def _run(sender: _Sender, transport: Transport, *, wait_for_retries: bool) -> No
 def _apply_held_suppressions(sender: _Sender) -> None:
     """The run ended without proving the sending broken: held hard bounces are real."""
     state = db.mailing_state(sender.store, sender.state.id)
-    if state is not None and state.status != "paused":
+    if state is not None and state.status != MailingStatus.PAUSED:
         for email, error in sender.held_suppressions:
             _suppress(sender, email, error)
     sender.held_suppressions.clear()
@@ -423,7 +419,7 @@ def _loop(
     while not sender.stop():
         now = clock.now()
         state = db.mailing_state(store, mailing_id)
-        if state is None or state.status != "sending":
+        if state is None or state.status != MailingStatus.SENDING:
             return  # paused or finished by someone else
         db.touch_mailing(store, mailing_id, worker=sender.worker, now=now)
         dead = _dead_local_workers(db.sending_workers(store, mailing_id), sender.worker)

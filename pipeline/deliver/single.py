@@ -44,24 +44,22 @@ def send_test(
 ) -> SendResult:
     """Record one copy of a mailing to ``to``, marked as a test, and send it at once.
 
-    ``transport`` (kept open) or ``transport_factory`` (default: the configured one).
-    Not ``ok`` with ``permanent`` when refused for good; not ``ok`` otherwise when the
-    copy waits in the system mail outbox for its next try (the error says so).
+    It sends the stored render (the workflow renders a draft first). ``transport``
+    (kept open) or ``transport_factory`` (default: the configured one). Not ``ok`` with
+    ``permanent`` when refused for good; not ``ok`` otherwise when the copy waits in the
+    system mail outbox for its next try (the error says so).
     """
-    from pipeline.render import load_rendered, render_mailing
     from pipeline.store.outbox import mailing_state
+    from pipeline.store.renders import load_render
 
     state = mailing_state(store, mailing_id)
     if state is None:
         raise DeliveryError(f"unknown mailing {mailing_id}")
     languages = state.languages or (settings.organisation.language,)
     wanted = language or languages[0]
-    rendered = load_rendered(store, mailing_id, wanted)
+    rendered = load_render(store, mailing_id, wanted)
     if rendered is None:
-        found = {r.language: r for r in render_mailing(settings, store, mailing_id, clock=clock)}
-        rendered = found.get(wanted)
-    if rendered is None:
-        raise DeliveryError(f"mailing {mailing_id} has no {wanted} version")
+        raise DeliveryError(f"mailing {mailing_id} has no {wanted} version; render it first")
     list_name = state.lists[0] if state.lists else None
     recipient = _test_recipient(store, to, list_name or "", wanted)
     builder = MessageBuilder(

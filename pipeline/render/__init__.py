@@ -1,11 +1,10 @@
 """Render: a mailing → HTML (MJML, CSS inlined) and a plain-text part, once per language.
 
-Public API (contract shared with deliver/, web/, audience/, schedule):
+Public API (pure: inputs in, ``RenderedMailing`` out; this package never reads or writes
+the store, the workflow layer ``pipeline.mailings`` does):
 
-- ``render_mailing(settings, store, mailing_id, clock=...)`` renders every language of a
-  mailing, checks it (size, alt text, lang, preheader), stores it and returns it.
-- ``load_rendered(store, mailing_id, language)`` returns what was stored, so preview, test
-  send and the real send use the same bytes.
+- ``render_mailing(settings, mailing, items, now=...)`` renders every language of a
+  mailing and checks it (size, alt text, lang, preheader).
 - ``personalise(rendered, values)`` fills the per-recipient placeholders by plain
   substitution (HTML-escaped in the HTML part): microseconds, no template engine.
 - ``render_confirmation(...)`` renders the double opt-in mail.
@@ -17,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.models import RenderedMailing
+
 # The per-recipient placeholders; nothing else changes between two recipients.
 SALUTATION = "⟦SALUTATION⟧"
 FIRST_NAME = "⟦FIRST_NAME⟧"
@@ -24,18 +25,6 @@ LAST_NAME = "⟦LAST_NAME⟧"
 EMAIL = "⟦EMAIL⟧"
 UNSUB_URL = "⟦UNSUB_URL⟧"
 PREFS_URL = "⟦PREFS_URL⟧"
-
-
-@dataclass(frozen=True)
-class RenderedMailing:
-    """One mailing in one language, rendered, with placeholders still in it."""
-
-    mailing_id: int | None
-    language: str
-    subject: str
-    preheader: str
-    html: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -60,7 +49,7 @@ class PersonalMail:
 # The implementation lives in the submodules; they import the names above, so these
 # imports come last.
 from pipeline.render.confirmation import render_confirmation  # noqa: E402
-from pipeline.render.mailing import load_rendered, render_mailing, rendered_for  # noqa: E402
+from pipeline.render.mailing import mailing_languages, render_mailing  # noqa: E402
 from pipeline.render.personalise import personalise  # noqa: E402
 from pipeline.render.salutation import salutation_for  # noqa: E402
 
@@ -74,10 +63,9 @@ __all__ = [
     "PersonalMail",
     "Personalisation",
     "RenderedMailing",
-    "load_rendered",
+    "mailing_languages",
     "personalise",
     "render_confirmation",
     "render_mailing",
-    "rendered_for",
     "salutation_for",
 ]

@@ -1,42 +1,30 @@
-"""Render a stored mailing once per language, check it and store the result.
+"""Render a mailing once per language and check the result (pure: no store).
 
-    get_mailing ─▶ items ─▶ content model (per language) ─▶ templates ─▶ checks ─▶ renders
+    mailing + items ─▶ content model (per language) ─▶ templates ─▶ checks ─▶ RenderedMailing
 
-A draft is rendered afresh every time (items or settings may have changed); from
-approval on, the stored render is the mailing: preview, test send and the real send all
-read it, so the bytes an editor approved are the bytes recipients get.
+Storing the result, and deciding when to render again (a draft) or to keep what was
+approved, belongs to the workflow layer (``pipeline.mailings.renders``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping
+from datetime import datetime
 
-from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.errors import RenderError
-from pipeline.models import Item, Mailing, MailingKind, MailingStatus
-from pipeline.render import RenderedMailing
+from pipeline.models import Item, Mailing, MailingKind, RenderedMailing
 from pipeline.render.checks import check_html, check_size, html_size
 from pipeline.render.content import MailContent, build_content
 from pipeline.render.engine import Output, override_dirs, render_templates
 from pipeline.render.locale import load_strings
 from pipeline.render.personalise import SAMPLE_VALUES, personalised_size
-from pipeline.store import Store
-from pipeline.store import mailings as store_mailings
-from pipeline.store import renders as store_renders
 
 log = logging.getLogger(__name__)
 
 
 def mailing_languages(settings: Settings, mailing: Mailing) -> tuple[str, ...]:
     return mailing.languages or (settings.organisation.language,)
-
-
-def load_items(store: Store, item_ids: Sequence[int]) -> dict[int, Item]:
-    from pipeline.store.items import list_items
-
-    return {item.id: item for item in list_items(store, ids=list(item_ids))}
 
 
 def _personal_size(output: Output) -> int:
@@ -72,38 +60,24 @@ def render_content(settings: Settings, content: MailContent, *, name: str) -> Ou
 
 
 def render_mailing(
-    settings: Settings, store: Store, mailing_id: int, *, clock: Clock
+    settings: Settings,
+    mailing: Mailing,
+    items: Mapping[int, Item],
+    *,
+    now: datetime,
 ) -> list[RenderedMailing]:
-    """Render (a draft) or load (approved and later) every language of a mailing."""
-    mailing = store_mailings.get_mailing(store, mailing_id)
-    languages = mailing_languages(settings, mailing)
-    if mailing.status != MailingStatus.DRAFT:
-        stored = [load_rendered(store, mailing_id, lang) for lang in languages]
-        if any(r is None for r in stored):
-            raise RenderError(f"mailing {mailing_id} is {mailing.status} but has no stored render")
-        return [r for r in stored if r is not None]
-    items = load_items(store, mailing.item_ids)
+    """Render every language of ``mailing`` from its ``items`` (by id) and check it."""
     results = []
-    for language in languages:
+    for language in mailing_languages(settings, mailing):
         strings = load_strings(language, template_dirs=override_dirs(settings))
         content = build_content(
-            settings, mailing, items, language=language, strings=strings, now=clock.now()
+            settings, mailing, items, language=language, strings=strings, now=now
         )
-        name = f"mailing {mailing_id} ({language})"
+        name = f"mailing {mailing.id} ({language})"
         output = render_content(settings, content, name=name)
-        store_renders.save_render(
-            store,
-            mailing_id,
-            language,
-            subject=content.subject,
-            preheader=content.preheader,
-            html=output.html,
-            text=output.text,
-            clock=clock,
-        )
         results.append(
             RenderedMailing(
-                mailing_id=mailing_id,
+                mailing_id=mailing.id,
                 language=language,
                 subject=content.subject,
                 preheader=content.preheader,
@@ -113,33 +87,6 @@ def render_mailing(
         )
         log.info(
             "rendered mailing=%s language=%s html_bytes=%d text_chars=%d",
-            mailing_id, language, html_size(output.html), len(output.text),
+            mailing.id, language, html_size(output.html), len(output.text),
         )  # fmt: skip
     return results
-
-
-def load_rendered(store: Store, mailing_id: int, language: str) -> RenderedMailing | None:
-    """The stored render of one language (what preview, test and real send use)."""
-    row = store_renders.load_render(store, mailing_id, language)
-    if row is None:
-        return None
-    return RenderedMailing(
-        mailing_id=mailing_id,
-        language=language,
-        subject=row["subject"],
-        preheader=row["preheader"],
-        html=row["html"],
-        text=row["text"],
-    )
-
-
-def rendered_for(
-    settings: Settings, store: Store, mailing_id: int, language: str, *, clock: Clock
-) -> RenderedMailing:
-    """The render a recipient of ``language`` gets: theirs if the mailing has that
-    language, else the mailing's first. A draft is rendered first."""
-    rendered = render_mailing(settings, store, mailing_id, clock=clock)
-    for candidate in rendered:
-        if candidate.language == language:
-            return candidate
-    return rendered[0]

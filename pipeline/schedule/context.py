@@ -16,6 +16,7 @@ from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import Transport
 from pipeline.errors import RundbriefError, StoreError
+from pipeline.mailings import Workflow
 from pipeline.schedule import guard
 from pipeline.store import Store
 from pipeline.store import schedule as q
@@ -92,6 +93,11 @@ def tell(ctx: JobContext, key: str, subject: str, body: str, *, to: str | None =
         to=to,
         transport_factory=ctx.transport_factory,
     )
+
+
+def workflow(ctx: JobContext) -> Workflow:
+    """The workflow layer with the daemon's store, clock and transport."""
+    return Workflow(ctx.settings, ctx.store, ctx.clock, transport_factory=ctx.transport_factory)
 
 
 def local_time(ctx: JobContext, instant: datetime) -> str:

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from pipeline.clock import Clock
+from pipeline.models import MailingStatus
 from pipeline.store import Store
 from pipeline.store import schedule as q
 
@@ -82,7 +83,7 @@ def claim(store: Store, mailing_id: int, worker: str, *, clock: Clock) -> bool:
     now = clock.now()
     if state.status in q.SENDABLE:
         return q.try_claim(store, mailing_id, worker, now=now)
-    if state.status != "sending":
+    if state.status != MailingStatus.SENDING:
         return False
     holder = state.claimed_by
     if holder is None or holder == worker:

@@ -4,10 +4,12 @@
     compose      at its cron time: this period's draft, a test copy and a preview link to
                  the editors
     send         at its cron time: the period's newsletter if approved (or auto-approved)
-    press:<id>   at the embargo, to the second: one approved press mailing
+    press:<id>   at its send time, to the second: one scheduled mailing (a press release
+                 under embargo, or a newsletter given its own send time)
     bounces      every N minutes when [bounces] source is set
     sync         every minute: catch up what is due (missed compose, a newsletter approved
-                 late, press without an embargo, sends left in ``sending``), report
+                 late, press without an embargo, a scheduled mailing whose time came while
+                 the daemon was down, sends left in ``sending``), report
                  paused or failing mailings
     mail         every minute: send the queued system mail (confirmations, notifications,
                  test copies) that is due, with the deliveries' back-off
@@ -22,6 +24,8 @@ import logging
 
 from pipeline.deliver.system import drain_system_mail
 from pipeline.errors import RundbriefError
+from pipeline.mailings import lifecycle, newsletter_key, period_key
+from pipeline.models import MailingKind, MailingStatus
 from pipeline.schedule import guard
 from pipeline.schedule.context import (
     JobContext,
@@ -30,8 +34,9 @@ from pipeline.schedule.context import (
     preview_url,
     recorded,
     tell,
+    workflow,
 )
-from pipeline.schedule.periods import newsletter_key, next_fire, period_key, previous_fire
+from pipeline.schedule.periods import next_fire, previous_fire
 from pipeline.schedule.sending import (
     check_mailing,
     newsletter_due,
@@ -64,6 +69,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+S = MailingStatus
 
 
 # --- collect ---------------------------------------------------------------------------
@@ -114,9 +120,7 @@ def check_feeds(ctx: JobContext) -> int:
 
 def compose_job(ctx: JobContext) -> JobResult:
     def body() -> JobResult:
-        from pipeline.compose import compose_newsletter
-
-        mailing = compose_newsletter(ctx.settings, ctx.store, clock=ctx.clock)
+        mailing = workflow(ctx).compose_newsletter()
         if mailing is None:
             return JobResult("compose", "skipped", "nothing new, or this period has a newsletter")
         tell_editors(ctx, mailing.id, mailing.subject)
@@ -127,8 +131,6 @@ def compose_job(ctx: JobContext) -> JobResult:
 
 def tell_editors(ctx: JobContext, mailing_id: int, subject: str) -> None:
     """A test copy of the draft and a note with its preview link, to every editor."""
-    from pipeline.deliver.single import send_test
-
     settings = ctx.settings
     upcoming = next_fire(
         settings.schedule.send_newsletter, ctx.clock.now(), settings.organisation.tz
@@ -141,14 +143,7 @@ def tell_editors(ctx: JobContext, mailing_id: int, subject: str) -> None:
     )
     for editor in settings.sender.editors:
         try:
-            transport = ctx.transport_factory() if ctx.transport_factory else None
-            try:
-                result = send_test(
-                    settings, ctx.store, mailing_id, editor, clock=ctx.clock, transport=transport
-                )
-            finally:
-                if transport is not None:
-                    transport.close()
+            result = workflow(ctx).send_test_copy(mailing_id, editor)
             if not result.ok:
                 log.warning("test copy refused", extra={"to": editor, "error": result.error})
         except RundbriefError as exc:
@@ -227,9 +222,9 @@ def due_job(ctx: JobContext, mailing_id: int) -> JobResult:
     state = q.mailing_state(ctx.store, mailing_id)
     if state is None:
         return JobResult("send", "skipped", f"no mailing {mailing_id}")
-    if state.kind == "press":
+    if state.kind == MailingKind.PRESS or state.status == S.SCHEDULED:
         return release_press_job(ctx, mailing_id)
-    if state.status == "sending":
+    if state.status == S.SENDING:
         return recorded(ctx, "send", lambda: send_now(ctx, mailing_id))
 
     def body() -> JobResult:
@@ -263,7 +258,7 @@ def catch_up(ctx: JobContext) -> JobResult:
             log.info("probing a paused mailing", extra={"mailing": mailing_id})
             done.append(f"probe {mailing_id}")
     # 1. Sends left in ``sending`` whose holder let go or is gone.
-    for state in q.mailings_in(store, ("sending",)):
+    for state in q.mailings_in(store, (S.SENDING,)):
         if state.id in ctx.active:
             continue
         holder = state.claimed_by
@@ -290,25 +285,30 @@ def catch_up(ctx: JobContext) -> JobResult:
     due = previous_fire(settings.schedule.send_newsletter, now, tz)
     if due is not None:
         mailing = q.mailing_for_period(store, newsletter_key(due, tz, settings.schedule.period))
-        waiting = mailing is not None and mailing.status in ("approved", "scheduled", "draft")
+        # A newsletter given its own send time (scheduled) goes out then, by step 4.
+        waiting = mailing is not None and mailing.status in (S.APPROVED, S.DRAFT)
         if (
             mailing is not None
             and waiting
+            and lifecycle.is_due(mailing.send_at, now)
             and (
-                mailing.status != "draft"
+                mailing.status != S.DRAFT
                 or settings.schedule.auto_approve
                 or guard.is_late(due, now, settings.schedule.max_send_delay_minutes)
             )
         ):
             done.append(f"newsletter {mailing.id}")
             _run_send(ctx, mailing.id)
-    # 4. Press mailings whose embargo has passed (a missed trigger) or that have none.
-    for state in q.mailings_in(store, ("approved", "scheduled"), kind="press"):
-        if state.send_at is None or state.send_at <= now:
-            done.append(f"press {state.id}")
+    # 4. Scheduled mailings whose time has come (a missed trigger), and approved press
+    #    mailings (no embargo, or one that has passed).
+    for state in q.mailings_in(store, (S.APPROVED, S.SCHEDULED)):
+        if state.kind != MailingKind.PRESS and state.status != S.SCHEDULED:
+            continue
+        if lifecycle.is_due(state.send_at, now):
+            done.append(f"{state.kind} {state.id}")
             _run_send(ctx, state.id)
     # 5. Reports: paused mailings, failed deliveries; retry unsent notifications.
-    for state in q.mailings_in(store, ("paused", "sending", "sent")):
+    for state in q.mailings_in(store, (S.PAUSED, S.SENDING, S.SENT)):
         if state.sending_started_at is not None and (now - state.sending_started_at).days < 7:
             check_mailing(ctx, state.id)
     check_feeds(ctx)

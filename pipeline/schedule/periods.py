@@ -1,4 +1,5 @@
-"""Pure time arithmetic for the schedule: period keys and cron fire times.
+"""Pure time arithmetic for the schedule: cron fire times and period starts (the period
+keys themselves are the workflow's: ``pipeline.mailings.newsletter_key``).
 
 Everything here works in the organisation's time zone and returns aware UTC instants,
 so "Thursday 14:00" stays 14:00 on the wall clock when the UTC offset changes on the
@@ -11,14 +12,12 @@ and split by ``pipeline.config.cron_fields`` (cron's day numbers, Sunday = 0 or 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Literal
 
 from apscheduler.triggers.cron import CronTrigger
 
 from pipeline.config import cron_fields
 from pipeline.errors import ScheduleError
-
-Period = Literal["iso_week", "month"]
+from pipeline.mailings.compose import Period
 
 # Growing windows to look back for the previous fire time: dense crons are found in the
 # first, weekly ones in the third, monthly in the fourth; each step is a bounded scan.
@@ -102,22 +101,6 @@ def previous_fire(expr: str, at: datetime, tz: tzinfo) -> datetime | None:
         if last is not None:
             return last.astimezone(UTC)
     return None
-
-
-def period_key(instant: datetime, tz: tzinfo, period: Period = "iso_week") -> str:
-    """The period an instant falls in, in local time: ``2026-W48`` or ``2026-11``."""
-    if instant.tzinfo is None:
-        raise ValueError("period_key needs an aware instant")
-    local = instant.astimezone(tz)
-    if period == "month":
-        return f"{local.year:04d}-{local.month:02d}"
-    year, week, _ = local.isocalendar()
-    return f"{year:04d}-W{week:02d}"
-
-
-def newsletter_key(instant: datetime, tz: tzinfo, period: Period = "iso_week") -> str:
-    """The value of ``mailings.period_key`` for the newsletter of that instant's period."""
-    return f"newsletter:{period_key(instant, tz, period)}"
 
 
 def period_start(instant: datetime, tz: tzinfo, period: Period = "iso_week") -> datetime:

@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.config import Settings
 from pipeline.errors import StoreError
+from pipeline.models import MailingKind, MailingStatus
 from pipeline.schedule.periods import cron_trigger
 from pipeline.store import Store
 from pipeline.store import schedule as q
@@ -101,15 +102,19 @@ def job_plan(settings: Settings, store: Store, *, now: datetime) -> list[JobSpec
 
 
 def press_plan(settings: Settings, store: Store, *, now: datetime) -> list[JobSpec]:
-    """A date trigger per approved press mailing whose embargo lies ahead."""
+    """A date trigger per scheduled mailing (press under embargo, or a newsletter with
+    its own send time) whose time lies ahead."""
     out = []
-    for state in q.mailings_in(store, ("approved", "scheduled"), kind="press"):
+    for state in q.mailings_in(store, (MailingStatus.APPROVED, MailingStatus.SCHEDULED)):
+        if state.kind != MailingKind.PRESS and state.status != MailingStatus.SCHEDULED:
+            continue  # an approved newsletter goes out at the cron send time
         if state.send_at is None or state.send_at <= now:
             continue  # due now: ``sync`` releases it
+        what = "press mailing" if state.kind == MailingKind.PRESS else "newsletter"
         out.append(
             JobSpec(
                 f"press:{state.id}",
-                f"release press mailing {state.id} at its embargo",
+                f"release {what} {state.id} at its send time",
                 DateTrigger(run_date=state.send_at, timezone=settings.organisation.tz),
                 # The job itself holds a send that is too late (max_send_delay_minutes).
                 None,

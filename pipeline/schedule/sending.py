@@ -7,13 +7,23 @@ import logging
 from datetime import datetime
 
 from pipeline.errors import RundbriefError
+from pipeline.mailings import lifecycle, newsletter_key
+from pipeline.models import MailingKind, MailingStatus
 from pipeline.schedule import guard
-from pipeline.schedule.context import JobContext, JobResult, local_time, preview_url, tell
-from pipeline.schedule.periods import newsletter_key, previous_fire
+from pipeline.schedule.context import (
+    JobContext,
+    JobResult,
+    local_time,
+    preview_url,
+    tell,
+    workflow,
+)
+from pipeline.schedule.periods import previous_fire
 from pipeline.store import outbox as outbox_db
 from pipeline.store import schedule as q
 
 log = logging.getLogger(__name__)
+S = MailingStatus
 
 
 def newsletter_due(ctx: JobContext, *, report_missing: bool) -> JobResult:
@@ -43,17 +53,21 @@ def newsletter_due(ctx: JobContext, *, report_missing: bool) -> JobResult:
 
 
 def press_due(ctx: JobContext, mailing_id: int) -> JobResult:
-    """Release one press mailing: never a second before its embargo."""
+    """Release one press mailing, or any scheduled mailing: never a second before its
+    send time."""
     job = f"press:{mailing_id}"
     mailing = q.mailing_state(ctx.store, mailing_id)
-    if mailing is None or mailing.kind != "press":
+    if mailing is None or (mailing.kind != MailingKind.PRESS and mailing.status != S.SCHEDULED):
+        if mailing is not None and mailing.kind == MailingKind.NEWSLETTER:
+            return JobResult(job, "skipped", f"mailing is {mailing.status}", mailing_id)
         return JobResult(job, "skipped", "no such press mailing")
-    if mailing.status not in ("approved", "scheduled", "sending"):
+    if mailing.status not in (S.APPROVED, S.SCHEDULED, S.SENDING):
         return JobResult(job, "skipped", f"mailing is {mailing.status}", mailing_id)
     now = ctx.clock.now()
     # The trigger fires at send_at, but a clock that jumped, a re-synced trigger or a
     # direct call must still never release early: check against the clock every time.
-    if mailing.send_at is not None and now < mailing.send_at:
+    if not lifecycle.is_due(mailing.send_at, now):
+        assert mailing.send_at is not None
         if ctx.reschedule is not None:
             ctx.reschedule(mailing_id, mailing.send_at)
         return JobResult(
@@ -63,27 +77,35 @@ def press_due(ctx: JobContext, mailing_id: int) -> JobResult:
     return send_when_due(ctx, mailing, due)
 
 
-def send_when_due(ctx: JobContext, mailing: q.MailingState, due: datetime) -> JobResult:
-    job = "send" if mailing.kind == "newsletter" else f"press:{mailing.id}"
+def send_when_due(ctx: JobContext, mailing: q.ScheduleView, due: datetime) -> JobResult:
+    job = "send" if mailing.kind == MailingKind.NEWSLETTER else f"press:{mailing.id}"
     settings = ctx.settings
     now = ctx.clock.now()
-    if mailing.status in ("sent", "cancelled"):
+    if mailing.status in (S.SENT, S.CANCELLED):
         return JobResult(job, "skipped", f"mailing {mailing.id} is {mailing.status}", mailing.id)
-    if mailing.status == "paused":
+    if mailing.status == S.PAUSED:
         return JobResult(job, "skipped", f"mailing {mailing.id} is paused", mailing.id)
-    if mailing.status != "sending" and guard.is_late(
+    if mailing.status == S.SCHEDULED and not lifecycle.is_due(mailing.send_at, now):
+        assert mailing.send_at is not None
+        return JobResult(
+            job,
+            "waiting",
+            f"mailing {mailing.id} is scheduled for {local_time(ctx, mailing.send_at)}",
+            mailing.id,
+        )
+    if mailing.status != S.SENDING and guard.is_late(
         due, now, settings.schedule.max_send_delay_minutes
     ):
         report_missed(ctx, mailing, due)
         return JobResult(
             job, "held", f"mailing {mailing.id} was due {local_time(ctx, due)}: held", mailing.id
         )
-    if mailing.status == "draft":
-        if mailing.kind == "newsletter" and settings.schedule.auto_approve:
-            from pipeline.store.mailings import approve
-
-            approve(ctx.store, mailing.id, clock=ctx.clock, by="auto-approve", settings=settings)
+    if mailing.status == S.DRAFT:
+        if mailing.kind == MailingKind.NEWSLETTER and settings.schedule.auto_approve:
+            approved = workflow(ctx).approve(mailing.id, by="auto-approve")
             log.info("auto-approved", extra={"mailing": mailing.id})
+            if approved.status == S.SCHEDULED:
+                return JobResult(job, "waiting", f"mailing {mailing.id} is scheduled", mailing.id)
         else:
             tell(
                 ctx,
@@ -101,7 +123,7 @@ def send_when_due(ctx: JobContext, mailing: q.MailingState, due: datetime) -> Jo
     return send_now(ctx, mailing.id, job=job)
 
 
-def report_missed(ctx: JobContext, mailing: q.MailingState, due: datetime) -> bool:
+def report_missed(ctx: JobContext, mailing: q.ScheduleView, due: datetime) -> bool:
     """Tell the operator once that a mailing is too late to go out by itself."""
     delay = ctx.settings.schedule.max_send_delay_minutes
     return tell(
@@ -177,16 +199,16 @@ def send_now(ctx: JobContext, mailing_id: int, *, job: str = "send") -> JobResul
         f"{report.suppressed} suppressed, {report.retrying} waiting to retry ({report.status})"
     )
     check_mailing(ctx, mailing_id)
-    if report.status == "sent":
+    if report.status == S.SENT:
         return JobResult(job, "ok", detail, mailing_id)
-    if report.status == "paused":
+    if report.status == S.PAUSED:
         return JobResult(job, "error", detail + f": {report.paused_reason}", mailing_id)
     if ctx.stop.is_set():
         return JobResult(job, "stopped", detail + "; resumes on the next start", mailing_id)
     return JobResult(job, "ok", detail, mailing_id)
 
 
-def _report_pause(ctx: JobContext, state: q.MailingState, summary: str) -> None:
+def _report_pause(ctx: JobContext, state: q.ScheduleView, summary: str) -> None:
     """Once per pause: why, and when the daemon tries again by itself (if it does).
 
     A probe that fails again pauses again with a longer wait; that is shown by
@@ -223,7 +245,7 @@ def check_mailing(ctx: JobContext, mailing_id: int) -> None:
     counts = q.delivery_counts(ctx.store, mailing_id)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no deliveries"
     started = local_time(ctx, state.sending_started_at) if state.sending_started_at else "?"
-    if state.status == "sent":
+    if state.status == S.SENT:
         finished = local_time(ctx, state.sent_at) if state.sent_at else "?"
         tell(
             ctx,
@@ -234,7 +256,7 @@ def check_mailing(ctx: JobContext, mailing_id: int) -> None:
                 f"Started {started}, finished {finished}.\nDeliveries: {summary}\n"
             ),
         )
-    if state.status == "paused":
+    if state.status == S.PAUSED:
         _report_pause(ctx, state, summary)
     failed = counts.get("failed", 0)
     if failed >= ctx.settings.schedule.notify_failed_deliveries:

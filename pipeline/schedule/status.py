@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.config import Settings
+from pipeline.models import MailingStatus
 from pipeline.store import Store
 from pipeline.store import outbox as outbox_db
 from pipeline.store import schedule as q
@@ -31,7 +32,11 @@ def collect_status(
     held = []
     for note in q.list_notifications(store, key_prefix="missed:", limit=20):
         state = q.mailing_state(store, int(note.key.partition(":")[2]))
-        if state is not None and state.status in ("draft", "approved", "scheduled"):
+        if state is not None and state.status in (
+            MailingStatus.DRAFT,
+            MailingStatus.APPROVED,
+            MailingStatus.SCHEDULED,
+        ):
             held.append(
                 {
                     "mailing": state.id,

@@ -578,6 +578,42 @@ def cancel_pending_deliveries(
 # --- recipients ------------------------------------------------------------------------
 
 
+def count_recipients(conn: Connection, lists: Sequence[str]) -> int:
+    """How many addresses ``recipient_batch`` would yield for ``lists`` now."""
+    if not lists:
+        return 0
+    active = and_(
+        subscriptions.c.subscriber_id == subscribers.c.id,
+        subscriptions.c.list_name.in_(list(lists)),
+        subscriptions.c.status == "active",
+    )
+    suppressed = exists().where(suppressions.c.email_hash == subscribers.c.email_hash)
+    query = select(func.count()).select_from(subscribers).where(exists().where(active), ~suppressed)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def unsubscribed_after(conn: Connection, mailing_id: int) -> int:
+    """Recipients of a mailing who left the list it reached them on after it arrived."""
+    query = (
+        select(func.count())
+        .select_from(deliveries)
+        .join(
+            subscriptions,
+            and_(
+                subscriptions.c.subscriber_id == deliveries.c.subscriber_id,
+                subscriptions.c.list_name == deliveries.c.list_name,
+            ),
+        )
+        .where(
+            deliveries.c.mailing_id == mailing_id,
+            deliveries.c.status == "sent",
+            subscriptions.c.status == "unsubscribed",
+            subscriptions.c.unsubscribed_at >= deliveries.c.sent_at,
+        )
+    )
+    return int(conn.execute(query).scalar() or 0)
+
+
 def recipient_batch(
     conn: Connection, lists: Sequence[str], after_id: int, limit: int
 ) -> list[Recipient]:

@@ -1,17 +1,10 @@
-"""Mailings and their items in order, moved along a checked lifecycle (renders: ``renders``).
+"""Mailings and their items in order: reads, inserts and conditional updates.
 
-The lifecycle is checked here, in one table (``TRANSITIONS``), so neither the CLI nor
-the web pages nor the sender can move a mailing into a state it must not reach:
-
-    draft ──approve──▶ approved ──▶ scheduled ──▶ sending ──▶ sent
-      ▲                   │             │           │  ▲
-      └──── edit ─────────┴─────────────┘           ▼  │
-                                                  paused
-    draft | approved | scheduled | paused ──cancel──▶ cancelled
-
-Editing a mailing that is approved or scheduled returns it to ``draft`` and deletes its
-renders: what an editor approved is exactly what is sent, so any change needs a new
-approval. Once sending has started a mailing can no longer be edited.
+Persistence only. The lifecycle's rules (which step is allowed, what an edit does to an
+approved mailing, when approval schedules) live in the workflow layer
+(``pipeline.mailings``); here every status change is one ``UPDATE … WHERE status IN
+(expected)``, so of two callers moving the same mailing exactly one wins, and each step
+is checked against the one table of steps (``models.MAILING_STEPS``).
 """
 
 from __future__ import annotations
@@ -20,33 +13,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.clock import Clock
 from pipeline.errors import ComposeError
-from pipeline.models import Mailing, MailingKind, MailingStatus
+from pipeline.models import Mailing, MailingKind, MailingStatus, steps_from
 from pipeline.store import Store
 from pipeline.store.schema import mailing_items, mailings, renders
 
 S = MailingStatus
-
-TRANSITIONS: dict[MailingStatus, frozenset[MailingStatus]] = {
-    S.DRAFT: frozenset({S.APPROVED, S.CANCELLED}),
-    S.APPROVED: frozenset({S.DRAFT, S.SCHEDULED, S.SENDING, S.CANCELLED}),
-    S.SCHEDULED: frozenset({S.DRAFT, S.APPROVED, S.SENDING, S.CANCELLED}),
-    S.SENDING: frozenset({S.PAUSED, S.SENT}),
-    S.PAUSED: frozenset({S.SENDING, S.CANCELLED}),
-    S.SENT: frozenset(),
-    S.CANCELLED: frozenset(),
-}
-
-EDITABLE = frozenset({S.DRAFT, S.APPROVED, S.SCHEDULED})
-# Newsletters in these states have gone out or are committed to; their items are used.
-COMMITTED = frozenset({S.APPROVED, S.SCHEDULED, S.SENDING, S.PAUSED, S.SENT})
-
-_UNSET: Any = object()
-
 
 # --- reading ---------------------------------------------------------------------------
 
@@ -129,13 +105,15 @@ def mailing_for_period(store: Store, period_key: str) -> Mailing | None:
     return None if row is None else find_mailing(store, row.id)
 
 
-def used_item_ids(store: Store, *, kind: MailingKind = MailingKind.NEWSLETTER) -> set[int]:
-    """Items already in a mailing of ``kind`` that was sent or is committed to be sent."""
+def used_item_ids(
+    store: Store, *, statuses: Iterable[MailingStatus], kind: MailingKind = MailingKind.NEWSLETTER
+) -> set[int]:
+    """Items already in a mailing of ``kind`` in one of ``statuses``."""
     query = (
         select(mailing_items.c.item_id)
         .join(mailings, mailings.c.id == mailing_items.c.mailing_id)
         .where(mailings.c.kind == str(kind))
-        .where(mailings.c.status.in_([str(s) for s in COMMITTED]))
+        .where(mailings.c.status.in_([str(s) for s in statuses]))
     )
     with store.connect() as conn:
         return {row[0] for row in conn.execute(query)}
@@ -221,75 +199,35 @@ def status_in(conn: Connection, mailing_id: int) -> MailingStatus:
     return MailingStatus(row.status)
 
 
-def check_transition(mailing_id: int, current: MailingStatus, wanted: MailingStatus) -> None:
-    """Raise ``ComposeError`` unless ``current → wanted`` is an allowed step."""
-    if wanted not in TRANSITIONS[current]:
-        raise ComposeError(f"mailing {mailing_id} is {current}; it cannot become {wanted}")
-
-
-def edit_mailing(
+def update_mailing(
     store: Store,
     mailing_id: int,
     *,
-    clock: Clock,
-    subject: str | None = None,
-    intro_md: str | None = None,
-    preheader: str | None = None,
+    expected: Iterable[MailingStatus],
+    now: datetime,
+    values: dict[str, Any],
     item_ids: Sequence[int] | None = None,
-    send_at: datetime | None = _UNSET,
-    lists: Sequence[str] | None = None,
-) -> Mailing:
-    """Change a mailing; an approved or scheduled one returns to draft (renders dropped)."""
-    values: dict[str, Any] = {}
-    if subject is not None:
-        if not subject.strip():
-            raise ComposeError(f"mailing {mailing_id}: the subject cannot be empty")
-        values["subject"] = subject.strip()
-    if intro_md is not None:
-        values["intro_md"] = intro_md
-    if preheader is not None:
-        values["preheader"] = preheader.strip()
-    if send_at is not _UNSET:
-        values["send_at"] = send_at
-    if lists is not None:
-        values["lists"] = list(lists)
-    if item_ids is not None and len(set(item_ids)) != len(item_ids):
-        raise ComposeError(f"mailing {mailing_id}: the same item cannot appear twice")
+) -> bool:
+    """Change fields (and the items) of a mailing still in one of ``expected``; its
+    renders are deleted in the same transaction. False when the status had moved on."""
+    wanted = [str(s) for s in expected]
+    values = {**values, "updated_at": now}
+    if "status" in values:
+        target = MailingStatus(values["status"])
+        steps_from(target, *(MailingStatus(s) for s in wanted if s != target))
     with store.begin() as conn:
-        current = status_in(conn, mailing_id)
-        if current not in EDITABLE:
-            raise ComposeError(f"mailing {mailing_id} is {current}; it can no longer be edited")
-        if current != S.DRAFT:
-            values.update(status=str(S.DRAFT), approved_at=None, approved_by=None)
-        values["updated_at"] = clock.now()
-        conn.execute(update(mailings).where(mailings.c.id == mailing_id).values(**values))
+        status_in(conn, mailing_id)  # ComposeError for an unknown mailing
+        changed = conn.execute(
+            update(mailings)
+            .where(mailings.c.id == mailing_id, mailings.c.status.in_(wanted))
+            .values(**values)
+        ).rowcount
+        if not changed:
+            return False
         if item_ids is not None:
             _write_items(conn, mailing_id, item_ids)
         conn.execute(delete(renders).where(renders.c.mailing_id == mailing_id))
-    return get_mailing(store, mailing_id)
-
-
-def drop_item(store: Store, mailing_id: int, item_id: int, *, clock: Clock) -> Mailing:
-    """Remove one item from a mailing (``ComposeError`` if it is not in it)."""
-    ids = list(get_mailing(store, mailing_id).item_ids)
-    if item_id not in ids:
-        raise ComposeError(f"mailing {mailing_id}: item {item_id} is not in this mailing")
-    ids.remove(item_id)
-    return edit_mailing(store, mailing_id, clock=clock, item_ids=ids)
-
-
-def move_item(
-    store: Store, mailing_id: int, item_id: int, position: int, *, clock: Clock
-) -> Mailing:
-    """Move an item to ``position`` (1 is the first)."""
-    ids = list(get_mailing(store, mailing_id).item_ids)
-    if item_id not in ids:
-        raise ComposeError(f"mailing {mailing_id}: item {item_id} is not in this mailing")
-    if not 1 <= position <= len(ids):
-        raise ComposeError(f"mailing {mailing_id}: position {position} is outside 1..{len(ids)}")
-    ids.remove(item_id)
-    ids.insert(position - 1, item_id)
-    return edit_mailing(store, mailing_id, clock=clock, item_ids=ids)
+    return True
 
 
 def set_status(
@@ -297,76 +235,45 @@ def set_status(
     mailing_id: int,
     status: MailingStatus,
     *,
-    clock: Clock,
+    expected: MailingStatus | Iterable[MailingStatus],
+    now: datetime,
     by: str | None = None,
     reason: str | None = None,
-) -> Mailing:
-    """Move a mailing one step along its lifecycle; ``ComposeError`` if not allowed."""
-    now = clock.now()
+    version: datetime | None = None,
+) -> bool:
+    """Move a mailing from one of ``expected`` to ``status`` in one conditional UPDATE,
+    with the columns that record the step; False when it was no longer in ``expected``
+    (or, with ``version``, when it was changed since: ``updated_at`` differs).
+
+    A pair that is not a step of the lifecycle is a programming error (``ValueError``).
+    """
+    sources = [expected] if isinstance(expected, MailingStatus) else list(expected)
+    allowed = steps_from(status, *sources)
+    values: dict[str, Any] = {"status": str(status), "updated_at": now}
+    if status in (S.APPROVED, S.SCHEDULED):
+        values.update(approved_at=now, approved_by=by)
+    elif status == S.DRAFT:
+        values.update(approved_at=None, approved_by=None)
+    elif status == S.SENDING:
+        values.update(
+            sending_started_at=func.coalesce(mailings.c.sending_started_at, now),
+            paused_reason=None,
+        )
+    elif status == S.PAUSED:
+        values.update(paused_reason=reason)
+    elif status == S.SENT:
+        values.update(sent_at=now)
+    elif status == S.CANCELLED:
+        values.update(cancelled_at=now, period_key=None)
     with store.begin() as conn:
-        current = status_in(conn, mailing_id)
-        check_transition(mailing_id, current, status)
-        values: dict[str, Any] = {"status": str(status), "updated_at": now}
-        if status == S.APPROVED:
-            _check_rendered(conn, mailing_id)
-            values.update(approved_at=now, approved_by=by)
-        elif status == S.DRAFT:
-            values.update(approved_at=None, approved_by=None)
+        status_in(conn, mailing_id)  # ComposeError for an unknown mailing
+        query = update(mailings).where(mailings.c.id == mailing_id, mailings.c.status.in_(allowed))
+        if version is not None:
+            query = query.where(mailings.c.updated_at == version)
+        changed = conn.execute(query.values(**values)).rowcount
+        if changed and status == S.DRAFT:
             conn.execute(delete(renders).where(renders.c.mailing_id == mailing_id))
-        elif status == S.SENDING and current != S.PAUSED:
-            values.update(sending_started_at=now, paused_reason=None)
-        elif status == S.SENDING:
-            values.update(paused_reason=None)
-        elif status == S.PAUSED:
-            values.update(paused_reason=reason)
-        elif status == S.SENT:
-            values.update(sent_at=now)
-        elif status == S.CANCELLED:
-            values.update(cancelled_at=now, period_key=None)
-        conn.execute(
-            update(mailings)
-            .where(mailings.c.id == mailing_id)
-            .where(mailings.c.status == str(current))
-            .values(**values)
-        )
-    return get_mailing(store, mailing_id)
-
-
-def _check_rendered(conn: Connection, mailing_id: int) -> None:
-    # Checked in the approving transaction: an edit that dropped the render a moment
-    # earlier cannot slip through as an approval without one.
-    row = conn.execute(select(mailings.c.languages).where(mailings.c.id == mailing_id)).first()
-    wanted = set(row.languages or ()) if row else set()
-    have = {
-        r.language
-        for r in conn.execute(select(renders.c.language).where(renders.c.mailing_id == mailing_id))
-    }
-    missing = sorted(wanted - have) if wanted else ([] if have else ["any language"])
-    if missing:
-        raise ComposeError(
-            f"mailing {mailing_id} has no render for {', '.join(missing)}; render it first"
-        )
-
-
-def approve(
-    store: Store, mailing_id: int, *, clock: Clock, by: str, settings: Any = None
-) -> Mailing:
-    """Approve a draft. With ``settings`` it is rendered (and checked) first; without, a
-    stored render for every language must exist already (``render_mailing``)."""
-    mailing = get_mailing(store, mailing_id)
-    check_transition(mailing_id, mailing.status, S.APPROVED)
-    if not mailing.item_ids:
-        raise ComposeError(f"mailing {mailing_id} has no items; add some or cancel it")
-    if settings is not None:
-        from pipeline.render import render_mailing  # render builds on this module
-
-        render_mailing(settings, store, mailing_id, clock=clock)
-    return set_status(store, mailing_id, S.APPROVED, clock=clock, by=by)
-
-
-def cancel(store: Store, mailing_id: int, *, clock: Clock, by: str | None = None) -> Mailing:
-    """Cancel a mailing that has not started sending (its period is freed again)."""
-    return set_status(store, mailing_id, S.CANCELLED, clock=clock, by=by)
+    return bool(changed)
 
 
 def approved_by(store: Store, mailing_id: int) -> str | None:

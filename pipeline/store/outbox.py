@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from pipeline.models import Recipient
+from pipeline.models import MailingKind, MailingStatus, Recipient, steps_from
 from pipeline.store import Store
 from pipeline.store.schema import (
     deliveries,
@@ -39,13 +39,21 @@ from pipeline.store.schema import (
 )
 
 PENDING = ("queued", "sending", "retry")
+S = MailingStatus
+# Each status change below names its step against the lifecycle's one table.
+_START = steps_from(S.SENDING, S.APPROVED, S.SCHEDULED)
+_RESUME = steps_from(S.SENDING, S.PAUSED)
+_PAUSE = steps_from(S.PAUSED, S.SENDING)
+_FINISH = steps_from(S.SENT, S.SENDING)
 
 
 @dataclass(frozen=True)
-class MailingState:
+class SendingState:
+    """What the sender needs to know about a mailing (not the whole mailing)."""
+
     id: int
-    kind: str
-    status: str
+    kind: MailingKind
+    status: MailingStatus
     lists: tuple[str, ...]
     languages: tuple[str, ...]
     send_at: datetime | None
@@ -92,15 +100,15 @@ class RateState:
 # --- mailing states --------------------------------------------------------------------
 
 
-def mailing_state(store: Store, mailing_id: int) -> MailingState | None:
+def mailing_state(store: Store, mailing_id: int) -> SendingState | None:
     with store.connect() as conn:
         row = conn.execute(select(mailings).where(mailings.c.id == mailing_id)).first()
     if row is None:
         return None
-    return MailingState(
+    return SendingState(
         id=row.id,
-        kind=row.kind,
-        status=row.status,
+        kind=MailingKind(row.kind),
+        status=MailingStatus(row.status),
         lists=tuple(row.lists or ()),
         languages=tuple(row.languages or ()),
         send_at=row.send_at,
@@ -120,9 +128,9 @@ def start_sending(store: Store, mailing_id: int, *, worker: str, now: datetime) 
     with store.begin() as conn:
         started = conn.execute(
             update(mailings)
-            .where(mailings.c.id == mailing_id, mailings.c.status.in_(("approved", "scheduled")))
+            .where(mailings.c.id == mailing_id, mailings.c.status.in_(_START))
             .values(
-                status="sending",
+                status=str(S.SENDING),
                 sending_started_at=now,
                 claimed_by=worker,
                 claimed_at=now,
@@ -133,9 +141,9 @@ def start_sending(store: Store, mailing_id: int, *, worker: str, now: datetime) 
             return True
         resumed = conn.execute(
             update(mailings)
-            .where(mailings.c.id == mailing_id, mailings.c.status == "paused")
+            .where(mailings.c.id == mailing_id, mailings.c.status.in_(_RESUME))
             .values(
-                status="sending",
+                status=str(S.SENDING),
                 paused_reason=None,
                 resume_at=None,
                 claimed_by=worker,
@@ -176,14 +184,14 @@ def pause(
     Each automatic pause counts a failed try (``resume_tries``), so the wait before the
     next probe can grow; ``resumed`` resets the count once a delivery went through.
     """
-    values: dict[str, Any] = {"status": "paused", "paused_reason": reason, "updated_at": now}
+    values: dict[str, Any] = {"status": str(S.PAUSED), "paused_reason": reason, "updated_at": now}
     if resume_at is not None:
         values.update(resume_at=resume_at, resume_tries=mailings.c.resume_tries + 1)
     with store.begin() as conn:
         return bool(
             conn.execute(
                 update(mailings)
-                .where(mailings.c.id == mailing_id, mailings.c.status == "sending")
+                .where(mailings.c.id == mailing_id, mailings.c.status.in_(_PAUSE))
                 .values(**values)
             ).rowcount
         )
@@ -211,12 +219,12 @@ def try_resume(store: Store, mailing_id: int, *, now: datetime) -> bool:
                 update(mailings)
                 .where(
                     mailings.c.id == mailing_id,
-                    mailings.c.status == "paused",
+                    mailings.c.status.in_(_RESUME),
                     mailings.c.resume_at.is_not(None),
                     mailings.c.resume_at <= now,
                 )
                 .values(
-                    status="sending",
+                    status=str(S.SENDING),
                     paused_reason=None,
                     resume_at=None,
                     claimed_by=None,
@@ -226,12 +234,14 @@ def try_resume(store: Store, mailing_id: int, *, now: datetime) -> bool:
         )
 
 
-def paused_mailings(store: Store) -> list[MailingState]:
+def paused_mailings(store: Store) -> list[SendingState]:
     with store.connect() as conn:
         ids = [
             r.id
             for r in conn.execute(
-                select(mailings.c.id).where(mailings.c.status == "paused").order_by(mailings.c.id)
+                select(mailings.c.id)
+                .where(mailings.c.status == str(S.PAUSED))
+                .order_by(mailings.c.id)
             )
         ]
     return [m for m in (mailing_state(store, i) for i in ids) if m is not None]
@@ -243,7 +253,7 @@ def due_probes(store: Store, now: datetime) -> list[int]:
         rows = conn.execute(
             select(mailings.c.id)
             .where(
-                mailings.c.status == "paused",
+                mailings.c.status == str(S.PAUSED),
                 mailings.c.resume_at.is_not(None),
                 mailings.c.resume_at <= now,
             )
@@ -263,11 +273,11 @@ def finish_if_done(store: Store, mailing_id: int, *, now: datetime) -> bool:
                 update(mailings)
                 .where(
                     mailings.c.id == mailing_id,
-                    mailings.c.status == "sending",
+                    mailings.c.status.in_(_FINISH),
                     mailings.c.queued_at.is_not(None),
                     ~pending,
                 )
-                .values(status="sent", sent_at=now, updated_at=now, claimed_by=None)
+                .values(status=str(S.SENT), sent_at=now, updated_at=now, claimed_by=None)
             ).rowcount
         )
 
@@ -275,7 +285,7 @@ def finish_if_done(store: Store, mailing_id: int, *, now: datetime) -> bool:
 def mailings_sending(store: Store) -> list[int]:
     with store.connect() as conn:
         rows = conn.execute(
-            select(mailings.c.id).where(mailings.c.status == "sending").order_by(mailings.c.id)
+            select(mailings.c.id).where(mailings.c.status == str(S.SENDING)).order_by(mailings.c.id)
         )
         return [r.id for r in rows]
 

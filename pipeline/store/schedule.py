@@ -10,23 +10,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from pipeline.models import MailingKind, MailingStatus, steps_from
 from pipeline.store import Store
 from pipeline.store.schema import deliveries, feeds, job_runs, mailings, notifications
 
-SENDABLE = ("approved", "scheduled")
+S = MailingStatus
+SENDABLE = (S.APPROVED, S.SCHEDULED)
 
 
 @dataclass(frozen=True)
-class MailingState:
+class ScheduleView:
     """What the scheduler needs to know about a mailing (not the whole mailing)."""
 
     id: int
-    kind: str
-    status: str
+    kind: MailingKind
+    status: MailingStatus
     subject: str
     period_key: str | None
     send_at: datetime | None
@@ -82,21 +85,21 @@ _MAILING_COLUMNS = (
 )
 
 
-def _state(row: object) -> MailingState:
-    return MailingState(*row)  # type: ignore[misc]
+def _state(row: Any) -> ScheduleView:
+    return ScheduleView(row[0], MailingKind(row[1]), MailingStatus(row[2]), *row[3:])
 
 
 def has_table(store: Store, name: str) -> bool:
     return bool(inspect(store.engine).has_table(name))
 
 
-def mailing_state(store: Store, mailing_id: int) -> MailingState | None:
+def mailing_state(store: Store, mailing_id: int) -> ScheduleView | None:
     with store.connect() as conn:
         row = conn.execute(select(*_MAILING_COLUMNS).where(mailings.c.id == mailing_id)).first()
     return _state(row) if row is not None else None
 
 
-def mailing_for_period(store: Store, period_key: str) -> MailingState | None:
+def mailing_for_period(store: Store, period_key: str) -> ScheduleView | None:
     with store.connect() as conn:
         row = conn.execute(
             select(*_MAILING_COLUMNS).where(mailings.c.period_key == period_key)
@@ -105,11 +108,11 @@ def mailing_for_period(store: Store, period_key: str) -> MailingState | None:
 
 
 def mailings_in(
-    store: Store, statuses: Iterable[str], *, kind: str | None = None
-) -> list[MailingState]:
-    query = select(*_MAILING_COLUMNS).where(mailings.c.status.in_(list(statuses)))
+    store: Store, statuses: Iterable[MailingStatus], *, kind: MailingKind | None = None
+) -> list[ScheduleView]:
+    query = select(*_MAILING_COLUMNS).where(mailings.c.status.in_([str(s) for s in statuses]))
     if kind is not None:
-        query = query.where(mailings.c.kind == kind)
+        query = query.where(mailings.c.kind == str(kind))
     with store.connect() as conn:
         return [_state(r) for r in conn.execute(query.order_by(mailings.c.id))]
 
@@ -120,7 +123,7 @@ def try_claim(
     worker: str,
     *,
     now: datetime,
-    from_statuses: Iterable[str] = SENDABLE,
+    from_statuses: Iterable[MailingStatus] = SENDABLE,
     takeover_from: str | None = None,
 ) -> bool:
     """Atomically mark a mailing ``sending`` and held by ``worker``; True for one caller.
@@ -133,20 +136,19 @@ def try_claim(
         holder_ok = or_(mailings.c.claimed_by.is_(None), mailings.c.claimed_by == worker)
     else:
         holder_ok = mailings.c.claimed_by == takeover_from
-    # The embargo is part of the same atomic check: an editor moving it later a moment
+    # The send time is part of the same atomic check: an editor moving it later a moment
     # before the claim still wins, whatever the caller read before.
-    not_embargoed = or_(
-        mailings.c.kind != "press", mailings.c.send_at.is_(None), mailings.c.send_at <= now
-    )
+    not_embargoed = or_(mailings.c.send_at.is_(None), mailings.c.send_at <= now)
+    sources = steps_from(S.SENDING, *from_statuses)
     condition = or_(
-        and_(mailings.c.status.in_(list(from_statuses)), not_embargoed),
-        and_(mailings.c.status == "sending", holder_ok),
+        and_(mailings.c.status.in_(sources), not_embargoed),
+        and_(mailings.c.status == str(S.SENDING), holder_ok),
     )
     stmt = (
         update(mailings)
         .where(mailings.c.id == mailing_id, condition)
         .values(
-            status="sending",
+            status=str(S.SENDING),
             claimed_by=worker,
             claimed_at=now,
             updated_at=now,
@@ -174,17 +176,6 @@ def release(store: Store, mailing_id: int, worker: str) -> bool:
         update(mailings)
         .where(mailings.c.id == mailing_id, mailings.c.claimed_by == worker)
         .values(claimed_by=None, claimed_at=None)
-    )
-    with store.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
-
-
-def auto_approve(store: Store, mailing_id: int, *, now: datetime, by: str) -> bool:
-    """Approve a draft without an editor (``auto_approve = true``); False if not a draft."""
-    stmt = (
-        update(mailings)
-        .where(mailings.c.id == mailing_id, mailings.c.status == "draft")
-        .values(status="approved", approved_at=now, approved_by=by, updated_at=now)
     )
     with store.begin() as conn:
         return conn.execute(stmt).rowcount == 1
@@ -335,7 +326,7 @@ def mailing_counts(store: Store) -> dict[tuple[str, str], int]:
         return {(str(k), str(s)): int(n) for k, s, n in conn.execute(query)}
 
 
-def recent_sends(store: Store, *, limit: int = 5) -> list[MailingState]:
+def recent_sends(store: Store, *, limit: int = 5) -> list[ScheduleView]:
     """Mailings that started sending, newest first."""
     query = (
         select(*_MAILING_COLUMNS)

@@ -18,8 +18,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from pipeline.errors import RundbriefError
+from pipeline.mailings import Workflow
 from pipeline.models import Mailing, MailingStatus
-from pipeline.store import mailings as store_mailings
 from pipeline.web import deps, mailview
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
@@ -27,6 +28,10 @@ bp = Blueprint("archive", __name__, url_prefix="/archive")
 # Sent mails never change: let browsers and proxies keep them for an hour.
 CACHE_SECONDS = 3600
 OUT = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
+
+
+def _flow() -> Workflow:
+    return Workflow(deps().settings, deps().store, deps().clock)
 
 
 def published(mailing: Mailing | None) -> bool:
@@ -38,7 +43,7 @@ def published(mailing: Mailing | None) -> bool:
 
 @bp.get("", strict_slashes=False)
 def index() -> str:
-    sent = store_mailings.list_mailings(deps().store, status=OUT)
+    sent = _flow().list_mailings(status=OUT)
     shown = [m for m in sent if published(m)]
     shown.sort(key=lambda m: (m.sent_at or m.created_at, m.id), reverse=True)
     endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
@@ -48,17 +53,17 @@ def index() -> str:
 @bp.get("/<int:mailing_id>")
 @bp.get("/<int:mailing_id>/<language>")
 def show(mailing_id: int, language: str | None = None) -> Response:
-    from pipeline.render import load_rendered
-
-    found = store_mailings.find_mailing(deps().store, mailing_id)
+    flow = _flow()
+    found = flow.find(mailing_id)
     if found is None or not published(found):
         abort(404, description="Diese Ausgabe gibt es im Archiv nicht.")
     languages = list(found.languages) or [deps().settings.organisation.language]
     language = language or languages[0]
     if language not in languages:
         abort(404, description="Diese Ausgabe gibt es in dieser Sprache nicht.")
-    rendered = load_rendered(deps().store, mailing_id, language)
-    if rendered is None:
+    try:
+        rendered = flow.renders(found)[language]
+    except (RundbriefError, KeyError):
         abort(404, description="Diese Ausgabe gibt es im Archiv nicht.")
     html = mailview.fill(rendered, mailview.neutral_values(deps().settings, found, language))[0]
     return mailview.mail_response(html, cache_seconds=CACHE_SECONDS)

@@ -15,8 +15,8 @@
 Every request needs a logged-in editor and every POST the session's CSRF token. Every
 POST answers with a redirect to the mailing (post/redirect/get) and a message. Forms
 that change content carry the mailing's version (``updated_at``): if someone else saved
-in between, nothing is overwritten. The lifecycle rules live in
-``pipeline.store.mailings``; this module only translates forms into those calls.
+in between, nothing is overwritten. Every operation and rule lives in the workflow
+layer (``pipeline.mailings``); this module only translates forms into its calls.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from werkzeug.wrappers import Response
 
 from pipeline.errors import RundbriefError
-from pipeline.models import Item, Mailing, MailingStatus
-from pipeline.render import RenderedMailing
-from pipeline.store import mailings as store_mailings
+from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
+from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
 from pipeline.web import auth, csrf, deps, mailview
 
 log = logging.getLogger(__name__)
@@ -56,8 +55,21 @@ ITEM_KIND_LABELS = {
     "event_report": "Veranstaltungsbericht",
     "press_release": "Pressemitteilung",
 }
-EDITABLE = {"draft", "approved", "scheduled"}
-CANCELLABLE = {"draft", "approved", "scheduled", "paused"}
+DELIVERY_LABELS = {
+    "sent": "zugestellt",
+    "queued": "wartend",
+    "sending": "in Arbeit",
+    "retry": "erneuter Versuch geplant",
+    "failed": "fehlgeschlagen",
+    "suppressed": "gesperrt (abgemeldet, unzustellbar)",
+}
+BOUNCE_LABELS = {"hard": "unzustellbar (dauerhaft)", "soft": "unzustellbar (vorübergehend)"}
+
+
+def flow() -> Workflow:
+    """The workflow layer for this request."""
+    d = deps()
+    return Workflow(d.settings, d.store, d.clock, transport_factory=d.transport_factory)
 
 
 # --- pages -----------------------------------------------------------------------------
@@ -68,7 +80,7 @@ def index() -> str:
     wanted = request.args.get("status") or None
     if wanted is not None and wanted not in STATUS_LABELS:
         abort(400, description=f"Unbekannter Status: {wanted}")
-    found = store_mailings.list_mailings(deps().store, status=wanted)
+    found = flow().list_mailings(status=wanted)
     return render_template("editor/index.html", mailings=found, wanted=wanted)
 
 
@@ -84,16 +96,16 @@ def mailing(mailing_id: int) -> str:
     return render_template(
         "editor/mailing.html",
         mailing=found,
-        delivery=_delivery(found),
+        delivery=_delivery(flow().overview(found.id)),
         language=language,
         rendered=rendered,
         render_error=render_error,
         text=text,
         items=_items(found),
         test_addresses=test_addresses(),
-        editable=str(found.status) in EDITABLE,
-        cancellable=str(found.status) in CANCELLABLE,
-        approvable=str(found.status) == "draft",
+        editable=found.status in lifecycle.EDITABLE,
+        cancellable=found.status in lifecycle.CANCELLABLE,
+        approvable=lifecycle.allowed(found.status, MailingStatus.APPROVED),
         send_at_local=_local_input(found.send_at),
     )
 
@@ -129,9 +141,9 @@ def save_content(mailing_id: int) -> Response:
             changes["send_at"] = _parse_local(form.get("send_at", ""))
         except ValueError:
             return _back(found, "Die Sperrfrist ist kein gültiges Datum mit Uhrzeit.", "error")
-    was = str(found.status)
+    was = found.status
     try:
-        store_mailings.edit_mailing(deps().store, mailing_id, clock=deps().clock, **changes)  # type: ignore[arg-type]
+        flow().edit(mailing_id, **changes)  # type: ignore[arg-type]
     except RundbriefError as exc:
         return _back(found, f"Nicht gespeichert: {exc}", "error")
     _log("edited", mailing_id)
@@ -154,9 +166,9 @@ def save_items(mailing_id: int) -> Response:
         )
     if tuple(order) == found.item_ids:
         return _back(found, "Die Beiträge sind unverändert.", "info")
-    was = str(found.status)
+    was = found.status
     try:
-        store_mailings.edit_mailing(deps().store, mailing_id, clock=deps().clock, item_ids=order)
+        flow().edit(mailing_id, item_ids=order)
     except RundbriefError as exc:
         return _back(found, f"Nicht gespeichert: {exc}", "error")
     _log("items changed", mailing_id)
@@ -166,7 +178,7 @@ def save_items(mailing_id: int) -> Response:
 @bp.post("/mailings/<int:mailing_id>/rerender")
 def rerender(mailing_id: int) -> Response:
     found = _mailing_or_404(mailing_id)
-    if str(found.status) != "draft":
+    if found.status != MailingStatus.DRAFT:
         return _back(found, "Nur Entwürfe werden neu dargestellt.", "error")
     error = _render(found)
     if error:
@@ -182,30 +194,11 @@ def send_test(mailing_id: int) -> Response:
     if to.casefold() not in allowed:
         # The app must never become a relay: only editors' own addresses get copies.
         return _back(found, "Testkopien gehen nur an Adressen der Redaktion.", "error")
-    if str(found.status) == "draft":
-        rendered, error = _rendered(found, _language(found, None))
-        if rendered is None:
-            return _back(found, error or "Der Entwurf lässt sich nicht darstellen.", "error")
-    from pipeline.deliver.single import send_test as deliver_test
-
-    factory = deps().transport_factory
-    transport = None
     try:
-        transport = factory() if factory is not None else None
-        result = deliver_test(
-            deps().settings,
-            deps().store,
-            mailing_id,
-            allowed[to.casefold()],
-            clock=deps().clock,
-            transport=transport,
-        )
+        result = flow().send_test_copy(mailing_id, allowed[to.casefold()])
     except RundbriefError as exc:
         log.warning("test copy failed", extra={"mailing": mailing_id, "error": str(exc)})
         return _back(found, f"Die Testkopie wurde nicht versendet: {exc}", "error")
-    finally:
-        if transport is not None:
-            transport.close()
     failed = [r for r in _results(result) if not getattr(r, "ok", True)]
     if failed:
         reason = getattr(failed[0], "error", None) or "unbekannter Fehler"
@@ -221,12 +214,13 @@ def approve(mailing_id: int) -> Response:
         return _back(found, _STALE, "error")
     editor = auth.current_editor() or "editor"
     try:
-        store_mailings.approve(
-            deps().store, mailing_id, clock=deps().clock, by=editor, settings=deps().settings
-        )
+        approved = flow().approve(mailing_id, by=editor)
     except RundbriefError as exc:
         return _back(found, f"Nicht freigegeben: {exc}", "error")
     _log("approved", mailing_id)
+    if approved.status == MailingStatus.SCHEDULED and approved.send_at is not None:
+        when = _local_input(approved.send_at).replace("T", " ")
+        return _back(found, f"Das Mailing ist freigegeben und geht am {when} raus.", "success")
     return _back(found, "Das Mailing ist freigegeben.", "success")
 
 
@@ -236,9 +230,7 @@ def cancel(mailing_id: int) -> Response:
     if request.form.get("confirm") != "yes":
         return _back(found, "Bitte bestätigen Sie die Absage mit dem Häkchen.", "error")
     try:
-        store_mailings.cancel(
-            deps().store, mailing_id, clock=deps().clock, by=auth.current_editor()
-        )
+        flow().cancel(mailing_id, by=auth.current_editor())
     except RundbriefError as exc:
         return _back(found, f"Nicht abgesagt: {exc}", "error")
     _log("cancelled", mailing_id)
@@ -273,32 +265,29 @@ def item_order(current: tuple[int, ...], form: Mapping[str, str]) -> list[int]:
     number was changed goes first (typing 1 means "make this the first"), then the old order.
     """
     get = form.get
-    keyed: list[tuple[float, int, int, int]] = []
-    for index, item_id in enumerate(current):
-        if get(f"drop-{item_id}"):
-            continue
+    drop = {item_id for item_id in current if get(f"drop-{item_id}")}
+    positions: dict[int, float] = {}
+    for item_id in current:
         raw = (get(f"position-{item_id}") or "").strip()
-        try:
-            position = float(raw) if raw else float(index + 1)
-        except ValueError:
-            raise ValueError(f"Die Position „{raw}“ ist keine Zahl.") from None
-        changed = 0 if position != index + 1 else 1
-        keyed.append((position, changed, index, item_id))
-    order = [item_id for *_, item_id in sorted(keyed)]
+        if raw:
+            try:
+                positions[item_id] = float(raw)
+            except ValueError:
+                raise ValueError(f"Die Position „{raw}“ ist keine Zahl.") from None
+    step = None
     move = (get("move") or "").strip()
     if move:
         raw_id, _, direction = move.partition(":")
-        if not raw_id.isdigit() or int(raw_id) not in order or direction not in ("up", "down"):
+        if not raw_id.isdigit() or int(raw_id) in drop or int(raw_id) not in current:
             raise ValueError("Unbekannte Verschiebung.")
-        at = order.index(int(raw_id))
-        to = at - 1 if direction == "up" else at + 1
-        if 0 <= to < len(order):
-            order[at], order[to] = order[to], order[at]
-    return order
+        if direction not in ("up", "down"):
+            raise ValueError("Unbekannte Verschiebung.")
+        step = (int(raw_id), -1 if direction == "up" else 1)
+    return reorder(current, drop=drop, positions=positions, step=step)
 
 
 def _mailing_or_404(mailing_id: int) -> Mailing:
-    found = store_mailings.find_mailing(deps().store, mailing_id)
+    found = flow().find(mailing_id)
     if found is None:
         abort(404, description=f"Das Mailing {mailing_id} gibt es nicht.")
     return found
@@ -306,7 +295,7 @@ def _mailing_or_404(mailing_id: int) -> Mailing:
 
 def _editable(mailing_id: int) -> Mailing:
     found = _mailing_or_404(mailing_id)
-    if str(found.status) not in EDITABLE:
+    if found.status not in lifecycle.EDITABLE:
         label = STATUS_LABELS.get(str(found.status), str(found.status))
         abort(409, description=f"Das Mailing ist „{label}“ und kann nicht mehr bearbeitet werden.")
     if not _current_version(found):
@@ -330,60 +319,48 @@ def _language(found: Mailing, wanted: str | None) -> str:
 
 def _rendered(found: Mailing, language: str) -> tuple[RenderedMailing | None, str | None]:
     """The stored render; a draft without one is rendered now (after every edit)."""
-    from pipeline.render import load_rendered
-
-    rendered = load_rendered(deps().store, found.id, language)
-    if rendered is None and str(found.status) == "draft":
-        error = _render(found)
-        if error:
-            return None, error
-        rendered = load_rendered(deps().store, found.id, language)
-    return rendered, None
+    try:
+        renders = flow().renders(found)
+    except RundbriefError as exc:
+        log.warning("render failed", extra={"mailing": found.id, "error": str(exc)})
+        if found.status != MailingStatus.DRAFT:
+            return None, None
+        return None, f"Die Darstellung ist fehlgeschlagen: {exc}"
+    return renders.get(language), None
 
 
 def _render(found: Mailing) -> str | None:
-    from pipeline.render import render_mailing
-
     try:
-        render_mailing(deps().settings, deps().store, found.id, clock=deps().clock)
+        flow().rerender(found.id)
     except RundbriefError as exc:
         log.warning("render failed", extra={"mailing": found.id, "error": str(exc)})
         return f"Die Darstellung ist fehlgeschlagen: {exc}"
     return None
 
 
-def _delivery(found: Mailing) -> dict[str, object] | None:
-    """Delivery counts by status and the commonest errors, once sending has started."""
-    if str(found.status) not in {"sending", "paused", "sent"}:
+def _delivery(view: MailingOverview) -> dict[str, object] | None:
+    """Delivery counts by status, what was reported back and the commonest errors, once
+    sending has started (the same overview ``mailing show`` prints)."""
+    if not view.started:
         return None
-    from pipeline.store import outbox
-
-    counts = outbox.counts(deps().store, found.id)
-    labels = {
-        "sent": "zugestellt",
-        "queued": "wartend",
-        "sending": "in Arbeit",
-        "retry": "erneuter Versuch geplant",
-        "failed": "fehlgeschlagen",
-        "suppressed": "gesperrt (abgemeldet, unzustellbar)",
-    }
+    reported = [(BOUNCE_LABELS.get(k, k), n) for k, n in sorted(view.bounces.items())]
+    reported += [("Beschwerden", view.complaints), ("Abmeldungen danach", view.unsubscribes)]
     return {
-        "counts": [(labels.get(k, k), n) for k, n in counts.items()],
-        "total": sum(counts.values()),
-        "errors": outbox.top_errors(deps().store, found.id),
+        "counts": [(DELIVERY_LABELS.get(k, k), n) for k, n in view.deliveries.items()],
+        "total": sum(view.deliveries.values()),
+        "reported": reported,
+        "errors": list(view.top_errors),
     }
 
 
 def _items(found: Mailing) -> list[Item]:
-    from pipeline.store.items import list_items
-
-    by_id = {item.id: item for item in list_items(deps().store, ids=list(found.item_ids))}
+    by_id = flow().items(found)
     return [by_id[item_id] for item_id in found.item_ids if item_id in by_id]
 
 
-def _after_edit(mailing_id: int, was: str, message: str) -> Response:
+def _after_edit(mailing_id: int, was: MailingStatus, message: str) -> Response:
     found = _mailing_or_404(mailing_id)
-    if was != "draft":
+    if was != MailingStatus.DRAFT:
         message += " Das Mailing ist wieder ein Entwurf und muss neu freigegeben werden."
     error = _render(found)
     if error:

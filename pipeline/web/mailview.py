@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import Response, url_for
 
 from pipeline.config import Settings
-from pipeline.models import Mailing, Recipient
+from pipeline.models import Mailing, MailingKind, Recipient
 from pipeline.render import Personalisation, RenderedMailing
 
 # Mail HTML uses inline styles and <style> (MJML); images come from the organisation's
@@ -66,7 +66,7 @@ def sample_values(settings: Settings, mailing: Mailing, language: str) -> Person
         first_name=base.first_name,
         last_name=base.last_name,
         salutation=base.salutation,
-        title="Dr." if mailing.kind == "press" else "",
+        title="Dr." if mailing.kind == MailingKind.PRESS else "",
         language=language,
     )
     link = info_url(settings)

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_newsletter, compose_press, period_key, plan_newsletter
 from pipeline.config import Settings
 from pipeline.errors import ComposeError, ConfigError
+from pipeline.mailings.compose import compose_newsletter, compose_press, plan_newsletter
+from pipeline.mailings.compose import settings_key as period_key
 from pipeline.models import MailingKind, MailingStatus
 from pipeline.store import Store
 from pipeline.store import mailings as sm
+from tests.support import mailings as mailing_ops
 from tests.support.mail_items import add_item, add_items
 
 
@@ -80,9 +82,9 @@ def test_items_of_a_sent_newsletter_are_not_used_again(
     old = add_items(store, clock.now(), 2)
     first = compose_newsletter(settings, store, clock=clock)
     assert first is not None
-    sm.approve(store, first.id, clock=clock, by="redaktion", settings=settings)
-    sm.set_status(store, first.id, MailingStatus.SENDING, clock=clock)
-    sm.set_status(store, first.id, MailingStatus.SENT, clock=clock)
+    mailing_ops.approve(store, first.id, clock=clock, by="redaktion", settings=settings)
+    mailing_ops.set_status(store, first.id, MailingStatus.SENDING, clock=clock)
+    mailing_ops.set_status(store, first.id, MailingStatus.SENT, clock=clock)
     clock.advance(days=7)
     assert compose_newsletter(settings, store, clock=clock) is None
     assert plan_newsletter(settings, store, clock=clock).reason == (
@@ -109,7 +111,7 @@ def test_cancelling_frees_the_period(settings: Settings, store: Store, clock: Fa
     add_items(store, clock.now(), 2)
     first = compose_newsletter(settings, store, clock=clock)
     assert first is not None
-    sm.cancel(store, first.id, clock=clock)
+    mailing_ops.cancel(store, first.id, clock=clock)
     second = compose_newsletter(settings, store, clock=clock)
     assert second is not None and second.id != first.id
 
@@ -203,5 +205,5 @@ def test_press_refuses_unknown_items_past_embargos_and_duplicates(
     first = compose_press(settings, store, item, clock=clock)
     with pytest.raises(ComposeError, match=f"already in press mailing {first.id}"):
         compose_press(settings, store, item, clock=clock)
-    sm.cancel(store, first.id, clock=clock)
+    mailing_ops.cancel(store, first.id, clock=clock)
     assert compose_press(settings, store, item, clock=clock).id != first.id

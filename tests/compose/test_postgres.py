@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_newsletter
+from pipeline.mailings.compose import compose_newsletter
 from pipeline.models import MailingStatus
-from pipeline.render import load_rendered
 from pipeline.store import Store
-from pipeline.store import mailings as sm
+from pipeline.store.renders import load_render as load_rendered
+from tests.support import mailings as mailing_ops
 from tests.support.mail_items import add_items
 from tests.support.settings import make_settings
 
@@ -28,14 +28,14 @@ def test_compose_approve_edit_cancel_on_postgres(
         mailing = compose_newsletter(settings, store, clock=clock)
         assert mailing is not None and set(mailing.item_ids) == set(ids)
         assert compose_newsletter(settings, store, clock=clock) is None  # period is taken
-        approved = sm.approve(store, mailing.id, clock=clock, by="x", settings=settings)
+        approved = mailing_ops.approve(store, mailing.id, clock=clock, by="x", settings=settings)
         assert approved.status == MailingStatus.APPROVED
         assert load_rendered(store, mailing.id, "de") is not None
-        edited = sm.move_item(store, mailing.id, mailing.item_ids[-1], 1, clock=clock)
+        edited = mailing_ops.move_item(store, mailing.id, mailing.item_ids[-1], 1, clock=clock)
         assert edited.status == MailingStatus.DRAFT
         assert edited.item_ids[0] == mailing.item_ids[-1]
         assert load_rendered(store, mailing.id, "de") is None
-        sm.cancel(store, mailing.id, clock=clock)
+        mailing_ops.cancel(store, mailing.id, clock=clock)
         again = compose_newsletter(settings, store, clock=clock)
         assert again is not None and again.id != mailing.id
     finally:

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_newsletter
 from pipeline.config import Settings
 from pipeline.deliver.maildir import MaildirTransport
 from pipeline.deliver.outbox import send_mailing
+from pipeline.mailings.compose import compose_newsletter
 from pipeline.store import Store
-from pipeline.store.mailings import approve
 from tests.deliver.support import add_subscribers
 from tests.support.mail_items import add_items
+from tests.support.mailings import approve
 from tests.support.settings import make_settings
 
 

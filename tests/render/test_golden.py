@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_newsletter, compose_press
 from pipeline.config import Settings
-from pipeline.render import render_mailing
+from pipeline.mailings.compose import compose_newsletter, compose_press
 from pipeline.store import Store
-from pipeline.store import mailings as sm
+from tests.support import mailings as mailing_ops
 from tests.support.mail_items import add_item, add_items
+from tests.support.mailings import render_mailing
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -37,7 +37,7 @@ def test_newsletter_text_part(settings: Settings, store: Store, clock: FakeClock
     add_items(store, clock.now(), 4, kinds=("article", "event_report"))
     mailing = compose_newsletter(settings, store, clock=clock)
     assert mailing is not None
-    sm.edit_mailing(
+    mailing_ops.edit_mailing(
         store,
         mailing.id,
         clock=clock,

@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_newsletter, compose_press
 from pipeline.config import Settings
 from pipeline.errors import RenderError
-from pipeline.render import render_mailing
+from pipeline.mailings.compose import compose_newsletter, compose_press
 from pipeline.render.checks import check_html
 from pipeline.store import Store
-from pipeline.store import mailings as sm
+from tests.support import mailings as mailing_ops
 from tests.support.mail_items import add_item
+from tests.support.mailings import render_mailing
 
 HOSTILE_HTML = (
     "<p onclick=\"alert('p')\">Bürgermeister*innen <b onmouseover=alert(1)>fett</b></p>"
@@ -68,7 +68,7 @@ def test_hostile_item_in_a_newsletter(settings: Settings, store: Store, clock: F
     add_item(store, title="Harmlos", published_at=clock.now() - timedelta(hours=3))
     mailing = compose_newsletter(settings, store, clock=clock)
     assert mailing is not None
-    sm.edit_mailing(
+    mailing_ops.edit_mailing(
         store,
         mailing.id,
         clock=clock,

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_newsletter
 from pipeline.config import Settings
-from pipeline.render import PREFS_URL, SALUTATION, UNSUB_URL, RenderedMailing, render_mailing
+from pipeline.mailings.compose import compose_newsletter
+from pipeline.render import PREFS_URL, SALUTATION, UNSUB_URL, RenderedMailing
 from pipeline.store import Store
-from pipeline.store import mailings as sm
+from tests.support import mailings as mailing_ops
 from tests.support.mail_items import add_item, add_items
+from tests.support.mailings import render_mailing
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def rendered(settings: Settings, store: Store, clock: FakeClock) -> RenderedMail
     add_items(store, clock.now(), 6, kinds=("article", "event_report", "press_release"))
     mailing = compose_newsletter(settings, store, clock=clock)
     assert mailing is not None
-    sm.edit_mailing(
+    mailing_ops.edit_mailing(
         store,
         mailing.id,
         clock=clock,
@@ -136,7 +137,7 @@ def test_logo_in_the_header_and_sections_follow_the_editors_order(
     mailing = compose_newsletter(settings, store, clock=clock)
     assert mailing is not None
     # move an event report to the top: its section comes first
-    sm.move_item(store, mailing.id, mailing.item_ids[2], 1, clock=clock)
+    mailing_ops.move_item(store, mailing.id, mailing.item_ids[2], 1, clock=clock)
     html = render_mailing(settings, store, mailing.id, clock=clock)[0].html
     assert f'src="{logo}"' in html
     assert 'alt="Logo: Netzwerk Junge Bürgermeister*innen"' in html
@@ -154,7 +155,7 @@ def test_an_approved_render_does_not_change_when_items_do(
     ids = add_items(store, clock.now(), 2)
     mailing = compose_newsletter(settings, store, clock=clock)
     assert mailing is not None
-    sm.approve(store, mailing.id, clock=clock, by="x", settings=settings)
+    mailing_ops.approve(store, mailing.id, clock=clock, by="x", settings=settings)
     before = render_mailing(settings, store, mailing.id, clock=clock)[0]
     with store.begin() as conn:
         conn.execute(update(items).where(items.c.id == ids[0]).values(title="Geändert"))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_press
 from pipeline.config import Settings
-from pipeline.render import SALUTATION, UNSUB_URL, render_confirmation, render_mailing
+from pipeline.mailings.compose import compose_press
+from pipeline.render import SALUTATION, UNSUB_URL, render_confirmation
 from pipeline.render.checks import check_html
 from pipeline.store import Store
 from tests.support.mail_items import add_item
+from tests.support.mailings import render_mailing
 
 
 def test_press_release_with_embargo_contact_and_full_text(

@@ -9,12 +9,12 @@ from pathlib import Path
 from pipeline.audience.csv_import import import_file
 from pipeline.audience.links import preferences_url, unsubscribe_url
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_newsletter
 from pipeline.config import Settings
-from pipeline.render.preview import build_preview, write_preview
+from pipeline.mailings import Workflow, write_preview
+from pipeline.mailings.compose import compose_newsletter
 from pipeline.store import Store
-from pipeline.store import mailings as sm
 from pipeline.store.renders import load_render
+from tests.support import mailings as mailing_ops
 from tests.support.mail_items import add_items
 
 
@@ -40,10 +40,10 @@ def test_preview_for_a_subscriber_is_their_message(
     add_items(store, clock.now(), 3)
     mailing = compose_newsletter(settings, store, clock=clock)
     assert mailing is not None
-    sm.approve(store, mailing.id, clock=clock, by="redaktion", settings=settings)
+    mailing_ops.approve(store, mailing.id, clock=clock, by="redaktion", settings=settings)
 
-    preview = build_preview(
-        settings, store, mailing.id, clock=clock, to="Anna.Schulz@beispiel-gemeinde.example"
+    preview = Workflow(settings, store, clock).preview(
+        mailing.id, to="Anna.Schulz@beispiel-gemeinde.example"
     )
     assert not preview.sample
     assert preview.recipient.first_name == "Anna"
@@ -76,7 +76,7 @@ def test_preview_without_subscribers_uses_a_sample_person(
     add_items(store, clock.now(), 2)
     mailing = compose_newsletter(settings, store, clock=clock)
     assert mailing is not None
-    preview = build_preview(settings, store, mailing.id, clock=clock)
+    preview = Workflow(settings, store, clock).preview(mailing.id)
     assert preview.sample and preview.recipient.first_name == "Erika"
     assert "Liebe Erika," in preview.personal.html
     # a draft is rendered for the preview and the render is stored

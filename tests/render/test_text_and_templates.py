@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_newsletter
 from pipeline.errors import RenderError
-from pipeline.render import render_mailing
+from pipeline.mailings.compose import compose_newsletter
 from pipeline.render.locale import load_strings, long_date
 from pipeline.render.sanitize import clean_html, markdown_to_html
 from pipeline.render.text import References, html_to_text, tidy, wrap
 from pipeline.store import Store
 from tests.support.mail_items import add_item
+from tests.support.mailings import render_mailing
 
 
 def test_wrap_never_breaks_urls_or_words() -> None:

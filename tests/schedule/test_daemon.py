@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from pipeline.clock import SystemClock
 from pipeline.config import load_settings
+from pipeline.mailings import newsletter_key
 from pipeline.schedule.daemon import Daemon
-from pipeline.schedule.periods import newsletter_key
 from pipeline.store import Store
 from pipeline.store import outbox as db
 from pipeline.store import schedule as q

@@ -7,15 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.compose import period_key as compose_period_key
 from pipeline.config import Settings
 from pipeline.errors import ScheduleError
+from pipeline.mailings import newsletter_key, period_key, settings_key
 from pipeline.schedule.periods import (
     cron_trigger,
     fires_between,
-    newsletter_key,
     next_fire,
-    period_key,
     period_start,
     previous_fire,
 )
@@ -146,9 +144,9 @@ def test_the_newsletter_key_matches_compose(settings: Settings, settings_factory
         datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
         datetime(2026, 11, 29, 23, 30, tzinfo=UTC),
     ):
-        assert newsletter_key(instant, BERLIN) == compose_period_key(settings, instant)
+        assert newsletter_key(instant, BERLIN) == settings_key(settings, instant)
         monthly = settings_factory(schedule={"period": "month"})  # type: ignore[operator]
-        assert newsletter_key(instant, BERLIN, "month") == compose_period_key(monthly, instant)
+        assert newsletter_key(instant, BERLIN, "month") == settings_key(monthly, instant)
 
 
 def test_a_bad_cron_in_the_config_is_a_config_error_naming_the_key(

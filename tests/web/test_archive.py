@@ -10,19 +10,20 @@ from flask.testing import FlaskClient
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.models import Mailing, MailingKind, MailingStatus
-from pipeline.render import load_rendered, render_mailing
 from pipeline.store import Store
-from pipeline.store import mailings as store_mailings
+from pipeline.store.renders import load_render as load_rendered
+from tests.support import mailings as mailing_ops
+from tests.support.mailings import render_mailing
 from tests.support.web import seed_mailing
 
 
 def _send(settings: Settings, store: Store, clock: FakeClock, mailing: Mailing) -> Mailing:
     """Take a draft the way the sender does: render, approve, sending, sent."""
     render_mailing(settings, store, mailing.id, clock=clock)
-    store_mailings.approve(store, mailing.id, clock=clock, by="redaktion")
-    store_mailings.set_status(store, mailing.id, MailingStatus.SENDING, clock=clock)
+    mailing_ops.approve(store, mailing.id, clock=clock, by="redaktion")
+    mailing_ops.set_status(store, mailing.id, MailingStatus.SENDING, clock=clock)
     clock.advance(minutes=5)
-    return store_mailings.set_status(store, mailing.id, MailingStatus.SENT, clock=clock)
+    return mailing_ops.set_status(store, mailing.id, MailingStatus.SENT, clock=clock)
 
 
 def test_lists_only_what_went_out(
@@ -31,7 +32,7 @@ def test_lists_only_what_went_out(
     sent = _send(settings, store, clock, seed_mailing(store, clock, subject="Ausgabe Juni"))
     seed_mailing(store, clock, subject="Geheimer Entwurf")
     cancelled = seed_mailing(store, clock, subject="Abgesagte Ausgabe")
-    store_mailings.cancel(store, cancelled.id, clock=clock)
+    mailing_ops.cancel(store, cancelled.id, clock=clock)
 
     response = client.get("/archive")
     assert response.status_code == 200
@@ -88,7 +89,7 @@ def test_unsent_or_unknown_mailings_are_not_found(
     draft = seed_mailing(store, clock)
     render_mailing(settings, store, draft.id, clock=clock)
     assert client.get(f"/archive/{draft.id}").status_code == 404
-    store_mailings.approve(store, draft.id, clock=clock, by="redaktion")
+    mailing_ops.approve(store, draft.id, clock=clock, by="redaktion")
     assert client.get(f"/archive/{draft.id}").status_code == 404
     assert client.get("/archive/4711").status_code == 404
     page = client.get("/archive/4711").get_data(as_text=True)
@@ -117,8 +118,8 @@ def test_press_release_appears_only_after_its_embargo(
         send_at=embargo,
     )
     render_mailing(settings, store, press.id, clock=clock)
-    store_mailings.approve(store, press.id, clock=clock, by="redaktion")
-    store_mailings.set_status(store, press.id, MailingStatus.SENDING, clock=clock)
+    mailing_ops.approve(store, press.id, clock=clock, by="redaktion")
+    mailing_ops.set_status(store, press.id, MailingStatus.SENDING, clock=clock)
     assert client.get(f"/archive/{press.id}").status_code == 404
     assert "Förderfibel" not in client.get("/archive").get_data(as_text=True)
     clock.advance(hours=2)

@@ -18,7 +18,7 @@ import pytest
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from pipeline.clock import FakeClock
-from pipeline.compose import compose_newsletter
+from pipeline.mailings.compose import compose_newsletter
 from pipeline.models import Mailing
 from pipeline.store import Store
 from tests.support.smtp import free_port

@@ -20,6 +20,7 @@ from pipeline.models import MailingStatus
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
 from pipeline.web.editor import item_order
+from tests.support import mailings as mailing_ops
 from tests.support.smtp import free_port
 from tests.support.web import (
     EDITOR,
@@ -338,7 +339,7 @@ def test_stale_form_changes_nothing(editor: FlaskClient, store: Store, clock: Fa
     mailing = seed_mailing(store, clock)
     old_version = _version(store, mailing.id)
     clock.advance(60)
-    store_mailings.edit_mailing(store, mailing.id, clock=clock, subject="Von jemand anderem")
+    mailing_ops.edit_mailing(store, mailing.id, clock=clock, subject="Von jemand anderem")
     response = _post(editor, mailing.id, "content", subject="Meins", intro="", version=old_version)
     assert response.status_code == 409
     assert store_mailings.get_mailing(store, mailing.id).subject == "Von jemand anderem"
@@ -533,13 +534,13 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
 def test_sent_mailing_shows_delivery_counts(
     editor: FlaskClient, settings: Settings, store: Store, clock: FakeClock
 ) -> None:
-    from pipeline.render import render_mailing
     from pipeline.store.schema import deliveries
+    from tests.support.mailings import render_mailing
 
     mailing = seed_mailing(store, clock)
     render_mailing(settings, store, mailing.id, clock=clock)
-    store_mailings.approve(store, mailing.id, clock=clock, by="redaktion")
-    store_mailings.set_status(store, mailing.id, MailingStatus.SENDING, clock=clock)
+    mailing_ops.approve(store, mailing.id, clock=clock, by="redaktion")
+    mailing_ops.set_status(store, mailing.id, MailingStatus.SENDING, clock=clock)
     rows = [
         {"email": "anna.schulz@example.org", "status": "sent", "last_error": None},
         {"email": "jonas.weber@example.org", "status": "sent", "last_error": None},
@@ -552,7 +553,7 @@ def test_sent_mailing_shows_delivery_counts(
                     mailing_id=mailing.id, list_name="members", created_at=clock.now(), **row
                 )
             )
-    store_mailings.set_status(store, mailing.id, MailingStatus.SENT, clock=clock)
+    mailing_ops.set_status(store, mailing.id, MailingStatus.SENT, clock=clock)
     html = editor.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
     assert "Versand" in html
     assert re.search(r"zugestellt</th><td>2<", html)

@@ -16,16 +16,19 @@ import logging
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from typing import Literal
 
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.errors import ComposeError, ConfigError
+from pipeline.mailings.lifecycle import COMMITTED
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus
 from pipeline.render.content import SECTION_ORDER, default_preheader
 from pipeline.render.locale import medium_date
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
+from pipeline.store.items import get_item, list_items
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +56,29 @@ class NewsletterPlan:
         return ""
 
 
-def period_key(settings: Settings, now: datetime) -> str:
-    """``newsletter:2026-W25`` (ISO week) or ``newsletter:2026-06`` in the local zone."""
-    local = now.astimezone(settings.organisation.tz)
-    if settings.schedule.period == "month":
-        return f"newsletter:{local.year:04d}-{local.month:02d}"
+Period = Literal["iso_week", "month"]
+
+
+def period_key(instant: datetime, tz: tzinfo, period: Period = "iso_week") -> str:
+    """The period an instant falls in, in local time: ``2026-W48`` or ``2026-11``."""
+    if instant.tzinfo is None:
+        raise ValueError("period_key needs an aware instant")
+    local = instant.astimezone(tz)
+    if period == "month":
+        return f"{local.year:04d}-{local.month:02d}"
     year, week, _ = local.isocalendar()
-    return f"newsletter:{year:04d}-W{week:02d}"
+    return f"{year:04d}-W{week:02d}"
+
+
+def newsletter_key(instant: datetime, tz: tzinfo, period: Period = "iso_week") -> str:
+    """The value of ``mailings.period_key`` for the newsletter of that instant's period
+    (``newsletter:2026-W25``): the one definition compose and the scheduler share."""
+    return f"newsletter:{period_key(instant, tz, period)}"
+
+
+def settings_key(settings: Settings, now: datetime) -> str:
+    """This period's newsletter key under ``settings`` (zone and period length)."""
+    return newsletter_key(now, settings.organisation.tz, settings.schedule.period)
 
 
 def newsletter_subject(settings: Settings, items: Sequence[Item], now: datetime) -> str:
@@ -109,10 +128,8 @@ def select_items(
 
 def plan_newsletter(settings: Settings, store: Store, *, clock: Clock) -> NewsletterPlan:
     """Decide what a compose now would contain (no writes)."""
-    from pipeline.store.items import list_items
-
     now = clock.now()
-    key = period_key(settings, now)
+    key = settings_key(settings, now)
     existing = store_mailings.mailing_for_period(store, key)
     since = now - timedelta(days=settings.collect.backfill_days)
     items: list[Item] = []
@@ -120,7 +137,7 @@ def plan_newsletter(settings: Settings, store: Store, *, clock: Clock) -> Newsle
         candidates = list_items(store, since=since, eligible_only=True, now=now)
         items = select_items(
             candidates,
-            used=store_mailings.used_item_ids(store),
+            used=store_mailings.used_item_ids(store, statuses=COMMITTED),
             since=since,
             limit=settings.compose.max_items,
         )
@@ -168,8 +185,6 @@ def compose_press(
     embargo: datetime | None = None,
 ) -> Mailing:
     """Make a press draft from one item; ``embargo`` (aware) is its earliest send time."""
-    from pipeline.store.items import get_item
-
     item = get_item(store, item_id)
     if item is None:
         raise ComposeError(f"item {item_id}: no such item")

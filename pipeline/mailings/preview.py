@@ -1,10 +1,10 @@
 """Preview files of a mailing: the HTML, the text and the whole message one recipient gets.
 
-``build_preview`` reads the stored render (a draft is rendered first), picks the
-recipient (the subscriber with the given address, else the first recipient of the
-mailing's lists, else a sample person) and builds the message with the same
-``MessageBuilder`` the send uses, so ``preview.eml`` is byte for byte that recipient's
-copy apart from the Date header and MIME boundary.
+``build_preview`` takes the render (a draft is rendered first), picks the recipient (the
+subscriber with the given address, else the first recipient of the mailing's lists, else
+a sample person) and builds the message with the same ``MessageBuilder`` the send uses,
+so ``preview.eml`` is byte for byte that recipient's copy apart from the Date header and
+MIME boundary.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.audience import iter_recipients
+from pipeline.audience.links import signing_secret
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.models import Mailing, Recipient
-from pipeline.render import PersonalMail, RenderedMailing
-from pipeline.render.mailing import rendered_for
-from pipeline.render.personalise import personalise
+from pipeline.deliver.message import MessageBuilder
+from pipeline.mailings.renders import render_for, renders_of
+from pipeline.models import Mailing, Recipient, RenderedMailing
+from pipeline.render import PersonalMail, personalise
 from pipeline.store import Store
-from pipeline.store import mailings as store_mailings
+from pipeline.store.audience import find_subscriber
 
 SAMPLE = Recipient(
     subscriber_id=0,
@@ -46,8 +48,6 @@ def pick_recipient(store: Store, mailing: Mailing, to: str | None) -> tuple[Reci
     """The recipient a preview is for, and whether it is a made-up sample."""
     list_name = mailing.lists[0] if mailing.lists else ""
     if to:
-        from pipeline.store.audience import find_subscriber
-
         with store.connect() as conn:
             found = find_subscriber(conn, to.strip().lower())
         if found is None:
@@ -65,23 +65,19 @@ def pick_recipient(store: Store, mailing: Mailing, to: str | None) -> tuple[Reci
             ),
             False,
         )
-    from pipeline.audience import iter_recipients
-
     for recipient in iter_recipients(store, mailing.lists, batch_size=1):
         return recipient, False
     return Recipient(**{**SAMPLE.__dict__, "list_name": list_name}), True
 
 
 def build_preview(
-    settings: Settings, store: Store, mailing_id: int, *, clock: Clock, to: str | None = None
+    settings: Settings, store: Store, mailing: Mailing, *, clock: Clock, to: str | None = None
 ) -> Preview:
     """Everything a preview shows, for ``to`` (or a sample recipient)."""
-    from pipeline.audience.links import signing_secret
-    from pipeline.deliver.message import MessageBuilder
-
-    mailing = store_mailings.get_mailing(store, mailing_id)
     recipient, sample = pick_recipient(store, mailing, to)
-    rendered = rendered_for(settings, store, mailing_id, recipient.language, clock=clock)
+    rendered = render_for(
+        renders_of(settings, store, mailing, clock=clock, fresh=True), recipient.language
+    )
     builder = MessageBuilder(
         settings,
         rendered,

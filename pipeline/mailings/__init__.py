@@ -1,0 +1,48 @@
+"""Mailings: the workflow layer, every operation and rule on a mailing.
+
+The CLI, the web app and the daemon are thin adapters over this package; the store
+below it is persistence only and the renderer is pure.
+
+Public API (one screen):
+
+- ``Workflow(settings, store, clock, policy=…, transport_factory=…)``: compose
+  (``compose_newsletter``, ``compose_press``), edit (``edit``, ``add_item``,
+  ``restore_item``, ``drop_item``, ``move_item``, ``reorder``, ``set_send_at``,
+  ``clear_send_at``, ``rerender``), decide (``approve``, ``schedule``, ``cancel``), send
+  (``send_now``, ``pause``, ``resume``, ``send_test_copy``) and look (``get``, ``list_mailings``,
+  ``renders``, ``overview``, ``preview``).
+- ``MailingOverview``: the frozen summary ``mailing show`` and the editor page show.
+- ``ApprovalPolicy``: who may approve what (default: ``anyone_may_approve``).
+- ``lifecycle``: the rules over the one table of steps (``models.MAILING_STEPS``).
+- ``newsletter_key(instant, tz, period)``: the one-newsletter-per-period key.
+- ``reorder`` (pure): the one rule for dropping and moving items.
+- ``renders_of``: the one "stored render, else render the draft now".
+"""
+
+from __future__ import annotations
+
+from pipeline.mailings import lifecycle
+from pipeline.mailings.compose import NewsletterPlan, newsletter_key, period_key, settings_key
+from pipeline.mailings.items import reorder
+from pipeline.mailings.overview import MailingOverview
+from pipeline.mailings.policy import ApprovalPolicy, anyone_may_approve
+from pipeline.mailings.preview import Preview, write_preview
+from pipeline.mailings.renders import render_for, renders_of
+from pipeline.mailings.workflow import Workflow
+
+__all__ = [
+    "ApprovalPolicy",
+    "MailingOverview",
+    "NewsletterPlan",
+    "Preview",
+    "Workflow",
+    "anyone_may_approve",
+    "lifecycle",
+    "newsletter_key",
+    "period_key",
+    "render_for",
+    "renders_of",
+    "reorder",
+    "settings_key",
+    "write_preview",
+]

@@ -1,0 +1,409 @@
+"""Every operation on a mailing, for the CLI, the web app and the daemon alike.
+
+    Workflow(settings, store, clock, policy=…)
+      compose ─ compose_newsletter · compose_press
+      edit    ─ edit · add_item · restore_item · drop_item · move_item · reorder
+                · set_send_at · clear_send_at · rerender
+      decide  ─ approve (asks the ApprovalPolicy) · schedule · cancel
+      send    ─ send_now · pause · resume · send_test_copy
+      look    ─ get · find · list_mailings · renders · overview · preview
+
+Each operation checks the lifecycle (``lifecycle``) and moves the status with one
+conditional update in the store, which names the status it expects: of two editors (or
+an editor and the daemon) acting on the same mailing at once, one wins and the other
+gets a ``TransitionError``. The adapters turn the typed errors into one CLI line, a web
+flash or a 409.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pipeline.clock import Clock
+from pipeline.config import Settings
+from pipeline.deliver import SendResult, Transport
+from pipeline.deliver.outbox import ProgressCallback, SendReport, StopCheck, send_mailing
+from pipeline.deliver.single import send_test
+from pipeline.errors import ApprovalRefused, ComposeError, NotDueError, TransitionError
+from pipeline.mailings import compose, items, lifecycle
+from pipeline.mailings.overview import MailingOverview, overview
+from pipeline.mailings.policy import ApprovalPolicy, anyone_may_approve
+from pipeline.mailings.preview import Preview, build_preview
+from pipeline.mailings.renders import load_items, render_draft, renders_of
+from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
+from pipeline.render import mailing_languages
+from pipeline.store import Store
+from pipeline.store import mailings as store_mailings
+
+log = logging.getLogger(__name__)
+
+S = MailingStatus
+_UNSET: Any = object()
+
+
+@dataclass
+class Workflow:
+    """The operations on mailings, bound to one store, clock and approval policy."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    policy: ApprovalPolicy = anyone_may_approve
+    transport_factory: Callable[[], Transport] | None = None
+
+    # --- looking -------------------------------------------------------------------
+
+    def get(self, mailing_id: int) -> Mailing:
+        """The mailing; ``ComposeError`` if there is none."""
+        return store_mailings.get_mailing(self.store, mailing_id)
+
+    def find(self, mailing_id: int) -> Mailing | None:
+        return store_mailings.find_mailing(self.store, mailing_id)
+
+    def list_mailings(
+        self,
+        *,
+        status: MailingStatus | str | Iterable[MailingStatus | str] | None = None,
+        kind: MailingKind | str | None = None,
+    ) -> list[Mailing]:
+        return store_mailings.list_mailings(self.store, status=status, kind=kind)
+
+    def languages(self, mailing: Mailing) -> tuple[str, ...]:
+        return mailing_languages(self.settings, mailing)
+
+    def items(self, mailing: Mailing) -> dict[int, Item]:
+        return load_items(self.store, mailing.item_ids)
+
+    def renders(self, mailing: Mailing, *, fresh: bool = False) -> dict[str, RenderedMailing]:
+        """The render of every language (a draft without one is rendered now)."""
+        return renders_of(self.settings, self.store, mailing, clock=self.clock, fresh=fresh)
+
+    def overview(self, mailing_id: int) -> MailingOverview:
+        mailing = self.get(mailing_id)
+        return overview(
+            self.store, mailing, languages=self.languages(mailing), items=self.items(mailing)
+        )
+
+    def preview(self, mailing_id: int, *, to: str | None = None) -> Preview:
+        return build_preview(
+            self.settings, self.store, self.get(mailing_id), clock=self.clock, to=to
+        )
+
+    # --- composing -----------------------------------------------------------------
+
+    def plan_newsletter(self) -> compose.NewsletterPlan:
+        return compose.plan_newsletter(self.settings, self.store, clock=self.clock)
+
+    def compose_newsletter(self) -> Mailing | None:
+        return compose.compose_newsletter(self.settings, self.store, clock=self.clock)
+
+    def compose_press(self, item_id: int, *, embargo: datetime | None = None) -> Mailing:
+        return compose.compose_press(
+            self.settings, self.store, item_id, clock=self.clock, embargo=embargo
+        )
+
+    # --- editing -------------------------------------------------------------------
+
+    def edit(
+        self,
+        mailing_id: int,
+        *,
+        subject: str | None = None,
+        intro_md: str | None = None,
+        preheader: str | None = None,
+        item_ids: Sequence[int] | None = None,
+        send_at: datetime | None = _UNSET,
+        lists: Sequence[str] | None = None,
+        version: datetime | None = None,
+    ) -> Mailing:
+        """Change a mailing; an approved or scheduled one returns to draft (renders dropped).
+
+        ``version`` (the ``updated_at`` the editor saw): refuse if it changed since.
+        """
+        values: dict[str, Any] = {}
+        if subject is not None:
+            if not subject.strip():
+                raise ComposeError(
+                    f"mailing {mailing_id}: the subject cannot be empty", mailing_id=mailing_id
+                )
+            values["subject"] = subject.strip()
+        if intro_md is not None:
+            values["intro_md"] = intro_md
+        if preheader is not None:
+            values["preheader"] = preheader.strip()
+        if send_at is not _UNSET:
+            if send_at is not None and send_at.tzinfo is None:
+                raise ComposeError("the send time needs a time zone", mailing_id=mailing_id)
+            values["send_at"] = send_at
+        if lists is not None:
+            values["lists"] = list(lists)
+        if item_ids is not None:
+            if len(set(item_ids)) != len(item_ids):
+                raise ComposeError(
+                    f"mailing {mailing_id}: the same item cannot appear twice",
+                    mailing_id=mailing_id,
+                )
+            if not item_ids:
+                raise ComposeError(
+                    f"mailing {mailing_id} would have no items left; cancel it instead",
+                    mailing_id=mailing_id,
+                )
+        mailing = self.get(mailing_id)
+        lifecycle.require_editable(mailing)
+        self._check_version(mailing, version)
+        if mailing.status != S.DRAFT:
+            values.update(status=str(S.DRAFT), approved_at=None, approved_by=None)
+        if not store_mailings.update_mailing(
+            self.store,
+            mailing_id,
+            expected=[mailing.status],
+            now=self.clock.now(),
+            values=values,
+            item_ids=item_ids,
+        ):
+            self._lost_race(mailing_id, "edited")
+        return self.get(mailing_id)
+
+    def reorder(
+        self,
+        mailing_id: int,
+        *,
+        drop: Collection[int] = (),
+        positions: Mapping[int, float] | None = None,
+        step: tuple[int, int] | None = None,
+        version: datetime | None = None,
+    ) -> Mailing:
+        """Drop and move items in one change (see ``items.reorder`` for the rules)."""
+        mailing = self.get(mailing_id)
+        order = items.reorder(mailing.item_ids, drop=drop, positions=positions, step=step)
+        return self.edit(mailing_id, item_ids=order, version=version)
+
+    def drop_item(self, mailing_id: int, item_id: int) -> Mailing:
+        return self.reorder(mailing_id, drop={item_id})
+
+    def move_item(self, mailing_id: int, item_id: int, position: int) -> Mailing:
+        """Move an item to ``position`` (1 is the first)."""
+        mailing = self.get(mailing_id)
+        return self.edit(mailing_id, item_ids=items.moved(mailing.item_ids, item_id, position))
+
+    def add_item(self, mailing_id: int, item_id: int, *, position: int | None = None) -> Mailing:
+        """Add any collected item (at ``position``, default the end)."""
+        if item_id not in load_items(self.store, [item_id]):
+            raise ComposeError(f"item {item_id}: no such item", mailing_id=mailing_id)
+        mailing = self.get(mailing_id)
+        return self.edit(mailing_id, item_ids=items.added(mailing.item_ids, item_id, position))
+
+    def restore_item(
+        self, mailing_id: int, item_id: int, *, position: int | None = None
+    ) -> Mailing:
+        """Bring a dropped item back (at ``position``, default the end)."""
+        return self.add_item(mailing_id, item_id, position=position)
+
+    def set_send_at(self, mailing_id: int, when: datetime | None) -> Mailing:
+        """Set (or with None clear) the send time; like any edit this needs a new
+        approval, because the render states the time (embargo line, issue date)."""
+        return self.edit(mailing_id, send_at=when)
+
+    def clear_send_at(self, mailing_id: int) -> Mailing:
+        return self.set_send_at(mailing_id, None)
+
+    def rerender(self, mailing_id: int) -> list[RenderedMailing]:
+        """Render a draft again (items or templates may have changed)."""
+        mailing = self.get(mailing_id)
+        if mailing.status != S.DRAFT:
+            raise TransitionError(
+                f"mailing {mailing_id} is {mailing.status}; only a draft is rendered again",
+                mailing_id=mailing_id,
+                current=str(mailing.status),
+            )
+        return render_draft(self.settings, self.store, mailing, clock=self.clock)
+
+    # --- deciding ------------------------------------------------------------------
+
+    def approve(self, mailing_id: int, *, by: str, version: datetime | None = None) -> Mailing:
+        """Render, check and approve a draft, if the policy lets ``by``: ``scheduled`` when
+        its send time lies ahead, else ``approved``. From now on its render is frozen."""
+        mailing = self.get(mailing_id)
+        lifecycle.require(mailing, S.APPROVED)
+        self._check_version(mailing, version)
+        if not mailing.item_ids:
+            raise ComposeError(
+                f"mailing {mailing_id} has no items; add some or cancel it", mailing_id=mailing_id
+            )
+        refusal = self.policy(mailing, by)
+        if refusal:
+            raise ApprovalRefused(
+                f"mailing {mailing_id}: {by} may not approve it: {refusal}", mailing_id=mailing_id
+            )
+        render_draft(self.settings, self.store, mailing, clock=self.clock)
+        target = lifecycle.approval_target(mailing, self.clock.now())
+        # The version is part of the same update: an edit between the render and this
+        # step (which dropped the render) makes the approval fail instead of slipping by.
+        if not store_mailings.set_status(
+            self.store,
+            mailing_id,
+            target,
+            expected=S.DRAFT,
+            now=self.clock.now(),
+            by=by,
+            version=mailing.updated_at,
+        ):
+            self._lost_race(mailing_id, "approved")
+        log.info("mailing %s", target, extra={"mailing": mailing_id, "by": by})
+        return self.get(mailing_id)
+
+    def schedule(self, mailing_id: int, when: datetime, *, by: str) -> Mailing:
+        """Set the send time of a draft and approve it: it is ``scheduled`` until then."""
+        if when <= self.clock.now():
+            raise ComposeError(
+                f"mailing {mailing_id}: the send time {self.local(when)} is in the past",
+                mailing_id=mailing_id,
+            )
+        self.set_send_at(mailing_id, when)
+        return self.approve(mailing_id, by=by)
+
+    def cancel(self, mailing_id: int, *, by: str | None = None) -> Mailing:
+        """Cancel a mailing that is not sending (a newsletter's period is free again)."""
+        mailing = self.get(mailing_id)
+        lifecycle.require(mailing, S.CANCELLED)
+        if not store_mailings.set_status(
+            self.store, mailing_id, S.CANCELLED, expected=mailing.status, now=self.clock.now()
+        ):
+            self._lost_race(mailing_id, "cancelled")
+        log.info("mailing cancelled", extra={"mailing": mailing_id, "by": by})
+        return self.get(mailing_id)
+
+    # --- sending -------------------------------------------------------------------
+
+    def check_due(self, mailing: Mailing) -> None:
+        """``NotDueError`` for an approved or scheduled mailing whose send time lies ahead."""
+        if mailing.status in lifecycle.SENDABLE and not lifecycle.is_due(
+            mailing.send_at, self.clock.now()
+        ):
+            assert mailing.send_at is not None
+            raise NotDueError(
+                f"mailing {mailing.id} is {mailing.status} for {self.local(mailing.send_at)} "
+                f"({self.settings.organisation.time_zone}) and is not sent before then; "
+                f"to send it earlier, change its send time and approve it again",
+                mailing_id=mailing.id,
+            )
+
+    def send_now(
+        self,
+        mailing_id: int,
+        *,
+        transport: Transport | None = None,
+        dry_run: bool = False,
+        stop: StopCheck | None = None,
+        progress: ProgressCallback | None = None,
+        wait_for_retries: bool = True,
+        worker: str | None = None,
+    ) -> SendReport:
+        """Send an approved mailing whose time has come, or resume one that is sending
+        or paused; each recipient gets it once (the outbox)."""
+        mailing = self.find(mailing_id)
+        if mailing is not None and mailing.status == S.DRAFT:
+            raise TransitionError(
+                f"mailing {mailing_id} is a draft; approve it before sending",
+                mailing_id=mailing_id,
+                current=str(mailing.status),
+                wanted=str(S.SENDING),
+            )
+        if mailing is not None:
+            self.check_due(mailing)
+        # The outbox refuses the rest (unknown, sent, cancelled) in its own words.
+        return send_mailing(
+            self.settings,
+            self.store,
+            mailing_id,
+            clock=self.clock,
+            transport=transport,
+            dry_run=dry_run,
+            stop=stop,
+            progress=progress,
+            wait_for_retries=wait_for_retries,
+            worker=worker,
+        )
+
+    def pause(self, mailing_id: int, *, reason: str) -> Mailing:
+        """Stop a mailing that is sending (senders finish their chunk and let go)."""
+        mailing = self.get(mailing_id)
+        lifecycle.require(mailing, S.PAUSED)
+        if not store_mailings.set_status(
+            self.store,
+            mailing_id,
+            S.PAUSED,
+            expected=S.SENDING,
+            now=self.clock.now(),
+            reason=reason,
+        ):
+            self._lost_race(mailing_id, "paused")
+        return self.get(mailing_id)
+
+    def resume(self, mailing_id: int, **send: Any) -> SendReport:
+        """Send a paused mailing on from where it stopped."""
+        mailing = self.get(mailing_id)
+        lifecycle.require(mailing, S.SENDING)
+        return self.send_now(mailing_id, **send)
+
+    def send_test_copy(
+        self,
+        mailing_id: int,
+        to: str,
+        *,
+        language: str | None = None,
+        transport: Transport | None = None,
+    ) -> SendResult:
+        """One copy marked as a test to ``to``; changes no state (a draft is rendered)."""
+        mailing = self.get(mailing_id)
+        if mailing.status in (S.SENT, S.CANCELLED):
+            raise TransitionError(
+                f"mailing {mailing_id} is {mailing.status}; no test copies any more",
+                mailing_id=mailing_id,
+                current=str(mailing.status),
+            )
+        self.renders(mailing)
+        own = transport is None and self.transport_factory is not None
+        if own:
+            assert self.transport_factory is not None
+            transport = self.transport_factory()
+        try:
+            return send_test(
+                self.settings,
+                self.store,
+                mailing_id,
+                to,
+                clock=self.clock,
+                transport=transport,
+                language=language,
+            )
+        finally:
+            if own and transport is not None:
+                transport.close()
+
+    # --- helpers -------------------------------------------------------------------
+
+    def local(self, when: datetime) -> str:
+        """An instant in the organisation's time zone, as people read it."""
+        return when.astimezone(self.settings.organisation.tz).strftime("%Y-%m-%d %H:%M")
+
+    def _check_version(self, mailing: Mailing, version: datetime | None) -> None:
+        if version is not None and version != mailing.updated_at:
+            raise TransitionError(
+                f"mailing {mailing.id} was changed in the meantime; look at it again",
+                mailing_id=mailing.id,
+                current=str(mailing.status),
+            )
+
+    def _lost_race(self, mailing_id: int, action: str) -> None:
+        now = self.get(mailing_id)
+        raise TransitionError(
+            f"mailing {mailing_id} changed while it was being {action} (it is {now.status} "
+            "now); look at it again",
+            mailing_id=mailing_id,
+            current=str(now.status),
+        )
