@@ -27,9 +27,6 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
-
 from pipeline.audience.csv_rows import (
     Header,
     ImportRow,
@@ -43,8 +40,8 @@ from pipeline.audience.csv_rows import (
 from pipeline.audience.spool import Spool
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.errors import AudienceError, StoreError
-from pipeline.store import Store
+from pipeline.errors import AudienceError
+from pipeline.store import Store, Unit
 from pipeline.store import audience as q
 
 log = logging.getLogger(__name__)
@@ -138,9 +135,8 @@ def import_file(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        report, writer = _run(settings, store, file, rows, clock, list_name, dry_run)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"{file}: the import could not be written: {exc}") from exc
+        with store.boundary(f"{file}: the import could not be written"):
+            report, writer = _run(settings, store, file, rows, clock, list_name, dry_run)
     finally:
         rows.close()  # closes the file even when the header was refused
         if collecting:
@@ -279,7 +275,7 @@ class _Seen:
     import. A key shared by two addresses (1 in 2^64) keeps the later one in a dict.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Unit) -> None:
         self._conn = conn
         self._bits = bytearray(_BITS >> 3)
         self._recent: dict[int, tuple[str, int]] = {}  # key -> address, line
@@ -389,7 +385,7 @@ class _Writer:
             found = self._bound[key] = bind(attributes)
         return found
 
-    def write(self, conn: Connection, chunk: Sequence[ImportRow]) -> None:
+    def write(self, conn: Unit, chunk: Sequence[ImportRow]) -> None:
         suppressed = q.suppressed_among(conn, [r.email_hash for r in chunk])
         rows: Sequence[ImportRow] = chunk
         if suppressed:
@@ -420,7 +416,7 @@ class _Writer:
         self._subscribe(conn, rows, ids, known)
 
     def _insert_new(
-        self, conn: Connection, rows: Sequence[ImportRow], bind: Callable[[dict[str, str]], Any]
+        self, conn: Unit, rows: Sequence[ImportRow], bind: Callable[[dict[str, str]], Any]
     ) -> dict[str, int]:
         full = self._full_person
         cached = self._bind
@@ -432,7 +428,7 @@ class _Writer:
 
     def _update_known(
         self,
-        conn: Connection,
+        conn: Unit,
         rows: Sequence[ImportRow],
         known: dict[str, tuple[int, tuple[Any, ...], Any, dict[str, str]]],
         bind: Callable[[dict[str, str]], Any],
@@ -470,7 +466,7 @@ class _Writer:
 
     def _subscribe(
         self,
-        conn: Connection,
+        conn: Unit,
         rows: Sequence[ImportRow],
         ids: dict[str, int],
         known: dict[str, tuple[int, tuple[Any, ...], Any, dict[str, str]]],

@@ -17,13 +17,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
 from pipeline.audience.addresses import email_hash, normalise_email
 from pipeline.clock import Clock
 from pipeline.errors import AudienceError
 from pipeline.models import SuppressionReason
-from pipeline.store import Store
+from pipeline.store import Store, Unit
 from pipeline.store import audience as q
 
 log = logging.getLogger(__name__)
@@ -71,7 +69,7 @@ def suppress(
 
 
 def suppress_in(
-    conn: Connection, email: str, reason: str, *, clock: Clock, detail: str | None = None
+    conn: Unit, email: str, reason: str, *, clock: Clock, detail: str | None = None
 ) -> bool:
     """``suppress`` inside the caller's transaction (``email`` already normalised)."""
     added = q.add_suppression(
@@ -104,7 +102,7 @@ def unsubscribe(
 
 
 def unsubscribe_in(
-    conn: Connection,
+    conn: Unit,
     subscriber_id: int,
     email: str,
     list_names: Sequence[str] | None,
@@ -132,7 +130,7 @@ def may_optin(reason: str) -> bool:
     return reason in _LIFTED_BY_OPTIN
 
 
-def lift_for_optin(conn: Connection, email: str) -> bool:
+def lift_for_optin(conn: Unit, email: str) -> bool:
     """A confirmed opt-in by the person is new consent: lift an ``unsubscribed`` or
     ``erased`` suppression. Returns whether the address may now be mailed."""
     found = q.get_suppression(conn, email_hash(email))

@@ -102,11 +102,17 @@ class Store:
             return migrate(conn)
 
     @contextmanager
-    def boundary(self) -> Iterator[None]:
-        """Turn a database failure raised inside the block into one ``StoreError``."""
+    def boundary(self, what: str | None = None) -> Iterator[None]:
+        """Turn a database failure raised inside the block into one ``StoreError``.
+
+        With ``what`` (e.g. "list.csv: the import could not be written"), every database
+        error of the block becomes a ``StoreError`` saying so, a constraint or query error
+        too: for callers that report a whole operation rather than retry it."""
         try:
             yield
         except SQLAlchemyError as exc:
+            if what is not None:
+                raise StoreError(f"{what}: {self.failure(exc)}") from exc
             if not is_failure(exc):
                 raise
             raise self.failure(exc) from exc
@@ -171,4 +177,8 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT", "Store"]
+# The handle of one unit of work (``with store.begin() as conn``): other packages only
+# pass it on to the store's functions, so it is exported here under the store's name.
+Unit = Connection
+
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "Store", "Unit"]
