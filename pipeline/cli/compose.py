@@ -7,7 +7,6 @@ import typer
 from pipeline.cli.context import app_context
 from pipeline.cli.mailings import JSON, local_time, parse_when
 from pipeline.cli.output import console, emit_json
-from pipeline.compose import compose_newsletter, compose_press, plan_newsletter
 
 compose_app = typer.Typer(
     help="Make a draft: the newsletter of this week, or a press release from one item.",
@@ -32,6 +31,8 @@ def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
 
     Example: rundbrief compose newsletter --json
     """
+    from pipeline.compose import compose_newsletter, plan_newsletter
+
     state = app_context(ctx)
     plan = plan_newsletter(state.settings, state.store, clock=state.clock)
     mailing = None
@@ -76,6 +77,8 @@ def compose_press_cmd(
 
     Example: rundbrief compose press 42 --embargo 2026-06-25T10:00
     """
+    from pipeline.compose import compose_press
+
     state = app_context(ctx)
     when = parse_when(embargo, state) if embargo else None
     mailing = compose_press(state.settings, state.store, item_id, clock=state.clock, embargo=when)

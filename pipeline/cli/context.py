@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
 
 from pipeline.clock import Clock, SystemClock
-from pipeline.config import Settings, load_settings
-from pipeline.store import Store
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.store import Store
 
 
 @dataclass
@@ -21,12 +24,16 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from pipeline.config import load_settings  # imported when used: fast start
+
             self._settings = load_settings(self.config_path)
         return self._settings
 
     @property
     def store(self) -> Store:
         if self._store is None:
+            from pipeline.store import Store
+
             self._store = Store.open(self.settings.database_url())
         return self._store
 

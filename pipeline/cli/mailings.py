@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from pipeline.cli.context import AppContext, app_context
 from pipeline.cli.output import console, emit_json
 from pipeline.errors import ComposeError
 from pipeline.models import Mailing, MailingKind, MailingStatus
-from pipeline.store import mailings as store_mailings
 
 JSON = typer.Option(False, "--json", help="Print one JSON document instead of a summary.")
 STATUS_STYLE = {
@@ -106,6 +104,10 @@ def mailings_cmd(
 
     Example: rundbrief mailings --status draft
     """
+    from rich.table import Table
+
+    from pipeline.store import mailings as store_mailings
+
     state = app_context(ctx)
     if status and status not in {s.value for s in MailingStatus}:
         raise ComposeError(
@@ -146,9 +148,12 @@ def show_cmd(
 
     Example: rundbrief mailing show 3
     """
+    from rich.table import Table
+
     from pipeline.cli.send import delivery_summary, print_delivery_summary
     from pipeline.render.checks import html_size
     from pipeline.render.mailing import load_items, load_rendered, mailing_languages
+    from pipeline.store import mailings as store_mailings
 
     state = app_context(ctx)
     mailing = store_mailings.get_mailing(state.store, mailing_id)
@@ -241,6 +246,8 @@ def edit_cmd(
 
     Example: rundbrief edit 3 --intro-file intro.md --drop 17 --move 21 --to 1
     """
+    from pipeline.store import mailings as store_mailings
+
     state = app_context(ctx)
     if (move is None) != (to is None):
         raise ComposeError("--move ITEM and --to POSITION go together")
@@ -313,6 +320,8 @@ def approve_cmd(
 
     Example: rundbrief approve 3 --by redaktion@junge-buergermeister.example
     """
+    from pipeline.store import mailings as store_mailings
+
     state = app_context(ctx)
     who = by or _login()
     mailing = store_mailings.approve(
@@ -343,6 +352,8 @@ def cancel_cmd(
 
     Example: rundbrief cancel 3
     """
+    from pipeline.store import mailings as store_mailings
+
     state = app_context(ctx)
     mailing = store_mailings.cancel(state.store, mailing_id, clock=state.clock, by=_login())
     if as_json:

@@ -7,25 +7,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
 
 from pipeline.cli.context import app_context
 from pipeline.cli.output import console, emit_json, err_console
-from pipeline.store import Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from pipeline.store import Store
 
 
 @contextmanager
@@ -51,6 +44,15 @@ class _Bar:
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             self.progress = Progress(
                 TextColumn("[bold]mailing {task.fields[mailing]}"),
                 BarColumn(),
@@ -130,6 +132,9 @@ def print_delivery_summary(out: Console, summary: dict[str, Any]) -> None:
             "Reported:   " + ", ".join(f"{kind} {n}" for kind, n in summary["bounces"].items())
         )
     if summary["top_errors"]:
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table("errors", "count", title=None, show_edge=False)
         for row in summary["top_errors"]:
             table.add_row(Text(row["error"]), str(row["count"]))
