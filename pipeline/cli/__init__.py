@@ -107,7 +107,8 @@ class LazyGroup(TyperGroup):
     command's module when the command is looked up (to run it or show its help)."""
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return [*self.commands, *(name for name in COMMANDS if name not in self.commands)]
+        # the ones defined here (check) first, then the table's order, loaded or not
+        return [*(name for name in self.commands if name not in COMMANDS), *COMMANDS]
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands:
