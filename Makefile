@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/send.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache

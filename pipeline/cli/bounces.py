@@ -6,17 +6,14 @@ import time
 from dataclasses import asdict
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from pipeline.bounces import process_source
 from pipeline.cli.context import app_context
 from pipeline.cli.output import console, emit_json
-from pipeline.store.bounces import unmatched_events
 
 bounces_app = typer.Typer(
     help="Bounces and complaints: read delivery status notifications, suppress addresses.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -37,6 +34,11 @@ def process(
 
     Example: rundbrief bounces process maildir:/var/mail/bounces --json
     """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipeline.bounces import process_source
+
     state = app_context(ctx)
     started = time.monotonic()
     report = process_source(state.settings, state.store, clock=state.clock, source=source)
@@ -85,6 +87,8 @@ def unmatched(
 
     Example: rundbrief bounces unmatched --limit 20
     """
+    from pipeline.store.bounces import unmatched_events
+
     state = app_context(ctx)
     events = unmatched_events(state.store, limit=limit)
     if as_json:

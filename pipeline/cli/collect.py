@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from pipeline.cli.context import app_context
 from pipeline.cli.output import console, emit_json, err_console
-from pipeline.collect import CollectReport, FeedOutcome, collect, sync_configured_feeds
 from pipeline.models import FeedState, Item
-from pipeline.store.feeds import list_feeds
-from pipeline.store.items import list_items
+
+if TYPE_CHECKING:
+    from pipeline.collect import CollectReport, FeedOutcome
 
 KINDS = ("article", "event_report", "press_release")
 JSON = typer.Option(False, "--json", help="Print one JSON document instead of a summary.")
@@ -45,6 +43,8 @@ def collect_cmd(
 
     Example: rundbrief collect --feed artikel
     """
+    from pipeline.collect import collect
+
     state = app_context(ctx)
     settings, store = state.settings, state.store
     if as_json:
@@ -57,6 +57,10 @@ def collect_cmd(
 
 
 def _collect_with_progress(state: Any, names: list[str] | None) -> CollectReport:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from pipeline.collect import collect
+
     columns = (
         TextColumn("collecting"),
         BarColumn(),
@@ -75,6 +79,8 @@ def _collect_with_progress(state: Any, names: list[str] | None) -> CollectReport
 
 
 def _print_report(report: CollectReport) -> None:
+    from rich.table import Table
+
     table = Table(title="Feeds collected", title_justify="left")
     table.add_column("feed")
     table.add_column("status")
@@ -118,6 +124,11 @@ def feeds_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
 
     Example: rundbrief feeds --json
     """
+    from rich.table import Table
+
+    from pipeline.collect import sync_configured_feeds
+    from pipeline.store.feeds import list_feeds
+
     state = app_context(ctx)
     sync_configured_feeds(state.settings, state.store, clock=state.clock)
     rows = list_feeds(state.store)
@@ -209,6 +220,10 @@ def items_cmd(
 
     Example: rundbrief items --kind article --since 2026-06-01 --json
     """
+    from rich.table import Table
+
+    from pipeline.store.items import list_items
+
     if kind is not None and kind not in KINDS:
         raise typer.BadParameter(f"expected one of {', '.join(KINDS)}", param_hint="--kind")
     state = app_context(ctx)

@@ -31,6 +31,7 @@ def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
 
     Example: rundbrief compose newsletter --json
     """
+
     state = app_context(ctx)
     flow = workflow(state)
     plan = flow.plan_newsletter()
@@ -76,6 +77,7 @@ def compose_press_cmd(
 
     Example: rundbrief compose press 42 --embargo 2026-06-25T10:00
     """
+
     state = app_context(ctx)
     when = parse_when(embargo, state) if embargo else None
     mailing = workflow(state).compose_press(item_id, embargo=when)

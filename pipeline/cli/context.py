@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
 
 from pipeline.clock import Clock, SystemClock
-from pipeline.config import Settings, load_settings
-from pipeline.deliver import providers
-from pipeline.store import Store
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.store import Store
 
 
 @dataclass
@@ -22,6 +24,10 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            # Imported when used: --help and --version load no configuration library.
+            from pipeline.config import load_settings
+            from pipeline.deliver import providers
+
             settings = load_settings(self.config_path)
             providers.check(settings)  # each provider's table, by its own rules
             self._settings = settings
@@ -30,6 +36,8 @@ class AppContext:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from pipeline.store import Store
+
             settings = self.settings
             self._store = Store.open(
                 settings.database_url(), busy_timeout=settings.storage.busy_timeout_seconds

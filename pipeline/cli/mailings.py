@@ -114,6 +114,8 @@ def mailings_cmd(
 
     Example: rundbrief mailings --status draft
     """
+    from rich.table import Table
+
     state = app_context(ctx)
     if status and status not in {s.value for s in MailingStatus}:
         raise ComposeError(
@@ -128,7 +130,6 @@ def mailings_cmd(
     if not found:
         console.print("No mailings yet. Make one: rundbrief compose newsletter")
         return
-    from rich.table import Table
 
     table = Table(title="Mailings", title_justify="left")
     for column in ("id", "kind", "status", "items", "subject", "send at", "created"):
@@ -294,6 +295,7 @@ def edit_cmd(
 
     Example: rundbrief edit 3 --intro-file intro.md --drop 17 --move 21 --to 1
     """
+
     state = app_context(ctx)
     if (move is None) != (to is None):
         raise ComposeError("--move ITEM and --to POSITION go together")

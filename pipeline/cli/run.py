@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from pipeline.cli.context import app_context
 from pipeline.cli.output import console, emit_json
@@ -51,6 +49,8 @@ def jobs_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
 
     Example: rundbrief jobs --json
     """
+    from rich.table import Table
+
     from pipeline.schedule.plan import upcoming
     from pipeline.store.schedule import last_job_runs
 
@@ -101,6 +101,9 @@ def status_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
 
     Example: rundbrief status --json
     """
+    from rich.markup import escape
+    from rich.table import Table
+
     from pipeline.schedule.status import collect_status
 
     state = app_context(ctx)

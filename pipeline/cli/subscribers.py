@@ -5,21 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from pipeline.audience import suppression
-from pipeline.audience.csv_import import ImportReport, import_file
-from pipeline.audience.privacy import erase_person, export_person
 from pipeline.cli.context import app_context
 from pipeline.cli.output import console, emit_json, err_console
 from pipeline.errors import AudienceError
-from pipeline.store import audience as q
+
+if TYPE_CHECKING:
+    from pipeline.audience.csv_import import ImportReport
 
 subscribers_app = typer.Typer(
     help="Subscribers and lists: import CSV, list, show, unsubscribe, suppress, export, erase.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 JSON = typer.Option(False, "--json", help="Print one JSON document instead of a summary.")
@@ -44,6 +44,8 @@ def import_cmd(
 
     Example: rundbrief subscribers import subscribers/press.csv --list press --dry-run
     """
+    from pipeline.audience.csv_import import import_file
+
     state = app_context(ctx)
     report = import_file(
         state.settings,
@@ -114,6 +116,10 @@ def list_cmd(
 
     Example: rundbrief subscribers list --list press --status active
     """
+    from rich.table import Table
+
+    from pipeline.store import audience as q
+
     state = app_context(ctx)
     if list_name:
         state.settings.list_named(list_name)
@@ -157,6 +163,8 @@ def show_cmd(
 
     Example: rundbrief subscribers show anna.mueller@example.org --list press
     """
+    from pipeline.audience.privacy import export_person
+
     state = app_context(ctx)
     data = export_person(state.settings, state.store, email, clock=state.clock)
     if list_name:
@@ -195,6 +203,10 @@ def count_cmd(ctx: typer.Context, list_name: str = LIST, as_json: bool = JSON) -
 
     Example: rundbrief subscribers count --list members
     """
+    from rich.table import Table
+
+    from pipeline.store import audience as q
+
     state = app_context(ctx)
     if list_name:
         state.settings.list_named(list_name)
@@ -223,6 +235,8 @@ def export_cmd(ctx: typer.Context, email: str = typer.Argument(..., help="The ad
 
     Example: rundbrief subscribers export anna.mueller@example.org > auskunft.json
     """
+    from pipeline.audience.privacy import export_person
+
     state = app_context(ctx)
     emit_json(export_person(state.settings, state.store, email, clock=state.clock))
 
@@ -237,6 +251,8 @@ def erase_cmd(
 
     Example: rundbrief subscribers erase anna.mueller@example.org
     """
+    from pipeline.audience.privacy import erase_person
+
     state = app_context(ctx)
     report = erase_person(state.store, email, clock=state.clock)
     if as_json:
@@ -270,6 +286,8 @@ def suppress_cmd(
 
     Example: rundbrief subscribers suppress max@example.org --reason complaint
     """
+    from pipeline.audience import suppression
+
     state = app_context(ctx)
     added = suppression.suppress(state.store, email, reason, clock=state.clock, detail=detail)
     if as_json:
@@ -289,6 +307,8 @@ def unsubscribe_cmd(
 
     Example: rundbrief subscribers unsubscribe max@example.org --list press
     """
+    from pipeline.audience import suppression
+
     state = app_context(ctx)
     if list_name:
         state.settings.list_named(list_name)

@@ -8,7 +8,8 @@ The flow of one run::
     fetch.fetch_all ──▶ FetchResult | FeedError, as each fetch finishes (within
           │            collect.timeout for the whole fetch)
           │  one feed at a time from here (while the next ones download):
-          ├─ 304, or a body identical to the last one ──▶ not_modified (nothing parsed)
+          ├─ 304, or a body identical to the last one ──▶ not_modified (nothing parsed;
+          │            all of them recorded in one transaction after the last fetch)
           ├─ error ──▶ failures + 1, last_error; flagged at collect.failures_before_flag;
           │            410 disables the feed. The other feeds go on.
           ▼
@@ -44,12 +45,19 @@ from urllib.parse import urlsplit
 import requests
 
 from pipeline.clock import Clock
-from pipeline.collect.apply import failed, store_feed
-from pipeline.collect.fetch import FetchRequest, fetch_all, make_session
+from pipeline.collect.apply import (
+    failed,
+    is_unchanged,
+    moved_url,
+    record_unchanged,
+    store_feed,
+)
+from pipeline.collect.fetch import FetchRequest, FetchResult, fetch_all, make_session
 from pipeline.collect.report import CollectReport, FeedOutcome
 from pipeline.collect.sanitize import Sanitizer
 from pipeline.config import Settings
 from pipeline.errors import FeedError
+from pipeline.models import FeedState
 from pipeline.store import Store
 from pipeline.store import feeds as feed_store
 
@@ -108,6 +116,7 @@ def collect(
         for name in order
     ]
     outcomes: dict[str, FeedOutcome] = {}
+    unchanged: list[tuple[FeedState, FetchResult]] = []
     sanitizer = Sanitizer()
     body_hashes = _body_hashes(store, order)
 
@@ -127,6 +136,9 @@ def collect(
             state = states[req.name]
             if isinstance(result, FeedError):
                 outcome = failed(settings, store, state, result, clock=clock)
+            elif is_unchanged(result, body_hashes.get(req.name)):
+                unchanged.append((state, result))  # recorded together below
+                outcome = FeedOutcome(req.name, "not_modified", moved_to=moved_url(state, result))
             else:
                 outcome = store_feed(
                     settings,
@@ -142,12 +154,39 @@ def collect(
             outcomes[req.name] = outcome
             if progress is not None:
                 progress(outcome, len(outcomes), len(order))
+        _record_unchanged(settings, store, unchanged, outcomes, clock=clock)
     finally:
         if collecting:
             gc.enable()
         if own_session:
             http.close()
     return CollectReport(feeds=[outcomes[name] for name in order])  # report: config order
+
+
+def _record_unchanged(
+    settings: Settings,
+    store: Store,
+    fetched: list[tuple[FeedState, FetchResult]],
+    outcomes: dict[str, FeedOutcome],
+    *,
+    clock: Clock,
+) -> None:
+    """One transaction for all unchanged feeds; should it fail, one per feed, so that a
+    feed that cannot be recorded is that feed's failure only (as in ``store_feed``)."""
+    if not fetched:
+        return
+    try:
+        record_unchanged(store, fetched, clock=clock)
+        return
+    except Exception:
+        log.exception("recording the unchanged feeds together failed; one by one now")
+    for state, result in fetched:
+        try:
+            record_unchanged(store, [(state, result)], clock=clock)
+        except Exception as exc:
+            log.exception("storing a feed failed", extra={"feed": state.name})
+            error = FeedError(f"cannot store: {exc}", feed=state.name)
+            outcomes[state.name] = failed(settings, store, state, error, clock=clock)
 
 
 def sync_configured_feeds(

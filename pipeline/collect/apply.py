@@ -7,7 +7,7 @@ in the same place: its failure count, last error and flag.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +58,45 @@ def store_feed(
         return failed(settings, store, state, error, clock=clock)
 
 
+def is_unchanged(result: FetchResult, previous_body: str | None) -> bool:
+    """HTTP 304, or the same bytes as last time: there is nothing to parse."""
+    return result.status == "not_modified" or result.body_hash == previous_body
+
+
+def moved_url(state: FeedState, result: FetchResult) -> str | None:
+    """The feed's new URL after a permanent redirect (logged), else None."""
+    if result.moved_to and result.moved_to != state.url:
+        log.warning(
+            "feed moved permanently; stored URL updated",
+            extra={"feed": state.name, "old_url": state.url, "new_url": result.moved_to},
+        )
+        return result.moved_to
+    return None
+
+
+def record_unchanged(
+    store: Store, fetched: Sequence[tuple[FeedState, FetchResult]], *, clock: Clock
+) -> list[FeedOutcome]:
+    """Record unchanged fetches (``is_unchanged``) in one transaction: a transaction per
+    feed made a collect of 50 unchanged feeds spend most of its work in BEGIN and COMMIT."""
+    now = clock.now()
+    outcomes = []
+    with store.begin() as conn:
+        for state, result in fetched:
+            new_url = result.moved_to if result.moved_to != state.url else None
+            feed_store.record_success(
+                conn,
+                state.id,
+                now=now,
+                status="not_modified",
+                url=new_url,
+                etag=result.etag,
+                last_modified=result.last_modified,
+            )
+            outcomes.append(FeedOutcome(state.name, "not_modified", moved_to=new_url))
+    return outcomes
+
+
 def _store_feed(
     settings: Settings,
     store: Store,
@@ -70,24 +109,9 @@ def _store_feed(
     sanitizer: Sanitizer,
     rank: Mapping[int, int] | None = None,
 ) -> FeedOutcome:
-    if result.moved_to and result.moved_to != state.url:
-        log.warning(
-            "feed moved permanently; stored URL updated",
-            extra={"feed": state.name, "old_url": state.url, "new_url": result.moved_to},
-        )
-    new_url = result.moved_to if result.moved_to != state.url else None
-    if result.status == "not_modified" or result.body_hash == previous_body:
-        with store.begin() as conn:
-            feed_store.record_success(
-                conn,
-                state.id,
-                now=clock.now(),
-                status="not_modified",
-                url=new_url,
-                etag=result.etag,
-                last_modified=result.last_modified,
-            )
-        return FeedOutcome(state.name, "not_modified", moved_to=new_url)
+    new_url = moved_url(state, result)
+    if is_unchanged(result, previous_body):
+        return record_unchanged(store, [(state, result)], clock=clock)[0]
     try:
         parsed = parse_feed(
             result.body,

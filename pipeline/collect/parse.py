@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
 from pipeline.errors import FeedError
 
 # feedparser flags these although the document is fine (files have no Content-Type).
@@ -85,6 +83,8 @@ def parse_with_feedparser(
     body: bytes, *, url: str, content_type: str | None = None, name: str | None = None
 ) -> ParsedFeed:
     """The reference path: feedparser, for every format and every kind of brokenness."""
+    import feedparser  # only here: an unchanged feed (HTTP 304) never imports it
+
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     try:
         parsed = feedparser.parse(

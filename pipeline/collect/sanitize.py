@@ -15,15 +15,18 @@ content: German law wants the photographer named where the picture appears.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import nh3
-
 from pipeline.collect.parse import EntryData
+
+if TYPE_CHECKING:
+    import nh3
 
 ALLOWED_TAGS = frozenset(
     {
@@ -53,7 +56,14 @@ DROP_WITH_CONTENT = frozenset(
      "canvas", "frameset", "applet"}
 )  # fmt: skip
 
-_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=set(DROP_WITH_CONTENT), attributes={})
+
+@functools.cache
+def _text_only() -> nh3.Cleaner:
+    import nh3
+
+    return nh3.Cleaner(tags=set(), clean_content_tags=set(DROP_WITH_CONTENT), attributes={})
+
+
 _IMG = re.compile(r"<img\b([^>]*)>", re.IGNORECASE)
 _ATTR = re.compile(r'([a-zA-Z-]+)="([^"]*)"')
 _FIGURE = re.compile(r"<figure\b[^>]*>(.*?)</figure>", re.IGNORECASE | re.DOTALL)
@@ -135,7 +145,13 @@ class Sanitizer:
     def __init__(self) -> None:
         self._base: str | None = None
         self._origin = ""
-        self._cleaner = nh3.Cleaner(
+
+    @functools.cached_property
+    def _cleaner(self) -> nh3.Cleaner:
+        # made on first use: a run of unchanged feeds (HTTP 304) never imports nh3
+        import nh3
+
+        return nh3.Cleaner(
             tags=set(ALLOWED_TAGS),
             clean_content_tags=set(DROP_WITH_CONTENT),
             attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
@@ -227,7 +243,7 @@ def html_to_text(value: str | None, *, raw: bool = False) -> str:
     if "<" not in value and "&" not in value:
         return " ".join(value.split())  # already plain text
     if raw:
-        value = _TEXT_ONLY.clean(_BREAKS.sub(" ", value))
+        value = _text_only().clean(_BREAKS.sub(" ", value))
     else:
         value = _TAG.sub("", _BREAKS.sub(" ", value))
     # split() and re's \s agree on what whitespace is; join is the cheaper collapse
