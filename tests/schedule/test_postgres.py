@@ -1,4 +1,4 @@
-"""The guard on PostgreSQL: several daemons (or workers) sharing one database send once."""
+"""The lease on PostgreSQL: several daemons (or workers) sharing one database send once."""
 
 from __future__ import annotations
 
