@@ -49,12 +49,14 @@ def daemon_config(tmp_path: Path, smtp: SmtpServer, **kwargs: object) -> Path:
 
 
 class Proc:
-    def __init__(self, config: Path, log: Path) -> None:
+    """A ``rundbrief`` subprocess (by default the daemon) with its output in ``log``."""
+
+    def __init__(self, config: Path, log: Path, *args: str) -> None:
         self.log = log
         self._out = log.open("wb")
         env = {**os.environ, "RUNDBRIEF_SECRET": SECRET}
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "--config", str(config), "-v", "run"],
+            [sys.executable, "-m", "pipeline", "--config", str(config), *(args or ("-v", "run"))],
             cwd=REPO,
             env=env,
             stdout=self._out,
