@@ -235,8 +235,8 @@ def register(app: typer.Typer) -> None:
 
         Example: rundbrief worker --poll 10
         """
-        from pipeline.deliver.factory import transport_from_settings
         from pipeline.deliver import mailings_to_work, send_mailing
+        from pipeline.deliver.factory import transport_from_settings
         from pipeline.errors import DeliveryError
 
         state = app_context(ctx)

@@ -22,6 +22,7 @@ from pipeline.render.content import MailContent, build_content
 from pipeline.render.engine import Output, override_dirs, render_templates
 from pipeline.render.locale import load_strings
 from pipeline.render.personalise import SAMPLE_VALUES, personalised_size
+from pipeline.render.stored import load_rendered
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
 from pipeline.store import renders as store_renders
@@ -116,21 +117,6 @@ def render_mailing(
             mailing_id, language, html_size(output.html), len(output.text),
         )  # fmt: skip
     return results
-
-
-def load_rendered(store: Store, mailing_id: int, language: str) -> RenderedMailing | None:
-    """The stored render of one language (what preview, test and real send use)."""
-    row = store_renders.load_render(store, mailing_id, language)
-    if row is None:
-        return None
-    return RenderedMailing(
-        mailing_id=mailing_id,
-        language=language,
-        subject=row["subject"],
-        preheader=row["preheader"],
-        html=row["html"],
-        text=row["text"],
-    )
 
 
 def rendered_for(
