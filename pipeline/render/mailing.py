@@ -22,7 +22,7 @@ from pipeline.render.content import MailContent, build_content
 from pipeline.render.engine import Output, override_dirs, render_templates
 from pipeline.render.locale import load_strings
 from pipeline.render.personalise import SAMPLE_VALUES, personalised_size
-from pipeline.render.stored import load_rendered
+from pipeline.render.stored import load_rendered as load_rendered  # re-exported
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
 from pipeline.store import renders as store_renders
