@@ -185,8 +185,8 @@ def register(app: typer.Typer) -> None:
 
         Example: rundbrief worker --poll 10
         """
+        from pipeline.deliver import mailings_to_work, send_mailing
         from pipeline.deliver.factory import transport_from_settings
-        from pipeline.deliver.outbox import iter_mailings_to_work, send_mailing
         from pipeline.errors import DeliveryError
 
         state = app_context(ctx)
@@ -197,7 +197,7 @@ def register(app: typer.Typer) -> None:
             with stop_on_signals() as stop:
                 while not stop.is_set():
                     worked = False
-                    for mailing_id in iter_mailings_to_work(store):
+                    for mailing_id in mailings_to_work(store):
                         if stop.is_set():
                             break
                         try:

@@ -10,6 +10,10 @@ Public API (contract shared with cli, web, audience, schedule):
   mailing and splices in the personal parts per recipient.
 - ``send_mailing(settings, store, mailing_id, ...)`` (``outbox``) records one delivery per
   eligible recipient, then claims keyset batches and sends them; resumable after a crash.
+  ``SendReport``, ``Progress`` and ``mailings_to_work`` (for ``worker``) go with it.
+- ``Lease``, ``worker_id``, ``start_sending``, ``active_senders``, ``ended_here``
+  (``lease``): the one lease every sender (``send``, ``worker``, the daemon) holds on a
+  mailing; senders on one mailing cooperate.
 - ``system``: the outbox of system mail (opt-in confirmations, operator notifications,
   test copies): ``enqueue`` a finished message, ``drain_system_mail`` sends what is due
   (retries with the deliveries' back-off), ``SystemMailWorker`` drains in the background.
@@ -27,7 +31,60 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from pipeline.deliver.lease import (
+        Lease,
+        active_senders,
+        ended_here,
+        start_sending,
+        worker_id,
+    )
+    from pipeline.deliver.outbox import Progress, SendReport, mailings_to_work, send_mailing
+
+__all__ = [
+    "Blame",
+    "Confirming",
+    "Lease",
+    "MessageParts",
+    "OutgoingMessage",
+    "Progress",
+    "SendReport",
+    "SendResult",
+    "Transport",
+    "active_senders",
+    "ended_here",
+    "mailings_to_work",
+    "send_mailing",
+    "start_sending",
+    "worker_id",
+]
+
+# Loaded on first use: the types above are all a transport or the CLI's start-up needs,
+# the outbox and the lease bring the store (SQLAlchemy) and the renderer with them.
+_LAZY = {
+    "Lease": "lease",
+    "active_senders": "lease",
+    "ended_here": "lease",
+    "start_sending": "lease",
+    "worker_id": "lease",
+    "Progress": "outbox",
+    "SendReport": "outbox",
+    "mailings_to_work": "outbox",
+    "send_mailing": "outbox",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 @dataclass(frozen=True)

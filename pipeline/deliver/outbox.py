@@ -27,11 +27,8 @@ flight can arrive twice (with the same Message-ID, so clients may fold the copie
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,6 +39,7 @@ from pipeline.audience.addresses import AddressError
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import Blame, Confirming, OutgoingMessage, SendResult, Transport
+from pipeline.deliver.lease import Lease, start_sending, worker_id
 from pipeline.deliver.message import MessageBuilder
 from pipeline.deliver.ratelimit import RateLimiter
 from pipeline.deliver.retry import Outcome, RetryPolicy, decide
@@ -112,28 +110,6 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-def worker_id() -> str:
-    """host:pid:nonce; the pid lets a restarted process on the same host see a dead one."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def _dead_local_workers(workers: Sequence[str], me: str) -> list[str]:
-    host = socket.gethostname()
-    dead = []
-    for worker in workers:
-        name, _, rest = worker.partition(":")
-        pid_text = rest.partition(":")[0]
-        if worker == me or name != host or not pid_text.isdigit():
-            continue
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            dead.append(worker)
-        except PermissionError:
-            pass  # alive, owned by someone else
-    return dead
-
-
 class _Sender:
     """One run over one mailing: the state shared by the steps of ``send_mailing``."""
 
@@ -148,8 +124,10 @@ class _Sender:
         stop: StopCheck,
         progress: ProgressCallback | None,
         worker: str,
+        lease: Lease | None = None,
     ) -> None:
         self.settings = settings
+        self.lease = lease
         self.store = store
         self.state = state
         self.clock = clock
@@ -251,14 +229,18 @@ def send_mailing(
     stop: StopCheck | None = None,
     progress: ProgressCallback | None = None,
     start: bool = True,
+    resume_paused: bool = True,
     wait_for_retries: bool = True,
     worker: str | None = None,
 ) -> SendReport:
     """Deliver a mailing to every eligible recipient once; resume where a run stopped.
 
-    ``start=False`` (the ``worker`` command) only helps with mailings already sending.
-    ``wait_for_retries=False`` returns when only future retries are left (the mailing
-    stays ``sending``; a later run or a worker finishes it).
+    Starts the mailing (approved/scheduled → sending) or joins the senders already on it
+    (``deliver.lease``): any number may work on one mailing at once. ``start=False`` (the
+    ``worker`` command) only helps with mailings already sending; ``resume_paused=False``
+    (the daemon) leaves a paused mailing alone. ``wait_for_retries=False`` returns when
+    only future retries are left (the mailing stays ``sending``; a later run or a worker
+    finishes it).
     """
     started = time.monotonic()
     stop = stop or (lambda: False)
@@ -286,6 +268,9 @@ def send_mailing(
 
         transport = transport_from_settings(settings)
     try:
+        lease = Lease(
+            store, mailing_id, me, clock=clock, lease_seconds=settings.delivery.lease_seconds
+        )
         sender = _Sender(
             settings,
             store,
@@ -295,18 +280,20 @@ def send_mailing(
             stop=stop,
             progress=progress,
             worker=me,
+            lease=lease,
         )
-        if start and not db.start_sending(store, mailing_id, worker=me, now=clock.now()):
+        if start and start_sending(store, mailing_id, now=clock.now(), resume_paused=resume_paused):
+            log.info("sending mailing", extra={"mailing": mailing_id, "worker": me})
+        else:
             current = db.mailing_state(store, mailing_id)
             if current is None or current.status != MailingStatus.SENDING:
                 _check_sendable(current, mailing_id, clock)
                 raise DeliveryError(f"mailing {mailing_id} is {current and current.status}")
-            log.info("resuming mailing", extra={"mailing": mailing_id, "worker": me})
-        else:
-            log.info("sending mailing", extra={"mailing": mailing_id, "worker": me})
-        if db.mailing_state(store, mailing_id).queued_at is None:  # type: ignore[union-attr]
-            _record_recipients(sender)
-        _run(sender, transport, wait_for_retries=wait_for_retries)
+            log.info("joining mailing", extra={"mailing": mailing_id, "worker": me})
+        with lease:
+            if db.mailing_state(store, mailing_id).queued_at is None:  # type: ignore[union-attr]
+                _record_recipients(sender)
+            _run(sender, transport, wait_for_retries=wait_for_retries)
     finally:
         if own:
             transport.close()
@@ -421,8 +408,8 @@ def _loop(
         state = db.mailing_state(store, mailing_id)
         if state is None or state.status != MailingStatus.SENDING:
             return  # paused or finished by someone else
-        db.touch_mailing(store, mailing_id, worker=sender.worker, now=now)
-        dead = _dead_local_workers(db.sending_workers(store, mailing_id), sender.worker)
+        assert sender.lease is not None
+        look = sender.lease.look(db.sending_workers(store, mailing_id))
         claimed, blocked = db.claim(
             store,
             mailing_id,
@@ -433,7 +420,8 @@ def _loop(
             if sender.probing
             else delivery.batch_size,
             lease_before=now - lease,
-            dead_workers=dead,
+            dead_workers=look.dead,
+            live_workers=look.live,
         )
         sender.report.suppressed += blocked
         sender.done += blocked
@@ -748,6 +736,9 @@ def _suppress(sender: _Sender, email: str, error: str | None) -> None:
         log.warning("cannot suppress", extra={"email": email, "error": str(exc)})
 
 
-def iter_mailings_to_work(store: Store) -> Iterator[int]:
+def mailings_to_work(store: Store) -> list[int]:
     """Mailings in ``sending`` state, oldest first (for ``rundbrief worker``)."""
-    yield from db.mailings_sending(store)
+    return db.mailings_sending(store)
+
+
+iter_mailings_to_work = mailings_to_work  # the name before the lease module

@@ -15,6 +15,11 @@ Placeholders survive MJML and css-inline unchanged, in text and in ``href``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.render.confirmation import render_confirmation
+    from pipeline.render.mailing import mailing_languages, render_mailing
 
 from pipeline.models import RenderedMailing
 
@@ -48,10 +53,28 @@ class PersonalMail:
 
 # The implementation lives in the submodules; they import the names above, so these
 # imports come last.
-from pipeline.render.confirmation import render_confirmation  # noqa: E402
-from pipeline.render.mailing import mailing_languages, render_mailing  # noqa: E402
 from pipeline.render.personalise import personalise  # noqa: E402
 from pipeline.render.salutation import salutation_for  # noqa: E402
+
+# Rendering needs Jinja2, MJML, css-inline, nh3 and Babel (about 15 MB): loaded on first
+# use, so a send of a mailing rendered at approval does without them.
+_RENDERING = {
+    "render_confirmation": "confirmation",
+    "render_mailing": "mailing",
+    "mailing_languages": "mailing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _RENDERING.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "EMAIL",

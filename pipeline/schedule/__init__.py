@@ -6,8 +6,9 @@ Public API (one screen):
 - ``periods``: pure time arithmetic in the organisation's time zone: ``next_fire`` /
   ``previous_fire`` / ``fires_between`` for cron expressions across DST changes (the
   period keys are the workflow's: ``pipeline.mailings.newsletter_key``).
-- ``guard``: one send per mailing and one newsletter per period, enforced by the store
-  (``claim``, ``holding``, ``is_late``).
+- Sends go through the one lease of ``pipeline.deliver`` (``Lease``): the daemon starts
+  or joins a send like ``rundbrief send`` and ``worker`` do; one newsletter per period is
+  the store's unique ``period_key``; ``sending.is_late`` is the lateness rule.
 - ``jobs``: the job functions, each callable directly with a ``JobContext`` (settings,
   store, clock; ``context``): ``collect_job``, ``compose_job``, ``send_newsletter_job``,
   ``release_press_job``, ``bounces_job``, ``sync_job`` (catch-up every minute); the

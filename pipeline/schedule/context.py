@@ -14,10 +14,9 @@ from datetime import datetime
 from pipeline import notify
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.deliver import Transport
+from pipeline.deliver import Transport, worker_id
 from pipeline.errors import RundbriefError, StoreError
 from pipeline.mailings import Workflow
-from pipeline.schedule import guard
 from pipeline.store import Store
 from pipeline.store import schedule as q
 
@@ -34,7 +33,7 @@ class JobContext:
     settings: Settings
     store: Store
     clock: Clock
-    worker: str = field(default_factory=guard.make_worker_id)
+    worker: str = field(default_factory=worker_id)
     stop: threading.Event = field(default_factory=threading.Event)
     # Builds the transport for sends and notifications (default: from the settings).
     transport_factory: Callable[[], Transport] | None = None

@@ -4,11 +4,12 @@ Jobs are kept in the store's database (APScheduler's ``SQLAlchemyJobStore``, tab
 ``scheduler_jobs``), with every time in the organisation's time zone. Each job has an
 explicit ``misfire_grace_time``, ``coalesce=True`` (after downtime a job runs once, not
 once per missed time) and ``max_instances=1``. The job store only decides *when*; what
-may be sent is decided by the store (``guard``), because APScheduler's own advice is
+may be sent is decided by the store (the atomic start of a send, the outbox's
+per-delivery claims, the unique period key), because APScheduler's own advice is
 never to share a job store between schedulers, and an operator may still start two.
 
 Stopping: SIGTERM or SIGINT sets one ``threading.Event``. A running send sees it between
-two batches, marks the batch it has in flight and returns; the claim is released, the
+two batches, marks the batch it has in flight and returns; its lease is released, the
 job run recorded as ``stopped``, and the process exits 0. The next start resumes the
 mailing left in ``sending`` (``jobs.catch_up`` runs at once on start).
 

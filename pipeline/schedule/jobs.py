@@ -16,17 +16,18 @@
 
 Each job records a ``job_runs`` row (started, finished, outcome: ok | skipped | held |
 waiting | stopped | error) so ``rundbrief jobs`` and ``status`` can show what happened.
-Every send goes through ``guard`` (one claim, one holder) and the outbox (one delivery
-per recipient), so a job firing twice, or in two daemons, sends once.
+Every send goes through the one lease (``deliver.lease``: senders cooperate on a mailing)
+and the outbox (one delivery per recipient, claimed by one sender at a time), so a job
+firing twice, or in two daemons, sends each recipient one message.
 """
 
 import logging
 
+from pipeline.deliver import active_senders
 from pipeline.deliver.system import drain_system_mail
 from pipeline.errors import RundbriefError
 from pipeline.mailings import lifecycle, newsletter_key, period_key
 from pipeline.models import MailingKind, MailingStatus
-from pipeline.schedule import guard
 from pipeline.schedule.context import (
     JobContext,
     JobResult,
@@ -39,6 +40,7 @@ from pipeline.schedule.context import (
 from pipeline.schedule.periods import next_fire, previous_fire
 from pipeline.schedule.sending import (
     check_mailing,
+    is_late,
     newsletter_due,
     press_due,
     report_missed,
@@ -257,17 +259,15 @@ def catch_up(ctx: JobContext) -> JobResult:
         if outbox_db.try_resume(store, mailing_id, now=now):
             log.info("probing a paused mailing", extra={"mailing": mailing_id})
             done.append(f"probe {mailing_id}")
-    # 1. Sends left in ``sending`` whose holder let go or is gone.
+    # 1. Sends left in ``sending`` that nobody works on (stopped, or every sender gone);
+    #    one with a live sender is left to it (joining would be safe, but is not needed).
     for state in q.mailings_in(store, (S.SENDING,)):
         if state.id in ctx.active:
             continue
-        holder = state.claimed_by
-        if (
-            holder is None
-            or holder == ctx.worker
-            or guard.holder_is_gone(holder)
-            or (state.claimed_at is not None and now - state.claimed_at > guard.STALE_AFTER)
-        ):
+        others = active_senders(
+            store, state.id, now=now, lease_seconds=settings.delivery.lease_seconds
+        )
+        if not [w for w in others if w != ctx.worker]:
             done.append(f"resume {state.id}")
             _run_send(ctx, state.id)
     # 2. A compose the daemon missed (it was down at the compose time of this period).
@@ -294,7 +294,7 @@ def catch_up(ctx: JobContext) -> JobResult:
             and (
                 mailing.status != S.DRAFT
                 or settings.schedule.auto_approve
-                or guard.is_late(due, now, settings.schedule.max_send_delay_minutes)
+                or is_late(due, now, settings.schedule.max_send_delay_minutes)
             )
         ):
             done.append(f"newsletter {mailing.id}")

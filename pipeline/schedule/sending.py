@@ -1,15 +1,25 @@
-"""Sending from the daemon: when a mailing is due, whether it is too late, the claim and
-the send itself, and what the operator hears about it afterwards."""
+"""Sending from the daemon: when a mailing is due, whether it is too late, the send
+itself, and what the operator hears about it afterwards.
+
+The send goes through the one lease every sender uses (``deliver.lease``): the daemon
+starts a due mailing or joins the senders already on it, and a ``rundbrief send`` or
+``rundbrief worker`` joining it later changes nothing for the daemon's send. A mailing is
+sent at most once because each delivery is (the outbox) and because a newsletter exists
+once per period (``mailings.period_key`` is unique).
+
+Lateness: a send more than ``schedule.max_send_delay_minutes`` after it was due is never
+started by the daemon; it stays for an editor (``rundbrief send ID``) and the operator
+is told.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pipeline.errors import RundbriefError
 from pipeline.mailings import lifecycle, newsletter_key
 from pipeline.models import MailingKind, MailingStatus
-from pipeline.schedule import guard
 from pipeline.schedule.context import (
     JobContext,
     JobResult,
@@ -24,6 +34,11 @@ from pipeline.store import schedule as q
 
 log = logging.getLogger(__name__)
 S = MailingStatus
+
+
+def is_late(due: datetime, now: datetime, max_delay_minutes: int) -> bool:
+    """A send due at ``due`` is late when ``now`` is past it by more than the delay."""
+    return now - due > timedelta(minutes=max_delay_minutes)
 
 
 def newsletter_due(ctx: JobContext, *, report_missing: bool) -> JobResult:
@@ -93,9 +108,7 @@ def send_when_due(ctx: JobContext, mailing: q.ScheduleView, due: datetime) -> Jo
             f"mailing {mailing.id} is scheduled for {local_time(ctx, mailing.send_at)}",
             mailing.id,
         )
-    if mailing.status != S.SENDING and guard.is_late(
-        due, now, settings.schedule.max_send_delay_minutes
-    ):
+    if mailing.status != S.SENDING and is_late(due, now, settings.schedule.max_send_delay_minutes):
         report_missed(ctx, mailing, due)
         return JobResult(
             job, "held", f"mailing {mailing.id} was due {local_time(ctx, due)}: held", mailing.id
@@ -143,37 +156,32 @@ def report_missed(ctx: JobContext, mailing: q.ScheduleView, due: datetime) -> bo
 
 
 def send_now(ctx: JobContext, mailing_id: int, *, job: str = "send") -> JobResult:
-    """Claim and send (or resume) one mailing; exactly one worker does it."""
-    from pipeline.deliver.outbox import send_mailing
+    """Start or join the send of one mailing (never a paused one: that waits for its
+    probe or for a person); other senders on it go on as they were."""
+    from pipeline.deliver import send_mailing
 
     with ctx.lock:
         if mailing_id in ctx.active:
             return JobResult(job, "skipped", f"mailing {mailing_id} is being sent", mailing_id)
         ctx.active.add(mailing_id)
     try:
-        if not guard.claim(ctx.store, mailing_id, ctx.worker, clock=ctx.clock):
-            state = q.mailing_state(ctx.store, mailing_id)
-            holder = state.claimed_by if state else None
-            return JobResult(
-                job,
-                "skipped",
-                f"mailing {mailing_id} is {state.status if state else '?'}"
-                + (f", held by {holder}" if holder else ""),
-                mailing_id,
-            )
+        state = q.mailing_state(ctx.store, mailing_id)
+        if state is None or state.status not in (S.APPROVED, S.SCHEDULED, S.SENDING):
+            status = state.status if state else "?"
+            return JobResult(job, "skipped", f"mailing {mailing_id} is {status}", mailing_id)
         transport = ctx.transport_factory() if ctx.transport_factory else None
         try:
-            with guard.holding(ctx.store, mailing_id, ctx.worker, clock=ctx.clock) as lost:
-                report = send_mailing(
-                    ctx.settings,
-                    ctx.store,
-                    mailing_id,
-                    clock=ctx.clock,
-                    transport=transport,
-                    stop=lambda: ctx.stop.is_set() or lost.is_set(),
-                    wait_for_retries=False,
-                    worker=ctx.worker,
-                )
+            report = send_mailing(
+                ctx.settings,
+                ctx.store,
+                mailing_id,
+                clock=ctx.clock,
+                transport=transport,
+                stop=ctx.stop.is_set,
+                resume_paused=False,
+                wait_for_retries=False,
+                worker=ctx.worker,
+            )
         except RundbriefError as exc:
             check_mailing(ctx, mailing_id)
             # Once per distinct error: a send retried every minute must not mail every minute.
@@ -228,7 +236,7 @@ def _report_pause(ctx: JobContext, state: q.ScheduleView, summary: str) -> None:
         next_step = f"Fix the cause, then resume it with: rundbrief send {state.id}\n"
     tell(
         ctx,
-        f"paused:{state.id}:{state.claimed_at or state.sending_started_at}",
+        f"paused:{state.id}:{paused.paused_at or state.sending_started_at}",
         f"Versand angehalten: {state.subject}",
         (
             f"Mailing {state.id} paused itself while sending: {paused.paused_reason or '?'}\n"

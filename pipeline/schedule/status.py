@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.config import Settings
+from pipeline.deliver import active_senders
 from pipeline.models import MailingStatus
 from pipeline.store import Store
 from pipeline.store import outbox as outbox_db
@@ -19,6 +20,14 @@ def _local(settings: Settings, when: datetime | None) -> str | None:
     if when is None:
         return None
     return when.astimezone(settings.organisation.tz).isoformat(timespec="seconds")
+
+
+def _senders(settings: Settings, store: Store, mailing_id: int, now: datetime | None) -> list[str]:
+    """The live senders of a mailing; without a time, every registered one."""
+    if now is None:
+        return [worker for worker, _beat in outbox_db.senders(store, mailing_id)]
+    lease = settings.delivery.lease_seconds
+    return list(active_senders(store, mailing_id, now=now, lease_seconds=lease))
 
 
 def collect_status(
@@ -89,7 +98,10 @@ def collect_status(
                 "status": m.status,
                 "started": _local(settings, m.sending_started_at),
                 "finished": _local(settings, m.sent_at),
-                "held_by": m.claimed_by,
+                # the live senders working on it now (``deliver.lease``)
+                "senders": _senders(settings, store, m.id, now)
+                if m.status == MailingStatus.SENDING
+                else [],
                 "deliveries": q.delivery_counts(store, m.id),
             }
             for m in q.recent_sends(store, limit=sends)

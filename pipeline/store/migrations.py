@@ -174,12 +174,40 @@ def _system_mail(conn: Connection) -> None:
     schema.system_mail.create(conn, checkfirst=True)
 
 
+_MAILING_SENDERS = """
+CREATE TABLE IF NOT EXISTS mailing_senders (
+    mailing_id {id} NOT NULL REFERENCES mailings (id) ON DELETE CASCADE,
+    worker VARCHAR(200) NOT NULL,
+    joined_at {ts} NOT NULL,
+    heartbeat_at {ts} NOT NULL,
+    PRIMARY KEY (mailing_id, worker)
+)
+"""
+
+
+def _one_lease(conn: Connection) -> None:
+    """Issue 10: one lease per sender (``mailing_senders``) instead of one holder per
+    mailing, so senders on one mailing cooperate; ``paused_at`` keys the pause notice.
+
+    IF NOT EXISTS and ``add_missing_columns``: a fresh database has both already.
+    """
+    postgres = conn.dialect.name == "postgresql"
+    conn.exec_driver_sql(
+        _MAILING_SENDERS.format(
+            id="BIGINT" if postgres else "INTEGER",
+            ts="TIMESTAMP WITH TIME ZONE" if postgres else "DATETIME",
+        )
+    )
+    add_missing_columns(conn, "mailings", ("paused_at",))
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
     _web_sessions,
     _ids_never_reused,
     _system_mail,
+    _one_lease,
 ]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    delete,
     exists,
     func,
     insert,
@@ -31,6 +32,7 @@ from pipeline.models import MailingKind, MailingStatus, Recipient, steps_from
 from pipeline.store import Store
 from pipeline.store.schema import (
     deliveries,
+    mailing_senders,
     mailings,
     rate_limits,
     subscribers,
@@ -62,6 +64,7 @@ class SendingState:
     paused_reason: str | None
     resume_at: datetime | None = None
     resume_tries: int = 0
+    paused_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,49 +120,114 @@ def mailing_state(store: Store, mailing_id: int) -> SendingState | None:
         paused_reason=row.paused_reason,
         resume_at=row.resume_at,
         resume_tries=row.resume_tries or 0,
+        paused_at=row.paused_at,
     )
 
 
-def start_sending(store: Store, mailing_id: int, *, worker: str, now: datetime) -> bool:
-    """approved/scheduled → sending, or paused → sending; True if this call moved it.
+def start_sending(
+    store: Store, mailing_id: int, *, now: datetime, resume_paused: bool = True
+) -> bool:
+    """approved/scheduled → sending (or paused → sending); True if this call moved it.
 
-    One conditional UPDATE: of two processes starting the same mailing, one wins.
+    One conditional UPDATE: of two processes starting the same mailing, one wins. The
+    embargo is part of the same condition: an editor moving it later a moment before
+    still wins, whatever the caller read before.
     """
+    not_embargoed = or_(
+        mailings.c.kind != "press", mailings.c.send_at.is_(None), mailings.c.send_at <= now
+    )
     with store.begin() as conn:
         started = conn.execute(
             update(mailings)
-            .where(mailings.c.id == mailing_id, mailings.c.status.in_(_START))
+            .where(
+                mailings.c.id == mailing_id,
+                mailings.c.status.in_(_START),
+                not_embargoed,
+            )
             .values(
                 status=str(S.SENDING),
-                sending_started_at=now,
-                claimed_by=worker,
-                claimed_at=now,
+                sending_started_at=func.coalesce(mailings.c.sending_started_at, now),
                 updated_at=now,
             )
         ).rowcount
-        if started:
-            return True
+        if started or not resume_paused:
+            return bool(started)
         resumed = conn.execute(
             update(mailings)
             .where(mailings.c.id == mailing_id, mailings.c.status.in_(_RESUME))
-            .values(
-                status=str(S.SENDING),
-                paused_reason=None,
-                resume_at=None,
-                claimed_by=worker,
-                claimed_at=now,
-            )
+            .values(status=str(S.SENDING), paused_reason=None, resume_at=None, updated_at=now)
         ).rowcount
         return bool(resumed)
 
 
-def touch_mailing(store: Store, mailing_id: int, *, worker: str, now: datetime) -> None:
+# --- senders (the rows behind ``deliver.lease``) -------------------------------------
+
+
+def join_sending(store: Store, mailing_id: int, worker: str, *, now: datetime) -> None:
+    """Register (or renew) this sender's lease on a mailing."""
+    with store.begin() as conn:
+        if not _renew(conn, mailing_id, worker, now):
+            conn.execute(
+                insert(mailing_senders).values(
+                    mailing_id=mailing_id, worker=worker, joined_at=now, heartbeat_at=now
+                )
+            )
+
+
+def renew_sending(store: Store, mailing_id: int, worker: str, *, now: datetime) -> bool:
+    """Renew this sender's own lease; False when its row is gone (others found it stale)."""
+    with store.begin() as conn:
+        return _renew(conn, mailing_id, worker, now)
+
+
+def _renew(conn: Connection, mailing_id: int, worker: str, now: datetime) -> bool:
+    return bool(
+        conn.execute(
+            update(mailing_senders)
+            .where(mailing_senders.c.mailing_id == mailing_id, mailing_senders.c.worker == worker)
+            .values(heartbeat_at=now)
+        ).rowcount
+    )
+
+
+def leave_sending(store: Store, mailing_id: int, worker: str) -> None:
     with store.begin() as conn:
         conn.execute(
-            update(mailings)
-            .where(mailings.c.id == mailing_id)
-            .values(claimed_by=worker, claimed_at=now)
+            delete(mailing_senders).where(
+                mailing_senders.c.mailing_id == mailing_id, mailing_senders.c.worker == worker
+            )
         )
+
+
+def drop_senders(
+    store: Store,
+    mailing_id: int,
+    workers: Sequence[str],
+    *,
+    heartbeat_before: datetime | None = None,
+) -> None:
+    """Forget senders found gone; with ``heartbeat_before``, not one that renewed its
+    lease since it was looked at (a frozen process that woke up keeps its row)."""
+    if not workers:
+        return
+    query = delete(mailing_senders).where(
+        mailing_senders.c.mailing_id == mailing_id, mailing_senders.c.worker.in_(list(workers))
+    )
+    if heartbeat_before is not None:
+        query = query.where(mailing_senders.c.heartbeat_at < heartbeat_before)
+    with store.begin() as conn:
+        conn.execute(query)
+
+
+def senders(store: Store, mailing_id: int) -> list[tuple[str, datetime]]:
+    """Every registered sender of a mailing and its last heartbeat, oldest first."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(mailing_senders.c.worker, mailing_senders.c.heartbeat_at)
+            .where(mailing_senders.c.mailing_id == mailing_id)
+            .order_by(mailing_senders.c.joined_at, mailing_senders.c.worker)
+        )
+        return [(r.worker, r.heartbeat_at) for r in rows]
 
 
 def set_queued(store: Store, mailing_id: int, *, now: datetime) -> None:
@@ -184,7 +252,12 @@ def pause(
     Each automatic pause counts a failed try (``resume_tries``), so the wait before the
     next probe can grow; ``resumed`` resets the count once a delivery went through.
     """
-    values: dict[str, Any] = {"status": str(S.PAUSED), "paused_reason": reason, "updated_at": now}
+    values: dict[str, Any] = {
+        "status": str(S.PAUSED),
+        "paused_reason": reason,
+        "paused_at": now,
+        "updated_at": now,
+    }
     if resume_at is not None:
         values.update(resume_at=resume_at, resume_tries=mailings.c.resume_tries + 1)
     with store.begin() as conn:
@@ -223,13 +296,7 @@ def try_resume(store: Store, mailing_id: int, *, now: datetime) -> bool:
                     mailings.c.resume_at.is_not(None),
                     mailings.c.resume_at <= now,
                 )
-                .values(
-                    status=str(S.SENDING),
-                    paused_reason=None,
-                    resume_at=None,
-                    claimed_by=None,
-                    updated_at=now,
-                )
+                .values(status=str(S.SENDING), paused_reason=None, resume_at=None, updated_at=now)
             ).rowcount
         )
 
@@ -277,7 +344,7 @@ def finish_if_done(store: Store, mailing_id: int, *, now: datetime) -> bool:
                     mailings.c.queued_at.is_not(None),
                     ~pending,
                 )
-                .values(status=str(S.SENT), sent_at=now, updated_at=now, claimed_by=None)
+                .values(status=str(S.SENT), sent_at=now, updated_at=now)
             ).rowcount
         )
 
@@ -344,16 +411,24 @@ def claim(
     limit: int,
     lease_before: datetime,
     dead_workers: Sequence[str] = (),
+    live_workers: Sequence[str] = (),
 ) -> tuple[list[Claimed], int]:
     """Take up to ``limit`` due deliveries; return them and how many were found suppressed.
 
-    Due: queued; retry whose time has come; sending whose claim is older than the lease or
-    belongs to a worker known to be dead. Suppression and unsubscribes are checked here,
-    at the last moment, so they take effect in the middle of a send.
+    Due: queued; retry whose time has come; sending whose claimer is known to be dead, or
+    whose claim is older than the lease and whose claimer holds no live lease (a live
+    sender keeps its claims however long its batch takes). Suppression and unsubscribes
+    are checked here, at the last moment, so they take effect in the middle of a send.
     """
     stale = and_(
         deliveries.c.status == "sending",
-        or_(deliveries.c.claimed_at < lease_before, deliveries.c.claimed_by.in_(dead_workers)),
+        or_(
+            deliveries.c.claimed_by.in_(list(dead_workers)),
+            and_(
+                deliveries.c.claimed_at < lease_before,
+                deliveries.c.claimed_by.not_in(list(live_workers)),
+            ),
+        ),
     )
     due = or_(
         deliveries.c.status == "queued",

@@ -1,8 +1,7 @@
-"""The schedule's queries: mailing claims, job runs, notifications and the status view.
+"""The schedule's queries: mailing states, job runs, notifications and the status view.
 
-The claim is a compare-and-swap on ``mailings``: one ``UPDATE … WHERE`` that succeeds
-for exactly one caller, so two daemons (threads, processes, machines on PostgreSQL)
-never start the same send. Everything here returns frozen values, never rows.
+Starting a send and who sends it are the lease's (``store.outbox``, ``deliver.lease``).
+Everything here returns frozen values, never rows.
 """
 
 from __future__ import annotations
@@ -12,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, inspect, or_, select, update
+from sqlalchemy import func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.models import MailingKind, MailingStatus, steps_from
+from pipeline.models import MailingKind, MailingStatus
 from pipeline.store import Store
 from pipeline.store.schema import deliveries, feeds, job_runs, mailings, notifications
 
@@ -36,8 +35,6 @@ class ScheduleView:
     approved_at: datetime | None
     sending_started_at: datetime | None
     sent_at: datetime | None
-    claimed_by: str | None
-    claimed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -80,8 +77,6 @@ _MAILING_COLUMNS = (
     mailings.c.approved_at,
     mailings.c.sending_started_at,
     mailings.c.sent_at,
-    mailings.c.claimed_by,
-    mailings.c.claimed_at,
 )
 
 
@@ -115,70 +110,6 @@ def mailings_in(
         query = query.where(mailings.c.kind == str(kind))
     with store.connect() as conn:
         return [_state(r) for r in conn.execute(query.order_by(mailings.c.id))]
-
-
-def try_claim(
-    store: Store,
-    mailing_id: int,
-    worker: str,
-    *,
-    now: datetime,
-    from_statuses: Iterable[MailingStatus] = SENDABLE,
-    takeover_from: str | None = None,
-) -> bool:
-    """Atomically mark a mailing ``sending`` and held by ``worker``; True for one caller.
-
-    A fresh claim needs the mailing in one of ``from_statuses``. A takeover (resuming a
-    mailing left in ``sending``) needs it still held by exactly ``takeover_from`` (or by
-    nobody, when that is None), so two resumers cannot both win.
-    """
-    if takeover_from is None:
-        holder_ok = or_(mailings.c.claimed_by.is_(None), mailings.c.claimed_by == worker)
-    else:
-        holder_ok = mailings.c.claimed_by == takeover_from
-    # The send time is part of the same atomic check: an editor moving it later a moment
-    # before the claim still wins, whatever the caller read before.
-    not_embargoed = or_(mailings.c.send_at.is_(None), mailings.c.send_at <= now)
-    sources = steps_from(S.SENDING, *from_statuses)
-    condition = or_(
-        and_(mailings.c.status.in_(sources), not_embargoed),
-        and_(mailings.c.status == str(S.SENDING), holder_ok),
-    )
-    stmt = (
-        update(mailings)
-        .where(mailings.c.id == mailing_id, condition)
-        .values(
-            status=str(S.SENDING),
-            claimed_by=worker,
-            claimed_at=now,
-            updated_at=now,
-            sending_started_at=func.coalesce(mailings.c.sending_started_at, now),
-        )
-    )
-    with store.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
-
-
-def heartbeat(store: Store, mailing_id: int, worker: str, *, now: datetime) -> bool:
-    """Renew a claim; False when someone else holds it now."""
-    stmt = (
-        update(mailings)
-        .where(mailings.c.id == mailing_id, mailings.c.claimed_by == worker)
-        .values(claimed_at=now)
-    )
-    with store.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
-
-
-def release(store: Store, mailing_id: int, worker: str) -> bool:
-    """Let go of a claim (the status stays: a ``sending`` mailing resumes on next start)."""
-    stmt = (
-        update(mailings)
-        .where(mailings.c.id == mailing_id, mailings.c.claimed_by == worker)
-        .values(claimed_by=None, claimed_at=None)
-    )
-    with store.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
 
 
 # --- job runs --------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Instants are stored as time-zone aware UTC (``UtcDateTime``); JSON values as tex
 both back ends behave the same. SQLAlchemy appears only inside ``pipeline.store``.
 
 Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, render),
-subscribers/subscriptions/suppressions/signups (audience), deliveries/bounce_events/
-rate_limits (deliver), notifications/job_runs (schedule), system_mail (deliver), web_sessions (web).
+subscribers/subscriptions/suppressions/signups (audience), deliveries/mailing_senders/
+bounce_events/rate_limits/system_mail (deliver), notifications/job_runs (schedule),
+web_sessions (web).
 """
 
 from __future__ import annotations
@@ -156,7 +157,9 @@ mailings = Table(
     Column("sent_at", UtcDateTime),
     Column("cancelled_at", UtcDateTime),
     Column("paused_reason", Text),
-    # who holds the send: a worker id, so two daemons never send the same mailing
+    Column("paused_at", UtcDateTime),  # when the current pause began (one notice per pause)
+    # Unused since migration 5 (the senders are in mailing_senders); kept so that older
+    # databases and fresh ones agree.
     Column("claimed_by", Text),
     Column("claimed_at", UtcDateTime),
     # set once every eligible recipient has a delivery row: until then a resumed send
@@ -299,6 +302,18 @@ deliveries = Table(
     UniqueConstraint("mailing_id", "email"),
     Index("ix_deliveries_mailing_status_id", "mailing_id", "status", "id"),
     Index("ix_deliveries_message_id", "message_id"),
+)
+
+# Who is sending a mailing now: one lease per sender (``deliver.lease``). Any number of
+# senders work on one mailing; each renews only its own row. A sender is gone when its
+# process on this host has ended, or when its heartbeat is older than lease_seconds.
+mailing_senders = Table(
+    "mailing_senders",
+    metadata,
+    Column("mailing_id", BigId, ForeignKey("mailings.id", ondelete="CASCADE"), primary_key=True),
+    Column("worker", String(200), primary_key=True),  # host:pid:random
+    Column("joined_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
 )
 
 bounce_events = Table(

@@ -49,12 +49,14 @@ def daemon_config(tmp_path: Path, smtp: SmtpServer, **kwargs: object) -> Path:
 
 
 class Proc:
-    def __init__(self, config: Path, log: Path) -> None:
+    """A ``rundbrief`` subprocess (by default the daemon) with its output in ``log``."""
+
+    def __init__(self, config: Path, log: Path, *args: str) -> None:
         self.log = log
         self._out = log.open("wb")
         env = {**os.environ, "RUNDBRIEF_SECRET": SECRET}
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "--config", str(config), "-v", "run"],
+            [sys.executable, "-m", "pipeline", "--config", str(config), *(args or ("-v", "run"))],
             cwd=REPO,
             env=env,
             stdout=self._out,
@@ -187,9 +189,10 @@ def test_sigterm_stops_cleanly_and_the_next_start_resumes(
     first.signal(signal.SIGTERM)
     assert first.wait(timeout=15) == 0, first.output()[-3000:]
     assert time.monotonic() - stopped_at < 10
-    # Stopped between batches: state recorded, nothing left in flight, the claim let go.
+    # Stopped between batches: state recorded, nothing left in flight, the lease let go.
     state = q.mailing_state(store, mailing_id)
-    assert state is not None and state.status == "sending" and state.claimed_by is None
+    assert state is not None and state.status == "sending"
+    assert db.senders(store, mailing_id) == []
     counts = db.counts(store, mailing_id)
     assert counts["sending"] == 0 and 0 < counts["sent"] < len(emails)
     assert q.last_job_runs(store)["send"].outcome == "stopped"

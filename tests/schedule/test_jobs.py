@@ -11,6 +11,7 @@ from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.schedule import jobs
 from pipeline.store import Store
+from pipeline.store import outbox as outbox_db
 from pipeline.store import schedule as q
 from pipeline.store.schema import deliveries, feeds, mailings, notifications
 from tests.schedule.support import (
@@ -89,7 +90,10 @@ def test_send_fired_twice_and_concurrently_sends_once_to_each(
     for t in threads:
         t.join(timeout=30)
     again = jobs.send_newsletter_job(context(settings, store, clock))
-    assert sorted(r.outcome for r in results).count("ok") == 1, results
+    # The three cooperate (one lease each): none is turned away, none stops another,
+    # and together they sent each recipient once.
+    assert [r.outcome for r in results] == ["ok"] * 3, results
+    assert sum(int(r.detail.split(": ")[1].split(" sent")[0]) for r in results) == len(emails)
     assert again.outcome == "skipped"
     assert status_of(store, mailing_id) == "sent"
     got = received_by(inbox(settings))
@@ -243,18 +247,15 @@ def test_a_send_left_by_a_dead_process_is_resumed(settings: Settings, store: Sto
 
     dead = f"{socket.gethostname()}:999999:dead00"  # no such pid on this machine
     with store.begin() as conn:
-        conn.execute(
-            update(mailings)
-            .where(mailings.c.id == mailing_id)
-            .values(status="sending", claimed_by=dead, claimed_at=clock.now())
-        )
+        conn.execute(update(mailings).where(mailings.c.id == mailing_id).values(status="sending"))
+    outbox_db.join_sending(store, mailing_id, dead, now=clock.now())
     result = jobs.sync_job(context(settings, store, clock))
     assert f"resume {mailing_id}" in result.detail
     assert status_of(store, mailing_id) == "sent"
     assert all(received_by(inbox(settings))[e] == 1 for e in emails)
 
 
-def test_a_send_held_by_a_live_worker_is_left_alone_until_its_claim_is_stale(
+def test_a_send_with_a_live_sender_is_left_to_it_until_its_lease_lapses(
     settings: Settings, store: Store
 ) -> None:
     clock = FakeClock(FRIDAY_10)
@@ -262,18 +263,34 @@ def test_a_send_held_by_a_live_worker_is_left_alone_until_its_claim_is_stale(
     mailing_id = add_newsletter(store, clock)
     other = "anderer-rechner.example:4242:abcdef"  # another host: its pid cannot be checked
     with store.begin() as conn:
-        conn.execute(
-            update(mailings)
-            .where(mailings.c.id == mailing_id)
-            .values(status="sending", claimed_by=other, claimed_at=clock.now())
-        )
+        conn.execute(update(mailings).where(mailings.c.id == mailing_id).values(status="sending"))
+    outbox_db.join_sending(store, mailing_id, other, now=clock.now())
     ctx = context(settings, store, clock)
-    assert jobs.send_now(ctx, mailing_id).outcome == "skipped"
     jobs.sync_job(ctx)
     assert q.delivery_counts(store, mailing_id) == {}
-    clock.advance(minutes=4)  # no heartbeat for longer than guard.STALE_AFTER
+    # no heartbeat for longer than [delivery] lease_seconds: the sender is gone
+    clock.advance(seconds=settings.delivery.lease_seconds + 1)
     jobs.sync_job(ctx)
     assert status_of(store, mailing_id) == "sent"
+    assert outbox_db.senders(store, mailing_id) == []
+
+
+def test_the_daemon_joins_a_send_without_stopping_the_other_sender(
+    settings: Settings, store: Store
+) -> None:
+    """Issue 10: a send job joining a mailing leaves the other sender's lease as it was
+    (before, the joiner took the one holder's place and the holder's heartbeat failed)."""
+    clock = FakeClock(FRIDAY_10)
+    emails = add_subscribers(store, clock, 3)
+    mailing_id = add_newsletter(store, clock)
+    other = "anderer-rechner.example:4242:abcdef"
+    with store.begin() as conn:
+        conn.execute(update(mailings).where(mailings.c.id == mailing_id).values(status="sending"))
+    outbox_db.join_sending(store, mailing_id, other, now=clock.now())
+    result = jobs.send_now(context(settings, store, clock), mailing_id)
+    assert result.outcome == "ok" and status_of(store, mailing_id) == "sent", result
+    assert outbox_db.renew_sending(store, mailing_id, other, now=clock.now())
+    assert all(received_by(inbox(settings))[e] == 1 for e in emails)
 
 
 def test_a_failing_feed_is_reported_once_per_streak(settings: Settings, store: Store) -> None:
@@ -404,13 +421,13 @@ def test_a_failing_send_is_reported_once_not_every_minute(settings: Settings, st
 def test_the_claim_itself_refuses_a_press_mailing_under_embargo(
     settings: Settings, store: Store
 ) -> None:
-    from pipeline.schedule import guard
+    from pipeline.deliver import start_sending
 
     clock = FakeClock(FRIDAY_10)
     embargo = FRIDAY_10 + timedelta(seconds=1)
     mailing_id = add_mailing(store, clock, kind="press", lists=("press",), send_at=embargo)
-    assert guard.claim(store, mailing_id, "w1", clock=clock) is False
+    assert start_sending(store, mailing_id, now=clock.now()) is False
     assert status_of(store, mailing_id) == "approved"
     clock.advance(1)
-    assert guard.claim(store, mailing_id, "w1", clock=clock) is True
-    assert guard.claim(store, mailing_id, "w2", clock=clock) is False  # w1 holds it, alive
+    assert start_sending(store, mailing_id, now=clock.now()) is True
+    assert start_sending(store, mailing_id, now=clock.now()) is False  # started once

@@ -60,6 +60,9 @@ class MailSink:
     data_attempts: int = 0
     # Advertise RFC 2920 PIPELINING (aiosmtpd handles pipelined commands in order anyway).
     pipelining: bool = False
+    # Seconds each message takes to be accepted (per connection; may change while sending):
+    # a slow relay, so a send lasts until other senders have joined it.
+    delay: float = 0.0
 
     async def handle_EHLO(
         self,
@@ -100,6 +103,8 @@ class MailSink:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.data_attempts += 1
             number = self.data_attempts
