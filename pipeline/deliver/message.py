@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
-from pipeline.bounces.verp import return_path
+from pipeline.bounces import return_path
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
 from pipeline.deliver import MessageParts, OutgoingMessage

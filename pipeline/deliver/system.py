@@ -34,7 +34,7 @@ from datetime import timedelta
 from typing import Any
 
 import pipeline.store.system_mail as db
-from pipeline.audience.optin import note_confirmation_sent
+from pipeline.audience import note_confirmation_sent
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import Blame, MessageParts, OutgoingMessage, SendResult, Transport

@@ -32,12 +32,12 @@ from werkzeug.exceptions import HTTPException
 
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
+from pipeline.deliver import SystemMailWorker
 from pipeline.errors import ConfigError, StoreError
 from pipeline.store import Store
 
 if TYPE_CHECKING:
     from pipeline.deliver import Transport
-    from pipeline.deliver.system import SystemMailWorker
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,6 @@ def create_app(
     )
     worker = None
     if mail_worker:
-        from pipeline.deliver.system import SystemMailWorker
-
         worker = SystemMailWorker(store, settings, transport_factory, clock or SystemClock())
     app.extensions["rundbrief"] = WebDeps(
         settings=settings,
@@ -233,3 +231,6 @@ def _blueprints() -> list[Callable[[Flask], None]]:
     from pipeline.web import archive, audience, auth, editor, webhooks
 
     return [auth.register, editor.register, archive.register, audience.register, webhooks.register]
+
+
+__all__ = ["WebDeps", "create_app", "deps"]
