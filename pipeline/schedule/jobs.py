@@ -23,6 +23,7 @@ per recipient), so a job firing twice, or in two daemons, sends once.
 import logging
 
 from pipeline.bounces import process_source
+from pipeline.collect import collect
 from pipeline.deliver import drain_system_mail
 from pipeline.errors import RundbriefError
 from pipeline.mailings import lifecycle, newsletter_key, period_key
@@ -78,8 +79,6 @@ S = MailingStatus
 
 def collect_job(ctx: JobContext) -> JobResult:
     def body() -> JobResult:
-        from pipeline.collect import collect
-
         report = collect(ctx.settings, ctx.store, clock=ctx.clock)
         check_feeds(ctx)
         failed = [f.name for f in report.feeds if f.status == "error"]

@@ -43,7 +43,8 @@ from pipeline.audience import (
 from pipeline.errors import AudienceError, ConfigError
 from pipeline.signup import sign_up
 from pipeline.store import audience as q
-from pipeline.web import csrf, deps
+from pipeline.web import csrf
+from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from pipeline.deliver.providers import (
     provider_settings,
 )
 from pipeline.errors import ConfigError
-from pipeline.web import deps
+from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
