@@ -3,7 +3,7 @@
 An event has a key (``feed-failing:artikel:2026-11-20T08:00``, ``missed:17``,
 ``sent:17`` …). The key is recorded in ``notifications`` (unique) before the mail is
 built, so a job running every minute, or in two daemons, tells the operator once. The
-mail itself goes through the system mail outbox (``pipeline.deliver.system``): recorded,
+mail itself goes through the system mail outbox (``pipeline.deliver.enqueue``): recorded,
 then sent at once; when the transport is down it stays queued and the daemon's ``mail``
 job (or ``rundbrief mail drain``) sends it later with the deliveries' back-off.
 
@@ -18,9 +18,7 @@ from collections.abc import Callable
 
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.deliver import Transport
-from pipeline.deliver.single import plain_message
-from pipeline.deliver.system import drain_system_mail, enqueue
+from pipeline.deliver import Transport, drain_system_mail, enqueue, plain_message
 from pipeline.errors import DeliveryError
 from pipeline.store import Store
 from pipeline.store import schedule as q

@@ -1,10 +1,10 @@
 """The sign-up workflow: record the sign-up, then render and record its confirmation mail.
 
     sign_up(settings, store, request, clock=..., secret=...)
-      ├─ audience.optin.record_signup: rate limit, address policy, pending subscription
+      ├─ audience.record_signup: rate limit, address policy, pending subscription
       │    with its evidence (or nothing to mail: already active, suppressed)
       ├─ render.render_confirmation + deliver.single_message: the whole mail
-      └─ deliver.system.enqueue: recorded in the system mail outbox; nothing is sent here
+      └─ deliver.enqueue: recorded in the system mail outbox; nothing is sent here
 
 The caller answers at once and wakes whoever drains the outbox (the web app's worker,
 else the daemon's ``mail`` job within a minute). Where nothing is to be mailed the same
@@ -17,13 +17,18 @@ This sits above audience, render and deliver, which is why it is not in ``audien
 
 from __future__ import annotations
 
-from pipeline.audience.links import confirm_url, preferences_url, unsubscribe_url
-from pipeline.audience.optin import ConfirmationTask, Signup, SignupOutcome, record_signup
+from pipeline.audience import (
+    ConfirmationTask,
+    Signup,
+    SignupOutcome,
+    confirm_url,
+    preferences_url,
+    record_signup,
+    unsubscribe_url,
+)
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.deliver import OutgoingMessage
-from pipeline.deliver.single import single_message
-from pipeline.deliver.system import enqueue
+from pipeline.deliver import OutgoingMessage, enqueue, single_message
 from pipeline.render import Personalisation, render_confirmation
 from pipeline.store import Store
 

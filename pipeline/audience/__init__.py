@@ -1,19 +1,22 @@
 """Audience: subscribers, lists, consent, unsubscribe tokens and suppressions.
 
-Public API (contract shared with deliver/, web/, render/):
+Public API (everything other packages use; the modules behind it are internal):
 
-- ``iter_recipients(store, lists, batch_size=...)``: active, unsuppressed recipients of
-  the lists, one per address, in keyset batches (memory stays flat).
-- ``is_receiving(store, email, list_name)``: the same rule for one address right now
-  (the outbox asks it just before sending, so an unsubscribe takes effect at once).
-- ``tokens``: HMAC-signed unsubscribe/preferences/confirmation tokens per subscriber and
-  list; ``links``: the URLs built from them.
-- ``suppression``: ``is_suppressed`` / ``suppress`` / ``unsubscribe``.
-- ``addresses``: the one address policy: ``accept_address`` for every new address
-  (import, sign-up, web app), ``wire_address`` for the sender, ``normalise_email`` for
-  the key of an address already stored; ``NonAsciiLocalPart`` (SMTPUTF8 is not used).
-- ``csv_import.import_file``: CSV lists in; ``optin``: double opt-in with evidence;
-  ``privacy``: export and erase.
+- recipients: ``iter_recipients(store, lists, batch_size=...)`` (active, unsuppressed,
+  one per address, in keyset batches) and ``is_receiving(store, email, list_name)`` (the
+  same rule for one address right now, asked just before sending).
+- addresses (``addresses``): ``accept_address`` for every new address (import, sign-up,
+  web app), ``wire_address`` for the sender, ``normalise_email`` / ``email_hash`` for
+  the key of an address already stored; ``AddressError``, ``NonAsciiLocalPart``.
+- suppressions (``suppression``): ``is_suppressed``, ``suppress``, ``unsubscribe``,
+  ``unsubscribe_in`` (inside the caller's unit of work).
+- links (``links``, ``tokens``): ``signing_secret``, ``unsubscribe_url``,
+  ``preferences_url``, ``confirm_url``, ``read_link`` -> ``Token`` or ``TokenError``.
+- double opt-in (``optin``): ``public_lists``, ``record_signup(Signup)`` ->
+  ``SignupOutcome`` (``RateLimited``), ``ConfirmationTask``, ``note_confirmation_sent``,
+  ``pending_for``, ``confirm``; preferences: ``load_preferences``, ``save_preferences``.
+- lists in and people out: ``import_file`` -> ``ImportReport`` (``csv_import``);
+  ``export_person``, ``erase_person`` (``privacy``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,29 @@ from pipeline.audience.addresses import (
     normalise_email,
     wire_address,
 )
-from pipeline.audience.suppression import is_suppressed, suppress, unsubscribe
+from pipeline.audience.csv_import import ImportReport, import_file
+from pipeline.audience.links import (
+    confirm_url,
+    preferences_url,
+    read_link,
+    signing_secret,
+    unsubscribe_url,
+)
+from pipeline.audience.optin import (
+    ConfirmationTask,
+    RateLimited,
+    Signup,
+    SignupOutcome,
+    confirm,
+    note_confirmation_sent,
+    pending_for,
+    public_lists,
+    record_signup,
+)
+from pipeline.audience.preferences import load_preferences, save_preferences
+from pipeline.audience.privacy import erase_person, export_person
+from pipeline.audience.suppression import is_suppressed, suppress, unsubscribe, unsubscribe_in
+from pipeline.audience.tokens import Token, TokenError
 from pipeline.models import Recipient
 from pipeline.store import Store
 from pipeline.store import audience as q
@@ -70,14 +95,37 @@ def is_receiving(store: Store, email: str, list_name: str) -> bool:
 
 __all__ = [
     "AddressError",
+    "ConfirmationTask",
+    "ImportReport",
     "NonAsciiLocalPart",
+    "RateLimited",
+    "Signup",
+    "SignupOutcome",
+    "Token",
+    "TokenError",
     "accept_address",
+    "confirm",
+    "confirm_url",
     "email_hash",
+    "erase_person",
+    "export_person",
+    "import_file",
     "is_receiving",
     "is_suppressed",
     "iter_recipients",
+    "load_preferences",
     "normalise_email",
+    "note_confirmation_sent",
+    "pending_for",
+    "preferences_url",
+    "public_lists",
+    "read_link",
+    "record_signup",
+    "save_preferences",
+    "signing_secret",
     "suppress",
     "unsubscribe",
+    "unsubscribe_in",
+    "unsubscribe_url",
     "wire_address",
 ]

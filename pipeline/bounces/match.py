@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.audience.addresses import normalise_email
+from pipeline.audience import normalise_email
 from pipeline.bounces import verp
 from pipeline.bounces.dsn import BounceEvent
 from pipeline.errors import AudienceError

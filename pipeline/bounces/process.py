@@ -18,8 +18,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from pipeline.audience.addresses import email_hash
-from pipeline.audience.suppression import suppress
+from pipeline.audience import email_hash, suppress
 from pipeline.bounces.dsn import BounceEvent, BounceKind, parse_report
 from pipeline.bounces.match import address_key, match_event
 from pipeline.clock import Clock

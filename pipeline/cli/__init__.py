@@ -201,3 +201,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("rundbrief: interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+__all__ = ["COMMANDS", "Lazy", "app", "load_commands", "main"]

@@ -26,10 +26,10 @@ class AppContext:
         if self._settings is None:
             # Imported when used: --help and --version load no configuration library.
             from pipeline.config import load_settings
-            from pipeline.deliver import providers
+            from pipeline.deliver.providers import check as check_providers
 
             settings = load_settings(self.config_path)
-            providers.check(settings)  # each provider's table, by its own rules
+            check_providers(settings)  # each provider's table, by its own rules
             self._settings = settings
         return self._settings
 

@@ -28,7 +28,7 @@ def drain(
 
     Example: rundbrief mail drain --json
     """
-    from pipeline.deliver.system import drain_system_mail
+    from pipeline.deliver import drain_system_mail
 
     state = app_context(ctx)
     report = drain_system_mail(state.store, state.settings, None, state.clock)

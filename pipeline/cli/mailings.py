@@ -159,7 +159,7 @@ def show_cmd(
     """
     from rich.table import Table
 
-    from pipeline.render.checks import html_size
+    from pipeline.render import html_size
 
     state = app_context(ctx)
     view = workflow(state).overview(mailing_id)

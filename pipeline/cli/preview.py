@@ -34,7 +34,7 @@ def preview_cmd(
     Example: rundbrief preview 3 --to anna.schulz@example.org --out var/preview
     """
     from pipeline.mailings import write_preview
-    from pipeline.render.checks import html_size
+    from pipeline.render import html_size
 
     state = app_context(ctx)
     preview = workflow(state).preview(mailing_id, to=to)

@@ -26,7 +26,7 @@ def run_cmd(ctx: typer.Context) -> None:
 
     Example: rundbrief --config /etc/rundbrief/config.toml -v run
     """
-    from pipeline.schedule.daemon import Daemon
+    from pipeline.schedule import Daemon
 
     state = app_context(ctx)
     settings = state.settings
@@ -51,7 +51,7 @@ def jobs_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     """
     from rich.table import Table
 
-    from pipeline.schedule.plan import upcoming
+    from pipeline.schedule import upcoming
     from pipeline.store.schedule import last_job_runs
 
     state = app_context(ctx)
@@ -104,7 +104,7 @@ def status_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from pipeline.schedule.status import collect_status
+    from pipeline.schedule import collect_status
 
     state = app_context(ctx)
     data = collect_status(state.settings, state.store, now=state.clock.now())

@@ -185,8 +185,7 @@ def register(app: typer.Typer) -> None:
 
         Example: rundbrief worker --poll 10
         """
-        from pipeline.deliver import mailings_to_work, send_mailing
-        from pipeline.deliver.factory import transport_from_settings
+        from pipeline.deliver import mailings_to_work, send_mailing, transport_from_settings
         from pipeline.errors import DeliveryError
 
         state = app_context(ctx)

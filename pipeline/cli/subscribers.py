@@ -14,7 +14,7 @@ from pipeline.cli.output import console, emit_json, err_console
 from pipeline.errors import AudienceError
 
 if TYPE_CHECKING:
-    from pipeline.audience.csv_import import ImportReport
+    from pipeline.audience import ImportReport
 
 subscribers_app = typer.Typer(
     help="Subscribers and lists: import CSV, list, show, unsubscribe, suppress, export, erase.",
@@ -44,7 +44,7 @@ def import_cmd(
 
     Example: rundbrief subscribers import subscribers/press.csv --list press --dry-run
     """
-    from pipeline.audience.csv_import import import_file
+    from pipeline.audience import import_file
 
     state = app_context(ctx)
     report = import_file(
@@ -163,7 +163,7 @@ def show_cmd(
 
     Example: rundbrief subscribers show anna.mueller@example.org --list press
     """
-    from pipeline.audience.privacy import export_person
+    from pipeline.audience import export_person
 
     state = app_context(ctx)
     data = export_person(state.settings, state.store, email, clock=state.clock)
@@ -235,7 +235,7 @@ def export_cmd(ctx: typer.Context, email: str = typer.Argument(..., help="The ad
 
     Example: rundbrief subscribers export anna.mueller@example.org > auskunft.json
     """
-    from pipeline.audience.privacy import export_person
+    from pipeline.audience import export_person
 
     state = app_context(ctx)
     emit_json(export_person(state.settings, state.store, email, clock=state.clock))
@@ -251,7 +251,7 @@ def erase_cmd(
 
     Example: rundbrief subscribers erase anna.mueller@example.org
     """
-    from pipeline.audience.privacy import erase_person
+    from pipeline.audience import erase_person
 
     state = app_context(ctx)
     report = erase_person(state.store, email, clock=state.clock)
@@ -286,10 +286,10 @@ def suppress_cmd(
 
     Example: rundbrief subscribers suppress max@example.org --reason complaint
     """
-    from pipeline.audience import suppression
+    from pipeline.audience import suppress
 
     state = app_context(ctx)
-    added = suppression.suppress(state.store, email, reason, clock=state.clock, detail=detail)
+    added = suppress(state.store, email, reason, clock=state.clock, detail=detail)
     if as_json:
         emit_json({"email": email, "reason": reason, "added": added})
         return
@@ -307,14 +307,12 @@ def unsubscribe_cmd(
 
     Example: rundbrief subscribers unsubscribe max@example.org --list press
     """
-    from pipeline.audience import suppression
+    from pipeline.audience import unsubscribe
 
     state = app_context(ctx)
     if list_name:
         state.settings.list_named(list_name)
-    outcome = suppression.unsubscribe(
-        state.store, email, [list_name] if list_name else None, clock=state.clock
-    )
+    outcome = unsubscribe(state.store, email, [list_name] if list_name else None, clock=state.clock)
     if as_json:
         emit_json(
             {

@@ -1,29 +1,26 @@
 """Deliver: the outbox and the transports that move bytes to SMTP servers and providers.
 
-Public API (contract shared with cli, web, audience, schedule):
+Public API (the modules behind it are internal; the names below load their module on
+first use, so the value types here cost nothing to import):
 
-- ``Transport``: ``send(batch) -> results`` and ``close()``; ``smtp`` and ``maildir``
-  here, each HTTP provider in ``providers/<name>/`` (transport, webhook, settings) under
-  one registry (``providers.PROVIDERS``). ``with transport:`` closes it on exit.
-- ``transport_from_settings(settings)`` (``factory``) builds the configured one.
-- ``MessageBuilder`` (``message``) encodes the parts common to all recipients once per
-  mailing and splices in the personal parts per recipient.
-- ``send_mailing(settings, store, mailing_id, ...)`` (``outbox``) records one delivery per
-  eligible recipient, then claims keyset batches and sends them; resumable after a crash.
-  ``SendReport``, ``Progress`` and ``mailings_to_work`` (for ``worker``) go with it.
-- ``Lease``, ``worker_id``, ``start_sending``, ``active_senders``, ``ended_here``
-  (``lease``): the one lease every sender (``send``, ``worker``, the daemon) holds on a
-  mailing; senders on one mailing cooperate.
-- ``system``: the outbox of system mail (opt-in confirmations, operator notifications,
-  test copies): ``enqueue`` a finished message, ``drain_system_mail`` sends what is due
-  (retries with the deliveries' back-off), ``SystemMailWorker`` drains in the background.
-- ``single``: such single messages built whole (``single_message``, ``plain_message``),
-  and ``send_test``, which records a test copy and drains it at once.
-
-A transport exposes ``from_settings(settings) -> Transport``; ``factory`` imports it by
-the name in ``[delivery] transport`` (a provider's through the registry). A transport may declare ``batch_hint`` (how
-many messages it likes per ``send`` call, e.g. Postmark's 500) and ``wants_parts`` (it
-posts JSON fields instead of MIME, so the builder fills ``OutgoingMessage.parts``).
+- value types: ``OutgoingMessage``, ``MessageParts``, ``SendResult``, ``Blame``;
+  ``Transport`` (``send(batch) -> results``, ``close()``, a context manager) and
+  ``Confirming`` (a transport that can tell whether a provider accepted a message).
+- ``transport_from_settings(settings)``: the configured transport (smtp, maildir or a
+  provider: ``pipeline.deliver.providers``, its own public sub-package).
+- ``send_mailing(settings, store, mailing_id, ...) -> SendReport`` records one delivery
+  per eligible recipient, then claims keyset batches and sends them (resumable);
+  ``mailings_to_work`` (for ``worker``); ``Progress``, ``ProgressCallback``, ``StopCheck``.
+- ``Lease``, ``worker_id``, ``start_sending``, ``active_senders``, ``ended_here``: the
+  one lease every sender (``send``, ``worker``, the daemon) holds on a mailing; senders
+  on one mailing cooperate, none makes another stop.
+- ``MessageBuilder``: the parts common to all recipients once per mailing, the personal
+  parts spliced in per recipient.
+- system mail (confirmations, notifications, test copies): ``enqueue`` a finished
+  message, ``drain_system_mail`` sends what is due with the deliveries' back-off,
+  ``SystemMailWorker`` drains in the background (``TransportFactory`` builds its
+  transport); ``single_message`` / ``plain_message`` build one whole, ``send_test``
+  records a test copy and drains it at once.
 """
 
 from __future__ import annotations
@@ -31,60 +28,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from pipeline.deliver.lease import (
-        Lease,
-        active_senders,
-        ended_here,
-        start_sending,
-        worker_id,
+    from pipeline.deliver.factory import transport_from_settings
+    from pipeline.deliver.lease import Lease, active_senders, ended_here, start_sending, worker_id
+    from pipeline.deliver.message import MessageBuilder
+    from pipeline.deliver.outbox import (
+        Progress,
+        ProgressCallback,
+        SendReport,
+        StopCheck,
+        iter_mailings_to_work,
+        mailings_to_work,
+        send_mailing,
     )
-    from pipeline.deliver.outbox import Progress, SendReport, mailings_to_work, send_mailing
-
-__all__ = [
-    "Blame",
-    "Confirming",
-    "Lease",
-    "MessageParts",
-    "OutgoingMessage",
-    "Progress",
-    "SendReport",
-    "SendResult",
-    "Transport",
-    "active_senders",
-    "ended_here",
-    "mailings_to_work",
-    "send_mailing",
-    "start_sending",
-    "worker_id",
-]
-
-# Loaded on first use: the types above are all a transport or the CLI's start-up needs,
-# the outbox and the lease bring the store (SQLAlchemy) and the renderer with them.
-_LAZY = {
-    "Lease": "lease",
-    "active_senders": "lease",
-    "ended_here": "lease",
-    "start_sending": "lease",
-    "worker_id": "lease",
-    "Progress": "outbox",
-    "SendReport": "outbox",
-    "mailings_to_work": "outbox",
-    "send_mailing": "outbox",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+    from pipeline.deliver.single import plain_message, send_test, single_message
+    from pipeline.deliver.system import (
+        SystemMailWorker,
+        TransportFactory,
+        drain_system_mail,
+        enqueue,
+    )
 
 
 @dataclass(frozen=True)
@@ -190,3 +156,64 @@ class Confirming(Protocol):
         accepted the message, ``None`` if it has no such message. A delivery id left out
         means "cannot tell" (search unavailable, not indexed yet, an error)."""
         ...
+
+
+# The implementation's names, by module: imported when first asked for (PEP 562), because
+# the settings (every command) import this package for the provider registry and must
+# not load the message builder, the renderer or the store with it.
+_LAZY = {
+    "factory": ("transport_from_settings",),
+    "lease": ("Lease", "active_senders", "ended_here", "start_sending", "worker_id"),
+    "message": ("MessageBuilder",),
+    "outbox": (
+        "Progress",
+        "mailings_to_work",
+        "ProgressCallback",
+        "SendReport",
+        "StopCheck",
+        "iter_mailings_to_work",
+        "send_mailing",
+    ),
+    "single": ("plain_message", "send_test", "single_message"),
+    "system": ("SystemMailWorker", "TransportFactory", "drain_system_mail", "enqueue"),
+}
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+
+__all__ = [
+    "Blame",
+    "Confirming",
+    "Lease",
+    "MessageBuilder",
+    "MessageParts",
+    "OutgoingMessage",
+    "Progress",
+    "ProgressCallback",
+    "SendReport",
+    "SendResult",
+    "StopCheck",
+    "SystemMailWorker",
+    "Transport",
+    "TransportFactory",
+    "active_senders",
+    "drain_system_mail",
+    "ended_here",
+    "enqueue",
+    "iter_mailings_to_work",
+    "mailings_to_work",
+    "plain_message",
+    "send_mailing",
+    "send_test",
+    "single_message",
+    "start_sending",
+    "transport_from_settings",
+    "worker_id",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

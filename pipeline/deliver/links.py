@@ -5,16 +5,16 @@ One place that calls the audience and render contracts, so the builder stays pur
 
 from __future__ import annotations
 
+from pipeline.audience import preferences_url, unsubscribe_url
 from pipeline.config import Settings
 from pipeline.models import Recipient
+from pipeline.render import salutation_for
 
 
 def recipient_links(
     settings: Settings, secret: str, subscriber_id: int, list_name: str
 ) -> tuple[str, str]:
     """(unsubscribe URL, preferences URL) for one subscriber on one list."""
-    from pipeline.audience.links import preferences_url, unsubscribe_url
-
     return (
         unsubscribe_url(settings, secret, subscriber_id, list_name),
         preferences_url(settings, secret, subscriber_id, list_name),
@@ -23,6 +23,4 @@ def recipient_links(
 
 def salutation(settings: Settings, recipient: Recipient) -> str:
     """The greeting line for the recipient's list (formal or informal)."""
-    from pipeline.render import salutation_for
-
     return salutation_for(settings, recipient)

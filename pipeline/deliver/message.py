@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
-from pipeline.bounces.verp import return_path
+from pipeline.bounces import return_path
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
 from pipeline.deliver import MessageParts, OutgoingMessage
-from pipeline.deliver.headers import check_address, clean, fold, mailbox, unstructured
+from pipeline.deliver.headers import check_address, clean, fold, mailbox, phrase, unstructured
+from pipeline.deliver.links import recipient_links, salutation
 from pipeline.models import Recipient
 from pipeline.render import Personalisation, RenderedMailing
 
@@ -239,8 +240,6 @@ class MessageBuilder:
         return out
 
     def _default_personalisation(self, recipient: Recipient) -> Personalisation:
-        from pipeline.deliver.links import recipient_links, salutation
-
         unsubscribe, preferences = recipient_links(
             self.settings, self.secret, recipient.subscriber_id, recipient.list_name
         )
@@ -383,8 +382,6 @@ class MessageBuilder:
 
 def unstructured_phrase(text: str) -> list[str]:
     """A List-Id description: quoted or encoded, never bare (it precedes ``<id>``)."""
-    from pipeline.deliver.headers import phrase
-
     return phrase(text)
 
 

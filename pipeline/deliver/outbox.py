@@ -35,7 +35,7 @@ from datetime import timedelta
 from typing import Any
 
 import pipeline.store.outbox as db
-from pipeline.audience.addresses import AddressError
+from pipeline.audience import AddressError
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import Blame, Confirming, OutgoingMessage, SendResult, Transport

@@ -25,6 +25,9 @@ from pipeline.errors import DeliveryError
 from pipeline.models import Recipient
 from pipeline.render import Personalisation, RenderedMailing
 from pipeline.store import Store
+from pipeline.store.audience import find_subscriber
+from pipeline.store.outbox import mailing_state
+from pipeline.store.renders import load_render
 
 
 def _secret(settings: Settings) -> str:
@@ -49,9 +52,6 @@ def send_test(
     ``permanent`` when refused for good; not ``ok`` otherwise when the copy waits in the
     system mail outbox for its next try (the error says so).
     """
-    from pipeline.store.outbox import mailing_state
-    from pipeline.store.renders import load_render
-
     state = mailing_state(store, mailing_id)
     if state is None:
         raise DeliveryError(f"unknown mailing {mailing_id}")
@@ -99,8 +99,6 @@ def _result_of(
 
 def _test_recipient(store: Store, to: str, list_name: str, language: str) -> Recipient:
     """The subscriber with this address if there is one (their name fills the copy)."""
-    from pipeline.store.audience import find_subscriber
-
     address = check_address(to)
     with store.connect() as conn:
         found = find_subscriber(conn, address.lower())

@@ -34,10 +34,11 @@ from datetime import timedelta
 from typing import Any
 
 import pipeline.store.system_mail as db
-from pipeline.audience.optin import note_confirmation_sent
-from pipeline.clock import Clock
+from pipeline.audience import note_confirmation_sent
+from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
 from pipeline.deliver import Blame, MessageParts, OutgoingMessage, SendResult, Transport
+from pipeline.deliver.factory import transport_from_settings
 from pipeline.deliver.retry import Outcome, RetryPolicy, decide
 from pipeline.errors import RundbriefError
 from pipeline.store import Store
@@ -115,8 +116,6 @@ def _worker_id() -> str:
 
 def _default_factory(settings: Settings) -> TransportFactory:
     def make() -> Transport:
-        from pipeline.deliver.factory import transport_from_settings
-
         return transport_from_settings(settings)
 
     return make
@@ -138,8 +137,6 @@ def drain_system_mail(
     closed at the end; default: the configured transport). Stops early when the
     transport is down: what is left waits for its next attempt.
     """
-    from pipeline.clock import SystemClock
-
     clock = clock or SystemClock()
     me = worker or _worker_id()
     policy = RetryPolicy.from_settings(settings.delivery)

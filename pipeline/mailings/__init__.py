@@ -14,7 +14,7 @@ Public API (one screen):
 - ``MailingOverview``: the frozen summary ``mailing show`` and the editor page show.
 - ``ApprovalPolicy``: who may approve what (default: ``anyone_may_approve``).
 - ``lifecycle``: the rules over the one table of steps (``models.MAILING_STEPS``).
-- ``newsletter_key(instant, tz, period)``: the one-newsletter-per-period key.
+- ``newsletter_key(instant, tz, period)``: the one-newsletter-per-period key (``Period``).
 - ``reorder`` (pure): the one rule for dropping and moving items.
 - ``renders_of``: the one "stored render, else render the draft now".
 """
@@ -22,7 +22,13 @@ Public API (one screen):
 from __future__ import annotations
 
 from pipeline.mailings import lifecycle
-from pipeline.mailings.compose import NewsletterPlan, newsletter_key, period_key, settings_key
+from pipeline.mailings.compose import (
+    NewsletterPlan,
+    Period,
+    newsletter_key,
+    period_key,
+    settings_key,
+)
 from pipeline.mailings.items import reorder
 from pipeline.mailings.overview import MailingOverview
 from pipeline.mailings.policy import ApprovalPolicy, anyone_may_approve
@@ -34,6 +40,7 @@ __all__ = [
     "ApprovalPolicy",
     "MailingOverview",
     "NewsletterPlan",
+    "Period",
     "Preview",
     "Workflow",
     "anyone_may_approve",

@@ -24,8 +24,7 @@ from pipeline.config import Settings
 from pipeline.errors import ComposeError, ConfigError
 from pipeline.mailings.lifecycle import COMMITTED
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus
-from pipeline.render.content import SECTION_ORDER, default_preheader
-from pipeline.render.locale import medium_date
+from pipeline.render import SECTION_ORDER, default_preheader, medium_date
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
 from pipeline.store.items import get_item, list_items

@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.audience import iter_recipients
-from pipeline.audience.links import signing_secret
+from pipeline.audience import iter_recipients, signing_secret
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.deliver.message import MessageBuilder
+from pipeline.deliver import MessageBuilder
 from pipeline.mailings.renders import render_for, renders_of
 from pipeline.models import Mailing, Recipient, RenderedMailing
 from pipeline.render import PersonalMail, personalise

@@ -25,9 +25,15 @@ from typing import Any
 
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.deliver import SendResult, Transport
-from pipeline.deliver.outbox import ProgressCallback, SendReport, StopCheck, send_mailing
-from pipeline.deliver.single import send_test
+from pipeline.deliver import (
+    ProgressCallback,
+    SendReport,
+    SendResult,
+    StopCheck,
+    Transport,
+    send_mailing,
+    send_test,
+)
 from pipeline.errors import ApprovalRefused, ComposeError, NotDueError, TransitionError
 from pipeline.mailings import compose, items, lifecycle
 from pipeline.mailings.overview import MailingOverview, overview

@@ -8,6 +8,9 @@ the store, the workflow layer ``pipeline.mailings`` does):
 - ``personalise(rendered, values)`` fills the per-recipient placeholders by plain
   substitution (HTML-escaped in the HTML part): microseconds, no template engine.
 - ``render_confirmation(...)`` renders the double opt-in mail.
+- for composing: ``SECTION_ORDER`` and ``default_preheader`` (``content``),
+  ``medium_date`` (``locale``), ``salutation_for``, ``mailing_languages``; ``html_size``
+  (``checks``: the size the 102 KB clipping limit counts).
 
 Placeholders survive MJML and css-inline unchanged, in text and in ``href``.
 """
@@ -19,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipeline.render.confirmation import render_confirmation
+    from pipeline.render.content import SECTION_ORDER, default_preheader
+    from pipeline.render.locale import medium_date
     from pipeline.render.mailing import mailing_languages, render_mailing
 
 from pipeline.models import RenderedMailing
@@ -53,6 +58,7 @@ class PersonalMail:
 
 # The implementation lives in the submodules; they import the names above, so these
 # imports come last.
+from pipeline.render.checks import html_size  # noqa: E402
 from pipeline.render.personalise import personalise  # noqa: E402
 from pipeline.render.salutation import salutation_for  # noqa: E402
 
@@ -62,6 +68,9 @@ _RENDERING = {
     "render_confirmation": "confirmation",
     "render_mailing": "mailing",
     "mailing_languages": "mailing",
+    "SECTION_ORDER": "content",
+    "default_preheader": "content",
+    "medium_date": "locale",
 }
 
 
@@ -82,11 +91,15 @@ __all__ = [
     "LAST_NAME",
     "PREFS_URL",
     "SALUTATION",
+    "SECTION_ORDER",
     "UNSUB_URL",
     "PersonalMail",
     "Personalisation",
     "RenderedMailing",
+    "default_preheader",
+    "html_size",
     "mailing_languages",
+    "medium_date",
     "personalise",
     "render_confirmation",
     "render_mailing",

@@ -1,23 +1,47 @@
 """Schedule: the daemon (``rundbrief run``) that collects, composes, sends and releases
-embargoed press mailings on its own.
+embargoed press mailings on its own; an adapter over the workflow layer like the CLI.
 
-Public API (one screen):
+Public API (the modules behind it are internal):
 
-- ``periods``: pure time arithmetic in the organisation's time zone: ``next_fire`` /
-  ``previous_fire`` / ``fires_between`` for cron expressions across DST changes (the
-  period keys are the workflow's: ``pipeline.mailings.newsletter_key``).
-- Sends go through the one lease of ``pipeline.deliver`` (``Lease``): the daemon starts
-  or joins a send like ``rundbrief send`` and ``worker`` do; one newsletter per period is
-  the store's unique ``period_key``; ``sending.is_late`` is the lateness rule.
-- ``jobs``: the job functions, each callable directly with a ``JobContext`` (settings,
-  store, clock; ``context``): ``collect_job``, ``compose_job``, ``send_newsletter_job``,
-  ``release_press_job``, ``bounces_job``, ``sync_job`` (catch-up every minute); the
-  sending rules (due, late, claim, send, report) are in ``sending``; every operation on
-  a mailing (compose, approve, the lifecycle) goes through ``pipeline.mailings``.
-- ``daemon``: ``Daemon(settings, store).run_forever()`` (APScheduler 3 with the SQLAlchemy
-  job store; SIGTERM/SIGINT finish the batch in flight and exit 0); ``plan``:
-  ``job_plan`` and ``upcoming`` for ``rundbrief jobs``.
-- ``status``: ``collect_status(settings, store, now=...)`` for ``rundbrief status``.
+- ``Daemon(settings, store, clock=...).run_forever()``: APScheduler 3 with the SQLAlchemy
+  job store; SIGTERM/SIGINT finish the batch in flight and exit 0.
+- ``job_plan(settings, store, now=...)`` and ``upcoming(...)``: the jobs and their next
+  runs, for ``rundbrief jobs``.
+- ``collect_status(settings, store, now=...)``: what ``rundbrief status`` shows.
 
-Operator notifications live in ``pipeline.notify``.
+Inside: ``jobs`` (each job callable directly with a ``JobContext``), ``sending`` (due,
+late, start or join a send under the one lease of ``pipeline.deliver``, report),
+``periods`` (cron arithmetic across DST changes). Every operation on a mailing goes
+through ``pipeline.mailings``; operator notifications live in ``pipeline.notify``.
+
+The names load their module on first use (PEP 562): ``rundbrief status`` needs neither
+APScheduler nor the jobs.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.schedule.daemon import Daemon
+    from pipeline.schedule.plan import job_plan, upcoming
+    from pipeline.schedule.status import collect_status
+
+_MODULE_OF = {
+    "Daemon": "daemon",
+    "collect_status": "status",
+    "job_plan": "plan",
+    "upcoming": "plan",
+}
+
+__all__ = ["Daemon", "collect_status", "job_plan", "upcoming"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

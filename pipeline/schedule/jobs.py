@@ -23,8 +23,9 @@ firing twice, or in two daemons, sends each recipient one message.
 
 import logging
 
-from pipeline.deliver import active_senders
-from pipeline.deliver.system import drain_system_mail
+from pipeline.bounces import process_source
+from pipeline.collect import collect
+from pipeline.deliver import active_senders, drain_system_mail
 from pipeline.errors import RundbriefError
 from pipeline.mailings import lifecycle, newsletter_key, period_key
 from pipeline.models import MailingKind, MailingStatus
@@ -79,8 +80,6 @@ S = MailingStatus
 
 def collect_job(ctx: JobContext) -> JobResult:
     def body() -> JobResult:
-        from pipeline.collect import collect
-
         report = collect(ctx.settings, ctx.store, clock=ctx.clock)
         check_feeds(ctx)
         failed = [f.name for f in report.feeds if f.status == "error"]
@@ -178,15 +177,9 @@ def release_press_job(ctx: JobContext, mailing_id: int) -> JobResult:
 
 def bounces_job(ctx: JobContext) -> JobResult:
     def body() -> JobResult:
-        from pipeline.bounces.process import BounceProcessor
-        from pipeline.bounces.sources import parse_source, read_source
-
-        source = ctx.settings.bounces.source
-        if not source:
+        if not ctx.settings.bounces.source:
             return JobResult("bounces", "skipped", "no [bounces] source configured")
-        processor = BounceProcessor(ctx.settings, ctx.store, clock=ctx.clock)
-        read_source(parse_source(source), ctx.settings, processor.process_message)
-        r = processor.report
+        r = process_source(ctx.settings, ctx.store, clock=ctx.clock)
         return JobResult(
             "bounces",
             "ok",

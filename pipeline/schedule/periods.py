@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from pipeline.config import cron_fields
 from pipeline.errors import ScheduleError
-from pipeline.mailings.compose import Period
+from pipeline.mailings import Period
 
 # Growing windows to look back for the previous fire time: dense crons are found in the
 # first, weekly ones in the third, monthly in the fourth; each step is a bounded scan.

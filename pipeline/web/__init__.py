@@ -23,21 +23,22 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Response, render_template
 from werkzeug.exceptions import HTTPException
 
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
+from pipeline.deliver import SystemMailWorker
 from pipeline.errors import ConfigError, StoreError
 from pipeline.store import Store
+from pipeline.web import archive, audience, auth, csrf, editor, webhooks
+from pipeline.web.context import SESSION_HOURS, WebDeps, deps
 
 if TYPE_CHECKING:
     from pipeline.deliver import Transport
-    from pipeline.deliver.system import SystemMailWorker
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +47,6 @@ DEFAULT_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-SESSION_HOURS = 12
-
-
-@dataclass
-class WebDeps:
-    settings: Settings
-    store: Store
-    clock: Clock
-    # Built on first use: the web app must start even when the transport is misconfigured.
-    transport_factory: Callable[[], Transport] | None = None
-    # False when no signing secret is configured: editor login is then refused.
-    has_secret: bool = True
-    # Sends the system mail (sign-up confirmations) after the answer; None: the daemon's
-    # ``mail`` job or ``rundbrief mail drain`` does.
-    mail_worker: SystemMailWorker | None = None
-
-
-def deps() -> WebDeps:
-    """The settings, store, clock and transport of the app handling this request."""
-    value = current_app.extensions["rundbrief"]
-    assert isinstance(value, WebDeps)
-    return value
 
 
 def create_app(
@@ -108,8 +87,6 @@ def create_app(
     )
     worker = None
     if mail_worker:
-        from pipeline.deliver.system import SystemMailWorker
-
         worker = SystemMailWorker(store, settings, transport_factory, clock or SystemClock())
     app.extensions["rundbrief"] = WebDeps(
         settings=settings,
@@ -127,8 +104,6 @@ def create_app(
         # Without proxy_hops no forwarded header is read (``serve`` even strips them).
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    from pipeline.web import csrf
-
     csrf.init_app(app)
     app.after_request(_security_headers)
     app.context_processor(lambda: {"organisation": settings.organisation})
@@ -228,8 +203,8 @@ def _german(exc: HTTPException) -> str:
 
 
 def _blueprints() -> list[Callable[[Flask], None]]:
-    """Each area module exposes ``register(app)``; imported here, not at the top, because
-    every area imports ``deps`` and ``csrf`` from this package."""
-    from pipeline.web import archive, audience, auth, editor, webhooks
-
+    """Each area module exposes ``register(app)``."""
     return [auth.register, editor.register, archive.register, audience.register, webhooks.register]
+
+
+__all__ = ["WebDeps", "create_app", "deps"]

@@ -21,7 +21,8 @@ from werkzeug.wrappers import Response
 from pipeline.errors import RundbriefError
 from pipeline.mailings import Workflow
 from pipeline.models import Mailing, MailingStatus
-from pipeline.web import deps, mailview
+from pipeline.web import mailview
+from pipeline.web.context import deps
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
 

@@ -23,14 +23,28 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
-from pipeline.audience import AddressError, NonAsciiLocalPart, optin, preferences
-from pipeline.audience.links import preferences_url, read_link, signing_secret
-from pipeline.audience.suppression import unsubscribe_in
-from pipeline.audience.tokens import Token, TokenError
+from pipeline.audience import (
+    AddressError,
+    NonAsciiLocalPart,
+    RateLimited,
+    Signup,
+    Token,
+    TokenError,
+    confirm,
+    load_preferences,
+    pending_for,
+    preferences_url,
+    public_lists,
+    read_link,
+    save_preferences,
+    signing_secret,
+    unsubscribe_in,
+)
 from pipeline.errors import AudienceError, ConfigError
 from pipeline.signup import sign_up
 from pipeline.store import audience as q
-from pipeline.web import csrf, deps
+from pipeline.web import csrf
+from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +96,7 @@ def _list_title(name: str) -> str:
 @bp.get("/signup")
 def signup_form() -> str:
     settings = deps().settings
-    lists = optin.public_lists(settings)
+    lists = public_lists(settings)
     chosen = request.args.get("list") or (lists[0].name if lists else "")
     return render_template(
         "audience/signup.html",
@@ -116,7 +130,7 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
             # A bot filled the hidden field: answer as always, do nothing.
             return _signed_up(fields.get("email", ""), as_json=False), 200
     settings = deps().settings
-    lists = optin.public_lists(settings)
+    lists = public_lists(settings)
     list_name = fields.get("list") or (lists[0].name if len(lists) == 1 else "")
     if not consent:
         return _signup_error(fields, "Bitte bestätigen Sie die Einwilligung.", as_json, 400)
@@ -127,7 +141,7 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
         outcome = sign_up(
             settings,
             deps().store,
-            optin.Signup(
+            Signup(
                 email=fields.get("email", ""),
                 list_name=list_name,
                 ip=_ip(),
@@ -139,7 +153,7 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
             clock=deps().clock,
             secret=secret,
         )
-    except optin.RateLimited as exc:
+    except RateLimited as exc:
         response = _signup_error(
             fields, "Zu viele Anmeldungen von Ihrem Anschluss. Bitte später erneut.", as_json, 429
         )
@@ -192,7 +206,7 @@ def _signup_error(
     settings = deps().settings
     body = render_template(
         "audience/signup.html",
-        lists=optin.public_lists(settings),
+        lists=public_lists(settings),
         chosen=fields.get("list", ""),
         consent_text=settings.audience.consent_text,
         consent_version=settings.audience.consent_version,
@@ -213,7 +227,7 @@ def confirm_page(token: str) -> Response | str:
     if secret is None:
         return _invalid(503)
     try:
-        title, status = optin.pending_for(
+        title, status = pending_for(
             deps().settings, deps().store, token, clock=deps().clock, secret=secret
         )
     except TokenError:
@@ -227,7 +241,7 @@ def confirm_post(token: str) -> Response | str:
     if secret is None:
         return _invalid(503)
     try:
-        confirmed = optin.confirm(
+        confirmed = confirm(
             deps().settings, deps().store, token, ip=_ip(), clock=deps().clock, secret=secret
         )
     except TokenError:
@@ -310,7 +324,7 @@ def preferences_page(token: str) -> Response | str:
     error = None
     if request.method == "POST":
         try:
-            preferences.save_preferences(
+            save_preferences(
                 settings,
                 store,
                 found.subscriber_id,
@@ -323,7 +337,7 @@ def preferences_page(token: str) -> Response | str:
             saved = True
         except AudienceError:
             error = "Die Auswahl konnte nicht gespeichert werden."
-    current = preferences.load_preferences(settings, store, found.subscriber_id)
+    current = load_preferences(settings, store, found.subscriber_id)
     if current is None:
         return _invalid()
     return render_template(

@@ -36,7 +36,8 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from pipeline.web import csrf, deps, sessions
+from pipeline.web import csrf, sessions
+from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from werkzeug.wrappers import Response
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
 from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
-from pipeline.web import auth, csrf, deps, mailview
+from pipeline.web import auth, csrf, mailview
+from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from flask import Response, url_for
 
 from pipeline.config import Settings
 from pipeline.models import Mailing, MailingKind, Recipient
-from pipeline.render import Personalisation, RenderedMailing
+from pipeline.render import Personalisation, RenderedMailing, personalise, salutation_for
 
 # Mail HTML uses inline styles and <style> (MJML); images come from the organisation's
 # server. Nothing else is allowed, least of all scripts.
@@ -55,8 +55,6 @@ def info_url(settings: Settings) -> str:
 
 def sample_values(settings: Settings, mailing: Mailing, language: str) -> Personalisation:
     """A sample recipient of the mailing's first list, for the editor preview."""
-    from pipeline.render import salutation_for
-
     base = SAMPLE.get(language, SAMPLE["de"])
     list_name = mailing.lists[0] if mailing.lists else ""
     recipient = Recipient(
@@ -86,8 +84,6 @@ def neutral_values(settings: Settings, mailing: Mailing, language: str) -> Perso
     The salutation is the list's own form for someone whose name we do not know
     ("Hallo", "Sehr geehrte Damen und Herren").
     """
-    from pipeline.render import salutation_for
-
     nobody = Recipient(
         subscriber_id=0,
         email="",
@@ -107,8 +103,6 @@ def neutral_values(settings: Settings, mailing: Mailing, language: str) -> Perso
 
 def fill(rendered: RenderedMailing, values: Personalisation) -> tuple[str, str]:
     """The HTML and text of ``rendered`` with ``values`` filled in."""
-    from pipeline.render import personalise
-
     mail = personalise(rendered, values)
     return mail.html, mail.text
 

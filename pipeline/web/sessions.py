@@ -25,7 +25,7 @@ from flask import current_app, g, request, session
 
 from pipeline.store import web_sessions as q
 from pipeline.store.web_sessions import WebSession
-from pipeline.web import SESSION_HOURS, deps
+from pipeline.web.context import SESSION_HOURS, deps
 
 log = logging.getLogger(__name__)
 

@@ -23,12 +23,19 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from pipeline.bounces.process import BounceProcessor
+from pipeline.bounces import BounceProcessor
 from pipeline.config import Settings
-from pipeline.deliver.providers import PROVIDERS, load, provider_settings
-from pipeline.deliver.providers.webhooks import Replays, SecretLookup, Webhook, WebhookCall
+from pipeline.deliver.providers import (
+    PROVIDERS,
+    Replays,
+    SecretLookup,
+    Webhook,
+    WebhookCall,
+    load,
+    provider_settings,
+)
 from pipeline.errors import ConfigError
-from pipeline.web import deps
+from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")

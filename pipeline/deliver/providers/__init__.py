@@ -12,6 +12,11 @@ it with the provider's own settings class (``check`` does all of them once at st
 the entry here. (The configuration stays below this package: it imports nothing here.) This module and each ``<name>/__init__`` import nothing heavy: a
 provider's HTTP client, wire format and crypto load only when it is used.
 
+Public API (``pipeline.deliver.providers`` is a public sub-package: the web app's
+webhook route and the settings check use it directly): ``PROVIDERS``, ``Provider``,
+``ProviderSettings``, ``provider_settings``, ``settings_of``, ``check``, ``load``, and
+the webhook protocol ``Webhook``, ``WebhookCall``, ``Replays``, ``SecretLookup``.
+
 Adding a provider: a package with its settings dataclass, ``PROVIDER`` entry,
 ``transport.py`` and ``webhook.py``, and one line below.
 """
@@ -25,6 +30,7 @@ from typing import Any, TypeVar
 from pipeline.config import Settings
 from pipeline.deliver.providers import brevo, mailgun, postmark, sendgrid
 from pipeline.deliver.providers.base import Provider, ProviderSettings
+from pipeline.deliver.providers.webhooks import Replays, SecretLookup, Webhook, WebhookCall
 
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (postmark.PROVIDER, mailgun.PROVIDER, sendgrid.PROVIDER, brevo.PROVIDER)
@@ -37,6 +43,10 @@ __all__ = [
     "PROVIDERS",
     "Provider",
     "ProviderSettings",
+    "Replays",
+    "SecretLookup",
+    "Webhook",
+    "WebhookCall",
     "check",
     "load",
     "provider_settings",
