@@ -16,8 +16,9 @@ Public API (contract shared with cli, web, audience, schedule):
 - ``single``: such single messages built whole (``single_message``, ``plain_message``),
   and ``send_test``, which records a test copy and drains it at once.
 
-A transport exposes ``from_settings(settings) -> Transport``; ``factory`` imports it by
-the name in ``[delivery] transport`` (a provider's through the registry). A transport may declare ``batch_hint`` (how
+A transport is built from its own part of the configuration, never the whole
+``Settings``: ``factory`` imports it by the name in ``[delivery] transport`` (a
+provider's through the registry) and hands it its section and the secret it names. A transport may declare ``batch_hint`` (how
 many messages it likes per ``send`` call, e.g. Postmark's 500) and ``wants_parts`` (it
 posts JSON fields instead of MIME, so the builder fills ``OutgoingMessage.parts``).
 """
