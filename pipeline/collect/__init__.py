@@ -1,5 +1,9 @@
 """Collect: feeds → items. The public API is ``collect`` and its ``CollectReport``.
 
+``collect(settings, ...)`` splits the configuration; the run itself
+(``collect_feeds``) and everything below it take only the ``[collect]`` section, the
+feeds (``configured_feeds``: ``[[feeds]]`` with paths resolved) and ``[organisation]``.
+
 The flow of one run::
 
     config [[feeds]] ──sync──▶ table feeds (add / update / mark removed)
@@ -55,8 +59,8 @@ from pipeline.collect.apply import (
 from pipeline.collect.fetch import FetchRequest, FetchResult, fetch_all, make_session
 from pipeline.collect.report import CollectReport, FeedOutcome
 from pipeline.collect.sanitize import Sanitizer
-from pipeline.config import Settings
-from pipeline.errors import FeedError
+from pipeline.config import Collect, Organisation, Settings
+from pipeline.errors import ConfigError, FeedError
 from pipeline.models import FeedState
 from pipeline.store import Store
 from pipeline.store import feeds as feed_store
@@ -78,15 +82,53 @@ def collect(
 ) -> CollectReport:
     """Fetch, parse and store every enabled feed (or just ``feed_names``).
 
-    One feed's failure never stops the others: it is recorded on the feed and reported
-    in its ``FeedOutcome``. Raises ``ConfigError`` for an unknown feed name.
+    The entry point that knows the whole configuration: it checks the names, resolves
+    the ``[[feeds]]`` and hands ``collect_feeds`` the parts a run uses. One feed's
+    failure never stops the others: it is recorded on the feed and reported in its
+    ``FeedOutcome``. Raises ``ConfigError`` for an unknown feed name.
     """
-    configured = sync_configured_feeds(settings, store, clock=clock)
     wanted = None
     if feed_names is not None:
         wanted = list(dict.fromkeys(feed_names))
         for name in wanted:
-            settings.feed_named(name)  # ConfigError naming the known feeds
+            settings.feed_named(name)  # ConfigError naming the file and the known feeds
+    return collect_feeds(
+        settings.collect,
+        configured_feeds(settings),
+        store,
+        organisation=settings.organisation,
+        clock=clock,
+        feed_names=wanted,
+        session=session,
+        progress=progress,
+    )
+
+
+def collect_feeds(
+    config: Collect,
+    feeds: Sequence[feed_store.ConfiguredFeed],
+    store: Store,
+    *,
+    organisation: Organisation,
+    clock: Clock,
+    feed_names: Iterable[str] | None = None,
+    session: requests.Session | None = None,
+    progress: Progress | None = None,
+) -> CollectReport:
+    """One run over ``feeds`` (every configured feed, in configuration order, URLs
+    resolved) with the ``[collect]`` section; ``organisation`` gives the User-Agent's
+    website and the language of entries no feed names one. Only ``feed_names`` are
+    fetched when given; every feed is synced and ranks either way."""
+    feed_store.sync_feeds(store, feeds, now=clock.now())
+    configured = list(feeds)
+    wanted = None
+    if feed_names is not None:
+        wanted = list(dict.fromkeys(feed_names))
+        names = {f.name for f in configured}
+        for name in wanted:
+            if name not in names:
+                listed = ", ".join(f.name for f in configured) or "none"
+                raise ConfigError(f"unknown feed {name!r} (configured feeds: {listed})")
     known = feed_store.list_feeds(store, names=[f.name for f in configured])
     # Ownership of an article two feeds carry follows config order, not storing order
     # (which is network timing): every configured feed, even one not fetched now, ranks.
@@ -101,11 +143,9 @@ def collect(
         and (not wanted or s.name in wanted)
     }
     order = [f.name for f in configured if f.name in states]
-    kinds = {f.name: f.kind for f in configured}
+    by_name = {f.name: f for f in configured}
     own_session = session is None
-    http = session or make_session(
-        website=settings.organisation.website, pool_size=settings.collect.concurrency
-    )
+    http = session or make_session(website=organisation.website, pool_size=config.concurrency)
     requests_ = [
         FetchRequest(
             name=name,
@@ -129,23 +169,26 @@ def collect(
         for req, result in fetch_all(
             requests_,
             session=http,
-            timeout=settings.collect.timeout,
-            max_bytes=settings.collect.max_bytes,
-            concurrency=settings.collect.concurrency,
+            timeout=config.timeout,
+            max_bytes=config.max_bytes,
+            concurrency=config.concurrency,
         ):
             state = states[req.name]
             if isinstance(result, FeedError):
-                outcome = failed(settings, store, state, result, clock=clock)
+                outcome = failed(config, store, state, result, clock=clock)
             elif is_unchanged(result, body_hashes.get(req.name)):
                 unchanged.append((state, result))  # recorded together below
                 outcome = FeedOutcome(req.name, "not_modified", moved_to=moved_url(state, result))
             else:
+                feed = by_name[req.name]
                 outcome = store_feed(
-                    settings,
+                    config,
                     store,
                     state,
                     result,
-                    kind=kinds[req.name],
+                    kind=feed.kind,
+                    # the feed did not say: [[feeds]] language, else the organisation's
+                    language=feed.language or organisation.language,
                     rank=rank,
                     previous_body=body_hashes.get(req.name),
                     clock=clock,
@@ -154,7 +197,7 @@ def collect(
             outcomes[req.name] = outcome
             if progress is not None:
                 progress(outcome, len(outcomes), len(order))
-        _record_unchanged(settings, store, unchanged, outcomes, clock=clock)
+        _record_unchanged(config, store, unchanged, outcomes, clock=clock)
     finally:
         if collecting:
             gc.enable()
@@ -164,7 +207,7 @@ def collect(
 
 
 def _record_unchanged(
-    settings: Settings,
+    config: Collect,
     store: Store,
     fetched: list[tuple[FeedState, FetchResult]],
     outcomes: dict[str, FeedOutcome],
@@ -186,14 +229,12 @@ def _record_unchanged(
         except Exception as exc:
             log.exception("storing a feed failed", extra={"feed": state.name})
             error = FeedError(f"cannot store: {exc}", feed=state.name)
-            outcomes[state.name] = failed(settings, store, state, error, clock=clock)
+            outcomes[state.name] = failed(config, store, state, error, clock=clock)
 
 
-def sync_configured_feeds(
-    settings: Settings, store: Store, *, clock: Clock
-) -> list[feed_store.ConfiguredFeed]:
-    """Bring table ``feeds`` in line with ``[[feeds]]`` (paths resolved); return them."""
-    configured = [
+def configured_feeds(settings: Settings) -> list[feed_store.ConfiguredFeed]:
+    """The ``[[feeds]]`` in configuration order, paths resolved against the config's folder."""
+    return [
         feed_store.ConfiguredFeed(
             name=f.name,
             url=_resolve_url(settings, f.url),
@@ -203,6 +244,13 @@ def sync_configured_feeds(
         )
         for f in settings.feeds
     ]
+
+
+def sync_configured_feeds(
+    settings: Settings, store: Store, *, clock: Clock
+) -> list[feed_store.ConfiguredFeed]:
+    """Bring table ``feeds`` in line with ``[[feeds]]`` (paths resolved); return them."""
+    configured = configured_feeds(settings)
     feed_store.sync_feeds(store, configured, now=clock.now())
     return configured
 
@@ -219,4 +267,11 @@ def _resolve_url(settings: Settings, url: str) -> str:
     return str(settings.path(url).resolve())
 
 
-__all__ = ["CollectReport", "FeedOutcome", "collect", "sync_configured_feeds"]
+__all__ = [
+    "CollectReport",
+    "FeedOutcome",
+    "collect",
+    "collect_feeds",
+    "configured_feeds",
+    "sync_configured_feeds",
+]

@@ -17,7 +17,7 @@ from pipeline.collect.fetch import FeedGone, FetchResult
 from pipeline.collect.parse import ParsedFeed, parse_feed
 from pipeline.collect.report import FeedOutcome
 from pipeline.collect.sanitize import Sanitizer, clean_entry
-from pipeline.config import Settings
+from pipeline.config import Collect
 from pipeline.errors import FeedError
 from pipeline.models import FeedState
 from pipeline.store import Store
@@ -28,25 +28,30 @@ log = logging.getLogger("pipeline.collect")
 
 
 def store_feed(
-    settings: Settings,
+    config: Collect,
     store: Store,
     state: FeedState,
     result: FetchResult,
     *,
     kind: str,
+    language: str,
     previous_body: str | None,
     clock: Clock,
     sanitizer: Sanitizer,
     rank: Mapping[int, int] | None = None,
 ) -> FeedOutcome:
-    """``_store_feed``, with anything unexpected recorded as this feed's failure."""
+    """``_store_feed``, with anything unexpected recorded as this feed's failure.
+
+    ``language`` is what entries are in when neither they nor the feed say (the
+    ``[[feeds]]`` language, else the organisation's)."""
     try:
         return _store_feed(
-            settings,
+            config,
             store,
             state,
             result,
             kind=kind,
+            language=language,
             previous_body=previous_body,
             clock=clock,
             sanitizer=sanitizer,
@@ -55,7 +60,7 @@ def store_feed(
     except Exception as exc:  # a bug or a store error in one feed stops only that feed
         log.exception("storing a feed failed", extra={"feed": state.name})
         error = FeedError(f"cannot store: {exc}", feed=state.name)
-        return failed(settings, store, state, error, clock=clock)
+        return failed(config, store, state, error, clock=clock)
 
 
 def is_unchanged(result: FetchResult, previous_body: str | None) -> bool:
@@ -98,12 +103,13 @@ def record_unchanged(
 
 
 def _store_feed(
-    settings: Settings,
+    config: Collect,
     store: Store,
     state: FeedState,
     result: FetchResult,
     *,
     kind: str,
+    language: str,
     previous_body: str | None,
     clock: Clock,
     sanitizer: Sanitizer,
@@ -120,7 +126,7 @@ def _store_feed(
             name=state.name,
         )
     except FeedError as exc:
-        return failed(settings, store, state, exc, clock=clock)
+        return failed(config, store, state, exc, clock=clock)
     if parsed.warning:
         log.warning("feed is malformed", extra={"feed": state.name, "problem": parsed.warning})
     now = clock.now()
@@ -137,7 +143,7 @@ def _store_feed(
                 stored,
                 feed_id=state.id,
                 now=now,
-                backfill=timedelta(days=settings.collect.backfill_days),
+                backfill=timedelta(days=config.backfill_days),
                 new_feed=state.last_success_at is None,
                 rank=rank,
             )
@@ -147,12 +153,10 @@ def _store_feed(
                 feed_id=state.id,
                 kind=kind,
                 url=result.moved_to or result.url,
-                summary_length=settings.collect.summary_length,
+                summary_length=config.summary_length,
                 now=now,
                 sanitizer=sanitizer,
-                # the feed did not say: [[feeds]] language, else the organisation's
-                default_language=settings.feed_named(state.name).language
-                or settings.organisation.language,
+                default_language=language,
             )
             item_store.insert_items(conn, new_rows)
             item_store.update_items(conn, update_rows)
@@ -168,7 +172,7 @@ def _store_feed(
                 title=parsed.title,
             )
     except FeedError as exc:
-        return failed(settings, store, state, exc, clock=clock)
+        return failed(config, store, state, exc, clock=clock)
     log.info(
         "feed collected",
         extra={"feed": state.name, "new": plan.new, "updated": plan.updated},
@@ -261,7 +265,7 @@ def _values(
 
 
 def failed(
-    settings: Settings, store: Store, state: FeedState, exc: FeedError, *, clock: Clock
+    config: Collect, store: Store, state: FeedState, exc: FeedError, *, clock: Clock
 ) -> FeedOutcome:
     message = str(exc)
     gone = isinstance(exc, FeedGone)
@@ -270,7 +274,7 @@ def failed(
         state.id,
         message,
         now=clock.now(),
-        flag_after=settings.collect.failures_before_flag,
+        flag_after=config.failures_before_flag,
         disable=gone,
     )
     log.warning(

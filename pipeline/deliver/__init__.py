@@ -21,6 +21,13 @@ first use, so the value types here cost nothing to import):
   ``SystemMailWorker`` drains in the background (``TransportFactory`` builds its
   transport); ``single_message`` / ``plain_message`` build one whole, ``send_test``
   records a test copy and drains it at once.
+
+A transport is built from its own part of the configuration, never the whole
+``Settings``: ``factory`` picks it by the name in ``[delivery] transport`` (a provider's
+through the registry) and hands it its section and the secret it names. A transport may
+declare ``batch_hint`` (how many messages it likes per ``send`` call, e.g. Postmark's
+500) and ``wants_parts`` (it posts JSON fields instead of MIME, so the builder fills
+``OutgoingMessage.parts``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import re
 
 import dkim
 
-from pipeline.config import Settings
+from pipeline.config import Dkim
 from pipeline.errors import ConfigError, DeliveryError
 
 SIGNED_HEADERS = (
@@ -71,38 +71,31 @@ def _present_headers(data: bytes) -> set[bytes]:
     return {m.group(1).lower() for m in re.finditer(rb"^([A-Za-z0-9-]+):", head, re.M)}
 
 
-def signer_from_settings(settings: Settings) -> DkimSigner | None:
-    """The configured signer, or None when ``[dkim] enabled`` is false."""
-    cfg = settings.dkim
-    if not cfg.enabled:
-        return None
-    domain = cfg.domain or settings.sender.message_domain
+def signer_from_section(
+    cfg: Dkim, key: bytes, *, domain: str, source: str = "[dkim]", origin: str = "the key"
+) -> DkimSigner:
+    """The signer of a ``[dkim]`` section with its key material (the key file's bytes,
+    read by ``deliver.factory``); ``domain`` is ``cfg.domain`` or the sender's. Errors
+    name ``source`` (the configuration file) and ``origin`` (where the key came from).
+    The key is tried now, so a bad one fails at start, not on the first recipient."""
     if not cfg.selector:
-        raise ConfigError(f"{settings.source}: dkim.selector: required when dkim.enabled")
-    if not cfg.key_file:
-        raise ConfigError(f"{settings.source}: dkim.key_file: required when dkim.enabled")
-    path = settings.path(cfg.key_file)
-    try:
-        key = path.read_bytes().strip()
-    except OSError as exc:
-        raise ConfigError(
-            f"{settings.source}: dkim.key_file: cannot read {path}: {exc.strerror}"
-        ) from exc
+        raise ConfigError(f"{source}: dkim.selector: required when dkim.enabled")
+    where = f"{source}: dkim.key_file: {origin}"
+    key = key.strip()
     is_pem = key.startswith(b"-----BEGIN")
     if cfg.algorithm == "rsa-sha256" and not is_pem:
         raise ConfigError(
-            f"{settings.source}: dkim.key_file: {path} is not a PEM RSA key "
+            f"{where} is not a PEM RSA key "
             "(for an Ed25519 seed set dkim.algorithm = 'ed25519-sha256')"
         )
     if cfg.algorithm == "ed25519-sha256" and is_pem:
         raise ConfigError(
-            f"{settings.source}: dkim.key_file: {path} is PEM; Ed25519 keys are the base64 "
+            f"{where} is PEM; Ed25519 keys are the base64 "
             "seed that `dknewkey --ktype ed25519` writes"
         )
     signer = DkimSigner(selector=cfg.selector, domain=domain, key=key, algorithm=cfg.algorithm)
-    # Fail at start, not on the first recipient, if the key does not work.
     try:
         signer.sign(b"From: a@b.example\r\nSubject: probe\r\n\r\nprobe\r\n")
     except DeliveryError as exc:
-        raise ConfigError(f"{settings.source}: dkim.key_file: {path}: {exc}") from exc
+        raise ConfigError(f"{where}: {exc}") from exc
     return signer

@@ -17,7 +17,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
 from pipeline.errors import DeliveryError
 
@@ -77,7 +76,3 @@ class MaildirTransport:
         trace: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def from_settings(settings: Settings) -> MaildirTransport:
-    return MaildirTransport(settings.path(settings.delivery.maildir))

@@ -221,7 +221,7 @@ class MessageBuilder:
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         ).encode()
         self._tail = f"--{self._boundary}--\r\n".encode()
-        from pipeline.deliver.dkim import signer_from_settings
+        from pipeline.deliver.factory import signer_from_settings
 
         self._signer = signer_from_settings(settings)
 

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
-from pipeline.config import Settings
+from pipeline.config import Smtp
 from pipeline.deliver import Blame, OutgoingMessage, SendResult
 from pipeline.errors import DeliveryError
 
@@ -416,11 +416,9 @@ def _queue_id(reply: bytes | str) -> str | None:
     return text[:100] or None
 
 
-def from_settings(settings: Settings) -> SmtpTransport:
-    cfg = settings.smtp
-    password = ""
-    if cfg.username:
-        password = settings.secret(cfg.password_env, key="smtp.password_env")
+def from_section(cfg: Smtp, password: str = "") -> SmtpTransport:
+    """The transport of an ``[smtp]`` section; ``password`` is the secret its
+    ``password_env`` names (resolved by ``deliver.factory``; unused without a username)."""
     return SmtpTransport(
         host=cfg.host,
         port=cfg.port,
@@ -432,4 +430,4 @@ def from_settings(settings: Settings) -> SmtpTransport:
     )
 
 
-__all__ = ["BACKOFF", "SmtpTransport", "from_settings"]
+__all__ = ["BACKOFF", "SmtpTransport", "from_section"]

@@ -4,7 +4,7 @@ Each provider declares, in its package ``__init__``, a frozen dataclass of this 
 a ``Provider`` entry naming its transport and its webhook (imported only when used);
 ``pipeline.config`` hands the provider's TOML table to ``ProviderSettings.parse`` and
 keeps the result. A secret is never in the file: fields ending in ``_env`` name the
-environment variable that holds it, read through ``Settings.secret`` when it is used.
+environment variable that holds it, resolved by ``deliver.factory`` (``Settings.secret``) and handed to the transport.
 
 Validation speaks like the rest of the configuration: one line naming the file, the key
 and what was expected (``ConfigError``). Limits live in each field's metadata:
@@ -24,7 +24,8 @@ from pipeline.errors import ConfigError
 @dataclass(frozen=True)
 class Provider:
     """One provider in the registry: its ``[name]`` settings, and where its transport
-    factory (``settings -> Transport``) and webhook factory (``(its settings, secret) ->
+    factory (``(its settings, API key, *, sender_domain) -> Transport``, called by
+    ``deliver.factory``) and webhook factory (``(its settings, secret) ->
     Webhook``) live, as ``"module:attribute"`` so neither loads before it is used."""
 
     name: str

@@ -25,7 +25,7 @@ PROVIDER = Provider(
     name="brevo",
     title="Brevo",
     settings=BrevoSettings,
-    transport="pipeline.deliver.providers.brevo.transport:BrevoTransport.from_settings",
+    transport="pipeline.deliver.providers.brevo.transport:BrevoTransport.from_section",
     webhook="pipeline.deliver.providers.brevo.webhook:BrevoWebhook",
 )
 

@@ -24,9 +24,7 @@ from typing import Any
 
 import requests
 
-from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
-from pipeline.deliver.providers import settings_of
 from pipeline.deliver.providers.brevo import BrevoSettings, custom_header
 from pipeline.deliver.providers.http import (
     HttpClient,
@@ -70,10 +68,11 @@ class BrevoTransport(HttpTransport):
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BrevoTransport:
-        config = settings_of(settings, BrevoSettings)
-        key = settings.secret(config.api_key_env, key="brevo.api_key_env")
-        return cls(config, key)
+    def from_section(
+        cls, config: BrevoSettings, api_key: str, *, sender_domain: str
+    ) -> BrevoTransport:
+        """Built by ``deliver.factory`` from the ``[brevo]`` section and its API key."""
+        return cls(config, api_key)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         return send_each(self.client, batch, self._send_one)

@@ -20,6 +20,6 @@ PROVIDER = Provider(
     name="mailgun",
     title="Mailgun",
     settings=MailgunSettings,
-    transport="pipeline.deliver.providers.mailgun.transport:MailgunTransport.from_settings",
+    transport="pipeline.deliver.providers.mailgun.transport:MailgunTransport.from_section",
     webhook="pipeline.deliver.providers.mailgun.webhook:MailgunWebhook",
 )

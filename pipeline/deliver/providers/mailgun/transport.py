@@ -24,9 +24,7 @@ from typing import Any
 
 import requests
 
-from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
-from pipeline.deliver.providers import settings_of
 from pipeline.deliver.providers.http import (
     HttpClient,
     HttpTransport,
@@ -68,10 +66,11 @@ class MailgunTransport(HttpTransport):
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> MailgunTransport:
-        config = settings_of(settings, MailgunSettings)
-        key = settings.secret(config.api_key_env, key="mailgun.api_key_env")
-        return cls(config, key, domain=settings.sender.message_domain)
+    def from_section(
+        cls, config: MailgunSettings, api_key: str, *, sender_domain: str
+    ) -> MailgunTransport:
+        """Built by ``deliver.factory`` from the ``[mailgun]`` section and its API key."""
+        return cls(config, api_key, domain=sender_domain)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         return send_each(self.client, batch, self._send_one)

@@ -22,6 +22,6 @@ PROVIDER = Provider(
     name="postmark",
     title="Postmark",
     settings=PostmarkSettings,
-    transport="pipeline.deliver.providers.postmark.transport:PostmarkTransport.from_settings",
+    transport="pipeline.deliver.providers.postmark.transport:PostmarkTransport.from_section",
     webhook="pipeline.deliver.providers.postmark.webhook:PostmarkWebhook",
 )

@@ -28,9 +28,7 @@ from typing import Any
 
 import requests
 
-from pipeline.config import Settings
 from pipeline.deliver import Blame, OutgoingMessage, SendResult
-from pipeline.deliver.providers import settings_of
 from pipeline.deliver.providers.http import (
     HttpClient,
     HttpTransport,
@@ -77,10 +75,11 @@ class PostmarkTransport(HttpTransport):
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> PostmarkTransport:
-        config = settings_of(settings, PostmarkSettings)
-        token = settings.secret(config.api_key_env, key="postmark.api_key_env")
-        return cls(config, token)
+    def from_section(
+        cls, config: PostmarkSettings, api_key: str, *, sender_domain: str
+    ) -> PostmarkTransport:
+        """Built by ``deliver.factory`` from the ``[postmark]`` section and its API key."""
+        return cls(config, api_key)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         results: list[SendResult] = []

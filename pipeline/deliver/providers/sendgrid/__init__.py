@@ -23,7 +23,7 @@ PROVIDER = Provider(
     name="sendgrid",
     title="SendGrid",
     settings=SendgridSettings,
-    transport="pipeline.deliver.providers.sendgrid.transport:SendgridTransport.from_settings",
+    transport="pipeline.deliver.providers.sendgrid.transport:SendgridTransport.from_section",
     webhook="pipeline.deliver.providers.sendgrid.webhook:SendgridWebhook",
 )
 

@@ -25,9 +25,7 @@ from typing import Any
 
 import requests
 
-from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, SendResult
-from pipeline.deliver.providers import settings_of
 from pipeline.deliver.providers.http import (
     HttpClient,
     HttpTransport,
@@ -79,10 +77,11 @@ class SendgridTransport(HttpTransport):
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SendgridTransport:
-        config = settings_of(settings, SendgridSettings)
-        key = settings.secret(config.api_key_env, key="sendgrid.api_key_env")
-        return cls(config, key)
+    def from_section(
+        cls, config: SendgridSettings, api_key: str, *, sender_domain: str
+    ) -> SendgridTransport:
+        """Built by ``deliver.factory`` from the ``[sendgrid]`` section and its API key."""
+        return cls(config, api_key)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         return send_each(self.client, batch, self._send_one)
