@@ -190,39 +190,35 @@ def register(app: typer.Typer) -> None:
 
         state = app_context(ctx)
         settings, store, clock = state.settings, state.store, state.clock
-        transport = transport_from_settings(settings)
         total = 0
-        try:
-            with stop_on_signals() as stop:
-                while not stop.is_set():
-                    worked = False
-                    for mailing_id in mailings_to_work(store):
-                        if stop.is_set():
-                            break
-                        try:
-                            report = send_mailing(
-                                settings,
-                                store,
-                                mailing_id,
-                                clock=clock,
-                                transport=transport,
-                                stop=stop.is_set,
-                                start=False,
-                                wait_for_retries=False,
-                            )
-                        except DeliveryError as exc:
-                            err_console.print(f"mailing {mailing_id}: {exc}")
-                            continue
-                        worked = worked or report.sent + report.failed > 0
-                        total += report.sent
-                        console.print(
-                            f"mailing {mailing_id}: sent {report.sent}, failed {report.failed}, "
-                            f"status {report.status}"
-                        )
-                    if once:
+        with transport_from_settings(settings) as transport, stop_on_signals() as stop:
+            while not stop.is_set():
+                worked = False
+                for mailing_id in mailings_to_work(store):
+                    if stop.is_set():
                         break
-                    if not worked:
-                        stop.wait(poll)
-        finally:
-            transport.close()
+                    try:
+                        report = send_mailing(
+                            settings,
+                            store,
+                            mailing_id,
+                            clock=clock,
+                            transport=transport,
+                            stop=stop.is_set,
+                            start=False,
+                            wait_for_retries=False,
+                        )
+                    except DeliveryError as exc:
+                        err_console.print(f"mailing {mailing_id}: {exc}")
+                        continue
+                    worked = worked or report.sent + report.failed > 0
+                    total += report.sent
+                    console.print(
+                        f"mailing {mailing_id}: sent {report.sent}, failed {report.failed}, "
+                        f"status {report.status}"
+                    )
+                if once:
+                    break
+                if not worked:
+                    stop.wait(poll)
         console.print(f"worker stopped; {total} messages sent.")

@@ -138,7 +138,8 @@ class SendResult:
 
 class Transport(Protocol):
     """How bytes leave. Implementations: smtp, maildir, and the HTTP providers (Postmark,
-    Mailgun, SendGrid, Brevo). The maildir and HTTP ones are context managers too."""
+    Mailgun, SendGrid, Brevo). Each is a context manager: ``with transport:`` closes its
+    connections on the way out, whatever happened inside."""
 
     name: str
 
@@ -147,6 +148,10 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None: ...
 
 
 @runtime_checkable

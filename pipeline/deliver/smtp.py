@@ -33,7 +33,8 @@ import ssl
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from types import TracebackType
+from typing import Literal, Self
 
 from pipeline.config import Smtp
 from pipeline.deliver import Blame, OutgoingMessage, SendResult
@@ -334,6 +335,17 @@ class SmtpTransport:
             permanent=True,
             hard_bounce=stage == "RCPT" and enhanced.startswith("5.1."),
         )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def close(self) -> None:
         def quit_one(conn: smtplib.SMTP) -> None:

@@ -273,3 +273,15 @@ def test_lines_starting_with_a_dot_arrive_intact(
     got = {m.rcpt_tos[0]: m.data for m in smtp_server.messages}
     assert got["b@kommune.example"] == data
     assert got["c@kommune.example"] == plain
+
+
+def test_the_transport_is_a_context_manager_that_quits_its_connections(
+    smtp_server: SmtpServer, settings: Settings, clock: FakeClock
+) -> None:
+    transport = SmtpTransport(host=smtp_server.host, port=smtp_server.port, connections=2)
+    with pytest.raises(RuntimeError), transport as entered:
+        assert entered is transport
+        assert all(r.ok for r in transport.send(messages(settings, clock, 4)))
+        assert transport._open  # connections are held between batches
+        raise RuntimeError("the caller fails half way")
+    assert not transport._open  # quit on the way out all the same
