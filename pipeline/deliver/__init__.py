@@ -4,7 +4,8 @@ Public API (the modules behind it are internal; the names below load their modul
 first use, so the value types here cost nothing to import):
 
 - value types: ``OutgoingMessage``, ``MessageParts``, ``SendResult``, ``Blame``;
-  ``Transport`` (``send(batch) -> results``, ``close()``, a context manager) and
+  ``Transport`` (``send(batch) -> results``, ``close()``, a context manager:
+  ``ClosedOnExit`` is that half, for implementations to inherit) and
   ``Confirming`` (a transport that can tell whether a provider accepted a message).
 - ``transport_from_settings(settings)``: the configured transport (smtp, maildir or a
   provider: ``pipeline.deliver.providers``, its own public sub-package).
@@ -36,7 +37,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 if TYPE_CHECKING:
     from pipeline.deliver.factory import transport_from_settings
@@ -154,6 +156,26 @@ class Transport(Protocol):
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None: ...
 
 
+class ClosedOnExit:
+    """The context-manager half of a ``Transport``: ``with transport:`` calls
+    ``close()`` on the way out, whatever happened inside. Transports inherit it so the
+    protocol's promise is kept in one place."""
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 @runtime_checkable
 class Confirming(Protocol):
     """A transport that can tell whether the provider accepted a message.
@@ -193,6 +215,7 @@ _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     "Blame",
+    "ClosedOnExit",
     "Confirming",
     "Lease",
     "MessageBuilder",

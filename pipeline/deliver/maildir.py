@@ -14,14 +14,12 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
-from pipeline.deliver import OutgoingMessage, SendResult
+from pipeline.deliver import ClosedOnExit, OutgoingMessage, SendResult
 from pipeline.errors import DeliveryError
 
 
-class MaildirTransport:
+class MaildirTransport(ClosedOnExit):
     name = "maildir"
     batch_hint = 200
 
@@ -65,14 +63,3 @@ class MaildirTransport:
 
     def close(self) -> None:
         return None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -33,11 +33,10 @@ import ssl
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from pipeline.config import Smtp
-from pipeline.deliver import Blame, OutgoingMessage, SendResult
+from pipeline.deliver import Blame, ClosedOnExit, OutgoingMessage, SendResult
 from pipeline.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ class _Dropped(Exception):
         self.handed_over = handed_over
 
 
-class SmtpTransport:
+class SmtpTransport(ClosedOnExit):
     name = "smtp"
 
     def __init__(
@@ -335,17 +334,6 @@ class SmtpTransport:
             permanent=True,
             hard_bounce=stage == "RCPT" and enhanced.startswith("5.1."),
         )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         def quit_one(conn: smtplib.SMTP) -> None:

@@ -39,15 +39,14 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError
 
 from pipeline import __version__
-from pipeline.deliver import Blame, MessageParts, OutgoingMessage, SendResult
+from pipeline.deliver import Blame, ClosedOnExit, MessageParts, OutgoingMessage, SendResult
 from pipeline.errors import (
     ConfigError,
     DeliveryError,
@@ -258,23 +257,12 @@ class HttpClient:
         self.session.close()
 
 
-class HttpTransport:
+class HttpTransport(ClosedOnExit):
     """The part every HTTP transport shares: its client, and ``with transport:`` to open
     and close it (the pool of connections and worker threads is released on exit)."""
 
     name: str
     client: HttpClient
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self.client.close()
