@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ from babel.dates import format_date, format_time
 from pipeline.errors import RenderError
 
 LANGUAGES = ("de", "en")
-BUNDLED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+# The mail templates and locale strings shipped inside the package. In a checkout
+# pipeline/_templates links to the top-level templates/ folder; the wheel holds a copy
+# (pyproject's package-data). Resolved, so messages name the folder a reader edits.
+BUNDLED_TEMPLATES = Path(str(files("pipeline") / "_templates")).resolve()
 
 
 @dataclass(frozen=True)
