@@ -33,6 +33,10 @@ class Lazy(NamedTuple):
 
 # In the order ``rundbrief --help`` lists them (commands, then command groups).
 COMMANDS: dict[str, Lazy] = {
+    "init": Lazy(
+        "init",
+        "Write a new site: config.toml, a sample feed and subscribers, templates, systemd units.",
+    ),
     "collect": Lazy("collect", "Fetch the configured feeds and store new and changed items."),
     "feeds": Lazy(
         "collect",

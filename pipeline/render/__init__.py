@@ -11,6 +11,8 @@ the store, the workflow layer ``pipeline.mailings`` does):
 - for composing: ``SECTION_ORDER`` and ``default_preheader`` (``content``),
   ``medium_date`` (``locale``), ``salutation_for``, ``mailing_languages``; ``html_size``
   (``checks``: the size the 102 KB clipping limit counts).
+- ``BUNDLED_TEMPLATES``: the folder of the templates and locale strings shipped inside
+  the package (what a site's ``compose.templates_dir`` overrides).
 
 Placeholders survive MJML and css-inline unchanged, in text and in ``href``.
 """
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pipeline.render.confirmation import render_confirmation
     from pipeline.render.content import SECTION_ORDER, default_preheader
-    from pipeline.render.locale import medium_date
+    from pipeline.render.locale import BUNDLED_TEMPLATES, medium_date
     from pipeline.render.mailing import mailing_languages, render_mailing
 
 from pipeline.models import RenderedMailing
@@ -71,6 +73,7 @@ _RENDERING = {
     "SECTION_ORDER": "content",
     "default_preheader": "content",
     "medium_date": "locale",
+    "BUNDLED_TEMPLATES": "locale",
 }
 
 
@@ -86,6 +89,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BUNDLED_TEMPLATES",
     "EMAIL",
     "FIRST_NAME",
     "LAST_NAME",
