@@ -166,7 +166,7 @@ def _walk(folder: Traversable, prefix: str) -> Iterator[tuple[str, Traversable]]
 
 
 def _fill(path: str, text: str, values: Mapping[str, str], today: date) -> str:
-    zone = ZoneInfo("Europe/Berlin")
+    zone = ZoneInfo("Europe/Berlin")  # the skeleton config's [organisation] time_zone
 
     def one(match: re.Match[str]) -> str:
         if match.group(2) is not None:
