@@ -9,7 +9,8 @@ the store, the workflow layer ``pipeline.mailings`` does):
   substitution (HTML-escaped in the HTML part): microseconds, no template engine.
 - ``render_confirmation(...)`` renders the double opt-in mail.
 - for composing: ``SECTION_ORDER`` and ``default_preheader`` (``content``),
-  ``medium_date`` (``locale``), ``salutation_for``, ``mailing_languages``; ``html_size``
+  ``medium_date`` (``locale``), ``salutation_for``, ``mailing_languages`` and ``language_for`` (which
+  version a recipient gets: the one rule of preview, test copy and send); ``html_size``
   (``checks``: the size the 102 KB clipping limit counts).
 
 Placeholders survive MJML and css-inline unchanged, in text and in ``href``.
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from pipeline.render.confirmation import render_confirmation
     from pipeline.render.content import SECTION_ORDER, default_preheader
     from pipeline.render.locale import medium_date
-    from pipeline.render.mailing import mailing_languages, render_mailing
+    from pipeline.render.mailing import render_mailing
 
 from pipeline.models import RenderedMailing
 
@@ -60,6 +61,7 @@ class PersonalMail:
 # imports come last.
 from pipeline.render.checks import html_size  # noqa: E402
 from pipeline.render.personalise import personalise  # noqa: E402
+from pipeline.render.languages import LANGUAGES, language_for, mailing_languages  # noqa: E402
 from pipeline.render.salutation import salutation_for  # noqa: E402
 
 # Rendering needs Jinja2, MJML, css-inline, nh3 and Babel (about 15 MB): loaded on first
@@ -67,7 +69,6 @@ from pipeline.render.salutation import salutation_for  # noqa: E402
 _RENDERING = {
     "render_confirmation": "confirmation",
     "render_mailing": "mailing",
-    "mailing_languages": "mailing",
     "SECTION_ORDER": "content",
     "default_preheader": "content",
     "medium_date": "locale",
@@ -87,6 +88,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "EMAIL",
+    "LANGUAGES",
     "FIRST_NAME",
     "LAST_NAME",
     "PREFS_URL",
@@ -98,6 +100,7 @@ __all__ = [
     "RenderedMailing",
     "default_preheader",
     "html_size",
+    "language_for",
     "mailing_languages",
     "medium_date",
     "personalise",

@@ -17,14 +17,11 @@ from pipeline.models import Item, Mailing, MailingKind, RenderedMailing
 from pipeline.render.checks import check_html, check_size, html_size
 from pipeline.render.content import MailContent, build_content
 from pipeline.render.engine import Output, override_dirs, render_templates
+from pipeline.render.languages import mailing_languages
 from pipeline.render.locale import load_strings
 from pipeline.render.personalise import SAMPLE_VALUES, personalised_size
 
 log = logging.getLogger(__name__)
-
-
-def mailing_languages(settings: Settings, mailing: Mailing) -> tuple[str, ...]:
-    return mailing.languages or (settings.organisation.language,)
 
 
 def _personal_size(output: Output) -> int:
