@@ -9,6 +9,7 @@ the store, the workflow layer ``pipeline.mailings`` does):
   substitution (HTML-escaped in the HTML part): microseconds, no template engine.
 - ``render_confirmation(...)`` renders the double opt-in mail.
 - for composing: ``SECTION_ORDER`` and ``default_preheader`` (``content``),
+  ``newsletter_subject`` (``subject``: the pattern of a language),
   ``medium_date`` (``locale``), ``salutation_for``, ``mailing_languages`` and ``language_for`` (which
   version a recipient gets: the one rule of preview, test copy and send); ``html_size``
   (``checks``: the size the 102 KB clipping limit counts).
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from pipeline.render.content import SECTION_ORDER, default_preheader
     from pipeline.render.locale import medium_date
     from pipeline.render.mailing import render_mailing
+    from pipeline.render.subject import newsletter_subject
 
 from pipeline.models import RenderedMailing
 
@@ -60,8 +62,8 @@ class PersonalMail:
 # The implementation lives in the submodules; they import the names above, so these
 # imports come last.
 from pipeline.render.checks import html_size  # noqa: E402
-from pipeline.render.personalise import personalise  # noqa: E402
 from pipeline.render.languages import LANGUAGES, language_for, mailing_languages  # noqa: E402
+from pipeline.render.personalise import personalise  # noqa: E402
 from pipeline.render.salutation import salutation_for  # noqa: E402
 
 # Rendering needs Jinja2, MJML, css-inline, nh3 and Babel (about 15 MB): loaded on first
@@ -72,6 +74,7 @@ _RENDERING = {
     "SECTION_ORDER": "content",
     "default_preheader": "content",
     "medium_date": "locale",
+    "newsletter_subject": "subject",
 }
 
 
@@ -88,8 +91,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "EMAIL",
-    "LANGUAGES",
     "FIRST_NAME",
+    "LANGUAGES",
     "LAST_NAME",
     "PREFS_URL",
     "SALUTATION",
@@ -103,6 +106,7 @@ __all__ = [
     "language_for",
     "mailing_languages",
     "medium_date",
+    "newsletter_subject",
     "personalise",
     "render_confirmation",
     "render_mailing",

@@ -65,10 +65,17 @@ def render_mailing(
 ) -> list[RenderedMailing]:
     """Render every language of ``mailing`` from its ``items`` (by id) and check it."""
     results = []
-    for language in mailing_languages(settings, mailing):
+    languages = mailing_languages(settings, mailing)
+    for language in languages:
         strings = load_strings(language, template_dirs=override_dirs(settings))
         content = build_content(
-            settings, mailing, items, language=language, strings=strings, now=now
+            settings,
+            mailing,
+            items,
+            language=language,
+            strings=strings,
+            now=now,
+            languages=languages,
         )
         name = f"mailing {mailing.id} ({language})"
         output = render_content(settings, content, name=name)
