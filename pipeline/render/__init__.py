@@ -10,6 +10,7 @@ the store, the workflow layer ``pipeline.mailings`` does):
 - ``render_confirmation(...)`` renders the double opt-in mail.
 - for composing: ``SECTION_ORDER`` and ``default_preheader`` (``content``),
   ``newsletter_subject`` (``subject``: the pattern of a language),
+- ``strings_for(settings, language)``: the locale strings (the web pages use them too),
   ``medium_date`` (``locale``), ``salutation_for``, ``mailing_languages`` and ``language_for`` (which
   version a recipient gets: the one rule of preview, test copy and send); ``html_size``
   (``checks``: the size the 102 KB clipping limit counts).
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pipeline.render.confirmation import render_confirmation
     from pipeline.render.content import SECTION_ORDER, default_preheader
+    from pipeline.render.engine import strings_for
     from pipeline.render.locale import medium_date
     from pipeline.render.mailing import render_mailing
     from pipeline.render.subject import newsletter_subject
@@ -75,6 +77,7 @@ _RENDERING = {
     "default_preheader": "content",
     "medium_date": "locale",
     "newsletter_subject": "subject",
+    "strings_for": "engine",
 }
 
 
@@ -111,4 +114,5 @@ __all__ = [
     "render_confirmation",
     "render_mailing",
     "salutation_for",
+    "strings_for",
 ]
