@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pipeline.render.confirmation import render_confirmation
     from pipeline.render.content import SECTION_ORDER, default_preheader
     from pipeline.render.engine import strings_for
-    from pipeline.render.locale import medium_date
+    from pipeline.render.locale import Strings, medium_date
     from pipeline.render.mailing import render_mailing
     from pipeline.render.subject import newsletter_subject
 
@@ -78,6 +78,7 @@ _RENDERING = {
     "medium_date": "locale",
     "newsletter_subject": "subject",
     "strings_for": "engine",
+    "Strings": "locale",
 }
 
 
@@ -104,6 +105,7 @@ __all__ = [
     "PersonalMail",
     "Personalisation",
     "RenderedMailing",
+    "Strings",
     "default_preheader",
     "html_size",
     "language_for",

@@ -14,8 +14,7 @@ from typing import Any
 
 from flask import Flask, g, has_request_context, request
 
-from pipeline.render import LANGUAGES, strings_for
-from pipeline.render.locale import Strings
+from pipeline.render import LANGUAGES, Strings, strings_for
 from pipeline.web.context import deps
 
 # Areas whose pages are for the public (the rest are the editors').
