@@ -103,8 +103,12 @@ class Compose(Section):
     max_items: int = Field(default=12, ge=1)
     newsletter_lists: list[str] = ["members"]
     press_lists: list[str] = ["press"]
-    # Placeholders: {organisation} {week} {year} {date} {lead_title}
-    subject_pattern: str = "{organisation} · Newsletter KW {week}/{year}"
+    # Placeholders: {organisation} {week} {year} {date} {lead_title}. The newsletter
+    # subject in the organisation's language; empty: the locale's (mail.subject_pattern).
+    subject_pattern: str = ""
+    # The pattern per language (e.g. en = "..."); a language without one uses
+    # subject_pattern if it is the organisation's language, else its locale's.
+    subject_patterns: dict[Literal["de", "en"], str] = {}
     max_html_bytes: int = Field(default=100_000, gt=0)
     on_oversize: Literal["error", "cut"] = "error"
     # Languages every mailing is rendered in; empty: the organisation's language only.
@@ -115,14 +119,25 @@ class Compose(Section):
     @field_validator("subject_pattern")
     @classmethod
     def _known_placeholders(cls, value: str) -> str:
-        import string
+        return _check_subject_pattern(value)
 
-        known = ("organisation", "week", "year", "date", "lead_title")
-        for _, name, _, _ in string.Formatter().parse(value):  # ValueError on a lone brace
-            if name is not None and name not in known:
-                listed = ", ".join("{" + k + "}" for k in known)
-                raise ValueError(f"unknown placeholder {{{name}}} (known: {listed})")
+    @field_validator("subject_patterns")
+    @classmethod
+    def _known_placeholders_each(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern in value.values():
+            _check_subject_pattern(pattern)
         return value
+
+
+def _check_subject_pattern(value: str) -> str:
+    import string
+
+    known = ("organisation", "week", "year", "date", "lead_title")
+    for _, name, _, _ in string.Formatter().parse(value):  # ValueError on a lone brace
+        if name is not None and name not in known:
+            listed = ", ".join("{" + k + "}" for k in known)
+            raise ValueError(f"unknown placeholder {{{name}}} (known: {listed})")
+    return value
 
 
 class Press(Section):
@@ -131,8 +146,19 @@ class Press(Section):
     contact_phone: str = ""
 
 
+class ListText(Section):
+    """A list's title and footer reason in one language (``[lists.en]``)."""
+
+    title: str = ""
+    reason: str = ""
+
+
 class MailingList(Section):
-    """An audience; ``reason`` is printed in the footer: why the recipient gets the mail."""
+    """An audience; ``reason`` is printed in the footer: why the recipient gets the mail.
+
+    ``title`` and ``reason`` are in the organisation's language; ``[lists.de]`` and
+    ``[lists.en]`` give them in another language (``title_in``/``reason_in``).
+    """
 
     name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str
@@ -140,6 +166,26 @@ class MailingList(Section):
     double_opt_in: bool = True
     # "formal": "Sehr geehrte Frau Dr. Schulz"; "informal": "Liebe Anna"
     salutation: Literal["formal", "informal"] = "informal"
+    de: ListText | None = None
+    en: ListText | None = None
+
+    def _text(self, language: str) -> ListText | None:
+        found = getattr(self, language, None) if language in ("de", "en") else None
+        return found if isinstance(found, ListText) else None
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language``, else the title as configured (a name reads in any
+        language)."""
+        text = self._text(language)
+        return (text.title if text else "") or self.title
+
+    def reason_in(self, language: str, default_language: str) -> str:
+        """The footer reason in ``language``; "" when none is configured for it (the
+        configured ``reason`` counts for ``default_language``, the organisation's)."""
+        text = self._text(language)
+        if text and text.reason:
+            return text.reason
+        return self.reason if language == default_language else ""
 
 
 class Sender(Section):

@@ -72,7 +72,7 @@ def confirmation_message(
         settings, secret, task.subscriber_id, mailing_list.name, issued_at=clock.now()
     )
     rendered = render_confirmation(
-        settings, language=task.language, list_title=mailing_list.title, confirm_url=link
+        settings, language=task.language, list_name=mailing_list.name, confirm_url=link
     )
     personal = Personalisation(
         salutation="",

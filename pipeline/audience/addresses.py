@@ -52,7 +52,15 @@ _REFUSED = ("", _MAX_ADDRESS)  # no local part fits: the address takes the full 
 
 
 class AddressError(AudienceError):
-    """An address that is not a valid e-mail address (the message says why)."""
+    """An address that is not a valid e-mail address (the message says why).
+
+    ``reason`` names the problem for pages that explain it in the reader's language:
+    empty, no_at, no_local, no_domain, local, domain, dots, too_long or invalid.
+    """
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NonAsciiLocalPart(AddressError):
@@ -112,7 +120,7 @@ class Normaliser:
         """The normalised address, or ``AddressError`` with email-validator's reason."""
         text = raw.strip()
         if not text:
-            raise AddressError("the address is empty")
+            raise AddressError("the address is empty", "empty")
         local, at, domain = text.rpartition("@")
         if at and _DOT_ATOM.fullmatch(local):
             found = self._domains.get(domain)
@@ -156,11 +164,29 @@ def _check_domain(domain: str) -> tuple[str, int]:
     return ascii_domain, max(len(form.encode("utf-8")) for form in forms)
 
 
+# email-validator's messages (English prose) → our reason; the first match wins.
+_REASONS = (
+    ("must have an @-sign", "no_at"),
+    ("something before the @-sign", "no_local"),
+    ("something after the @-sign", "no_domain"),
+    ("too long", "too_long"),
+    ("period", "dots"),
+    ("before the @-sign", "local"),
+    ("after the @-sign", "domain"),
+    ("domain", "domain"),
+)
+
+
+def reason_of(message: str) -> str:
+    """The reason code of one of email-validator's messages ("invalid" if unknown)."""
+    return next((code for part, code in _REASONS if part in message), "invalid")
+
+
 def _full_check(text: str) -> str:
     try:
         info = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AddressError(str(exc)) from exc
+        raise AddressError(str(exc), reason_of(str(exc))) from exc
     domain = info.ascii_domain or info.domain
     return f"{info.local_part}@{domain}".lower()
 

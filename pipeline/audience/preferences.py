@@ -47,7 +47,7 @@ def load_preferences(settings: Settings, store: Store, subscriber_id: int) -> Pr
     choices = tuple(
         ListChoice(
             m.name,
-            m.title,
+            m.title_in(person.language),
             status.get(m.name) in ("active", "pending"),
             status.get(m.name) == "pending",
         )

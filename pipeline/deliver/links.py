@@ -21,6 +21,7 @@ def recipient_links(
     )
 
 
-def salutation(settings: Settings, recipient: Recipient) -> str:
-    """The greeting line for the recipient's list (formal or informal)."""
-    return salutation_for(settings, recipient)
+def salutation(settings: Settings, recipient: Recipient, language: str) -> str:
+    """The greeting line for the recipient's list (formal or informal), written in
+    ``language``: the language of the mail it heads, whatever the recipient prefers."""
+    return salutation_for(settings, recipient, language=language)

@@ -244,7 +244,7 @@ class MessageBuilder:
             self.settings, self.secret, recipient.subscriber_id, recipient.list_name
         )
         return Personalisation(
-            salutation=salutation(self.settings, recipient),
+            salutation=salutation(self.settings, recipient, self.rendered.language),
             first_name=recipient.first_name,
             last_name=recipient.last_name,
             email=recipient.email,

@@ -45,7 +45,7 @@ from pipeline.deliver.ratelimit import RateLimiter
 from pipeline.deliver.retry import Outcome, RetryPolicy, decide
 from pipeline.errors import AudienceError, DeliveryError, PermanentDeliveryError
 from pipeline.models import MailingStatus, Recipient
-from pipeline.render import RenderedMailing
+from pipeline.render import RenderedMailing, language_for
 from pipeline.store import Store
 from pipeline.store.renders import load_renders
 
@@ -160,7 +160,7 @@ class _Sender:
         self.carried: _Chunk | None = None
 
     def builder(self, recipient: Recipient) -> MessageBuilder:
-        language = recipient.language if recipient.language in self.rendered else self.languages[0]
+        language = language_for(self.languages, recipient.language)
         key = (language, recipient.list_name)
         found = self._builders.get(key)
         if found is None:
@@ -324,7 +324,7 @@ def _record_recipients(sender: _Sender) -> None:
 
 
 def _row(sender: _Sender, recipient: Recipient) -> dict[str, Any]:
-    language = recipient.language if recipient.language in sender.rendered else sender.languages[0]
+    language = language_for(sender.languages, recipient.language)
     return {
         "subscriber_id": recipient.subscriber_id,
         "email": recipient.email,

@@ -13,7 +13,6 @@ from the CLI or the scheduler or both at once, makes nothing.
 from __future__ import annotations
 
 import logging
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -21,17 +20,16 @@ from typing import Literal
 
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.errors import ComposeError, ConfigError
+from pipeline.errors import ComposeError
 from pipeline.mailings.lifecycle import COMMITTED
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus
-from pipeline.render import SECTION_ORDER, default_preheader, medium_date
+from pipeline.render import SECTION_ORDER, default_preheader
+from pipeline.render import newsletter_subject as render_newsletter_subject
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
 from pipeline.store.items import get_item, list_items
 
 log = logging.getLogger(__name__)
-
-SUBJECT_FIELDS = ("organisation", "week", "year", "date", "lead_title")
 
 
 @dataclass(frozen=True)
@@ -81,27 +79,9 @@ def settings_key(settings: Settings, now: datetime) -> str:
 
 
 def newsletter_subject(settings: Settings, items: Sequence[Item], now: datetime) -> str:
-    """The subject from ``compose.subject_pattern``; a bad pattern is a ``ConfigError``."""
-    pattern = settings.compose.subject_pattern
-    for _, field, _, _ in string.Formatter().parse(pattern):
-        if field is not None and field not in SUBJECT_FIELDS:
-            raise ConfigError(
-                f"{settings.source}: compose.subject_pattern: unknown placeholder {{{field}}} "
-                f"(known: {', '.join('{' + f + '}' for f in SUBJECT_FIELDS)})"
-            )
-    local = now.astimezone(settings.organisation.tz)
-    year, week, _ = local.isocalendar()
-    try:
-        subject = pattern.format(
-            organisation=settings.organisation.name,
-            week=week,
-            year=year,
-            date=medium_date(local, settings.organisation.language),
-            lead_title=items[0].title.strip() if items else "",
-        )
-    except (ValueError, IndexError) as exc:
-        raise ConfigError(f"{settings.source}: compose.subject_pattern: {exc}") from exc
-    return " ".join(subject.split())
+    """The subject in the first language of new mailings (``render.newsletter_subject``);
+    a bad pattern is a ``ConfigError``."""
+    return render_newsletter_subject(settings, items, now, language=_languages(settings)[0])
 
 
 def _sort_key(item: Item) -> tuple[float, int]:

@@ -13,7 +13,7 @@ from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.errors import RenderError
 from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
-from pipeline.render import mailing_languages, render_mailing
+from pipeline.render import language_for, mailing_languages, render_mailing
 from pipeline.store import Store
 from pipeline.store import renders as store_renders
 from pipeline.store.items import list_items
@@ -57,5 +57,6 @@ def renders_of(
 
 
 def render_for(renders: dict[str, RenderedMailing], language: str) -> RenderedMailing:
-    """The render a recipient of ``language`` gets: theirs, else the mailing's first."""
-    return renders.get(language) or next(iter(renders.values()))
+    """The render a recipient of ``language`` gets (``language_for``: theirs, else the
+    mailing's first); the same rule the send applies."""
+    return renders[language_for(renders, language)]

@@ -9,7 +9,10 @@ the store, the workflow layer ``pipeline.mailings`` does):
   substitution (HTML-escaped in the HTML part): microseconds, no template engine.
 - ``render_confirmation(...)`` renders the double opt-in mail.
 - for composing: ``SECTION_ORDER`` and ``default_preheader`` (``content``),
-  ``medium_date`` (``locale``), ``salutation_for``, ``mailing_languages``; ``html_size``
+  ``newsletter_subject`` (``subject``: the pattern of a language),
+- ``strings_for(settings, language)``: the locale strings (the web pages use them too),
+  ``medium_date`` (``locale``), ``salutation_for``, ``mailing_languages`` and ``language_for`` (which
+  version a recipient gets: the one rule of preview, test copy and send); ``html_size``
   (``checks``: the size the 102 KB clipping limit counts).
 - ``BUNDLED_TEMPLATES``: the folder of the templates and locale strings shipped inside
   the package (what a site's ``compose.templates_dir`` overrides).
@@ -25,8 +28,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pipeline.render.confirmation import render_confirmation
     from pipeline.render.content import SECTION_ORDER, default_preheader
-    from pipeline.render.locale import BUNDLED_TEMPLATES, medium_date
-    from pipeline.render.mailing import mailing_languages, render_mailing
+    from pipeline.render.engine import strings_for
+    from pipeline.render.locale import BUNDLED_TEMPLATES, Strings, medium_date
+    from pipeline.render.mailing import render_mailing
+    from pipeline.render.subject import newsletter_subject
 
 from pipeline.models import RenderedMailing
 
@@ -61,6 +66,7 @@ class PersonalMail:
 # The implementation lives in the submodules; they import the names above, so these
 # imports come last.
 from pipeline.render.checks import html_size  # noqa: E402
+from pipeline.render.languages import LANGUAGES, language_for, mailing_languages  # noqa: E402
 from pipeline.render.personalise import personalise  # noqa: E402
 from pipeline.render.salutation import salutation_for  # noqa: E402
 
@@ -69,11 +75,13 @@ from pipeline.render.salutation import salutation_for  # noqa: E402
 _RENDERING = {
     "render_confirmation": "confirmation",
     "render_mailing": "mailing",
-    "mailing_languages": "mailing",
     "SECTION_ORDER": "content",
     "default_preheader": "content",
     "medium_date": "locale",
     "BUNDLED_TEMPLATES": "locale",
+    "newsletter_subject": "subject",
+    "strings_for": "engine",
+    "Strings": "locale",
 }
 
 
@@ -92,6 +100,7 @@ __all__ = [
     "BUNDLED_TEMPLATES",
     "EMAIL",
     "FIRST_NAME",
+    "LANGUAGES",
     "LAST_NAME",
     "PREFS_URL",
     "SALUTATION",
@@ -100,12 +109,16 @@ __all__ = [
     "PersonalMail",
     "Personalisation",
     "RenderedMailing",
+    "Strings",
     "default_preheader",
     "html_size",
+    "language_for",
     "mailing_languages",
     "medium_date",
+    "newsletter_subject",
     "personalise",
     "render_confirmation",
     "render_mailing",
     "salutation_for",
+    "strings_for",
 ]

@@ -8,6 +8,7 @@ organisation, its address and imprint, and why the mail came.
 from __future__ import annotations
 
 from pipeline.config import Settings
+from pipeline.errors import ConfigError, RenderError
 from pipeline.render import RenderedMailing
 from pipeline.render.checks import check_html, check_size
 from pipeline.render.content import Footer, MailContent
@@ -17,10 +18,15 @@ from pipeline.render.sanitize import safe_url
 
 
 def render_confirmation(
-    settings: Settings, *, language: str, list_title: str, confirm_url: str
+    settings: Settings, *, language: str, list_name: str, confirm_url: str
 ) -> RenderedMailing:
-    """Render the confirmation mail for a sign-up to ``list_title``."""
+    """Render the confirmation mail for a sign-up to the list ``list_name``, in
+    ``language`` (else the organisation's), with the list's title in that language."""
     language = language if language in ("de", "en") else settings.organisation.language
+    try:
+        list_title = settings.list_named(list_name).title_in(language)
+    except ConfigError as exc:
+        raise RenderError(str(exc)) from exc
     strings = load_strings(language, template_dirs=override_dirs(settings))
     org = settings.organisation
     content = MailContent(

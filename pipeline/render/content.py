@@ -18,6 +18,7 @@ from pipeline.models import Item, Mailing, MailingKind
 from pipeline.render import PREFS_URL, SALUTATION, UNSUB_URL
 from pipeline.render.locale import Strings, clock_time, long_date
 from pipeline.render.sanitize import clean_html, markdown_to_html, safe_url
+from pipeline.render.subject import subject_in
 
 SECTION_ORDER = ("article", "event_report", "press_release")
 
@@ -137,15 +138,31 @@ def _sections(cards: Sequence[Card], strings: Strings) -> tuple[Section, ...]:
 
 
 def footer_reason(settings: Settings, lists: Sequence[str], strings: Strings) -> str:
-    """Why the recipient gets this mail: the list's own reason, or all lists named."""
+    """Why the recipient gets this mail, in ``strings``' language: the list's own reason
+    in that language, else the locale's line naming the list (never the reason of
+    another language)."""
     try:
         configured = [settings.list_named(name) for name in lists]
     except ConfigError as exc:
         raise RenderError(str(exc)) from exc
+    language = strings.language
     if len(configured) == 1:
-        return configured[0].reason
-    titles = ", ".join(f"„{m.title}“" if strings.language == "de" else m.title for m in configured)
+        only = configured[0]
+        own = only.reason_in(language, settings.organisation.language)
+        return own or strings.get("footer.reason_one", list=only.title_in(language))
+    titles = ", ".join(
+        strings.get("footer.list_name", list=m.title_in(language)) for m in configured
+    )
     return strings.get("footer.reason_many", lists=titles)
+
+
+def archive_url(
+    settings: Settings, mailing_id: int, language: str, languages: Sequence[str]
+) -> str:
+    """The public page of this version: ``/archive/ID`` for the first language (the
+    address older mails carry), ``/archive/ID/LANG`` for the others."""
+    url = f"{settings.web.base_url}/archive/{mailing_id}"
+    return url if not languages or language == languages[0] else f"{url}/{language}"
 
 
 def default_preheader(items: Sequence[Item]) -> str:
@@ -162,8 +179,9 @@ def build_content(
     language: str,
     strings: Strings,
     now: datetime,
+    languages: Sequence[str] = (),
 ) -> MailContent:
-    """The content model of ``mailing`` in ``language``."""
+    """The content model of ``mailing`` in ``language`` (one of its ``languages``)."""
     missing = [iid for iid in mailing.item_ids if iid not in items]
     if missing:
         raise RenderError(f"mailing {mailing.id}: items {missing} no longer exist")
@@ -180,7 +198,7 @@ def build_content(
         imprint_url=safe_url(org.imprint_url),
         privacy_url=safe_url(org.privacy_url),
         reason=footer_reason(settings, mailing.lists, strings),
-        archive_url=f"{settings.web.base_url}/archive/{mailing.id}",
+        archive_url=archive_url(settings, mailing.id, language, languages),
     )
     press: PressRelease | None = None
     sections: tuple[Section, ...] = ()
@@ -206,7 +224,7 @@ def build_content(
     return MailContent(
         kind=str(mailing.kind),
         language=language,
-        subject=mailing.subject,
+        subject=subject_in(settings, mailing, ordered, language=language, languages=languages),
         preheader=mailing.preheader.strip() or default_preheader(ordered),
         organisation=org.name,
         website=safe_url(org.website),

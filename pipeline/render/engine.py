@@ -20,7 +20,7 @@ from mjml import mjml2html
 
 from pipeline.config import Settings
 from pipeline.errors import RenderError
-from pipeline.render.locale import BUNDLED_TEMPLATES, Strings
+from pipeline.render.locale import BUNDLED_TEMPLATES, Strings, load_strings
 from pipeline.render.text import References, html_to_text, tidy, wrap
 
 THEME = {
@@ -60,6 +60,11 @@ def template_dirs(settings: Settings) -> tuple[Path, ...]:
 
 def override_dirs(settings: Settings) -> tuple[Path, ...]:
     return tuple(d for d in template_dirs(settings) if d != BUNDLED_TEMPLATES)
+
+
+def strings_for(settings: Settings, language: str) -> Strings:
+    """The locale strings of ``language``, the operator's overrides applied."""
+    return load_strings(language, template_dirs=override_dirs(settings))
 
 
 @lru_cache(maxsize=8)

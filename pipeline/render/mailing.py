@@ -17,14 +17,11 @@ from pipeline.models import Item, Mailing, MailingKind, RenderedMailing
 from pipeline.render.checks import check_html, check_size, html_size
 from pipeline.render.content import MailContent, build_content
 from pipeline.render.engine import Output, override_dirs, render_templates
+from pipeline.render.languages import mailing_languages
 from pipeline.render.locale import load_strings
 from pipeline.render.personalise import SAMPLE_VALUES, personalised_size
 
 log = logging.getLogger(__name__)
-
-
-def mailing_languages(settings: Settings, mailing: Mailing) -> tuple[str, ...]:
-    return mailing.languages or (settings.organisation.language,)
 
 
 def _personal_size(output: Output) -> int:
@@ -68,10 +65,17 @@ def render_mailing(
 ) -> list[RenderedMailing]:
     """Render every language of ``mailing`` from its ``items`` (by id) and check it."""
     results = []
-    for language in mailing_languages(settings, mailing):
+    languages = mailing_languages(settings, mailing)
+    for language in languages:
         strings = load_strings(language, template_dirs=override_dirs(settings))
         content = build_content(
-            settings, mailing, items, language=language, strings=strings, now=now
+            settings,
+            mailing,
+            items,
+            language=language,
+            strings=strings,
+            now=now,
+            languages=languages,
         )
         name = f"mailing {mailing.id} ({language})"
         output = render_content(settings, content, name=name)

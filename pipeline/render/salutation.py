@@ -1,7 +1,7 @@
 """The salutation line of one recipient, per list style (formal | informal) and language.
 
     formal   de  Sehr geehrte Frau Dr. Schulz / Sehr geehrter Herr Weber / Guten Tag Kim Meyer
-             en  Dear Ms Schulz / Dear Dr Schulz / Dear Mr Weber / Dear Kim Meyer
+             en  Dear Ms Schulz / Dear Dr. Schulz / Dear Prof. Dr. Çelik / Dear Mr Weber
     informal de  Liebe Anna / Lieber Jonas / Hallo Kim
              en  Dear Anna / Dear Jonas / Hello Kim
 
@@ -46,7 +46,9 @@ def salutation(
     if style == "formal":
         if gender in ("frau", "herr") and last:
             if english:
-                honorific = title.rstrip(".") if title else ("Ms" if gender == "frau" else "Mr")
+                # A title is kept as written ("Prof. Dr."): dropping dots would leave
+                # "Prof. Dr" or "Prof Dr", neither of which the person signs with.
+                honorific = title or ("Ms" if gender == "frau" else "Mr")
                 return _join("Dear", honorific, last)
             word = "Sehr geehrte Frau" if gender == "frau" else "Sehr geehrter Herr"
             return _join(word, title, last)
@@ -61,13 +63,15 @@ def salutation(
     return _join(word, first)
 
 
-def salutation_for(settings: Settings, recipient: Recipient) -> str:
-    """The salutation of ``recipient`` in the style of its list and in its language."""
+def salutation_for(settings: Settings, recipient: Recipient, *, language: str = "") -> str:
+    """The salutation of ``recipient`` in the style of its list, in ``language`` (the
+    language of the version the recipient gets), else in the recipient's own."""
     try:
         style: Style = settings.list_named(recipient.list_name).salutation
     except ConfigError:
         style = "formal"  # an unknown list: the polite form is never wrong
-    language = recipient.language if recipient.language in ("de", "en") else "de"
+    language = language or recipient.language
+    language = language if language in ("de", "en") else "de"
     return salutation(
         style=style,
         language=language,

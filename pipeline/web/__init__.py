@@ -13,7 +13,8 @@ nothing is global, so tests run several apps side by side.
 Every area shares: the session cookie (it names a server-side login session, see
 ``pipeline.web.sessions``; signed with the secret named by ``[web] secret_env``;
 ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when ``base_url`` is https), the CSRF helper
-(``pipeline.web.csrf``), the page layout ``templates/base.html`` (German, no remote assets;
+(``pipeline.web.csrf``), the page layout ``templates/base.html`` (public pages in the visitor's language, see
+``pipeline.web.i18n``; no remote assets;
 the stylesheet is served from ``/assets/``) and default security headers: every HTML
 answer without its own Content-Security-Policy gets one that allows no script at all.
 """
@@ -34,7 +35,7 @@ from pipeline.config import Settings
 from pipeline.deliver import SystemMailWorker
 from pipeline.errors import ConfigError, StoreError
 from pipeline.store import Store
-from pipeline.web import archive, audience, auth, csrf, editor, webhooks
+from pipeline.web import archive, audience, auth, csrf, editor, i18n, webhooks
 from pipeline.web.context import SESSION_HOURS, WebDeps, deps
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ def create_app(
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
+    i18n.init_app(app)
     app.after_request(_security_headers)
     app.context_processor(lambda: {"organisation": settings.organisation})
     _register_filters(app, settings)
@@ -128,7 +130,8 @@ def _register_filters(app: Flask, settings: Settings) -> None:
     def local_date(value: datetime | None) -> str:
         if value is None:
             return ""
-        return format_date(value.astimezone(tz), "d. MMMM yyyy", locale="de_DE")
+        # "19. Juni 2026" / "June 19, 2026": in the page's language
+        return format_date(value.astimezone(tz), format="long", locale=i18n.page_language())
 
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
@@ -152,7 +155,7 @@ def _error_page(exc: HTTPException) -> Response | HTTPException:
 
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/webhooks/"):
         return exc
-    body = render_template("error.html", code=exc.code, message=_german(exc))
+    body = render_template("error.html", code=exc.code, message=_message(exc))
     response = Response(body, status=exc.code, mimetype="text/html")
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
@@ -181,25 +184,15 @@ def _store_unavailable(exc: StoreError) -> Response:
     return response
 
 
-_MESSAGES = {
-    400: "Die Anfrage war ungültig.",
-    401: "Bitte melden Sie sich an.",
-    403: "Diese Aktion ist nicht erlaubt.",
-    404: "Diese Seite gibt es nicht.",
-    405: "Diese Aktion ist hier nicht möglich.",
-    409: "Die Daten wurden inzwischen geändert.",
-    413: "Die gesendeten Daten sind zu groß.",
-    429: "Zu viele Versuche. Bitte warten Sie einen Moment.",
-}
-
-
-def _german(exc: HTTPException) -> str:
-    # A view may abort with its own (German) description; werkzeug's English defaults
-    # (the class attribute) are replaced by ours.
+def _message(exc: HTTPException) -> str:
+    # A view may abort with its own description (already in the page's language);
+    # werkzeug's English defaults (the class attribute) are replaced by the locale's.
     description = exc.description or ""
     if description and description != type(exc).description:
         return description
-    return _MESSAGES.get(exc.code or 500, "Es ist ein Fehler aufgetreten.")
+    key = f"errors.{exc.code}"
+    strings = i18n.strings()
+    return strings.get(key) if key in strings.table else strings.get("errors.other")
 
 
 def _blueprints() -> list[Callable[[Flask], None]]:

@@ -23,6 +23,7 @@ from pipeline.mailings import Workflow
 from pipeline.models import Mailing, MailingStatus
 from pipeline.web import mailview
 from pipeline.web.context import deps
+from pipeline.web.i18n import t
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
 
@@ -57,15 +58,15 @@ def show(mailing_id: int, language: str | None = None) -> Response:
     flow = _flow()
     found = flow.find(mailing_id)
     if found is None or not published(found):
-        abort(404, description="Diese Ausgabe gibt es im Archiv nicht.")
+        abort(404, description=t("archive.not_found"))
     languages = list(found.languages) or [deps().settings.organisation.language]
     language = language or languages[0]
     if language not in languages:
-        abort(404, description="Diese Ausgabe gibt es in dieser Sprache nicht.")
+        abort(404, description=t("archive.no_language"))
     try:
         rendered = flow.renders(found)[language]
     except (RundbriefError, KeyError):
-        abort(404, description="Diese Ausgabe gibt es im Archiv nicht.")
+        abort(404, description=t("archive.not_found"))
     html = mailview.fill(rendered, mailview.neutral_values(deps().settings, found, language))[0]
     return mailview.mail_response(html, cache_seconds=CACHE_SECONDS)
 

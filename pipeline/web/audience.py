@@ -41,20 +41,18 @@ from pipeline.audience import (
     unsubscribe_in,
 )
 from pipeline.errors import AudienceError, ConfigError
+from pipeline.render import LANGUAGES
 from pipeline.signup import sign_up
 from pipeline.store import audience as q
 from pipeline.web import csrf
 from pipeline.web.context import deps
+from pipeline.web.i18n import page_language, t, use_language
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("audience", __name__)
 
 HONEYPOT = "website"
-_SAME_ANSWER = (
-    "Fast geschafft: Wir haben eine E-Mail an {email} geschickt, falls diese Adresse noch "
-    "nicht angemeldet ist. Bitte bestätigen Sie Ihre Anmeldung mit dem Link darin."
-)
 
 
 def _secret() -> str | None:
@@ -87,7 +85,22 @@ def _token(token: str, purpose: Any) -> Token | None:
 
 
 def _list_title(name: str) -> str:
-    return next((m.title for m in deps().settings.lists if m.name == name), name)
+    """The list's title in the page's language."""
+    found = next((m for m in deps().settings.lists if m.name == name), None)
+    return found.title_in(page_language()) if found else name
+
+
+def _speak_as(subscriber_id: int) -> None:
+    """Pages behind a subscriber's link speak that subscriber's language."""
+    with deps().store.connect() as conn:
+        person = q.get_subscriber(conn, subscriber_id)
+    if person is not None:
+        use_language(person.language)
+
+
+def _address_problem(exc: AddressError) -> str:
+    # email-validator's English reason, as one of ours in the page's language
+    return t("signup.invalid_address", reason=t(f"address.{exc.reason}"))
 
 
 # --- sign-up ---------------------------------------------------------------------------
@@ -122,21 +135,25 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
         consent = data.get("consent") is True
         source = fields.get("source") or request.headers.get("Referer") or "api"
     else:
-        csrf.check()
         fields = {k: v for k, v in request.form.items()}
+        # The answer speaks the language the visitor chose on the form.
+        use_language(fields.get("language", ""))
+        csrf.check()
         consent = fields.get("consent") == "yes"
         source = fields.get("source") or request.headers.get("Referer") or request.url
         if fields.get(HONEYPOT):
             # A bot filled the hidden field: answer as always, do nothing.
             return _signed_up(fields.get("email", ""), as_json=False), 200
+    if as_json:
+        use_language(fields.get("language", ""))
     settings = deps().settings
     lists = public_lists(settings)
     list_name = fields.get("list") or (lists[0].name if len(lists) == 1 else "")
     if not consent:
-        return _signup_error(fields, "Bitte bestätigen Sie die Einwilligung.", as_json, 400)
+        return _signup_error(fields, t("signup.need_consent"), as_json, 400)
     secret = _secret()
     if secret is None:
-        return _signup_error(fields, "Die Anmeldung ist gerade nicht möglich.", as_json, 503)
+        return _signup_error(fields, t("signup.unavailable"), as_json, 503)
     try:
         outcome = sign_up(
             settings,
@@ -154,18 +171,16 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
             secret=secret,
         )
     except RateLimited as exc:
-        response = _signup_error(
-            fields, "Zu viele Anmeldungen von Ihrem Anschluss. Bitte später erneut.", as_json, 429
-        )
+        response = _signup_error(fields, t("signup.too_many"), as_json, 429)
         response[0].headers["Retry-After"] = str(exc.retry_after)
         return response
     except NonAsciiLocalPart:
-        return _signup_error(fields, _non_ascii(fields.get("language", "")), as_json, 400)
+        return _signup_error(fields, t("signup.non_ascii"), as_json, 400)
     except AddressError as exc:
-        return _signup_error(fields, f"Diese E-Mail-Adresse ist ungültig: {exc}", as_json, 400)
+        return _signup_error(fields, _address_problem(exc), as_json, 400)
     except (AudienceError, ConfigError) as exc:
         log.warning("sign-up refused", extra={"error": str(exc)})
-        return _signup_error(fields, "Für diese Liste ist keine Anmeldung möglich.", as_json, 400)
+        return _signup_error(fields, t("signup.no_list"), as_json, 400)
     worker = deps().mail_worker
     if outcome.action == "queued" and worker is not None:
         # The confirmation is recorded; the app's one mail worker sends it after the
@@ -174,23 +189,8 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
     return _signed_up(fields.get("email", ""), as_json=as_json), 202 if as_json else 200
 
 
-def _non_ascii(language: str) -> str:
-    # The address policy (pipeline.audience.addresses): no SMTPUTF8 addresses.
-    if language == "en":
-        return (
-            "We cannot send mail to this address: it has characters outside ASCII before "
-            "the @ (such as ö or é), which not every mail server can carry. Please use "
-            "another address."
-        )
-    return (
-        "An diese Adresse können wir leider nicht zustellen: Sie enthält Zeichen außerhalb "
-        "von ASCII vor dem @ (etwa ö oder é), die nicht jeder Mailserver transportiert. "
-        "Bitte verwenden Sie eine andere Adresse."
-    )
-
-
 def _signed_up(email: str, *, as_json: bool) -> Response:
-    message = _SAME_ANSWER.format(email=email.strip())
+    message = t("signup.done_message", email=email.strip())
     if as_json:
         return jsonify(status="pending", message=message)
     return Response(
@@ -227,11 +227,15 @@ def confirm_page(token: str) -> Response | str:
     if secret is None:
         return _invalid(503)
     try:
-        title, status = pending_for(
+        _, status = pending_for(
             deps().settings, deps().store, token, clock=deps().clock, secret=secret
         )
     except TokenError:
         return _invalid()
+    found = _token(token, "confirm")
+    if found is not None:
+        _speak_as(found.subscriber_id)
+    title = _list_title(found.list_name) if found else ""
     return render_template("audience/confirm.html", title=title, done=status == "active")
 
 
@@ -246,6 +250,9 @@ def confirm_post(token: str) -> Response | str:
         )
     except TokenError:
         return _invalid()
+    found = _token(token, "confirm")
+    if found is not None:
+        _speak_as(found.subscriber_id)
     return render_template(
         "audience/confirm.html", title=_list_title(confirmed.list_name), done=True
     )
@@ -259,6 +266,7 @@ def unsubscribe_page(token: str) -> Response | str:
     found = _token(token, "unsubscribe")
     if found is None:
         return _invalid()
+    _speak_as(found.subscriber_id)
     with deps().store.connect() as conn:
         current = q.get_subscription(conn, found.subscriber_id, found.list_name)
     done = current is None or current.status == "unsubscribed"
@@ -282,6 +290,7 @@ def unsubscribe_post(token: str) -> Response:
     with store.begin() as conn:
         person = q.get_subscriber(conn, found.subscriber_id)
         if person is not None:
+            use_language(person.language)
             unsubscribe_in(
                 conn,
                 person.id,
@@ -320,6 +329,7 @@ def preferences_page(token: str) -> Response | str:
     if found is None:
         return _invalid()
     settings, store = deps().settings, deps().store
+    _speak_as(found.subscriber_id)
     saved = False
     error = None
     if request.method == "POST":
@@ -336,16 +346,18 @@ def preferences_page(token: str) -> Response | str:
             )
             saved = True
         except AudienceError:
-            error = "Die Auswahl konnte nicht gespeichert werden."
+            error = t("preferences.not_saved")
     current = load_preferences(settings, store, found.subscriber_id)
     if current is None:
         return _invalid()
+    # A changed language shows at once: the answer to the save speaks the new one.
+    use_language(current.language)
     return render_template(
         "audience/preferences.html",
         prefs=current,
         saved=saved,
         error=error,
-        languages=[("de", "Deutsch"), ("en", "English")],
+        languages=[(code, t(f"languages.{code}")) for code in LANGUAGES],
     )
 
 

@@ -27,6 +27,8 @@ import secrets
 from flask import Blueprint, Flask, abort, request, session
 from markupsafe import Markup, escape
 
+from pipeline.web.i18n import t
+
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -64,13 +66,7 @@ def valid() -> bool:
 def check() -> None:
     """Refuse (400) a state-changing request without the right token."""
     if request.method not in SAFE_METHODS and not valid():
-        abort(
-            400,
-            description=(
-                "Das Formular ist abgelaufen oder ungültig (Sicherheitsprüfung). "
-                "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."
-            ),
-        )
+        abort(400, description=t("errors.csrf"))
 
 
 def protect(blueprint: Blueprint) -> None:

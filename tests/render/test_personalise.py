@@ -85,7 +85,10 @@ def test_personalisation_is_fast() -> None:
         ("informal", "de", "neutral", "Kim", "Meyer", "", "Hallo Kim"),
         ("informal", "de", "Frau", "", "Schulz", "", "Hallo"),
         ("formal", "en", "Frau", "Anna", "Schulz", "", "Dear Ms Schulz"),
-        ("formal", "en", "Frau", "Anna", "Schulz", "Dr.", "Dear Dr Schulz"),
+        ("formal", "en", "Frau", "Anna", "Schulz", "Dr.", "Dear Dr. Schulz"),
+        # titles are kept as written: every dot of a chain of titles stays
+        ("formal", "en", "Herr", "Deniz", "Çelik", "Prof. Dr.", "Dear Prof. Dr. Çelik"),
+        ("formal", "en", "neutral", "Deniz", "Çelik", "Prof. Dr.", "Dear Prof. Dr. Deniz Çelik"),
         ("formal", "en", "Herr", "Jonas", "Weber", "", "Dear Mr Weber"),
         ("formal", "en", "neutral", "Kim", "Meyer", "", "Dear Kim Meyer"),
         ("informal", "en", "Frau", "Anna", "", "", "Dear Anna"),
@@ -122,4 +125,6 @@ def test_salutation_follows_the_list_setting(settings: Settings) -> None:
     member = Recipient(**{**anna.__dict__, "list_name": "members"})
     assert salutation_for(settings, member) == "Liebe Anna"
     english = Recipient(**{**anna.__dict__, "language": "en"})
-    assert salutation_for(settings, english) == "Dear Dr Schulz"
+    assert salutation_for(settings, english) == "Dear Dr. Schulz"
+    # the language of the version sent wins over the subscriber's own
+    assert salutation_for(settings, english, language="de") == "Sehr geehrte Frau Dr. Schulz"

@@ -58,9 +58,7 @@ def test_press_release_with_embargo_contact_and_full_text(
 
 def test_confirmation_mail_asks_once_and_promotes_nothing(settings: Settings) -> None:
     url = "https://rundbrief.junge-buergermeister.example/confirm/TOKEN123"
-    rendered = render_confirmation(
-        settings, language="de", list_title="Presseverteiler", confirm_url=url
-    )
+    rendered = render_confirmation(settings, language="de", list_name="press", confirm_url=url)
     assert rendered.mailing_id is None
     assert rendered.subject == "Bitte bestätigen Sie Ihre Anmeldung: Presseverteiler"
     html, text = rendered.html, rendered.text
@@ -78,7 +76,7 @@ def test_confirmation_mail_asks_once_and_promotes_nothing(settings: Settings) ->
 
 def test_confirmation_in_english(settings: Settings) -> None:
     rendered = render_confirmation(
-        settings, language="en", list_title="Press list", confirm_url="https://x.example/c/1"
+        settings, language="en", list_name="press", confirm_url="https://x.example/c/1"
     )
     assert '<html lang="en"' in rendered.html
     assert "Please confirm your subscription" in rendered.html
