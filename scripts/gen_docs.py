@@ -180,7 +180,7 @@ def _plain_type(annotation: Any) -> str:
         return f"list of {_plain_type(inner)}"
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_plain_type(a) for a in typing.get_args(annotation))
-    names = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    names = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "none"}
     if annotation in names:
         return names[annotation]
     return getattr(annotation, "__name__", str(annotation))
@@ -201,6 +201,8 @@ def _number(value: Any) -> str:
 
 def _toml(value: Any) -> str:
     """A default as it would be written in config.toml."""
+    if value is None:
+        return "none"  # TOML has no null: the key is left out
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -258,6 +260,8 @@ def configuration_md() -> str:
         lines += ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
         for key in section.keys:
             default = key.default if key.default == "required" else f"`{key.default}`"
+            if key.default == "none":
+                default = "(not set)"
             lines.append(f"| `{key.name}` | {key.type} | {default} | {key.description} |")
     return "\n".join(lines) + "\n"
 
