@@ -51,14 +51,25 @@ class Section(BaseModel):
 
 
 class Organisation(Section):
-    name: str
-    website: str
-    postal_address: str
-    imprint_url: str
-    privacy_url: str = ""
-    logo_url: str = ""
-    language: Literal["de", "en"] = "de"
-    time_zone: str = "Europe/Berlin"
+    """Who sends: printed in every footer, with the imprint the law asks for."""
+
+    name: str = Field(description="Shown in the header and footer of every mail.")
+    website: str = Field(description="The organisation's website.")
+    postal_address: str = Field(
+        description="Printed in every footer (German law asks for a postal address)."
+    )
+    imprint_url: str = Field(description="Link to the imprint (DDG §5) in every footer.")
+    privacy_url: str = Field(default="", description="Link to the privacy notice.")
+    logo_url: str = Field(
+        default="", description="Logo in the mail header (on the organisation's own server)."
+    )
+    language: Literal["de", "en"] = Field(
+        default="de", description="Default language of mail and pages, `de` or `en`."
+    )
+    time_zone: str = Field(
+        default="Europe/Berlin",
+        description="Every schedule and every displayed date uses this time zone.",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -77,44 +88,121 @@ class Organisation(Section):
 
 
 class Storage(Section):
-    url: str = "sqlite:///var/rundbrief.db"
-    # How long SQLite waits for another process's lock before the command fails.
-    busy_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """The store: a SQLite file by default, PostgreSQL for several workers. It is created
+    on first use and migrated in place when a release adds migrations."""
+
+    url: str = Field(
+        default="sqlite:///var/rundbrief.db",
+        description="SQLAlchemy URL of the store; `postgresql+psycopg://user:pw@host/db` "
+        "lets several workers share one outbox (messages show it without the password).",
+    )
+    busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long SQLite waits for another process's lock before the "
+        "operation fails with one line.",
+    )
 
 
 class Feed(Section):
-    name: str = Field(min_length=1)
-    url: str = Field(min_length=1)
-    kind: FeedKind = "article"
-    enabled: bool = True
-    language: str = ""
+    """One ``[[feeds]]`` table per feed; ``name`` must be unique."""
+
+    name: str = Field(
+        min_length=1,
+        description="Unique short name, used by `--feed`, in logs and in `rundbrief feeds`.",
+    )
+    url: str = Field(
+        min_length=1,
+        description="`http(s)://` URL, `file://` URL or a path (relative to the "
+        "configuration file).",
+    )
+    kind: FeedKind = Field(
+        default="article", description="`article`, `event_report` or `press_release`."
+    )
+    enabled: bool = Field(
+        default=True, description="`false` keeps the feed and its items but stops fetching it."
+    )
+    language: str = Field(
+        default="", description="Language of its items when the feed does not say (`de`, `en`)."
+    )
 
 
 class Collect(Section):
-    timeout: float = Field(default=20.0, gt=0)
-    max_bytes: int = Field(default=10_000_000, gt=0)
-    backfill_days: int = Field(default=14, ge=0)
-    concurrency: int = Field(default=8, ge=1, le=64)
-    failures_before_flag: int = Field(default=5, ge=1)
-    summary_length: int = Field(default=320, ge=40)
+    """How feeds are fetched and turned into items."""
+
+    timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds for the whole fetch of one feed (connecting, redirects, "
+        "headers and body together), enforced during reads.",
+    )
+    max_bytes: int = Field(
+        default=10_000_000,
+        gt=0,
+        description="Largest feed body accepted, counted after gzip/deflate decoding.",
+    )
+    backfill_days: int = Field(
+        default=14,
+        ge=0,
+        description="Entries older than this when first seen are stored as seen, never mailed.",
+    )
+    concurrency: int = Field(default=8, ge=1, le=64, description="Feeds fetched at the same time.")
+    failures_before_flag: int = Field(
+        default=5, ge=1, description="Consecutive failures after which a feed is flagged."
+    )
+    summary_length: int = Field(
+        default=320,
+        ge=40,
+        description="Longest plain-text summary of an item, cut at a word.",
+    )
 
 
 class Compose(Section):
-    max_items: int = Field(default=12, ge=1)
-    newsletter_lists: list[str] = ["members"]
-    press_lists: list[str] = ["press"]
-    # Placeholders: {organisation} {week} {year} {date} {lead_title}. The newsletter
-    # subject in the organisation's language; empty: the locale's (mail.subject_pattern).
-    subject_pattern: str = ""
-    # The pattern per language (e.g. en = "..."); a language without one uses
-    # subject_pattern if it is the organisation's language, else its locale's.
-    subject_patterns: dict[Literal["de", "en"], str] = {}
-    max_html_bytes: int = Field(default=100_000, gt=0)
-    on_oversize: Literal["error", "cut"] = "error"
-    # Languages every mailing is rendered in; empty: the organisation's language only.
-    languages: list[Literal["de", "en"]] = []
-    # A folder whose templates override the bundled ones (same file names); empty: none.
-    templates_dir: str = ""
+    """What goes into a mailing and how it is rendered."""
+
+    max_items: int = Field(
+        default=12, ge=1, description="Most items in one newsletter (the newest are kept)."
+    )
+    newsletter_lists: list[str] = Field(
+        default=["members"], description="Lists a newsletter goes to (names from `[[lists]]`)."
+    )
+    press_lists: list[str] = Field(default=["press"], description="Lists a press release goes to.")
+    subject_pattern: str = Field(
+        default="",
+        description="The newsletter subject in the organisation's language; placeholders "
+        "`{organisation}`, `{week}`, `{year}` (ISO week and year), `{date}` "
+        '("19. Juni 2026"), `{lead_title}` (the first item\'s title). Empty: the '
+        'locale\'s pattern ("{organisation} · Newsletter KW {week}/{year}" in German, '
+        '"{organisation} · Newsletter week {week}/{year}" style in English).',
+    )
+    subject_patterns: dict[Literal["de", "en"], str] = Field(
+        default={},
+        description='The subject pattern per language (`en = "…"`); a language without '
+        "one uses `subject_pattern` if it is the organisation's language, else its "
+        "locale's pattern.",
+    )
+    max_html_bytes: int = Field(
+        default=100_000,
+        gt=0,
+        description="Largest HTML part allowed (Gmail clips at about 102 KB).",
+    )
+    on_oversize: Literal["error", "cut"] = Field(
+        default="error",
+        description="`error`: a bigger mail is refused, naming its size; `cut`: the last "
+        'items are left out and a "more on our website" link is added.',
+    )
+    languages: list[Literal["de", "en"]] = Field(
+        default=[],
+        description="Languages every mailing is rendered in (`de`, `en`); empty: "
+        "`organisation.language` only (subscribers of another language then get that "
+        "version, greeting included).",
+    )
+    templates_dir: str = Field(
+        default="",
+        description="A folder whose files override the bundled templates of the same name "
+        "(see [templates](templates.md)); empty: none.",
+    )
 
     @field_validator("subject_pattern")
     @classmethod
@@ -141,16 +229,22 @@ def _check_subject_pattern(value: str) -> str:
 
 
 class Press(Section):
-    contact_name: str = ""
-    contact_email: str = ""
-    contact_phone: str = ""
+    """The press contact box of every press release."""
+
+    contact_name: str = Field(
+        default="",
+        description="The press contact printed in every press release (the box is left "
+        "out when all three contact keys are empty).",
+    )
+    contact_email: str = Field(default="", description="Their address (a `mailto:` link).")
+    contact_phone: str = Field(default="", description="Their phone number (a `tel:` link).")
 
 
 class ListText(Section):
     """A list's title and footer reason in one language (``[lists.en]``)."""
 
-    title: str = ""
-    reason: str = ""
+    title: str = Field(default="", description="The list's title in this language.")
+    reason: str = Field(default="", description="The footer reason in this language.")
 
 
 class MailingList(Section):
@@ -160,14 +254,39 @@ class MailingList(Section):
     ``[lists.en]`` give them in another language (``title_in``/``reason_in``).
     """
 
-    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    title: str
-    reason: str
-    double_opt_in: bool = True
-    # "formal": "Sehr geehrte Frau Dr. Schulz"; "informal": "Liebe Anna"
-    salutation: Literal["formal", "informal"] = "informal"
-    de: ListText | None = None
-    en: ListText | None = None
+    name: str = Field(
+        min_length=1,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Unique short name (`a-z`, `0-9`, `-`, `_`) used by `--list`, in CSV "
+        "`lists` columns, in `[compose]` and in tokens.",
+    )
+    title: str = Field(
+        description="Shown to people: sign-up form, unsubscribe and preferences pages, "
+        "confirmation mail (in the organisation's language)."
+    )
+    reason: str = Field(
+        description="Printed in every mail's footer: why the recipient gets it (in the "
+        "organisation's language)."
+    )
+    double_opt_in: bool = Field(
+        default=True,
+        description="`true`: people may sign up on `/signup` (double opt-in); `false`: "
+        "filled by imports only (e.g. members).",
+    )
+    salutation: Literal["formal", "informal"] = Field(
+        default="informal",
+        description='`informal` ("Liebe Anna") or `formal` ("Sehr geehrte Frau Dr. Schulz").',
+    )
+    de: ListText | None = Field(
+        default=None,
+        description="`[lists.de]`: `title` and `reason` in German, when the organisation "
+        "writes in another language.",
+    )
+    en: ListText | None = Field(
+        default=None,
+        description="`[lists.en]`: `title` and `reason` in English (the English mail's "
+        "footer and pages use them).",
+    )
 
     def _text(self, language: str) -> ListText | None:
         found = getattr(self, language, None) if language in ("de", "en") else None
@@ -189,15 +308,36 @@ class MailingList(Section):
 
 
 class Sender(Section):
-    from_name: str
-    from_address: str
-    reply_to: str = ""
-    # The domain of Message-ID and List-Id; defaults to the domain of from_address.
-    domain: str = ""
-    unsubscribe_mailto: str = ""
-    feedback_id: str = ""
-    editors: list[str] = []
-    operator: str = ""
+    """The ``From`` of every mail and who hears about what."""
+
+    from_name: str = Field(description="The display name in `From`.")
+    from_address: str = Field(description="The address in `From`.")
+    reply_to: str = Field(default="", description="`Reply-To` address; empty: none.")
+    domain: str = Field(
+        default="",
+        description="The domain of `Message-ID` and `List-Id`; empty: the domain of "
+        "`from_address`.",
+    )
+    unsubscribe_mailto: str = Field(
+        default="",
+        description="An address added to `List-Unsubscribe` as a `mailto:` link; empty: "
+        "the https link only.",
+    )
+    feedback_id: str = Field(
+        default="",
+        description="Value of the `Feedback-ID` header (the complaint reports of Gmail's "
+        "feedback loop are grouped by it); empty: no header.",
+    )
+    editors: list[str] = Field(
+        default=[],
+        description="Addresses that may receive test copies and get the daemon's "
+        '"draft ready" note with a test copy.',
+    )
+    operator: str = Field(
+        default="",
+        description="Where operator notifications go (failing feeds, paused mailings, "
+        "finished sends); empty: only recorded and logged.",
+    )
 
     @property
     def message_domain(self) -> str:
@@ -205,15 +345,37 @@ class Sender(Section):
 
 
 class Web(Section):
-    base_url: str = "http://127.0.0.1:8000"
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    """The web app (``rundbrief serve``) and the public address every mail links to."""
+
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The public address of the web app: every link in every mail "
+        "(unsubscribe, preferences, archive) starts with it; https turns on `Secure` cookies.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `rundbrief serve` listens on.")
+    port: int = Field(
+        default=8000, ge=1, le=65535, description="Port `rundbrief serve` listens on."
+    )
     # Names of environment variables, never the values themselves.
-    secret_env: str = "RUNDBRIEF_SECRET"
-    editor_user_env: str = "RUNDBRIEF_EDITOR_USER"
-    editor_password_env: str = "RUNDBRIEF_EDITOR_PASSWORD"
-    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
-    proxy_hops: int = Field(default=0, ge=0, le=5)
+    secret_env: str = Field(
+        default="RUNDBRIEF_SECRET",
+        description="Variable holding the secret that signs sessions, unsubscribe links "
+        "and VERP return paths (required by `serve`, `preview` and sending).",
+    )
+    editor_user_env: str = Field(
+        default="RUNDBRIEF_EDITOR_USER", description="Variable holding the editors' login name."
+    )
+    editor_password_env: str = Field(
+        default="RUNDBRIEF_EDITOR_PASSWORD",
+        description="Variable holding the editors' password.",
+    )
+    proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description="Reverse proxies in front of the app whose `X-Forwarded-For`/`-Proto` "
+        "are trusted (0: forwarded headers are ignored).",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -224,59 +386,140 @@ class Web(Section):
 
 
 class Audience(Section):
-    confirm_days: int = Field(default=7, ge=1)
-    consent_version: str = "2026-01"
-    consent_text: str = (
-        "Ich möchte den Newsletter erhalten und kann mich jederzeit mit einem Klick abmelden."
+    """Sign-up, double opt-in and the consent evidence kept."""
+
+    confirm_days: int = Field(default=7, ge=1, description="Days a confirmation link stays valid.")
+    consent_version: str = Field(
+        default="2026-01",
+        description="Version of the consent text, stored with every sign-up as evidence "
+        "(change it whenever the text changes).",
     )
-    signups_per_ip_per_hour: int = Field(default=5, ge=1)
+    consent_text: str = Field(
+        default="Ich möchte den Newsletter erhalten und kann mich jederzeit mit einem Klick "
+        "abmelden.",
+        description="The consent sentence the sign-up form shows next to its tick box.",
+    )
+    signups_per_ip_per_hour: int = Field(
+        default=5,
+        ge=1,
+        description="Sign-ups accepted from one IP address per hour (then 429).",
+    )
 
 
 class Smtp(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=25, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "none"
-    username: str = ""
-    password_env: str = "RUNDBRIEF_SMTP_PASSWORD"
-    timeout: float = Field(default=30.0, gt=0)
-    connections: int = Field(default=4, ge=1, le=64)
+    """The ``smtp`` transport (see ``[delivery] transport``)."""
+
+    host: str = Field(default="127.0.0.1", description="The SMTP server or relay.")
+    port: int = Field(
+        default=25, ge=1, le=65535, description="25, 587 (STARTTLS) or 465 (implicit TLS)."
+    )
+    security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="`none`, `starttls` or `tls` (implicit TLS)."
+    )
+    username: str = Field(default="", description="AUTH user; empty: no AUTH.")
+    password_env: str = Field(
+        default="RUNDBRIEF_SMTP_PASSWORD",
+        description="Variable holding the password (read only when `username` is set).",
+    )
+    timeout: float = Field(default=30.0, gt=0, description="Seconds per SMTP command.")
+    connections: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Persistent connections, each worked by a thread.",
+    )
 
 
 class Dkim(Section):
-    enabled: bool = False
-    selector: str = ""
-    domain: str = ""
-    key_file: str = ""
-    algorithm: Literal["rsa-sha256", "ed25519-sha256"] = "rsa-sha256"
+    """DKIM signing of every message, when the relay does not sign for you."""
+
+    enabled: bool = Field(default=False, description="Sign every message.")
+    selector: str = Field(
+        default="", description="The DKIM selector (`selector._domainkey.domain`)."
+    )
+    domain: str = Field(
+        default="",
+        description="The signing domain; empty: the domain of `[sender] from_address`.",
+    )
+    key_file: str = Field(
+        default="",
+        description="PEM RSA key, or the base64 Ed25519 seed (relative to the configuration file).",
+    )
+    algorithm: Literal["rsa-sha256", "ed25519-sha256"] = Field(
+        default="rsa-sha256", description="`rsa-sha256` or `ed25519-sha256`."
+    )
 
 
 class Delivery(Section):
-    transport: str = "maildir"
-    maildir: str = "var/outbox"
-    batch_size: int = Field(default=200, ge=1, le=10_000)
-    per_second: float = Field(default=20.0, gt=0)
-    per_hour: int = Field(default=0, ge=0)  # 0: no hourly limit
-    max_attempts: int = Field(default=5, ge=1)
-    retry_base_seconds: float = Field(default=60.0, gt=0)
-    max_retry_hours: float = Field(default=48.0, gt=0)
-    # Pause after this many sends in a row (one provider request or SMTP chunk each) in
-    # which every recipient was refused permanently: then the sending is broken, not the
-    # addresses, and those deliveries are put back. Single refusals never pause.
-    pause_after_failures: int = Field(default=3, ge=1)
-    # A mailing paused by a fault is probed again by the daemon after this long (0: only
-    # by hand, `rundbrief send ID`), with probe_size deliveries; the wait doubles per
-    # failed probe, up to an hour.
-    resume_after_seconds: float = Field(default=300.0, ge=0)
-    probe_size: int = Field(default=5, ge=1, le=1000)
-    # A delivery claimed by a worker that vanished is claimed again after this long
-    # (at once when that worker ran on this machine and its process is gone).
-    lease_seconds: float = Field(default=300.0, gt=0)
-    # After a request whose answer never came (it may have been accepted), wait this long
-    # before asking the provider whether it has the message, or, where it cannot tell,
-    # before sending again (then counted as a possible duplicate).
-    unknown_wait_seconds: float = Field(default=600.0, ge=0)
-    # VERP return path "bounces+TOKEN@domain" when set, else from_address
-    bounce_domain: str = ""
+    """The outbox: which transport, how fast, how retries and pauses work."""
+
+    transport: str = Field(
+        default="maildir",
+        description="`smtp`, `maildir`, `postmark`, `mailgun`, `sendgrid` or `brevo`.",
+    )
+    maildir: str = Field(
+        default="var/outbox",
+        description="The Maildir of the `maildir` transport (relative to the configuration file).",
+    )
+    batch_size: int = Field(
+        default=200, ge=1, le=10_000, description="Deliveries claimed at a time."
+    )
+    per_second: float = Field(
+        default=20.0,
+        gt=0,
+        description="Messages per second for this transport, shared by all threads and workers.",
+    )
+    per_hour: int = Field(default=0, ge=0, description="Messages per hour (0: no hourly limit).")
+    max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Attempts before a transient refusal of a recipient becomes a failure.",
+    )
+    retry_base_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="First retry delay; doubles with each attempt, jittered.",
+    )
+    max_retry_hours: float = Field(
+        default=48.0, gt=0, description="A delivery older than this is not retried again."
+    )
+    # Then the sending is broken, not the addresses, and those deliveries are put back.
+    pause_after_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Sends in a row (a provider request or an SMTP chunk each) whose every "
+        "recipient was refused permanently before the mailing pauses; single refusals and "
+        "trouble at the server never pause.",
+    )
+    resume_after_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="When the daemon first tries a mailing paused by a fault again (the "
+        "wait doubles per failed try, up to an hour); `0`: only `rundbrief send ID` "
+        "resumes it.",
+    )
+    probe_size: int = Field(
+        default=5, ge=1, le=1000, description="How many deliveries that first try sends."
+    )
+    lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A sender's lease, renewed several times within it: a sender on "
+        "another machine silent for longer is gone and its claimed deliveries are taken "
+        "over (at once for a dead process on the same machine).",
+    )
+    unknown_wait_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="After a request that went unanswered: how long to wait before asking "
+        "the provider whether it has the message, or (where it cannot tell) sending it "
+        "again as a possible duplicate.",
+    )
+    bounce_domain: str = Field(
+        default="",
+        description="VERP return paths `bounces+TOKEN@bounce_domain` when set, else "
+        "`[sender] from_address`.",
+    )
 
     @field_validator("transport")
     @classmethod
@@ -289,26 +532,78 @@ class Delivery(Section):
 
 
 class Bounces(Section):
-    # "maildir:PATH", "mbox:PATH" or "imaps://user@host/INBOX"; empty: none configured
-    source: str = ""
-    password_env: str = "RUNDBRIEF_BOUNCE_PASSWORD"
-    soft_bounces_before_suppress: int = Field(default=5, ge=1)
+    """Reading bounce mail and when soft bounces suppress."""
+
+    source: str = Field(
+        default="",
+        description="Where `rundbrief bounces process` reads when no source is given: "
+        "`maildir:PATH`, `mbox:PATH` or `imaps://user@host/FOLDER` (user URL-encoded, "
+        "`%40` for `@`); empty: none.",
+    )
+    password_env: str = Field(
+        default="RUNDBRIEF_BOUNCE_PASSWORD", description="Variable holding the IMAP password."
+    )
+    soft_bounces_before_suppress: int = Field(
+        default=5,
+        ge=1,
+        description="Mailings to one address that may bounce softly before it is suppressed.",
+    )
 
 
 class Schedule(Section):
-    collect_every_minutes: int = Field(default=30, ge=1)
-    # Cron expressions (minute hour day month day_of_week) in the organisation's time zone.
-    compose_newsletter: str = "0 14 * * thu"
-    send_newsletter: str = "0 10 * * fri"
-    auto_approve: bool = False
-    bounces_every_minutes: int = Field(default=15, ge=1)
-    misfire_grace_seconds: int = Field(default=3600, ge=1)
-    max_send_delay_minutes: int = Field(default=120, ge=0)
-    period: Literal["iso_week", "month"] = "iso_week"
-    notify_failed_deliveries: int = Field(default=20, ge=1)
-    # A job that failed because the store did (locked, server down) runs again after
-    # this long, doubling per failure in a row (up to 15 minutes).
-    store_retry_seconds: float = Field(default=30.0, gt=0)
+    """The daemon's jobs (``rundbrief run``); times in ``[organisation] time_zone``."""
+
+    collect_every_minutes: int = Field(
+        default=30, ge=1, description="Minutes between two collects."
+    )
+    compose_newsletter: str = Field(
+        default="0 14 * * thu",
+        description="Cron expression (minute hour day month day-of-week, in "
+        "`organisation.time_zone`) for composing the draft; day numbers as in cron "
+        "(`0`/`7` Sunday).",
+    )
+    send_newsletter: str = Field(
+        default="0 10 * * fri",
+        description="Cron expression for sending the period's newsletter.",
+    )
+    auto_approve: bool = Field(
+        default=False,
+        description="`true`: the newsletter goes out at its send time without an editor's "
+        "approval (it is rendered and checked first).",
+    )
+    bounces_every_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="Minutes between two bounce runs (only when `[bounces] source` is set).",
+    )
+    misfire_grace_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="How late (after downtime) compose and send may still start; later "
+        "times are skipped and caught up by the `sync` job within `max_send_delay_minutes`.",
+    )
+    max_send_delay_minutes: int = Field(
+        default=120,
+        ge=0,
+        description="A newsletter or press release more than this late is not sent by "
+        "itself: it is held for an editor and the operator is told (`0`: only on time).",
+    )
+    period: Literal["iso_week", "month"] = Field(
+        default="iso_week",
+        description="One newsletter per `iso_week` or per `month` (its `period_key`, e.g. "
+        "`newsletter:2026-W48`).",
+    )
+    notify_failed_deliveries: int = Field(
+        default=20,
+        ge=1,
+        description="Failed deliveries of one mailing that make an operator mail.",
+    )
+    store_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A job that failed because the store did (locked, server down) runs "
+        "again after this long, doubling per failure in a row (up to 15 minutes).",
+    )
 
     @field_validator("compose_newsletter", "send_newsletter")
     @classmethod

@@ -39,10 +39,22 @@ class Provider:
 class ProviderSettings:
     """Settings shared by the HTTP providers; a provider adds its own fields."""
 
-    api_key_env: str = ""
-    base_url: str = field(default="", metadata={"url": True})
-    timeout: float = field(default=30.0, metadata={"gt": 0})
-    connections: int = field(default=4, metadata={"ge": 1, "le": 64})
+    # "description" metadata is what the configuration reference (docs/) prints.
+    api_key_env: str = field(
+        default="", metadata={"description": "Variable holding the provider's API key."}
+    )
+    base_url: str = field(default="", metadata={"url": True, "description": "The API address."})
+    timeout: float = field(
+        default=30.0, metadata={"gt": 0, "description": "Seconds one request may take."}
+    )
+    connections: int = field(
+        default=4,
+        metadata={
+            "ge": 1,
+            "le": 64,
+            "description": "Connections kept open to the provider (requests at a time).",
+        },
+    )
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any], *, source: str, section: str) -> Self:

@@ -16,9 +16,18 @@ class BrevoSettings(ProviderSettings):
     # Brevo does not sign its calls; the webhook is created with one of: user and
     # password in its URL (https://USER:PASSWORD@host/webhooks/brevo), or a bearer
     # token (Brevo's "auth" option, or ?token=TOKEN in the URL). Either set is enough.
-    webhook_user_env: str = "RUNDBRIEF_BREVO_WEBHOOK_USER"
-    webhook_password_env: str = "RUNDBRIEF_BREVO_WEBHOOK_PASSWORD"
-    webhook_token_env: str = "RUNDBRIEF_BREVO_WEBHOOK_TOKEN"
+    webhook_user_env: str = field(
+        default="RUNDBRIEF_BREVO_WEBHOOK_USER",
+        metadata={"description": "Variable holding the basic-auth user of `/webhooks/brevo`."},
+    )
+    webhook_password_env: str = field(
+        default="RUNDBRIEF_BREVO_WEBHOOK_PASSWORD",
+        metadata={"description": "Variable holding the basic-auth password of `/webhooks/brevo`."},
+    )
+    webhook_token_env: str = field(
+        default="RUNDBRIEF_BREVO_WEBHOOK_TOKEN",
+        metadata={"description": "Variable holding its bearer token (header or `?token=`)."},
+    )
 
 
 PROVIDER = Provider(

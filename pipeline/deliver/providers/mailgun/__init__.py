@@ -11,9 +11,20 @@ from pipeline.deliver.providers.base import Provider, ProviderSettings
 @dataclass(frozen=True)
 class MailgunSettings(ProviderSettings):
     api_key_env: str = "RUNDBRIEF_MAILGUN_API_KEY"
-    base_url: str = field(default="https://api.eu.mailgun.net", metadata={"url": True})
-    domain: str = ""  # the sending domain; defaults to the sender's domain
-    webhook_signing_key_env: str = "RUNDBRIEF_MAILGUN_SIGNING_KEY"
+    base_url: str = field(
+        default="https://api.eu.mailgun.net",
+        metadata={"url": True, "description": "The API address (US: `https://api.mailgun.net`)."},
+    )
+    domain: str = field(
+        default="",
+        metadata={
+            "description": "The Mailgun sending domain; empty: the domain of `[sender] from_address`."
+        },
+    )
+    webhook_signing_key_env: str = field(
+        default="RUNDBRIEF_MAILGUN_SIGNING_KEY",
+        metadata={"description": "Variable holding Mailgun's webhook signing key."},
+    )
 
 
 PROVIDER = Provider(

@@ -12,11 +12,21 @@ from pipeline.deliver.providers.base import Provider, ProviderSettings
 class SendgridSettings(ProviderSettings):
     api_key_env: str = "RUNDBRIEF_SENDGRID_API_KEY"
     base_url: str = field(default="https://api.sendgrid.com", metadata={"url": True})
-    # The Signed Event Webhook's verification key as SendGrid shows it (base64 DER of an
-    # ECDSA P-256 public key). Public, so it is kept in the file; empty: webhook off.
-    webhook_public_key: str = ""
-    # Signed calls older (or newer) than this are refused.
-    webhook_max_age_seconds: float = field(default=300.0, metadata={"gt": 0})
+    # base64 DER of an ECDSA P-256 public key: public, so it is kept in the file
+    webhook_public_key: str = field(
+        default="",
+        metadata={
+            "description": "The Signed Event Webhook's verification key as SendGrid shows it "
+            "(base64); empty: `/webhooks/sendgrid` answers 503."
+        },
+    )
+    webhook_max_age_seconds: float = field(
+        default=300.0,
+        metadata={
+            "gt": 0,
+            "description": "Signed calls further from now than this are refused.",
+        },
+    )
 
 
 PROVIDER = Provider(
