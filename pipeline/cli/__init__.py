@@ -191,30 +191,16 @@ def check(
 
     Example: rundbrief --config /etc/rundbrief/config.toml check --strict
     """
-    from pipeline.deliver import check_readiness, readiness_report
+    from pipeline.deliver import check_readiness, readiness_json, readiness_report
 
     state = app_context(ctx)
     settings = state.settings
     state.store  # noqa: B018 - opening migrates
     found = check_readiness(settings, strict=strict)
-    errors = sum(f.severity == "error" for f in found)
     if as_json:
         from pipeline.cli.output import emit_json
-        from pipeline.deliver.readiness import reaches_people
 
-        emit_json(
-            {
-                "ok": errors == 0,
-                "source": settings.source,
-                "transport": settings.delivery.transport,
-                "reaches_people": reaches_people(settings),
-                "strict": strict,
-                "store": state.store.dialect,
-                "errors": errors,
-                "warnings": len(found) - errors,
-                "findings": [f.as_json(settings.source) for f in found],
-            }
-        )
+        emit_json({**readiness_json(settings, found, strict=strict), "store": state.store.dialect})
     else:
         typer.echo(
             f"{settings.source}: configuration valid ({len(settings.feeds)} feeds, "
@@ -222,7 +208,7 @@ def check(
             f"store {state.store.dialect})"
         )
         typer.echo(readiness_report(settings, found))
-    if errors:
+    if any(f.severity == "error" for f in found):
         raise typer.Exit(1)
 
 

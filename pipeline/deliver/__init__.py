@@ -17,7 +17,7 @@ first use, so the value types here cost nothing to import):
   on one mailing cooperate, none makes another stop.
 - ``check_readiness(settings)``: the production rules (``Finding`` values: a loopback
   ``base_url``, no imprint, no signing secret ...) when the transport reaches people;
-  ``readiness_report`` words them; ``require_ready`` raises ``NotReadyError`` on an
+  ``readiness_report`` words them (``readiness_json`` for scripts); ``require_ready`` raises ``NotReadyError`` on an
   error (the outbox calls it before every real send, the daemon and ``worker`` at start).
 - ``MessageBuilder``: the parts common to all recipients once per mailing, the personal
   parts spliced in per recipient.
@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from pipeline.deliver.readiness import (
         Finding,
         check_readiness,
+        readiness_json,
         readiness_report,
         require_ready,
     )
@@ -218,7 +219,14 @@ _LAZY = {
         "iter_mailings_to_work",
         "send_mailing",
     ),
-    "readiness": ("Finding", "check_readiness", "readiness_report", "require_ready"),
+    "readiness": (
+        "Finding",
+        "check_readiness",
+        "readiness_json",
+        "readiness_json",
+        "readiness_report",
+        "require_ready",
+    ),
     "single": ("plain_message", "send_test", "single_message"),
     "system": ("SystemMailWorker", "TransportFactory", "drain_system_mail", "enqueue"),
 }
@@ -249,6 +257,7 @@ __all__ = [
     "iter_mailings_to_work",
     "mailings_to_work",
     "plain_message",
+    "readiness_json",
     "readiness_report",
     "require_ready",
     "send_mailing",

@@ -244,6 +244,10 @@ def send_mailing(
     finishes it). A transport that reaches people needs a production-ready configuration
     (``deliver.readiness``): else ``NotReadyError``, before anything changes.
     """
+    if not dry_run:
+        # The one gate of every real send (send, web, daemon, worker): no byte reaches a
+        # person while the mail would carry unusable links or lack the imprint.
+        require_ready(settings)
     started = time.monotonic()
     stop = stop or (lambda: False)
     state = _check_sendable(db.mailing_state(store, mailing_id), mailing_id, clock)
@@ -264,9 +268,6 @@ def send_mailing(
         _dry_run(sender)
         sender.report.seconds = time.monotonic() - started
         return sender.report
-    # The one gate of every real send (send, web, daemon, worker): no byte reaches a
-    # person while the mail would carry unusable links or lack the imprint.
-    require_ready(settings)
     own = transport is None
     if transport is None:
         from pipeline.deliver.factory import transport_from_settings

@@ -8,6 +8,7 @@ runs are never held up by them.
 
     check_readiness(settings) ─▶ [Finding(severity, code, key, message, hint, line)]
     readiness_report(settings, found) ─▶ the text ``check`` prints (a refusal carries it)
+    readiness_json(settings, found, strict=) ─▶ what ``check --json`` prints
     require_ready(settings) ─▶ NotReadyError when any finding is an error
 
 ``require_ready`` is the one gate: the outbox calls it before a real send (``send``,
@@ -95,6 +96,21 @@ def readiness_report(settings: Settings, found: Sequence[Finding]) -> str:
         out.append(f"{where}: {f.severity}: {f.key}: {f.message} [{f.code}]")
         out.append(f"    hint: {f.hint}")
     return "\n".join(out)
+
+
+def readiness_json(settings: Settings, found: Sequence[Finding], *, strict: bool) -> dict[str, Any]:
+    """What ``check --json`` prints: ``ok``, the counts and every finding."""
+    errors = sum(f.severity == "error" for f in found)
+    return {
+        "ok": errors == 0,
+        "source": settings.source,
+        "transport": settings.delivery.transport,
+        "reaches_people": reaches_people(settings),
+        "strict": strict,
+        "errors": errors,
+        "warnings": len(found) - errors,
+        "findings": [f.as_json(settings.source) for f in found],
+    }
 
 
 def require_ready(settings: Settings) -> None:
