@@ -2,6 +2,7 @@
 
     RundbriefError            root: the CLI prints its message on one line and exits 1
      ├── ConfigError          config.toml or an environment variable is wrong (exit 2)
+     ├── NotReadyError        valid, but not fit to mail real people (``rundbrief check``)
      ├── StoreError           the database cannot be opened or migrated
      ├── FeedError            one feed could not be fetched or parsed (carries the feed)
      ├── WorkflowError        an operation on a mailing is not possible now
@@ -33,6 +34,21 @@ class ConfigError(RundbriefError):
     """The configuration is invalid: the message names the file, the key and the expectation."""
 
     exit_code = 2
+
+
+class NotReadyError(RundbriefError):
+    """The configuration is valid but would send mail that people or their providers
+    refuse (a loopback ``base_url``, no imprint, no signing secret ...).
+
+    The message is the list ``rundbrief check`` prints, one finding per line, so the
+    CLI prints it as it is (``multiline``); ``findings`` keeps them for a program.
+    """
+
+    multiline = True
+
+    def __init__(self, message: str, *, findings: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.findings = findings
 
 
 class StoreError(RundbriefError):

@@ -179,18 +179,41 @@ def _global(
 
 
 @app.command("check")
-def check(ctx: typer.Context) -> None:
-    """Validate the configuration and open (and migrate) the store.
+def check(
+    ctx: typer.Context,
+    strict: bool = typer.Option(False, "--strict", help="Treat every warning as an error."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+) -> None:
+    """Validate the configuration, open (and migrate) the store, and check that it is
+    fit to mail real people.
 
-    Example: rundbrief --config /etc/rundbrief/config.toml check
+    With smtp or an HTTP provider as transport, errors (exit status 1): a base_url that
+    is not https or not public, no postal address or imprint, a list without a reason,
+    the signing secret missing or short. Warnings: DKIM off with smtp, no bounce
+    handling, no Feedback-ID. `send`, `worker` and `run` refuse to start on an error,
+    with the same words. A Maildir transport is not checked (the demo).
+
+    Example: rundbrief --config /etc/rundbrief/config.toml check --strict
     """
+    from pipeline.deliver import check_readiness, readiness_json, readiness_report
+
     state = app_context(ctx)
     settings = state.settings
     state.store  # noqa: B018 - opening migrates
-    typer.echo(
-        f"{settings.source}: ok ({len(settings.feeds)} feeds, {len(settings.lists)} lists, "
-        f"transport {settings.delivery.transport}, store {state.store.dialect})"
-    )
+    found = check_readiness(settings, strict=strict)
+    if as_json:
+        from pipeline.cli.output import emit_json
+
+        emit_json({**readiness_json(settings, found, strict=strict), "store": state.store.dialect})
+    else:
+        typer.echo(
+            f"{settings.source}: configuration valid ({len(settings.feeds)} feeds, "
+            f"{len(settings.lists)} lists, transport {settings.delivery.transport}, "
+            f"store {state.store.dialect})"
+        )
+        typer.echo(readiness_report(settings, found))
+    if any(f.severity == "error" for f in found):
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -198,8 +221,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="rundbrief")
     except RundbriefError as exc:
-        # One line whatever the message holds (a driver's text may span several).
-        message = " ".join(str(exc).split())
+        # One line whatever the message holds (a driver's text may span several), but
+        # for a list made to be read in lines (``NotReadyError``: check's findings).
+        lines = getattr(exc, "multiline", False)
+        message = str(exc) if lines else " ".join(str(exc).split())
         print(f"rundbrief: error: {message}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -30,11 +30,12 @@ def run_cmd(ctx: typer.Context) -> None:
 
     state = app_context(ctx)
     settings = state.settings
-    # Every mail carries signed links: without the secret nothing could be sent, so say
-    # so now rather than at Friday 10:00.
-    settings.secret(settings.web.secret_env, key="web.secret_env")
     store = state.store
+    # refuses a configuration `rundbrief check` finds not ready, in check's words
     daemon = Daemon(settings, store, clock=state.clock)
+    # Every mail carries signed links: without the secret nothing could be sent, so say
+    # so now rather than at Friday 10:00 (with a Maildir too).
+    settings.secret(settings.web.secret_env, key="web.secret_env")
     console.print(
         f"rundbrief run: worker {daemon.ctx.worker}, time zone {settings.organisation.time_zone}, "
         f"store {store.dialect}; stop with Ctrl-C or SIGTERM"

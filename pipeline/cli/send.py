@@ -185,11 +185,18 @@ def register(app: typer.Typer) -> None:
 
         Example: rundbrief worker --poll 10
         """
-        from pipeline.deliver import mailings_to_work, send_mailing, transport_from_settings
+        from pipeline.deliver import (
+            mailings_to_work,
+            require_ready,
+            send_mailing,
+            transport_from_settings,
+        )
         from pipeline.errors import DeliveryError
 
         state = app_context(ctx)
         settings, store, clock = state.settings, state.store, state.clock
+        # at start, not at the first mailing: a worker with nothing to do would wait on
+        require_ready(settings)
         total = 0
         with transport_from_settings(settings) as transport, stop_on_signals() as stop:
             while not stop.is_set():

@@ -15,6 +15,10 @@ first use, so the value types here cost nothing to import):
 - ``Lease``, ``worker_id``, ``start_sending``, ``active_senders``, ``ended_here``: the
   one lease every sender (``send``, ``worker``, the daemon) holds on a mailing; senders
   on one mailing cooperate, none makes another stop.
+- ``check_readiness(settings)``: the production rules (``Finding`` values: a loopback
+  ``base_url``, no imprint, no signing secret ...) when the transport reaches people;
+  ``readiness_report`` words them (``readiness_json`` for scripts); ``require_ready`` raises ``NotReadyError`` on an
+  error (the outbox calls it before every real send, the daemon and ``worker`` at start).
 - ``MessageBuilder``: the parts common to all recipients once per mailing, the personal
   parts spliced in per recipient.
 - system mail (confirmations, notifications, test copies): ``enqueue`` a finished
@@ -52,6 +56,13 @@ if TYPE_CHECKING:
         iter_mailings_to_work,
         mailings_to_work,
         send_mailing,
+    )
+    from pipeline.deliver.readiness import (
+        Finding,
+        check_readiness,
+        readiness_json,
+        readiness_report,
+        require_ready,
     )
     from pipeline.deliver.single import plain_message, send_test, single_message
     from pipeline.deliver.system import (
@@ -208,6 +219,14 @@ _LAZY = {
         "iter_mailings_to_work",
         "send_mailing",
     ),
+    "readiness": (
+        "Finding",
+        "check_readiness",
+        "readiness_json",
+        "readiness_json",
+        "readiness_report",
+        "require_ready",
+    ),
     "single": ("plain_message", "send_test", "single_message"),
     "system": ("SystemMailWorker", "TransportFactory", "drain_system_mail", "enqueue"),
 }
@@ -217,6 +236,7 @@ __all__ = [
     "Blame",
     "ClosedOnExit",
     "Confirming",
+    "Finding",
     "Lease",
     "MessageBuilder",
     "MessageParts",
@@ -230,12 +250,16 @@ __all__ = [
     "Transport",
     "TransportFactory",
     "active_senders",
+    "check_readiness",
     "drain_system_mail",
     "ended_here",
     "enqueue",
     "iter_mailings_to_work",
     "mailings_to_work",
     "plain_message",
+    "readiness_json",
+    "readiness_report",
+    "require_ready",
     "send_mailing",
     "send_test",
     "single_message",

@@ -42,6 +42,7 @@ from pipeline.deliver import Blame, Confirming, OutgoingMessage, SendResult, Tra
 from pipeline.deliver.lease import Lease, start_sending, worker_id
 from pipeline.deliver.message import MessageBuilder
 from pipeline.deliver.ratelimit import RateLimiter
+from pipeline.deliver.readiness import require_ready
 from pipeline.deliver.retry import Outcome, RetryPolicy, decide
 from pipeline.errors import AudienceError, DeliveryError, PermanentDeliveryError
 from pipeline.models import MailingStatus, Recipient
@@ -240,8 +241,13 @@ def send_mailing(
     ``worker`` command) only helps with mailings already sending; ``resume_paused=False``
     (the daemon) leaves a paused mailing alone. ``wait_for_retries=False`` returns when
     only future retries are left (the mailing stays ``sending``; a later run or a worker
-    finishes it).
+    finishes it). A transport that reaches people needs a production-ready configuration
+    (``deliver.readiness``): else ``NotReadyError``, before anything changes.
     """
+    if not dry_run:
+        # The one gate of every real send (send, web, daemon, worker): no byte reaches a
+        # person while the mail would carry unusable links or lack the imprint.
+        require_ready(settings)
     started = time.monotonic()
     stop = stop or (lambda: False)
     state = _check_sendable(db.mailing_state(store, mailing_id), mailing_id, clock)

@@ -92,6 +92,10 @@ class Daemon:
         transport_factory: Callable[[], Transport] | None = None,
         threads: int = 4,
     ) -> None:
+        from pipeline.deliver import require_ready
+
+        # Refuse now, not at Friday 10:00: its send jobs would fail on it every minute.
+        require_ready(settings)
         self.settings = settings
         self.store = store
         self.ctx = jobs.JobContext(

@@ -24,17 +24,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from pipeline.bounces import BounceProcessor
-from pipeline.config import Settings
-from pipeline.deliver.providers import (
-    PROVIDERS,
-    Replays,
-    SecretLookup,
-    Webhook,
-    WebhookCall,
-    load,
-    provider_settings,
-)
-from pipeline.errors import ConfigError
+from pipeline.deliver.providers import PROVIDERS, Replays, WebhookCall, webhook_of
 from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
@@ -49,26 +39,13 @@ def _answer(status: int, **body: Any) -> Response:
     return response
 
 
-def secret_lookup(settings: Settings) -> SecretLookup:
-    """``*_env`` name -> value through ``Settings.secret``; None when it is not set."""
-
-    def lookup(env_name: str, key: str) -> str | None:
-        try:
-            return settings.secret(env_name, key=key)
-        except ConfigError:
-            return None
-
-    return lookup
-
-
 @blueprint.post("/<provider>")
 def webhook(provider: str) -> Response:
     entry = PROVIDERS.get(provider)
     if entry is None:
         return _answer(404, error=f"no webhook for {provider!r}")
     web = deps()
-    config = provider_settings(web.settings, provider)
-    hook: Webhook = load(entry.webhook)(config, secret_lookup(web.settings))
+    hook = webhook_of(web.settings, provider)
     now = web.clock.now().timestamp()
     call = WebhookCall(
         headers={name.lower(): value for name, value in request.headers.items()},

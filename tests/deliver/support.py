@@ -14,6 +14,7 @@ from pipeline.clock import Clock
 from pipeline.render import RenderedMailing
 from pipeline.store import Store
 from pipeline.store.schema import mailings, renders, subscribers, subscriptions
+from tests.support.settings import PUBLIC_BASE_URL
 from tests.support.smtp import SmtpServer
 
 SECRET = "test-secret-for-tokens-0123456789abcdef"
@@ -192,7 +193,7 @@ from_name = "Netzwerk Junge Bürgermeister*innen"
 from_address = "newsletter@junge-buergermeister.example"
 
 [web]
-base_url = "https://rundbrief.junge-buergermeister.example"
+base_url = "{PUBLIC_BASE_URL}"
 
 [delivery]
 transport = "{transport}"

@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Settings, settings_from_dict
+from pipeline.config import HTTP_PROVIDERS, Settings, settings_from_dict
 
 BASE: dict[str, Any] = {
     "organisation": {
@@ -44,6 +44,12 @@ BASE: dict[str, Any] = {
 }
 
 
+# A web address recipients could reach (no reserved name like .example): what
+# `rundbrief check` asks of a configuration whose transport reaches people. The tests'
+# SMTP servers and providers still listen on loopback; nothing is ever fetched from it.
+PUBLIC_BASE_URL = "https://rundbrief.junge-buergermeister.de"
+
+
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in overrides.items():
@@ -55,9 +61,14 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings rooted in ``tmp_path`` with a SQLite file there; sections merge deeply."""
+    """Settings rooted in ``tmp_path`` with a SQLite file there; sections merge deeply.
+
+    With smtp or a provider as transport the base URL is ``PUBLIC_BASE_URL``, so the
+    outbox's production gate lets the send through (a test's own ``web`` wins)."""
     data = merge(BASE, {"storage": {"url": f"sqlite:///{tmp_path / 'rundbrief.db'}"}})
     data = merge(data, {"delivery": {"maildir": str(tmp_path / "outbox")}})
+    if overrides.get("delivery", {}).get("transport") in ("smtp", *HTTP_PROVIDERS):
+        data = merge(data, {"web": {"base_url": PUBLIC_BASE_URL}})
     data = merge(data, overrides)
     return settings_from_dict(data, source=str(tmp_path / "config.toml"), base_dir=str(tmp_path))
 

@@ -14,8 +14,9 @@ provider's HTTP client, wire format and crypto load only when it is used.
 
 Public API (``pipeline.deliver.providers`` is a public sub-package: the web app's
 webhook route and the settings check use it directly): ``PROVIDERS``, ``Provider``,
-``ProviderSettings``, ``provider_settings``, ``settings_of``, ``check``, ``load``, and
-the webhook protocol ``Webhook``, ``WebhookCall``, ``Replays``, ``SecretLookup``.
+``ProviderSettings``, ``provider_settings``, ``settings_of``, ``check``, ``load``,
+``webhook_of`` (a provider's webhook built from the settings) and the webhook protocol
+``Webhook``, ``WebhookCall``, ``Replays``, ``SecretLookup``.
 
 Adding a provider: a package with its settings dataclass, ``PROVIDER`` entry,
 ``transport.py`` and ``webhook.py``, and one line below.
@@ -31,6 +32,7 @@ from pipeline.config import Settings
 from pipeline.deliver.providers import brevo, mailgun, postmark, sendgrid
 from pipeline.deliver.providers.base import Provider, ProviderSettings
 from pipeline.deliver.providers.webhooks import Replays, SecretLookup, Webhook, WebhookCall
+from pipeline.errors import ConfigError
 
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (postmark.PROVIDER, mailgun.PROVIDER, sendgrid.PROVIDER, brevo.PROVIDER)
@@ -51,6 +53,7 @@ __all__ = [
     "load",
     "provider_settings",
     "settings_of",
+    "webhook_of",
 ]
 
 
@@ -81,3 +84,17 @@ def load(target: str) -> Any:
     for part in attribute.split("."):
         found = getattr(found, part)
     return found
+
+
+def webhook_of(settings: Settings, name: str) -> Webhook:
+    """Provider ``name``'s webhook with its configured secrets (the web route builds one
+    per call; ``rundbrief check`` asks it whether it is configured)."""
+
+    def secret(env_name: str, key: str) -> str | None:
+        try:
+            return settings.secret(env_name, key=key)
+        except ConfigError:
+            return None
+
+    hook: Webhook = load(PROVIDERS[name].webhook)(provider_settings(settings, name), secret)
+    return hook

@@ -57,6 +57,10 @@ class Refusal:
 
 
 class Webhook(Protocol):
+    def configured(self) -> bool:
+        """Whether its secret (or key) is set; without it every call is refused (503)."""
+        ...
+
     def authenticate(self, call: WebhookCall) -> Refusal | None:
         """None when the call is the provider's; else why not."""
         ...

@@ -54,9 +54,12 @@ class BrevoWebhook:
         self.password = secret(config.webhook_password_env, "brevo.webhook_password_env")
         self.token = secret(config.webhook_token_env, "brevo.webhook_token_env")
 
+    def configured(self) -> bool:
+        return bool(self.user and self.password) or bool(self.token)
+
     def authenticate(self, call: WebhookCall) -> Refusal | None:
         basic = bool(self.user and self.password)
-        if not basic and not self.token:
+        if not self.configured():
             return not_configured("Brevo")
         if self.token:
             bearer = _BEARER.match(call.header("Authorization"))

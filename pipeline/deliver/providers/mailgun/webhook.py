@@ -33,6 +33,9 @@ class MailgunWebhook:
     def __init__(self, config: MailgunSettings, secret: SecretLookup) -> None:
         self.key = secret(config.webhook_signing_key_env, "mailgun.webhook_signing_key_env")
 
+    def configured(self) -> bool:
+        return bool(self.key)
+
     def authenticate(self, call: WebhookCall) -> Refusal | None:
         if not self.key:
             return not_configured("Mailgun")

@@ -34,6 +34,9 @@ class PostmarkWebhook:
         self.user = secret(config.webhook_user_env, "postmark.webhook_user_env")
         self.password = secret(config.webhook_password_env, "postmark.webhook_password_env")
 
+    def configured(self) -> bool:
+        return bool(self.user and self.password)
+
     def authenticate(self, call: WebhookCall) -> Refusal | None:
         if not self.user or not self.password:
             return not_configured("Postmark")

@@ -86,6 +86,9 @@ class SendgridWebhook:
             except ValueError as exc:
                 self.key_problem = f"[sendgrid] webhook_public_key: {exc}"
 
+    def configured(self) -> bool:
+        return self.key is not None
+
     def authenticate(self, call: WebhookCall) -> Refusal | None:
         if self.key is None:
             if self.key_problem:
