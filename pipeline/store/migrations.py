@@ -2,7 +2,7 @@
 
 ``schema_version`` holds the number of the last migration applied. Opening a store
 applies whatever is missing, so a deployed database upgrades in place on the first run
-of a new release (back up the SQLite file first, see README "Upgrading").
+of a new release (back up the SQLite file first, see docs/deploy.md, "Upgrades").
 
 Migration 1 is the baseline and creates the tables of ``schema.py`` as they were at the
 first release. From then on every schema change is a new numbered function with
