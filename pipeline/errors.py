@@ -94,6 +94,16 @@ class ApprovalRefused(WorkflowError):
     """The approval policy does not let this person approve this mailing."""
 
 
+class PermissionDenied(RundbriefError):
+    """The actor's role does not allow the action (``action``, ``role``): a 403 on the
+    web and the API, one line and exit status 1 on the CLI."""
+
+    def __init__(self, message: str, *, action: str = "", role: str = "") -> None:
+        super().__init__(message)
+        self.action = action
+        self.role = role
+
+
 class RenderError(RundbriefError):
     """A mailing cannot be rendered into an e-mail that meets our standards."""
 
