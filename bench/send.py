@@ -76,7 +76,8 @@ def settings_for(folder: Path, port: int, connections: int) -> Settings:
             "unsubscribe_mailto": "abmelden@junge-buergermeister.example",
         },
         "compose": {"press_lists": ["members"]},
-        "web": {"base_url": "https://rundbrief.junge-buergermeister.example"},
+        # a public name, as `rundbrief check` asks of smtp (nothing is fetched from it)
+        "web": {"base_url": "https://rundbrief.junge-buergermeister.de"},
         "delivery": {"transport": "smtp", "per_second": 1_000_000, "batch_size": 500},
         "smtp": {"host": "127.0.0.1", "port": port, "connections": connections},
     }
