@@ -217,14 +217,27 @@ class Compose(Section):
         return value
 
 
-def _check_subject_pattern(value: str) -> str:
+# What a newsletter subject pattern may name (``pipeline.render.subject`` fills them).
+SUBJECT_PLACEHOLDERS = ("organisation", "week", "year", "date", "lead_title")
+
+
+def unknown_subject_placeholder(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be a subject ("unknown placeholder {x} (known: …)"), or
+    None. The one check of configured and locale patterns alike; ``ValueError`` on a
+    lone brace."""
     import string
 
-    known = ("organisation", "week", "year", "date", "lead_title")
-    for _, name, _, _ in string.Formatter().parse(value):  # ValueError on a lone brace
-        if name is not None and name not in known:
-            listed = ", ".join("{" + k + "}" for k in known)
-            raise ValueError(f"unknown placeholder {{{name}}} (known: {listed})")
+    for _, name, _, _ in string.Formatter().parse(pattern):
+        if name is not None and name not in SUBJECT_PLACEHOLDERS:
+            listed = ", ".join("{" + k + "}" for k in SUBJECT_PLACEHOLDERS)
+            return f"unknown placeholder {{{name}}} (known: {listed})"
+    return None
+
+
+def _check_subject_pattern(value: str) -> str:
+    problem = unknown_subject_placeholder(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

@@ -64,12 +64,24 @@ def reaches_people(settings: Settings) -> bool:
 def check_readiness(settings: Settings, *, strict: bool = False) -> list[Finding]:
     """Every finding for ``settings``, errors first; none for a Maildir. ``strict``
     makes every warning an error."""
+    return _with_lines(settings, _findings(settings, strict=strict))
+
+
+def _findings(settings: Settings, *, strict: bool) -> list[Finding]:
     if not reaches_people(settings):
         return []
     found = [*_errors(settings), *_warnings(settings)]
     if strict:
         found = [replace(f, severity="error") for f in found]
     found.sort(key=lambda f: f.severity != "error")
+    return found
+
+
+def _with_lines(settings: Settings, found: list[Finding]) -> list[Finding]:
+    """``found`` with the line of each key (reads the configuration file, so only when
+    there is something to report)."""
+    if not found:
+        return found
     lines = _KeyLines.of(settings.source)
     return [replace(f, line=lines.find(f.key)) for f in found]
 
@@ -115,8 +127,10 @@ def readiness_json(settings: Settings, found: Sequence[Finding], *, strict: bool
 
 def require_ready(settings: Settings) -> None:
     """Raise ``NotReadyError`` (the text of ``readiness_report``) when a finding is an error."""
-    found = check_readiness(settings)
+    # Asked before every real send: the file is read for line numbers only on a refusal.
+    found = _findings(settings, strict=False)
     if any(f.severity == "error" for f in found):
+        found = _with_lines(settings, found)
         raise NotReadyError(readiness_report(settings, found), findings=tuple(found))
 
 

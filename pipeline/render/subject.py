@@ -10,17 +10,14 @@ a press release's title) goes out as written in every language.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Sequence
 from datetime import datetime
 
-from pipeline.config import Settings
+from pipeline.config import Settings, unknown_subject_placeholder
 from pipeline.errors import ConfigError
 from pipeline.models import Item, Mailing, MailingKind
 from pipeline.render.engine import override_dirs
 from pipeline.render.locale import load_strings, medium_date
-
-SUBJECT_FIELDS = ("organisation", "week", "year", "date", "lead_title")
 
 
 def subject_pattern(settings: Settings, language: str) -> tuple[str, str]:
@@ -41,12 +38,12 @@ def newsletter_subject(
     """The newsletter subject in ``language``; a bad pattern is a ``ConfigError``."""
     pattern, key = subject_pattern(settings, language)
     where = key if ":" in key else f"{settings.source}: {key}"
-    for _, field, _, _ in string.Formatter().parse(pattern):
-        if field is not None and field not in SUBJECT_FIELDS:
-            raise ConfigError(
-                f"{where}: unknown placeholder {{{field}}} "
-                f"(known: {', '.join('{' + f + '}' for f in SUBJECT_FIELDS)})"
-            )
+    try:
+        problem = unknown_subject_placeholder(pattern)
+    except ValueError as exc:  # a lone brace: reported with the key below
+        problem = str(exc)
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
     local = now.astimezone(settings.organisation.tz)
     year, week, _ = local.isocalendar()
     try:

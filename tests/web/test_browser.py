@@ -7,9 +7,7 @@ preview page (desktop) and of the mail at 375 px (phone) are kept in ``test-arti
 
 from __future__ import annotations
 
-import struct
 import threading
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,26 +19,16 @@ from pipeline.clock import FakeClock
 from pipeline.mailings.compose import compose_newsletter
 from pipeline.models import Mailing
 from pipeline.store import Store
+from tests.support.browser import CHROMIUM, HAVE_CHROMIUM, chromium, placeholder_png
 from tests.support.smtp import free_port
 from tests.support.web import EDITOR, PASSWORD, seed_items, set_editor_env
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
+        not HAVE_CHROMIUM, reason=f"{CHROMIUM} is missing (apt-get install chromium)"
     ),
 ]
 
@@ -82,13 +70,8 @@ def live_app(
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _artifact(name: str) -> Path:
@@ -96,24 +79,11 @@ def _artifact(name: str) -> Path:
     return ARTIFACTS / name
 
 
-def _placeholder_png(width: int = 600, height: int = 320) -> bytes:
-    """A plain slate-blue PNG, made here: stands in for the organisation's photos."""
-    row = b"\x00" + bytes((70, 96, 130)) * width
-    raw = zlib.compress(row * height, 9)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
-
-
 def _block_the_world(page: Any, base_url: str) -> list[str]:
     """Only our own server answers. Item images get a local placeholder, anything else
     (fonts, trackers) is recorded and aborted: nothing leaves the machine."""
     outside: list[str] = []
-    image = _placeholder_png()
+    image = placeholder_png()
 
     def route(route: Any) -> None:
         url = route.request.url
