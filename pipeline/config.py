@@ -385,6 +385,25 @@ class Web(Section):
         return value.rstrip("/")
 
 
+class Accounts(Section):
+    """Named accounts of the web app, the CLI and the API (``rundbrief users``)."""
+
+    operator: str = Field(
+        default="",
+        description="E-mail address of the account the daemon acts as (`auto_approve`, "
+        "scheduled sends); it needs the role approver or admin. Empty: the daemon acts "
+        "as the built-in operator `daemon@localhost` with the role approver.",
+    )
+    require_totp_for_admins: bool = Field(
+        default=False,
+        description="Admins must log in to the web app with a second factor (TOTP): an "
+        "admin without one enrolled cannot log in until `rundbrief users totp EMAIL`.",
+    )
+    min_password_length: int = Field(
+        default=12, ge=8, le=128, description="Shortest password `users add`/`passwd` accept."
+    )
+
+
 class Audience(Section):
     """Sign-up, double opt-in and the consent evidence kept."""
 
@@ -774,6 +793,7 @@ class Settings(Section):
     lists: list[MailingList] = []
     sender: Sender
     web: Web = Web()
+    accounts: Accounts = Accounts()
     audience: Audience = Audience()
     delivery: Delivery = Delivery()
     smtp: Smtp = Smtp()

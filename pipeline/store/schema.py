@@ -6,7 +6,7 @@ both back ends behave the same. SQLAlchemy appears only inside ``pipeline.store`
 Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, render),
 subscribers/subscriptions/suppressions/signups (audience), deliveries/mailing_senders/
 bounce_events/rate_limits/system_mail (deliver), notifications/job_runs (schedule),
-web_sessions (web).
+web_sessions (web), accounts/login_failures/api_tokens (accounts).
 """
 
 from __future__ import annotations
@@ -413,4 +413,59 @@ web_sessions = Table(
     Column("client_address", String(64)),
     Column("user_agent", String(200)),
     Column("password_fingerprint", String(64), nullable=False),
+    # The named account since issue 12 (``account`` keeps its e-mail address as shown);
+    # empty for sessions of the old shared login.
+    Column("account_id", BigId, index=True),
+)
+
+# --- accounts --------------------------------------------------------------------------
+
+# A named user of the web app, the CLI and the API. ``email_key`` is the address
+# case-folded: the unique key, so "Anna@…" and "anna@…" are one account.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("email_key", String(320), nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("role", String(16), nullable=False),  # editor | approver | admin
+    Column("active", Boolean, nullable=False, default=True),
+    Column("password_hash", Text, nullable=False),  # argon2id, PHC string
+    Column("totp_secret", String(64)),  # base32; empty: no second factor enrolled
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_login_at", UtcDateTime),
+    Column("password_changed_at", UtcDateTime),
+)
+
+# Failed log-ins per throttle key ("pair:<account>|<address>", "address:…",
+# "account:…"): in the store, so every web worker sees the same counts.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(400), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UtcDateTime, nullable=False),
+    Column("blocked_until", UtcDateTime, nullable=False),
+)
+
+# Bearer tokens of the JSON API: only the SHA-256 of a token is kept (tokens are long
+# and random, so a fast hash is enough and lets a lookup find the row by it).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column(
+        "account_id",
+        BigId,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
 )
