@@ -51,7 +51,7 @@ def keys(email_key: str, address: str) -> list[str]:
 
 def delay(rule: Rule, failures: int) -> timedelta:
     """How long a client waits after its ``failures``-th failure under ``rule``."""
-    over = failures - rule.free
+    over = failures - rule.free - 1
     if over < 0:
         return timedelta(0)
     # 2**over overflows nothing: it is capped before it is multiplied out.

@@ -31,7 +31,7 @@ def _fail(accounts: Accounts, address: str, times: int, clock: FakeClock) -> Non
 
 def test_delays_double_and_are_capped() -> None:
     pair = RULES["pair"]
-    assert [delay(pair, n).total_seconds() for n in range(1, 8)] == [0, 0, 1, 2, 4, 8, 16]
+    assert [delay(pair, n).total_seconds() for n in range(1, 8)] == [0, 0, 0, 1, 2, 4, 8]
     assert delay(pair, 500) == timedelta(minutes=15)
     assert delay(RULES["account"], 10_000) == timedelta(minutes=1)
 
