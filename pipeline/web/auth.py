@@ -203,6 +203,51 @@ def logout() -> Response:
     return redirect(url_for("auth.login"), code=303)
 
 
+@bp.route("/account", methods=["GET", "POST"])
+def account() -> Response | str | tuple[str, int]:
+    """One's own account: the sessions (each can be ended) and a new password."""
+    actor = current_actor()
+    if actor is None:
+        guard = _login_guard()
+        assert guard is not None
+        return guard
+    service = accounts()
+    error = ""
+    if request.method == "POST":
+        csrf.check()
+        try:
+            if request.form.get("end"):
+                service.end_session(actor, actor.email, request.form["end"])
+                flash("Die Sitzung ist beendet.", "info")
+            else:
+                new = request.form.get("new_password", "")
+                if new != request.form.get("repeat_password", ""):
+                    raise AccountError("Die beiden neuen Passwörter sind verschieden.")
+                service.passwd(
+                    actor, actor.email, new, current=request.form.get("current_password", "")
+                )
+                # every session ended, this one too: log in again with the new password
+                session.clear()
+                flash("Das Passwort ist geändert. Bitte melden Sie sich neu an.", "info")
+                return redirect(url_for("auth.login"), code=303)
+        except AccountError as exc:
+            error = str(exc)
+        if not error:
+            return redirect(url_for("auth.account"), code=303)
+    now = deps().clock.now()
+    current = sessions.current(_password_fingerprint)
+    page = render_template(
+        "auth/account.html",
+        actor=actor,
+        account=service.get(actor, actor.email),
+        sessions=service.sessions(actor, actor.email),
+        current_ref=current.id_hash if current else "",
+        now=now,
+        error=error,
+    )
+    return (page, 400) if error else page
+
+
 def register(app: Flask) -> None:
     d = app.extensions["rundbrief"]
     # The shared log-in of old becomes the first admin (once, with a warning).
