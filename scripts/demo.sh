@@ -20,6 +20,19 @@ rb subscribers import subscribers/members.csv --list members
 rb subscribers import subscribers/press.csv --list press
 rb subscribers count
 
+echo "== rundbrief users add (a demo admin, editor and approver)"
+# Demo passwords: set these variables to choose your own.
+DEMO_ADMIN_PASSWORD="${DEMO_ADMIN_PASSWORD:-demo-admin-passwort}"
+DEMO_EDITOR_PASSWORD="${DEMO_EDITOR_PASSWORD:-demo-redaktion-passwort}"
+DEMO_APPROVER_PASSWORD="${DEMO_APPROVER_PASSWORD:-demo-freigabe-passwort}"
+admin=admin@junge-buergermeister.example
+printf '%s\n' "$DEMO_ADMIN_PASSWORD" | rb users add "$admin" --role admin --name "Demo-Admin" --password-stdin
+printf '%s\n' "$DEMO_EDITOR_PASSWORD" | rb --as "$admin" users add redaktion@junge-buergermeister.example \
+  --role editor --name "Demo-Redaktion" --password-stdin
+printf '%s\n' "$DEMO_APPROVER_PASSWORD" | rb --as "$admin" users add freigabe@junge-buergermeister.example \
+  --role approver --name "Demo-Freigabe" --password-stdin
+rb --as "$admin" users list
+
 # The links in every mail are signed; the demo uses a throwaway secret unless one is set.
 export RUNDBRIEF_SECRET="${RUNDBRIEF_SECRET:-demo-only-secret-do-not-use-in-production}"
 echo "== rundbrief compose newsletter"
@@ -51,6 +64,8 @@ echo "== Where to look"
 echo "  collected items:  .venv/bin/rundbrief items        (store: var/rundbrief.db)"
 echo "  the newsletter:   var/preview/preview.html in a browser, preview.txt, preview.eml in a mail program"
 echo "  what was sent:    var/outbox/new/ (one file per recipient, a Maildir)"
-echo "  web preview:      RUNDBRIEF_SECRET=$RUNDBRIEF_SECRET RUNDBRIEF_EDITOR_USER=redaktion \\"
-echo "                    RUNDBRIEF_EDITOR_PASSWORD=demo .venv/bin/rundbrief serve"
+echo "  web app:          RUNDBRIEF_SECRET=$RUNDBRIEF_SECRET .venv/bin/rundbrief serve"
 echo "                    then http://127.0.0.1:8000/editor/ (editor pages) and http://127.0.0.1:8000/archive"
+echo "  log in as editor:   redaktion@junge-buergermeister.example / $DEMO_EDITOR_PASSWORD"
+echo "  log in as approver: freigabe@junge-buergermeister.example / $DEMO_APPROVER_PASSWORD"
+echo "  log in as admin:    $admin / $DEMO_ADMIN_PASSWORD"
