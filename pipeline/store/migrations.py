@@ -201,6 +201,15 @@ def _one_lease(conn: Connection) -> None:
     add_missing_columns(conn, "mailings", ("paused_at",))
 
 
+def _audit(conn: Connection) -> None:
+    """Issue 12: the audit log, and who composed and last edited each mailing.
+
+    ``checkfirst`` and ``add_missing_columns``: a fresh database has them already.
+    """
+    schema.audit.create(conn, checkfirst=True)
+    add_missing_columns(conn, "mailings", ("composed_by", "last_edited_by"))
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -208,6 +217,7 @@ MIGRATIONS: list[Migration] = [
     _ids_never_reused,
     _system_mail,
     _one_lease,
+    _audit,
 ]
 
 
