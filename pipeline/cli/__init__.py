@@ -169,12 +169,19 @@ def _global(
         help="Configuration file (default: ./config.toml).",
     ),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output."),
+    acting_as: str = typer.Option(
+        None,
+        "--as",
+        envvar="RUNDBRIEF_AS",
+        metavar="EMAIL",
+        help="Act as this account (the audit log's who; default: the login name).",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
     setup_logging(verbose)
-    ctx.obj = AppContext(config_path=config)
+    ctx.obj = AppContext(config_path=config, acting_as=acting_as)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -10,6 +10,7 @@ import typer
 from pipeline.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
+    from pipeline.access import Actor
     from pipeline.config import Settings
     from pipeline.store import Store
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 class AppContext:
     config_path: str | None = None
     clock: Clock = field(default_factory=SystemClock)
+    acting_as: str | None = None  # the global --as EMAIL
     _settings: Settings | None = None
     _store: Store | None = None
 
@@ -57,3 +59,25 @@ def app_context(ctx: typer.Context) -> AppContext:
         obj = AppContext()
         ctx.find_root().obj = obj
     return obj
+
+
+def actor(state: AppContext) -> Actor:
+    """Who this command acts as: ``--as EMAIL`` (else the login name), through the CLI.
+
+    The one place the CLI builds its actor. Until accounts exist every CLI user is an
+    admin (whoever runs the command can read the store anyway); the accounts replace
+    this with the account's real role.
+    """
+    from pipeline.access import Actor, Role
+
+    email = (state.acting_as or "").strip() or _login()
+    return Actor(email=email, role=Role.ADMIN, channel="cli")
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "cli"

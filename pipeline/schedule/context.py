@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipeline import notify
+from pipeline.access import Actor, Role
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import Transport, worker_id
@@ -92,6 +93,17 @@ def tell(ctx: JobContext, key: str, subject: str, body: str, *, to: str | None =
         to=to,
         transport_factory=ctx.transport_factory,
     )
+
+
+# The daemon's name in the audit log until an operator account is configured.
+DAEMON = "daemon"
+
+
+def operator(ctx: JobContext) -> Actor:
+    """Who the daemon acts as (compose, test copies, auto_approve). The one place the
+    daemon builds its actor: an approver, the least role its jobs need; the accounts
+    make it the configured operator account with its real role."""
+    return Actor(email=DAEMON, role=Role.APPROVER, name="Rundbrief-Daemon", channel="daemon")
 
 
 def workflow(ctx: JobContext) -> Workflow:

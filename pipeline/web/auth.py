@@ -36,6 +36,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from pipeline.access import Actor, Role
 from pipeline.web import csrf, sessions
 from pipeline.web.context import deps
 
@@ -138,6 +139,18 @@ def current_editor() -> str | None:
     """The logged-in editor's name, or None (logged out, expired, or password changed)."""
     found = sessions.current(_password_fingerprint)
     return found.account if found is not None else None
+
+
+def current_actor() -> Actor:
+    """Who acts in this request: the logged-in editor, through the web, from the client's
+    address. The one place the web app builds its actor: until accounts exist the one
+    editor account may do everything (the accounts give it its real role)."""
+    return Actor(
+        email=current_editor() or "editor",
+        role=Role.ADMIN,
+        channel="web",
+        address=request.remote_addr or "",
+    )
 
 
 def _login_guard() -> Response | None:
