@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -12,6 +13,8 @@ from pipeline.clock import Clock
 from pipeline.store import Store, Unit
 from pipeline.store import audit as store_audit
 from pipeline.store.audit import AuditEntry
+
+log = logging.getLogger(__name__)
 
 # What was acted on: (kind, id), kind one of mailing | subscriber | account | list.
 Target = tuple[str, int | str]
@@ -89,8 +92,9 @@ def subscriber_ref(subscriber_id: int) -> str:
     return f"subscriber #{subscriber_id}"
 
 
-def scrub_subscriber(store: Store, subscriber_id: int, addresses: Iterable[str]) -> int:
+def scrub_subscriber(store: Store, subscriber_id: int | None, addresses: Iterable[str]) -> int:
     """Remove ``addresses`` (the erased person's) from every entry; the number changed.
+    ``subscriber_id`` (None: the address was no subscriber) names whom for the log line.
 
     The entries stay (who erased whom, and when, is itself on record); only the
     personal data goes.
@@ -108,6 +112,7 @@ def scrub_subscriber(store: Store, subscriber_id: int, addresses: Iterable[str])
                 store, entry.id, summary=summary, details=details, address=entry.address
             )
             changed += 1
+    log.info("audit entries scrubbed", extra={"subscriber": subscriber_id, "entries": changed})
     return changed
 
 
