@@ -99,6 +99,9 @@ COMMANDS: dict[str, Lazy] = {
     "mail": Lazy(
         "mail", "System mail (confirmations, notifications, test copies): drain and list."
     ),
+    "audit": Lazy(
+        "audit", "The audit log: who did what, when and from where (per mailing, user, date)."
+    ),
 }
 
 

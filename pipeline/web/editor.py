@@ -28,6 +28,7 @@ from datetime import datetime
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from pipeline import audit
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
 from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
@@ -108,6 +109,7 @@ def mailing(mailing_id: int) -> str:
         cancellable=found.status in lifecycle.CANCELLABLE,
         approvable=lifecycle.allowed(found.status, MailingStatus.APPROVED),
         send_at_local=_local_input(found.send_at),
+        audit_entries=audit.entries(deps().store, mailing=found.id),
     )
 
 
