@@ -700,6 +700,28 @@ def _cron_days(field: str, expr: str) -> str:
     return ",".join(_DAY_NAMES[d] for d in sorted(days, key=lambda d: (d - 1) % 7))
 
 
+ApprovalRule = Literal["four-eyes", "any-approver"]
+
+
+class Approval(Section):
+    """Who may approve what (docs/mailings.md, "Four eyes"): per mailing kind and per list.
+
+    `four-eyes`: an approver who did not edit the mailing last (composing counts as
+    editing); `any-approver`: every account with the approver role. A mailing to several
+    lists, or with a list rule and a kind rule, takes the strictest of them.
+    """
+
+    press: ApprovalRule = Field(default="four-eyes", description="The rule for press releases.")
+    newsletter: ApprovalRule = Field(
+        default="any-approver", description="The rule for newsletters."
+    )
+    lists: dict[str, ApprovalRule] = Field(
+        default={},
+        description='A rule per list name (`[approval.lists] presse = "four-eyes"`), on '
+        "top of the kind's.",
+    )
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Every secret the configuration names, read from the environment once.
@@ -803,6 +825,7 @@ class Settings(Section):
     dkim: Dkim = Dkim()
     bounces: Bounces = Bounces()
     schedule: Schedule = Schedule()
+    approval: Approval = Approval()
 
     # Where the file was read from; relative paths are resolved against its directory.
     source: str = "<defaults>"
@@ -931,6 +954,13 @@ def _check_consistency(settings: Settings) -> None:
                     f"{src}: {key} names list {name!r}, which is not defined in [[lists]] "
                     f"(defined: {known})"
                 )
+    for name in settings.approval.lists:
+        if name not in list_names:
+            known = ", ".join(list_names) or "none"
+            raise ConfigError(
+                f"{src}: approval.lists names list {name!r}, which is not defined in "
+                f"[[lists]] (defined: {known})"
+            )
     if "@" not in settings.sender.from_address:
         raise ConfigError(f"{src}: sender.from_address: expected an e-mail address")
 

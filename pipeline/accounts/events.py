@@ -1,13 +1,14 @@
 """What the accounts record in the audit log: account changes and log-ins.
 
-One seam: every change and log-in of this package goes through ``record``, so binding
-it to the audit log (``pipeline.audit.record``) is one place. Until then it logs.
+One seam: every change and log-in of this package goes through ``record``: an entry in
+the audit log (``pipeline.audit``, target ``("account", EMAIL)``) and a log line.
 """
 
 from __future__ import annotations
 
 import logging
 
+from pipeline import audit
 from pipeline.access import Actor
 from pipeline.clock import Clock
 from pipeline.store import Store
@@ -25,7 +26,14 @@ def record(
     clock: Clock,
 ) -> None:
     """One entry: ``actor`` did ``action`` ("add", "set_role", "login", …) to ``account``."""
-    del store, clock  # the audit log's arguments
+    audit.record(
+        store,
+        actor,
+        action,
+        target=("account", account.strip().lower()),
+        summary=summary,
+        clock=clock,
+    )
     log.info(
         "account %s: %s",
         action,

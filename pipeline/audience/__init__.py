@@ -16,7 +16,7 @@ Public API (everything other packages use; the modules behind it are internal):
   ``SignupOutcome`` (``RateLimited``), ``ConfirmationTask``, ``note_confirmation_sent``,
   ``pending_for``, ``confirm``; preferences: ``load_preferences``, ``save_preferences``.
 - lists in and people out: ``import_file`` -> ``ImportReport`` (``csv_import``);
-  ``export_person``, ``erase_person`` (``privacy``).
+  ``export_person``, ``erase_person`` (``privacy``); ``subscriber_id(store, email)``.
 """
 
 from __future__ import annotations
@@ -51,8 +51,14 @@ from pipeline.audience.optin import (
     record_signup,
 )
 from pipeline.audience.preferences import load_preferences, save_preferences
-from pipeline.audience.privacy import erase_person, export_person
-from pipeline.audience.suppression import is_suppressed, suppress, unsubscribe, unsubscribe_in
+from pipeline.audience.privacy import EraseReport, erase_person, export_person
+from pipeline.audience.suppression import (
+    UnsubscribeOutcome,
+    is_suppressed,
+    suppress,
+    unsubscribe,
+    unsubscribe_in,
+)
 from pipeline.audience.tokens import Token, TokenError
 from pipeline.models import Recipient
 from pipeline.store import Store
@@ -83,6 +89,17 @@ def iter_recipients(
             return
 
 
+def subscriber_id(store: Store, email: str) -> int | None:
+    """The id of the subscriber with this address (None: none, or not an address)."""
+    try:
+        key = normalise_email(email)
+    except AddressError:
+        return None
+    with store.connect() as conn:
+        person = q.find_subscriber(conn, key)
+    return person.id if person is not None else None
+
+
 def is_receiving(store: Store, email: str, list_name: str) -> bool:
     """Whether ``email`` is active on ``list_name`` and not suppressed, right now."""
     try:
@@ -96,6 +113,7 @@ def is_receiving(store: Store, email: str, list_name: str) -> bool:
 __all__ = [
     "AddressError",
     "ConfirmationTask",
+    "EraseReport",
     "ImportReport",
     "NonAsciiLocalPart",
     "RateLimited",
@@ -103,6 +121,7 @@ __all__ = [
     "SignupOutcome",
     "Token",
     "TokenError",
+    "UnsubscribeOutcome",
     "accept_address",
     "confirm",
     "confirm_url",
@@ -123,6 +142,7 @@ __all__ = [
     "record_signup",
     "save_preferences",
     "signing_secret",
+    "subscriber_id",
     "suppress",
     "unsubscribe",
     "unsubscribe_in",

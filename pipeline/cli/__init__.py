@@ -104,6 +104,9 @@ COMMANDS: dict[str, Lazy] = {
     "mail": Lazy(
         "mail", "System mail (confirmations, notifications, test copies): drain and list."
     ),
+    "audit": Lazy(
+        "audit", "The audit log: who did what, when and from where (per mailing, user, date)."
+    ),
 }
 
 
@@ -177,7 +180,9 @@ def _global(
         None,
         "--as",
         envvar="RUNDBRIEF_AS",
-        help="Act as this account (its role decides what is allowed; see `users`).",
+        metavar="EMAIL",
+        help="Act as this account (its role decides what is allowed, and the audit log "
+        "names it; see `users`).",
     ),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output."),
     version: bool = typer.Option(

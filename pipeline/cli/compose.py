@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pipeline.cli.context import app_context
+from pipeline.cli.context import actor, app_context
 from pipeline.cli.mailings import JSON, local_time, parse_when, workflow
 from pipeline.cli.output import console, emit_json
 
@@ -37,7 +37,7 @@ def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     plan = flow.plan_newsletter()
     mailing = None
     if not plan.reason:
-        mailing = flow.compose_newsletter()
+        mailing = flow.compose_newsletter(by=actor(state))
     if as_json:
         emit_json(
             {
@@ -80,7 +80,7 @@ def compose_press_cmd(
 
     state = app_context(ctx)
     when = parse_when(embargo, state) if embargo else None
-    mailing = workflow(state).compose_press(item_id, embargo=when)
+    mailing = workflow(state).compose_press(item_id, embargo=when, by=actor(state))
     if as_json:
         emit_json({"mailing": mailing.id, "items": 1, "subject": mailing.subject})
         return

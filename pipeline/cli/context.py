@@ -66,7 +66,7 @@ def app_context(ctx: typer.Context) -> AppContext:
 BOOTSTRAP = "cli@localhost"
 
 
-def actor(ctx: typer.Context) -> Actor:
+def actor(ctx: typer.Context | AppContext) -> Actor:
     """Who this command acts as: ``--as EMAIL`` (or ``RUNDBRIEF_AS``) with that
     account's role; else the ``[accounts] operator``; else, while the store has no
     account at all, the local shell as admin (to add the first one)."""
@@ -74,7 +74,7 @@ def actor(ctx: typer.Context) -> Actor:
     from pipeline.accounts import Accounts
     from pipeline.errors import AccountError
 
-    state = app_context(ctx)
+    state = ctx if isinstance(ctx, AppContext) else app_context(ctx)
     accounts = Accounts(state.store, state.settings, state.clock)
     email = (state.as_email or "").strip() or state.settings.accounts.operator.strip()
     if email:

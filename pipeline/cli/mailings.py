@@ -4,14 +4,13 @@ their own modules and are registered from here)."""
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pipeline.cli.context import AppContext, app_context
+from pipeline.cli.context import AppContext, actor, app_context
 from pipeline.cli.output import console, emit_json
 from pipeline.errors import ComposeError
 from pipeline.models import Mailing, MailingKind, MailingStatus
@@ -327,7 +326,7 @@ def edit_cmd(
         changes["item_ids"] = ids
     if not changes:
         raise ComposeError("nothing to change: give --subject, --intro-file, --drop, --move …")
-    after = flow.edit(mailing_id, **changes)
+    after = flow.edit(mailing_id, by=actor(state), **changes)
     if as_json:
         emit_json(mailing_json(after))
         return
@@ -357,7 +356,9 @@ def _read_intro(path: Path) -> str:
 def approve_cmd(
     ctx: typer.Context,
     mailing_id: int = typer.Argument(..., metavar="ID"),
-    by: str = typer.Option(None, "--by", help="Who approves (default: the login name)."),
+    by: str = typer.Option(
+        None, "--by", help="Older spelling of the global --as EMAIL (who approves)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Render, check and approve a draft: from now on its stored render is what is sent.
@@ -365,27 +366,24 @@ def approve_cmd(
     A draft with a send time ahead becomes scheduled: the daemon sends it at that time
     and `rundbrief send` refuses before it.
 
-    Example: rundbrief approve 3 --by redaktion@junge-buergermeister.example
+    Example: rundbrief --as vorstand@junge-buergermeister.example approve 3
     """
     state = app_context(ctx)
-    who = by or _login()
+    if by and state.as_email and by.strip().lower() != state.as_email.strip().lower():
+        raise typer.BadParameter(f"--by {by} and --as {state.as_email} name different people")
+    if by and not state.as_email:
+        state.as_email = by
+    who = actor(state)
     mailing = workflow(state).approve(mailing_id, by=who)
     if as_json:
         emit_json(mailing_json(mailing))
         return
-    line = f"Mailing {mailing.id} approved by {who}"
+    line = f"Mailing {mailing.id} approved by {who.email}"
     if mailing.status == MailingStatus.SCHEDULED and mailing.send_at:
         line += f"; it is scheduled for {local_time(mailing.send_at, state)}"
     elif mailing.send_at:
         line += f"; its send time {local_time(mailing.send_at, state)} has passed"
     console.print(line + ".")
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "cli"
 
 
 def cancel_cmd(
@@ -398,7 +396,7 @@ def cancel_cmd(
     Example: rundbrief cancel 3
     """
     state = app_context(ctx)
-    mailing = workflow(state).cancel(mailing_id, by=_login())
+    mailing = workflow(state).cancel(mailing_id, by=actor(state))
     if as_json:
         emit_json(mailing_json(mailing))
         return

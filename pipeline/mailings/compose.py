@@ -128,7 +128,9 @@ def _languages(settings: Settings) -> list[str]:
     return list(settings.compose.languages) or [settings.organisation.language]
 
 
-def compose_newsletter(settings: Settings, store: Store, *, clock: Clock) -> Mailing | None:
+def compose_newsletter(
+    settings: Settings, store: Store, *, clock: Clock, composed_by: str | None = None
+) -> Mailing | None:
     """Make this period's draft newsletter; None when nothing is new or it exists."""
     plan = plan_newsletter(settings, store, clock=clock)
     if plan.reason:
@@ -144,6 +146,7 @@ def compose_newsletter(settings: Settings, store: Store, *, clock: Clock) -> Mai
         preheader=default_preheader(plan.items),
         period_key=plan.period_key,
         clock=clock,
+        composed_by=composed_by,
     )
     if mailing is None:  # another process composed this period a moment ago
         log.info("compose newsletter lost the race period=%s", plan.period_key)
@@ -162,6 +165,7 @@ def compose_press(
     *,
     clock: Clock,
     embargo: datetime | None = None,
+    composed_by: str | None = None,
 ) -> Mailing:
     """Make a press draft from one item; ``embargo`` (aware) is its earliest send time."""
     item = get_item(store, item_id)
@@ -188,6 +192,7 @@ def compose_press(
         preheader=" ".join(item.summary.split())[:150],
         send_at=embargo,
         clock=clock,
+        composed_by=composed_by,
     )
     assert mailing is not None  # no period key: nothing to collide with
     log.info("composed press mailing=%s item=%s embargo=%s", mailing.id, item_id, embargo)

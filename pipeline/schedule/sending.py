@@ -24,6 +24,7 @@ from pipeline.schedule.context import (
     JobContext,
     JobResult,
     local_time,
+    operator,
     preview_url,
     tell,
     workflow,
@@ -115,7 +116,7 @@ def send_when_due(ctx: JobContext, mailing: q.ScheduleView, due: datetime) -> Jo
         )
     if mailing.status == S.DRAFT:
         if mailing.kind == MailingKind.NEWSLETTER and settings.schedule.auto_approve:
-            approved = workflow(ctx).approve(mailing.id, by="auto-approve")
+            approved = workflow(ctx).approve(mailing.id, by=operator(ctx))
             log.info("auto-approved", extra={"mailing": mailing.id})
             if approved.status == S.SCHEDULED:
                 return JobResult(job, "waiting", f"mailing {mailing.id} is scheduled", mailing.id)

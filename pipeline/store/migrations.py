@@ -215,6 +215,15 @@ def _accounts(conn: Connection) -> None:
     )
 
 
+def _audit(conn: Connection) -> None:
+    """Issue 12: the audit log, and who composed and last edited each mailing.
+
+    ``checkfirst`` and ``add_missing_columns``: a fresh database has them already.
+    """
+    schema.audit.create(conn, checkfirst=True)
+    add_missing_columns(conn, "mailings", ("composed_by", "last_edited_by"))
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -223,6 +232,7 @@ MIGRATIONS: list[Migration] = [
     _system_mail,
     _one_lease,
     _accounts,
+    _audit,
 ]
 
 

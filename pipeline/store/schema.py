@@ -6,7 +6,7 @@ both back ends behave the same. SQLAlchemy appears only inside ``pipeline.store`
 Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, render),
 subscribers/subscriptions/suppressions/signups (audience), deliveries/mailing_senders/
 bounce_events/rate_limits/system_mail (deliver), notifications/job_runs (schedule),
-web_sessions (web), accounts/login_failures/api_tokens (accounts).
+web_sessions (web), accounts/login_failures/api_tokens (accounts), audit (audit).
 """
 
 from __future__ import annotations
@@ -153,6 +153,10 @@ mailings = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("approved_at", UtcDateTime),
     Column("approved_by", Text),
+    # who composed it and who changed it last (actor e-mail addresses): the four-eyes
+    # rule of press releases asks for an approver other than last_edited_by
+    Column("composed_by", Text),
+    Column("last_edited_by", Text),
     Column("sending_started_at", UtcDateTime),
     Column("sent_at", UtcDateTime),
     Column("cancelled_at", UtcDateTime),
@@ -468,4 +472,26 @@ api_tokens = Table(
     Column("expires_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
     Column("last_used_at", UtcDateTime),
+)
+
+# --- audit -----------------------------------------------------------------------------
+
+# The audit log (``pipeline.audit``): one row per thing an actor did. Entries are never
+# deleted; erasing a subscriber scrubs its personal data from them (the target names the
+# subscriber by id only). details is JSON as text.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor_email", String(320), nullable=False, index=True),
+    Column("actor_role", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),  # web | cli | api | daemon
+    Column("address", String(64), nullable=False, default=""),  # client IP, "" for cli
+    Column("action", String(64), nullable=False),
+    Column("target_kind", String(32), nullable=False, default=""),  # mailing | subscriber | …
+    Column("target_id", String(64), nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("details", Text, nullable=False, default="{}"),
+    Index("ix_audit_target", "target_kind", "target_id"),
 )

@@ -86,6 +86,16 @@ def current_editor() -> str | None:
     return actor.email if actor is not None else None
 
 
+def acting() -> Actor:
+    """Who acts in this request (for the workflow's ``by=``): the logged-in account with
+    its role, through the web, from the client's address. Only called behind
+    ``require_login``; a session that ended mid-request gets a 401."""
+    actor = current_actor()
+    if actor is None:
+        abort(401, description="Bitte melden Sie sich an, bevor Sie etwas ändern.")
+    return actor
+
+
 def _login_guard() -> Response | None:
     if current_editor() is not None:
         return None

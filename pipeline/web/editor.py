@@ -28,6 +28,7 @@ from datetime import datetime
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from pipeline import audit
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
 from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
@@ -108,6 +109,7 @@ def mailing(mailing_id: int) -> str:
         cancellable=found.status in lifecycle.CANCELLABLE,
         approvable=lifecycle.allowed(found.status, MailingStatus.APPROVED),
         send_at_local=_local_input(found.send_at),
+        audit_entries=audit.entries(deps().store, mailing=found.id),
     )
 
 
@@ -144,7 +146,7 @@ def save_content(mailing_id: int) -> Response:
             return _back(found, "Die Sperrfrist ist kein gültiges Datum mit Uhrzeit.", "error")
     was = found.status
     try:
-        flow().edit(mailing_id, **changes)  # type: ignore[arg-type]
+        flow().edit(mailing_id, by=auth.acting(), **changes)  # type: ignore[arg-type]
     except RundbriefError as exc:
         return _back(found, f"Nicht gespeichert: {exc}", "error")
     _log("edited", mailing_id)
@@ -169,7 +171,7 @@ def save_items(mailing_id: int) -> Response:
         return _back(found, "Die Beiträge sind unverändert.", "info")
     was = found.status
     try:
-        flow().edit(mailing_id, item_ids=order)
+        flow().edit(mailing_id, item_ids=order, by=auth.acting())
     except RundbriefError as exc:
         return _back(found, f"Nicht gespeichert: {exc}", "error")
     _log("items changed", mailing_id)
@@ -196,7 +198,7 @@ def send_test(mailing_id: int) -> Response:
         # The app must never become a relay: only editors' own addresses get copies.
         return _back(found, "Testkopien gehen nur an Adressen der Redaktion.", "error")
     try:
-        result = flow().send_test_copy(mailing_id, allowed[to.casefold()])
+        result = flow().send_test_copy(mailing_id, allowed[to.casefold()], by=auth.acting())
     except RundbriefError as exc:
         log.warning("test copy failed", extra={"mailing": mailing_id, "error": str(exc)})
         return _back(found, f"Die Testkopie wurde nicht versendet: {exc}", "error")
@@ -213,9 +215,8 @@ def approve(mailing_id: int) -> Response:
     found = _mailing_or_404(mailing_id)
     if not _current_version(found):
         return _back(found, _STALE, "error")
-    editor = auth.current_editor() or "editor"
     try:
-        approved = flow().approve(mailing_id, by=editor)
+        approved = flow().approve(mailing_id, by=auth.acting())
     except RundbriefError as exc:
         return _back(found, f"Nicht freigegeben: {exc}", "error")
     _log("approved", mailing_id)
@@ -231,7 +232,7 @@ def cancel(mailing_id: int) -> Response:
     if request.form.get("confirm") != "yes":
         return _back(found, "Bitte bestätigen Sie die Absage mit dem Häkchen.", "error")
     try:
-        flow().cancel(mailing_id, by=auth.current_editor())
+        flow().cancel(mailing_id, by=auth.acting())
     except RundbriefError as exc:
         return _back(found, f"Nicht abgesagt: {exc}", "error")
     _log("cancelled", mailing_id)
@@ -332,7 +333,7 @@ def _rendered(found: Mailing, language: str) -> tuple[RenderedMailing | None, st
 
 def _render(found: Mailing) -> str | None:
     try:
-        flow().rerender(found.id)
+        flow().rerender(found.id, by=auth.acting())
     except RundbriefError as exc:
         log.warning("render failed", extra={"mailing": found.id, "error": str(exc)})
         return f"Die Darstellung ist fehlgeschlagen: {exc}"

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select, update
 
+from pipeline import audit
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.schedule import jobs
+from pipeline.accounts import BUILTIN_OPERATOR as DAEMON
 from pipeline.store import Store
 from pipeline.store import outbox as outbox_db
 from pipeline.store import schedule as q
@@ -219,7 +221,15 @@ def test_auto_approve_sends_the_composed_draft(settings_factory: object, store: 
         by = conn.execute(
             select(mailings.c.approved_by).where(mailings.c.id == composed.mailing_id)
         ).scalar()
-    assert by == "auto-approve"
+    # the daemon approves as its operator, and the audit log says so (issue 12)
+    assert by == DAEMON
+    entries = audit.entries(store, mailing=composed.mailing_id)
+    editors = len(settings.sender.editors)
+    assert [(e.action, e.actor_email, e.channel) for e in entries] == [
+        ("compose", DAEMON, "daemon"),
+        *[("test_copy", DAEMON, "daemon")] * editors,
+        ("approve", DAEMON, "daemon"),
+    ]
     got = received_by(inbox(settings))
     assert all(got[e] == 1 for e in emails)
 
