@@ -404,6 +404,19 @@ class Accounts(Section):
     )
 
 
+class Api(Section):
+    """The JSON API at `/api/v1/` (bearer tokens from `rundbrief users token`)."""
+
+    requests_per_minute: int = Field(
+        default=120,
+        ge=1,
+        le=100_000,
+        description="Requests one API token may make per minute (a token bucket kept in "
+        "the store, so every web worker counts the same requests); beyond it the API "
+        "answers 429 with `Retry-After`.",
+    )
+
+
 class Audience(Section):
     """Sign-up, double opt-in and the consent evidence kept."""
 
@@ -816,6 +829,7 @@ class Settings(Section):
     sender: Sender
     web: Web = Web()
     accounts: Accounts = Accounts()
+    api: Api = Api()
     audience: Audience = Audience()
     delivery: Delivery = Delivery()
     smtp: Smtp = Smtp()
