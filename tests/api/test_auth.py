@@ -44,9 +44,7 @@ def test_an_expired_token_is_refused(
     assert "expired" in answer.get_json()["error"]["message"]
 
 
-def test_a_revoked_token_is_refused(
-    call: Call, accounts: Accounts, tokens: dict[str, str]
-) -> None:
+def test_a_revoked_token_is_refused(call: Call, accounts: Accounts, tokens: dict[str, str]) -> None:
     assert call("GET", "/mailings", as_=ANNA).status_code == 200
     (record,) = accounts.tokens(ROOT, ANNA)
     accounts.revoke_token(ROOT, record.id)
