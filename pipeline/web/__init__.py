@@ -35,7 +35,7 @@ from pipeline.config import Settings
 from pipeline.deliver import SystemMailWorker
 from pipeline.errors import ConfigError, StoreError
 from pipeline.store import Store
-from pipeline.web import archive, audience, auth, csrf, editor, i18n, webhooks
+from pipeline.web import archive, audience, auth, csrf, editor, i18n, people, webhooks
 from pipeline.web.context import SESSION_HOURS, WebDeps, deps
 
 if TYPE_CHECKING:
@@ -197,7 +197,14 @@ def _message(exc: HTTPException) -> str:
 
 def _blueprints() -> list[Callable[[Flask], None]]:
     """Each area module exposes ``register(app)``."""
-    return [auth.register, editor.register, archive.register, audience.register, webhooks.register]
+    return [
+        auth.register,
+        editor.register,
+        people.register,
+        archive.register,
+        audience.register,
+        webhooks.register,
+    ]
 
 
 __all__ = ["WebDeps", "create_app", "deps"]

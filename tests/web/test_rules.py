@@ -127,3 +127,36 @@ def test_the_mailing_page_shows_its_audit_log(
     assert f"{EDITOR} <small>(admin, web 127.0.0.1)</small>" in page
     assert "edited newsletter" in page and "approved newsletter" in page
     assert f'Zuletzt bearbeitet von</dt><dd id="last-edited-by">{EDITOR}' in page
+
+
+def test_the_subscriber_page_shows_its_history_and_keeps_it_without_data_after_erasure(
+    editor: FlaskClient,
+    settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.subscribers import Subscribers
+
+    monkeypatch.setenv("RUNDBRIEF_SECRET", "test-secret-for-signing-links-0123456789")
+    people = Subscribers(settings, store, clock)
+    csv = tmp_path / "people.csv"
+    csv.write_text("email,first_name\nerika@example.org,Erika\n", encoding="utf-8")
+    admin = Actor(OTHER, Role.ADMIN)
+    people.import_csv(csv, list_name="members", by=admin)
+    people.unsubscribe("erika@example.org", ["members"], by=admin)
+    ident = int(audit.entries(store, user=OTHER)[-1].target_id)
+
+    page = unescape(editor.get(f"/editor/subscribers/{ident}").get_data(as_text=True))
+    assert "erika@example.org" in page and "members: unsubscribed" in page
+    assert f"unsubscribed subscriber #{ident} from members" in page
+
+    people.erase("erika@example.org", by=admin)
+    response = editor.get(f"/editor/subscribers/{ident}")
+    page = unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert "erika" not in page.lower()
+    assert "Diese Person wurde gelöscht" in page
+    assert page.count('class="audit-entry"') == 2  # the unsubscribe and the erasure
+    assert editor.get("/editor/subscribers/999999").status_code == 404
