@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench docs system-deps clean
+.PHONY: demo test lint typecheck unit bench docs system-deps test-tools clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,18 @@ demo: $(STAMP)
 	bash scripts/demo.sh
 
 ## test: lint, format check, type check and every test (installs what it needs)
-test: $(STAMP) system-deps lint typecheck unit
+test: $(STAMP) system-deps test-tools lint typecheck unit
 
 system-deps:
 	bash scripts/system-deps.sh
+
+## test-tools: the Nu Html Checker (vnu.jar, run with the system's Java) from package-lock.json
+test-tools: node_modules/.installed-stamp
+
+node_modules/.installed-stamp: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
+	else echo "test-tools: npm is missing; the HTML validity test will be skipped." >&2; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to for real: Chromium (browser tests),
 # SpamAssassin (spam score of the demo mail), Postfix's smtp-sink/smtp-source (send
-# benchmark) and PostgreSQL (the multi-worker outbox). Skips what is already there.
+# benchmark), PostgreSQL (the multi-worker outbox), and npm plus a Java runtime for the
+# Nu Html Checker that validates the mail HTML. Skips what is already there.
 set -euo pipefail
 
 need=()
@@ -9,6 +10,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v spamassassin >/dev/null 2>&1 || need+=(spamassassin)
 [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -117,7 +117,7 @@ def test_the_installed_wheel_inits_a_site_and_runs_it(wheel: Path, tmp_path: Pat
     assert f"ExecStart={rundbrief} -v run" in unit
 
     config = ["--config", "site/config.toml"]
-    assert "ok (1 feeds, 2 lists, transport maildir" in rb(*config, "check")
+    assert "configuration valid (1 feeds, 2 lists, transport maildir" in rb(*config, "check")
     assert json.loads(rb(*config, "collect", "--json"))["new"] == 3
     rb(*config, "subscribers", "import", "site/subscribers/members.csv", "--list", "members")
     rb(*config, "compose", "newsletter")

@@ -183,8 +183,10 @@ class MessageBuilder:
         clock: Clock | None = None,
         wants_parts: bool = False,
         personalisation: Callable[[Recipient], Personalisation] | None = None,
+        auto_submitted: bool = False,
     ) -> None:
         self.settings = settings
+        self.auto_submitted = auto_submitted
         self.rendered = rendered
         self.list_name = list_name
         self.secret = secret
@@ -237,6 +239,18 @@ class MessageBuilder:
                     title = mailing_list.title
             list_id = f"<{clean(self.list_name)}.{self.domain}>"
             out += fold("List-Id", [*unstructured_phrase(title), list_id])
+        for name, value in self._kind_headers():
+            out += fold(name, [value])
+        return out
+
+    def _kind_headers(self) -> list[tuple[str, str]]:
+        # List mail is bulk (no vacation replies, RFC 2076); a mail made by the system
+        # for one person (the opt-in mail) is auto-generated (RFC 3834).
+        out = []
+        if self.list_name:
+            out.append(("Precedence", "bulk"))
+        if self.auto_submitted:
+            out.append(("Auto-Submitted", "auto-generated"))
         return out
 
     def _default_personalisation(self, recipient: Recipient) -> Personalisation:
@@ -367,6 +381,7 @@ class MessageBuilder:
         headers += [(k, ", ".join(v) if k == "List-Unsubscribe" else " ".join(v)) for k, v in extra]
         if self.list_name:
             headers.append(("List-Id", f"<{self.list_name}.{self.domain}>"))
+        headers += self._kind_headers()
         return MessageParts(
             from_name=clean(sender.from_name),
             from_address=self.from_address,

@@ -125,9 +125,11 @@ def single_message(
     clock: Clock,
     list_name: str | None = None,
     test: bool = False,
+    auto_submitted: bool = True,
 ) -> OutgoingMessage:
     """``rendered`` filled with ``personal`` for one address (e.g. the opt-in mail),
-    with the fields for HTTP providers, ready for ``system.enqueue``."""
+    with the fields for HTTP providers, ready for ``system.enqueue``. Such a mail is
+    made by the system, not written to this person: ``Auto-Submitted: auto-generated``."""
     if isinstance(to, Recipient):
         email = to.email
         name = " ".join(p for p in (to.first_name, to.last_name) if p)
@@ -140,6 +142,7 @@ def single_message(
         secret=_secret(settings),
         clock=clock,
         wants_parts=True,
+        auto_submitted=auto_submitted,
     )
     return builder.build_personal(email, name, personal, delivery_id=None, test=test)
 

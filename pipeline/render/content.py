@@ -8,9 +8,11 @@ reading, not scraped back out of the HTML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from html import unescape
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, RenderError
@@ -101,21 +103,38 @@ class MailContent:
         return replace(self, sections=tuple(sections), cut=True)
 
 
+_CREDIT_LABEL = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|credit)\s*:\s*", re.I)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def credit_given(credit: str, text: str) -> bool:
+    """Whether ``text`` (plain or HTML) names the photo credit already ("Foto: ©NJB"
+    at the end of a WordPress summary): then the caption would say it twice."""
+    core = " ".join(_CREDIT_LABEL.sub("", credit.strip()).split()).casefold()
+    if not core:
+        return False
+    plain = " ".join(unescape(_TAGS.sub(" ", text)).split()).casefold()
+    return core in plain
+
+
 def _card(item: Item, settings: Settings, language: str) -> Card:
     tz = settings.organisation.tz
     image = safe_url(item.image_url, image=True)
+    summary = " ".join(item.summary.split())
+    credit = (item.image_credit or "").strip() if image else ""
     return Card(
         item_id=item.id,
         kind=item.kind,
         title=item.title.strip(),
         link=safe_url(item.link),
         date=long_date(item.published_at, language, tz) if item.published_at else "",
-        summary=" ".join(item.summary.split()),
+        summary=summary,
         author=(item.author or "").strip(),
         image_url=image,
         # An image without a description gets the title: alt text is never missing.
         image_alt=((item.image_alt or "").strip() or item.title.strip()) if image else "",
-        image_credit=(item.image_credit or "").strip() if image else "",
+        # Credited once: by the summary if it names the credit, else by the caption.
+        image_credit="" if credit_given(credit, summary) else credit,
     )
 
 
@@ -211,9 +230,14 @@ def build_content(
                 time=clock_time(mailing.send_at, language, tz),
             )
         item = ordered[0]
+        body_html = clean_html(item.content_html) or clean_html(f"<p>{_esc(item.summary)}</p>")
+        card = cards[0]
+        credit = (item.image_credit or "").strip() if card.image_url else ""
+        # The release shows its full text, not the summary: that is what may credit.
+        card = replace(card, image_credit="" if credit_given(credit, body_html) else credit)
         press = PressRelease(
-            card=cards[0],
-            body_html=clean_html(item.content_html) or clean_html(f"<p>{_esc(item.summary)}</p>"),
+            card=card,
+            body_html=body_html,
             embargo=embargo,
             contact_name=settings.press.contact_name,
             contact_email=settings.press.contact_email,

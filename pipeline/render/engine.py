@@ -20,6 +20,7 @@ from mjml import mjml2html
 
 from pipeline.config import Settings
 from pipeline.errors import RenderError
+from pipeline.render.htmlfix import repair_html
 from pipeline.render.locale import BUNDLED_TEMPLATES, Strings, load_strings
 from pipeline.render.text import References, html_to_text, tidy, wrap
 
@@ -37,6 +38,11 @@ THEME = {
     "dark_muted": "#9da7b3",
     "dark_link": "#79b8ff",
 }
+
+# After the preheader: invisible characters (combining grapheme joiner, zero-width
+# non-joiner, no-break space) that fill the inbox's preview line, so the mail's first
+# visible text ("Im Browser ansehen", the organisation) does not run on after it.
+PREHEADER_PADDING = "\u034f\u200c\u00a0" * 60
 
 _MJML_PREVIEW_STYLE = 'style="display:none;font-size:1px;color:#ffffff;line-height:1px;'
 _PREVIEW_STYLE = 'style="display:none;mso-hide:all;'
@@ -123,7 +129,7 @@ def mjml_to_html(source: str, *, name: str) -> str:
     # MJML hides the preheader in 1 px white text as well as with display:none; spam
     # filters score tiny or background-coloured text as hidden text, so only the layout
     # hiding stays (plus mso-hide for Outlook).
-    html = html.replace(_MJML_PREVIEW_STYLE, _PREVIEW_STYLE, 1)
+    html = repair_html(html.replace(_MJML_PREVIEW_STYLE, _PREVIEW_STYLE, 1))
     try:
         return str(_inliner.inline(html))
     except Exception as exc:
@@ -135,7 +141,7 @@ def render_templates(
 ) -> Output:
     """Render ``<base>.mjml.j2`` and ``<base>.txt.j2`` with the same context."""
     dirs = template_dirs(settings)
-    shared = {"t": strings.get, "theme": THEME, **context}
+    shared = {"t": strings.get, "theme": THEME, "preheader_padding": PREHEADER_PADDING, **context}
 
     html_env = _environment(dirs, True)
     mjml = _run(_template(html_env, f"{base}.mjml.j2"), shared)

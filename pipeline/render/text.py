@@ -13,13 +13,31 @@ from html.parser import HTMLParser
 WIDTH = 72
 _BLANKS = re.compile(r"\n{3,}")
 _TRAILING = re.compile(r"[ \t]+\n")
+# Runs that a line break would make unusable: phone numbers ("+49 30 1234567-0",
+# "(030) 123 456 78"), street and number ("Marienstraße 6"), postcode and town
+# ("10117 Berlin-Mitte"). Each is wrapped as if it were one word.
+_WHOLE = re.compile(
+    r"(?:\+\d{1,3}|\(0\d{1,5}\)|(?<![\w.,])0\d{1,5})(?:[ /.-]\d+)+"
+    r"|\b[A-ZÄÖÜ][\w.-]*(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|markt)"
+    r" \d+(?: ?[a-z]\b)?"
+    r"|\b\d{5} [A-ZÄÖÜ][\w-]*"
+)
+_DIGIT = re.compile(r"\d")
+_GLUE = "\ue000"  # stands for a space inside a run during wrapping (private use)
+
+
+def _glued(para: str) -> str:
+    if not _DIGIT.search(para):  # every run holds a digit: most paragraphs skip this
+        return para
+    return _WHOLE.sub(lambda m: m.group(0).replace(" ", _GLUE), para)
 
 
 def wrap(text: str, width: int = WIDTH, indent: str = "") -> str:
-    """Wrap each paragraph of ``text``; URLs and long words are never broken."""
+    """Wrap each paragraph of ``text``; URLs, long words, phone numbers and address
+    parts are never broken."""
     out: list[str] = []
     for para in str(text).split("\n"):
-        words = para.split()
+        words = [word.replace(_GLUE, " ") for word in _glued(para).split()]
         if not words:
             out.append("")
             continue

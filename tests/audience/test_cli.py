@@ -119,12 +119,6 @@ def test_manage_a_person(rundbrief: Callable[..., Run]) -> None:
     assert missing.returncode == 1 and "nothing is held" in missing.stderr
 
 
-def test_every_command_is_documented() -> None:
-    readme = (REPO / "README.md").read_text("utf-8")
-    for command in COMMANDS:
-        assert f"subscribers {command}" in readme, command
-
-
 def test_a_row_with_an_overlong_value_is_refused_alone(
     rundbrief: Callable[..., Run], tmp_path: Path
 ) -> None:

@@ -145,7 +145,7 @@ def test_a_new_site_collects_composes_previews_and_sends(
         assert run.returncode == 0, f"{args}: {run.stdout}{run.stderr}"
         return run.stdout
 
-    assert "ok (1 feeds, 2 lists, transport maildir" in ok("check")
+    assert "configuration valid (1 feeds, 2 lists, transport maildir" in ok("check")
     assert json.loads(ok("collect", "--json"))["new"] == 3
     ok("subscribers", "import", str(site / "subscribers/members.csv"), "--list", "members")
     ok("compose", "newsletter")

@@ -10,7 +10,6 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.collect.conftest import fixture_bytes, serve
-from tests.conftest import REPO
 from tests.support.cli import Run, run_cli
 from tests.support.settings import write_config
 
@@ -146,18 +145,3 @@ def test_human_output_and_bad_options(
     assert proc.stderr.strip() == (
         f"rundbrief: error: {config}: unknown feed 'gibtsnicht' (configured feeds: artikel)"
     )
-
-
-def test_every_collect_command_is_in_the_readme() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for command in ("rundbrief collect", "rundbrief feeds", "rundbrief items"):
-        assert command in readme
-    for key in (
-        "timeout",
-        "max_bytes",
-        "backfill_days",
-        "concurrency",
-        "failures_before_flag",
-        "summary_length",
-    ):
-        assert f"`{key}`" in readme

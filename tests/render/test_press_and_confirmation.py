@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from pipeline.clock import FakeClock
@@ -43,7 +44,12 @@ def test_press_release_with_embargo_contact_and_full_text(
     # the full text, not only the summary
     assert "Die Deutsche Glasfaser ist ab sofort Themenpartner" in html
     assert "„Mit starken Kommunen Zukunft gestalten“" in html
-    assert "Foto: ©NJB/Sebastian Bolesch" in html and "Foto: ©NJB/Sebastian Bolesch" in text
+    # the release's text credits its photo itself: no second caption in either part
+    shown = re.sub(
+        r'<div style="display:none;.*?</div>', "", html, count=1, flags=re.S
+    )  # preheader
+    assert shown.count("©NJB/Sebastian Bolesch") == 1
+    assert text.count("©NJB/Sebastian Bolesch") == 1
     assert "Pressekontakt" in html and "Jana Köhler" in html
     assert 'href="mailto:presse@junge-buergermeister.example"' in html
     assert 'href="tel:+4930 1234567-0"' not in html and 'href="tel:+49301234567-0"' in html

@@ -85,14 +85,6 @@ def test_status_shows_feeds_mailings_sends_and_notifications(
     store.close()
 
 
-def test_every_command_is_in_the_readme() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for command in ("rundbrief run", "rundbrief jobs", "rundbrief status", "daemon-demo.sh"):
-        assert command in readme
-    for heading in ("## Running unattended", "## Running in production", "### `[schedule]`"):
-        assert heading in readme
-
-
 def test_run_without_the_secret_stops_at_once_with_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
