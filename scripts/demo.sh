@@ -57,6 +57,8 @@ if [ -n "$newsletter" ]; then
   count="$(find var/outbox/new -type f | wc -l)"
   echo "The newsletter is in the demo Maildir: $count messages in var/outbox/new/"
   echo "  read one:  less \"\$(ls -d var/outbox/new/* | head -1)\"   or: mutt -f var/outbox"
+  echo "== rundbrief audit --mailing $newsletter (who did what)"
+  rb audit --mailing "$newsletter"
 fi
 
 echo

@@ -22,6 +22,7 @@ Public API (everything other packages use; the modules behind it are internal):
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from pipeline.audience.addresses import (
     AddressError,
@@ -63,6 +64,13 @@ from pipeline.audience.tokens import Token, TokenError
 from pipeline.models import Recipient
 from pipeline.store import Store
 from pipeline.store import audience as q
+from pipeline.store.audience import Subscriber, Subscription
+
+
+@dataclass(frozen=True)
+class SubscriberRecord:
+    subscriber: Subscriber
+    subscriptions: tuple[Subscription, ...]
 
 
 def iter_recipients(
@@ -100,6 +108,15 @@ def subscriber_id(store: Store, email: str) -> int | None:
     return person.id if person is not None else None
 
 
+def subscriber_record(store: Store, subscriber_id: int) -> SubscriberRecord | None:
+    """A subscriber and their subscriptions by id (None: no such subscriber, or erased)."""
+    with store.connect() as conn:
+        person = q.get_subscriber(conn, subscriber_id)
+        if person is None:
+            return None
+        return SubscriberRecord(person, tuple(q.subscriptions_of(conn, subscriber_id)))
+
+
 def is_receiving(store: Store, email: str, list_name: str) -> bool:
     """Whether ``email`` is active on ``list_name`` and not suppressed, right now."""
     try:
@@ -119,6 +136,7 @@ __all__ = [
     "RateLimited",
     "Signup",
     "SignupOutcome",
+    "SubscriberRecord",
     "Token",
     "TokenError",
     "UnsubscribeOutcome",
@@ -143,6 +161,7 @@ __all__ = [
     "save_preferences",
     "signing_secret",
     "subscriber_id",
+    "subscriber_record",
     "suppress",
     "unsubscribe",
     "unsubscribe_in",

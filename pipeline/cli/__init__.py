@@ -105,7 +105,7 @@ COMMANDS: dict[str, Lazy] = {
         "mail", "System mail (confirmations, notifications, test copies): drain and list."
     ),
     "audit": Lazy(
-        "audit", "The audit log: who did what, when and from where (per mailing, user, date)."
+        "audit", "Show the audit log, oldest first: who did what to which mailing or subscriber."
     ),
 }
 

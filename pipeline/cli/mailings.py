@@ -91,6 +91,9 @@ def mailing_json(mailing: Mailing) -> dict[str, Any]:
         "created_at": mailing.created_at,
         "updated_at": mailing.updated_at,
         "approved_at": mailing.approved_at,
+        "approved_by": mailing.approved_by,
+        "composed_by": mailing.composed_by,
+        "last_edited_by": mailing.last_edited_by,
         "sent_at": mailing.sent_at,
     }
 
@@ -192,6 +195,12 @@ def show_cmd(
     )
     if mailing.send_at:
         console.print(f"Send at:   {local_time(mailing.send_at, state)}")
+    if mailing.composed_by or mailing.last_edited_by:
+        console.print(
+            f"Composed:  by {mailing.composed_by or '?'}, last edited by "
+            f"{mailing.last_edited_by or '?'}",
+            markup=False,
+        )
     if mailing.approved_at:
         by = view.approved_by or "?"
         console.print(f"Approved:  {local_time(mailing.approved_at, state)} by {by}")

@@ -5,14 +5,16 @@ below it is persistence only and the renderer is pure.
 
 Public API (one screen):
 
-- ``Workflow(settings, store, clock, policy=…, transport_factory=…)``: compose
+- ``Workflow(settings, store, clock, policy=…, transport_factory=…)``: every change is
+  done ``by=`` an ``access.Actor``, checked against the role table and audited; compose
   (``compose_newsletter``, ``compose_press``), edit (``edit``, ``add_item``,
   ``restore_item``, ``drop_item``, ``move_item``, ``reorder``, ``set_send_at``,
   ``clear_send_at``, ``rerender``), decide (``approve``, ``schedule``, ``cancel``), send
   (``send_now``, ``pause``, ``resume``, ``send_test_copy``) and look (``get``, ``list_mailings``,
   ``renders``, ``overview``, ``preview``).
 - ``MailingOverview``: the frozen summary ``mailing show`` and the editor page show.
-- ``ApprovalPolicy``: who may approve what (default: ``anyone_may_approve``).
+- ``ApprovalPolicy``: who may approve what (default: ``FourEyes(settings)``, the
+  ``[approval]`` rules; ``anyone_may_approve`` lets every approver).
 - ``lifecycle``: the rules over the one table of steps (``models.MAILING_STEPS``).
 - ``newsletter_key(instant, tz, period)``: the one-newsletter-per-period key (``Period``).
 - ``reorder`` (pure): the one rule for dropping and moving items.
@@ -31,13 +33,14 @@ from pipeline.mailings.compose import (
 )
 from pipeline.mailings.items import reorder
 from pipeline.mailings.overview import MailingOverview
-from pipeline.mailings.policy import ApprovalPolicy, anyone_may_approve
+from pipeline.mailings.policy import ApprovalPolicy, FourEyes, anyone_may_approve
 from pipeline.mailings.preview import Preview, write_preview
 from pipeline.mailings.renders import render_for, renders_of
 from pipeline.mailings.workflow import Workflow
 
 __all__ = [
     "ApprovalPolicy",
+    "FourEyes",
     "MailingOverview",
     "NewsletterPlan",
     "Period",

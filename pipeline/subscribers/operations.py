@@ -44,6 +44,16 @@ class Subscribers:
     store: Store
     clock: Clock
 
+    def show(
+        self, subscriber_id: int, *, by: Actor
+    ) -> tuple[audience.SubscriberRecord | None, list[audit.AuditEntry]]:
+        """A subscriber (None once erased) and the audit entries about them."""
+        require(by, Action.VIEW)
+        return (
+            audience.subscriber_record(self.store, subscriber_id),
+            audit.entries(self.store, subscriber=subscriber_id),
+        )
+
     def import_csv(
         self,
         path: str | Path,

@@ -108,7 +108,7 @@ def test_press_releases_can_be_set_to_any_approver(
 def test_the_approval_table_is_checked(settings_factory: object) -> None:
     from pipeline.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="approval.lists names list 'presse'"):
+    with pytest.raises(ConfigError, match=r"approval\.lists names list 'presse'"):
         settings_factory(approval={"lists": {"presse": "four-eyes"}})  # type: ignore[operator]
     with pytest.raises(ConfigError, match="approval"):
         settings_factory(approval={"press": "six-eyes"})  # type: ignore[operator]

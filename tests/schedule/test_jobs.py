@@ -441,3 +441,29 @@ def test_the_claim_itself_refuses_a_press_mailing_under_embargo(
     clock.advance(1)
     assert start_sending(store, mailing_id, now=clock.now()) is True
     assert start_sending(store, mailing_id, now=clock.now()) is False  # started once
+
+
+def test_auto_approve_obeys_the_four_eyes_rule(settings_factory: object, store: Store) -> None:
+    """Issue 12: the daemon approves as its operator, under the same rule as people: a
+    newsletter with four eyes that the daemon composed itself waits for a person, and
+    the operator is told why."""
+    settings = settings_factory(  # type: ignore[operator]
+        schedule={"auto_approve": True}, approval={"newsletter": "four-eyes"}
+    )
+    clock = FakeClock(THURSDAY_14)
+    add_subscribers(store, clock, 2)
+    add_items(store, clock.now(), count=3)
+    ctx = context(settings, store, clock)
+    composed = jobs.compose_job(ctx)
+    assert composed.mailing_id is not None
+    clock.set(FRIDAY_10)
+    held = jobs.send_newsletter_job(ctx)
+    assert held.outcome == "waiting" and "not approved" in held.detail, held
+    assert status_of(store, composed.mailing_id) == "draft"
+    with store.connect() as conn:
+        body = conn.execute(
+            select(notifications.c.body).where(
+                notifications.c.key == f"unapproved:{composed.mailing_id}"
+            )
+        ).scalar()
+    assert f"{DAEMON} edited this newsletter last; another approver must approve it" in body

@@ -43,7 +43,7 @@ def editor(client: FlaskClient) -> FlaskClient:
 
 
 def _editor_rules(app: Flask) -> list[Any]:
-    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("editor.")]
+    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith(("editor.", "people."))]
 
 
 def _url(rule: Any) -> str:
