@@ -18,7 +18,7 @@ auth.require_login(bp)
 def subscriber(subscriber_id: int) -> tuple[str, int] | str:
     d = deps()
     record, entries = Subscribers(d.settings, d.store, d.clock).show(
-        subscriber_id, by=auth.current_actor()
+        subscriber_id, by=auth.acting()
     )
     page = render_template(
         "editor/subscriber.html",

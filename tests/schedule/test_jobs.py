@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy import insert, select, update
 
 from pipeline import audit
+from pipeline.accounts import BUILTIN_OPERATOR as DAEMON
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.schedule import jobs
-from pipeline.accounts import BUILTIN_OPERATOR as DAEMON
 from pipeline.store import Store
 from pipeline.store import outbox as outbox_db
 from pipeline.store import schedule as q
