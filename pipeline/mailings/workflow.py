@@ -5,7 +5,7 @@
       edit    ─ edit · add_item · restore_item · drop_item · move_item · reorder
                 · set_send_at · clear_send_at · rerender
       decide  ─ approve (asks the ApprovalPolicy) · schedule · cancel
-      send    ─ send_now · pause · resume · send_test_copy
+      send    ─ send_now · pause · resume · send_test_copy (to test_recipients)
       look    ─ get · find · list_mailings · renders · overview · preview
 
 Each operation checks the lifecycle (``lifecycle``) and moves the status with one
@@ -42,7 +42,7 @@ from pipeline.deliver import (
     send_test,
 )
 from pipeline.errors import ApprovalRefused, ComposeError, NotDueError, TransitionError
-from pipeline.mailings import compose, items, lifecycle
+from pipeline.mailings import compose, items, lifecycle, test_recipients
 from pipeline.mailings.overview import MailingOverview, overview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes
 from pipeline.mailings.preview import Preview, build_preview
@@ -541,8 +541,10 @@ class Workflow:
         transport: Transport | None = None,
         by: Actor,
     ) -> SendResult:
-        """One copy marked as a test to ``to``; changes no state (a draft is rendered)."""
+        """One copy marked as a test to ``to``; changes no state (a draft is rendered).
+        ``to`` must be one of ``test_recipients`` (``PermissionDenied`` otherwise)."""
         require(by, Action.TEST_COPY)
+        to = test_recipients.check(self.settings, self.store, by, to)
         mailing = self.get(mailing_id)
         if mailing.status in (S.SENT, S.CANCELLED):
             raise TransitionError(
@@ -576,6 +578,10 @@ class Workflow:
             {"to": to, "language": language, "ok": result.ok, "error": result.error},
         )
         return result
+
+    def test_recipients(self, by: Actor) -> list[str]:
+        """The addresses ``by`` may send test copies to (see ``test_recipients``)."""
+        return test_recipients.allowed(self.settings, self.store, by)
 
     # --- helpers -------------------------------------------------------------------
 

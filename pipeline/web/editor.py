@@ -248,15 +248,9 @@ _STALE = (
 
 
 def test_addresses() -> list[str]:
-    """Where test copies may go: the logged-in editor (if the name is an address) and
-    ``[sender] editors``."""
-    out: list[str] = []
-    editor = auth.current_editor() or ""
-    candidates = ([editor] if "@" in editor else []) + list(deps().settings.sender.editors)
-    for address in candidates:
-        if address.casefold() not in {a.casefold() for a in out}:
-            out.append(address)
-    return out
+    """Where the logged-in editor may send test copies (the workflow's rule)."""
+    actor = auth.current_actor()
+    return flow().test_recipients(actor) if actor is not None else []
 
 
 def item_order(current: tuple[int, ...], form: Mapping[str, str]) -> list[int]:

@@ -51,7 +51,7 @@ def test_mailing_actions_by_role(
     # editing and test copies: every role
     edited = call("PATCH", f"/mailings/{mailing_id}", as_=who, json={"preheader": "Kurz"})
     assert edited.status_code == 200
-    test = call("POST", f"/mailings/{mailing_id}/test-copy", as_=who, json={"to": "t@x.example"})
+    test = call("POST", f"/mailings/{mailing_id}/test-copy", as_=who, json={"to": who})
     assert test.status_code == 200, test.get_json()
     # deciding: approver and admin
     approve = call("POST", f"/mailings/{mailing_id}/approve", as_=who)
@@ -155,7 +155,7 @@ def test_the_audit_log_names_the_api_and_the_token_owner(
     call: Call, store: Store, news_items: list[int]
 ) -> None:
     mailing_id = _newsletter(call)
-    call("POST", f"/mailings/{mailing_id}/test-copy", as_=ANNA, json={"to": "probe@x.example"})
+    call("POST", f"/mailings/{mailing_id}/test-copy", as_=ANNA, json={"to": BERT})
     call("POST", f"/mailings/{mailing_id}/approve", as_=BERT)
     call("POST", f"/mailings/{mailing_id}/cancel", as_=DORA)
     entries = audit.entries(store, mailing=mailing_id)
@@ -166,3 +166,20 @@ def test_the_audit_log_names_the_api_and_the_token_owner(
         ("cancel", DORA, "api"),
     ]
     assert all(e.address == "127.0.0.1" for e in entries)
+
+
+def test_a_test_copy_never_goes_to_an_address_outside_the_organisation(
+    call: Call, store: Store, news_items: list[int]
+) -> None:
+    """The API is no relay: a token's owner names the recipient, so the workflow's rule
+    (own address, [sender] editors, active accounts) decides, as on the web."""
+    mailing_id = _newsletter(call)
+    refused = call(
+        "POST", f"/mailings/{mailing_id}/test-copy", as_=ANNA, json={"to": "fremd@example.org"}
+    )
+    assert (refused.status_code, _code(refused)) == (403, "forbidden")
+    assert (
+        "test copies go only to the organisation's addresses"
+        in refused.get_json()["error"]["message"]
+    )
+    assert [e.action for e in audit.entries(store, mailing=mailing_id)] == ["compose"]
