@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response
 
 from pipeline.access import Actor
 from pipeline.accounts import Accounts, adopt_legacy
-from pipeline.errors import AccountError, LoginRefused
+from pipeline.errors import AccountError, LoginRefused, StoreError
 from pipeline.web import csrf, sessions
 from pipeline.web.context import deps
 
@@ -159,6 +159,10 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
         )
         return page, status, headers or {}
 
+    d = deps()
+    if d.settings.secrets.get("web.editor_user_env"):
+        # the old shared log-in, if the database did not answer when the app started
+        adopt_legacy(d.store, d.settings, d.clock)
     try:
         actor = accounts().authenticate(
             email, password, address=address, channel="web", totp_code=code
@@ -260,8 +264,13 @@ def account() -> Response | str | tuple[str, int]:
 
 def register(app: Flask) -> None:
     d = app.extensions["rundbrief"]
-    # The shared log-in of old becomes the first admin (once, with a warning).
-    adopt_legacy(d.store, d.settings, d.clock)
+    # The shared log-in of old becomes the first admin (once, with a warning). A database
+    # that is down must not stop the app (it answers 503 meanwhile): then the first
+    # log-in does it.
+    try:
+        adopt_legacy(d.store, d.settings, d.clock)
+    except StoreError as exc:
+        log.warning("the shared log-in is adopted at the first log-in: %s", exc)
     app.register_blueprint(bp)
 
     @app.context_processor
