@@ -235,14 +235,14 @@ class Accounts:
         row = self._row(email)
         self._own_or_admin(by, row)
         secret = totp.new_secret()
-        q.update_account(self.store, row.id, totp_secret=secret)
+        q.update_account(self.store, row.id, totp_secret=secret, totp_last_step=None)
         self._event(by, "account_totp", row.email, f"second factor enrolled for {row.email}")
         return totp.provisioning_uri(secret, row.email, self.settings.organisation.name)
 
     def drop_totp(self, by: Actor, email: str) -> Account:
         require(by, Action.MANAGE_ACCOUNTS)
         row = self._row(email)
-        q.update_account(self.store, row.id, totp_secret=None)
+        q.update_account(self.store, row.id, totp_secret=None, totp_last_step=None)
         self._event(by, "account_totp_off", row.email, f"second factor removed for {row.email}")
         return _public(self._row(email))
 
@@ -284,9 +284,16 @@ class Accounts:
         if row.totp_secret:
             if not totp_code:
                 raise LoginRefused("Enter the code of your authenticator app.", totp_required=True)
-            if not totp.verify_code(row.totp_secret, totp_code, self.clock.now()):
+            step = totp.matching_step(row.totp_secret, totp_code, self.clock.now())
+            if step is None:
                 self.throttle.failed(key, address)
                 raise LoginRefused("The code is wrong.", totp_required=True)
+            if not q.use_totp_step(self.store, row.id, step):
+                # used already (by its owner, or by whoever watched them type it)
+                self.throttle.failed(key, address)
+                raise LoginRefused(
+                    "This code was used already: wait for the next one.", totp_required=True
+                )
         elif (
             self.settings.accounts.require_totp_for_admins
             and row.role == Role.ADMIN

@@ -212,15 +212,26 @@ def sessions_cmd(
 
 
 @users_app.command("totp")
-def totp_cmd(ctx: typer.Context, email: str = typer.Argument(..., help="The account.")) -> None:
+def totp_cmd(
+    ctx: typer.Context,
+    email: str = typer.Argument(..., help="The account."),
+    off: bool = typer.Option(
+        False, "--off", help="Remove the second factor (an admin, e.g. for a lost phone)."
+    ),
+) -> None:
     """Enroll a second factor: prints the otpauth:// URI for an authenticator app.
 
-    From then on the web log-in asks for the app's 6-digit code. Enrolling again
-    replaces the secret (the old app entry stops working).
+    From then on the web log-in asks for the app's 6-digit code; each code works once.
+    Enrolling again replaces the secret (the old app entry stops working). --off removes
+    it; only an admin may, so a stolen session cannot strip an account of it.
 
     Example: rundbrief --as anna@example.org users totp anna@example.org
     """
     service = _service(ctx)
+    if off:
+        account = service.drop_totp(actor(ctx), email)
+        typer.echo(f"Second factor removed for {account.email}.")
+        return
     uri = service.enroll_totp(actor(ctx), email)
     typer.echo(uri)
 

@@ -146,6 +146,21 @@ def update_account(store: Store, account_id: int, **values: Any) -> None:
         conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
 
+def use_totp_step(store: Store, account_id: int, step: int) -> bool:
+    """Record that the code of ``step`` was used; False when it (or a later one) was
+    used already. One conditional update: of two log-ins with the same code, one wins."""
+    with store.begin() as conn:
+        done = conn.execute(
+            update(accounts)
+            .where(
+                accounts.c.id == account_id,
+                (accounts.c.totp_last_step.is_(None)) | (accounts.c.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+        )
+    return bool(done.rowcount == 1)
+
+
 def count_active_admins(store: Store) -> int:
     with store.connect() as conn:
         return int(

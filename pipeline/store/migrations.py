@@ -224,6 +224,11 @@ def _audit(conn: Connection) -> None:
     add_missing_columns(conn, "mailings", ("composed_by", "last_edited_by"))
 
 
+def _totp_once(conn: Connection) -> None:
+    """Issue 12: the step of the last accepted one-time code, so a code works only once."""
+    add_missing_columns(conn, "accounts", ("totp_last_step",))
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -233,6 +238,7 @@ MIGRATIONS: list[Migration] = [
     _one_lease,
     _accounts,
     _audit,
+    _totp_once,
 ]
 
 

@@ -437,6 +437,8 @@ accounts = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("password_hash", Text, nullable=False),  # argon2id, PHC string
     Column("totp_secret", String(64)),  # base32; empty: no second factor enrolled
+    # the 30-second step of the last code accepted: a code works once (RFC 6238, 5.2)
+    Column("totp_last_step", BigInteger),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_login_at", UtcDateTime),
     Column("password_changed_at", UtcDateTime),

@@ -173,6 +173,17 @@ def test_totp_prints_the_otpauth_uri(team: Callable[..., Run]) -> None:
         for a in team("--as", "admin@verein.example", "users", "list", "--json").json()
     }
     assert listed["editor@verein.example"]["totp"] is True
+    # removing it: not by its owner, by an admin
+    own = team("--as", "editor@verein.example", "users", "totp", "editor@verein.example", "--off")
+    assert own.returncode == 1 and "may not manage accounts" in own.stderr
+    off = team("--as", "admin@verein.example", "users", "totp", "editor@verein.example", "--off")
+    assert off.returncode == 0, off.stderr
+    assert "Second factor removed for editor@verein.example" in off.stdout
+    listed = {
+        a["email"]: a
+        for a in team("--as", "admin@verein.example", "users", "list", "--json").json()
+    }
+    assert listed["editor@verein.example"]["totp"] is False
 
 
 def test_the_env_account_becomes_the_first_admin(

@@ -152,6 +152,56 @@ def test_totp_is_asked_for_once_enrolled(
     assert got.role is Role.EDITOR
 
 
+def test_a_code_works_once_and_only_near_its_time(
+    accounts: Accounts, people: dict[str, Any], clock: FakeClock, store: Store
+) -> None:
+    """RFC 6238, 5.2: a code seen over a shoulder or caught by a phishing page is
+    worthless once its owner used it; a phone a step ahead or behind still logs in."""
+    editor = actor(accounts, "editor")
+    accounts.enroll_totp(editor, "editor@example.org")
+    secret = q.find_account(store, "editor@example.org").totp_secret  # type: ignore[union-attr]
+    assert secret
+
+    def login(code: str, address: str = "10.0.0.1") -> Actor:
+        return accounts.authenticate(
+            "editor@example.org", PASSWORD, address=address, totp_code=code
+        )
+
+    code = totp_code(secret, clock.now())
+    login(code)
+    with pytest.raises(LoginRefused, match="used already") as refused:
+        login(code, address="10.0.0.99")  # the same code from elsewhere
+    assert refused.value.totp_required
+    # a phone 30 seconds ahead: the next step's code, once
+    login(totp_code(secret, clock.now() + timedelta(seconds=30)))
+    with pytest.raises(LoginRefused, match="used already"):
+        login(code)  # an older step than the last one used
+    clock.advance(minutes=5)
+    with pytest.raises(LoginRefused, match="code is wrong"):
+        login(totp_code(secret, clock.now() - timedelta(seconds=60)))  # two steps old
+    login(totp_code(secret, clock.now() - timedelta(seconds=30)))  # one step behind
+    # enrolling again starts afresh: the new secret's code works at once
+    accounts.enroll_totp(editor, "editor@example.org")
+    fresh = q.find_account(store, "editor@example.org").totp_secret  # type: ignore[union-attr]
+    assert fresh and fresh != secret
+    login(totp_code(fresh, clock.now()))
+
+
+def test_only_an_admin_removes_a_second_factor(
+    accounts: Accounts, people: dict[str, Any], clock: FakeClock, store: Store
+) -> None:
+    """A lost phone: an admin removes the factor. Its owner cannot: a stolen session
+    must not be able to strip the account of it."""
+    editor = actor(accounts, "editor")
+    accounts.enroll_totp(editor, "editor@example.org")
+    assert accounts.get(editor, "editor@example.org").totp_enrolled
+    with pytest.raises(PermissionDenied):
+        accounts.drop_totp(editor, "editor@example.org")
+    dropped = accounts.drop_totp(actor(accounts, "admin"), "editor@example.org")
+    assert not dropped.totp_enrolled
+    assert accounts.authenticate("editor@example.org", PASSWORD, address="10.0.0.1")
+
+
 def test_admins_need_totp_when_the_operator_says_so(
     store: Store, settings_factory: Any, clock: FakeClock, people: dict[str, Any]
 ) -> None:
