@@ -8,10 +8,11 @@ Public API:
   the table does not gate ("pause", "resume", "login", …). ``target`` names what was
   acted on: ("mailing", 12), ("subscriber", 40), ("account", "anna@example.org"),
   ("list", "presse").
-- ``entries(store, *, mailing=, subscriber=, user=, since=, limit=)``: entries, oldest
+- ``entries(store, *, mailing=, subscriber=, user=, since=, after=, limit=)``: entries, oldest
   first (filters combine; ``user`` is the actor's e-mail address).
 - ``scrub_subscriber(store, subscriber_id, addresses)``: erasure (DSGVO Art. 17) keeps
   the entries but removes the person's addresses from their summaries and details.
+- ``as_json(entry)``: the entry as the CLI's ``--json`` and the API write it.
 - ``AuditEntry``: the frozen entry.
 
 Entries about a subscriber name them by id only (ids are never reused): never put the
@@ -27,6 +28,7 @@ from pipeline.audit.log import (
     PAUSE,
     RESUME,
     Target,
+    as_json,
     entries,
     record,
     scrub_subscriber,
@@ -42,6 +44,7 @@ __all__ = [
     "RESUME",
     "AuditEntry",
     "Target",
+    "as_json",
     "entries",
     "record",
     "scrub_subscriber",

@@ -70,11 +70,12 @@ def entries(
     account: str | None = None,
     user: str | None = None,
     since: datetime | None = None,
+    after: int | None = None,
     limit: int | None = None,
 ) -> list[AuditEntry]:
     """Entries, oldest first. ``mailing``/``subscriber``/``account``: about that target
     (several: about any of them); ``user``: done by that e-mail address; ``since``: at or
-    after that instant."""
+    after that instant; ``after``: with a higher id than that entry."""
     targets: list[tuple[str, str]] = []
     if mailing is not None:
         targets.append(("mailing", str(mailing)))
@@ -83,8 +84,25 @@ def entries(
     if account is not None:
         targets.append(("account", account.strip().lower()))
     return store_audit.select_entries(
-        store, targets=targets, actor_email=user, since=since, limit=limit
+        store, targets=targets, actor_email=user, since=since, after=after, limit=limit
     )
+
+
+def as_json(entry: AuditEntry) -> dict[str, Any]:
+    """One entry as the CLI's ``--json`` and the API write it."""
+    return {
+        "id": entry.id,
+        "at": entry.at.isoformat(),
+        "actor": {"email": entry.actor_email, "role": entry.actor_role},
+        "channel": entry.channel,
+        "address": entry.address,
+        "action": entry.action,
+        "target": (
+            {"kind": entry.target_kind, "id": entry.target_id} if entry.target_kind else None
+        ),
+        "summary": entry.summary,
+        "details": entry.details,
+    }
 
 
 def subscriber_ref(subscriber_id: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,7 +12,7 @@ from pipeline.cli.output import console, emit_json
 from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pipeline.audit import AuditEntry
+    pass
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +52,7 @@ def audit_cmd(
         limit=limit,
     )
     if as_json:
-        emit_json({"entries": [entry_json(e) for e in found]})
+        emit_json({"entries": [audit.as_json(e) for e in found]})
         return
     if not found:
         console.print("No audit entries.")
@@ -66,20 +66,6 @@ def audit_cmd(
             markup=False,
             highlight=False,
         )
-
-
-def entry_json(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "at": e.at.isoformat(),
-        "actor": {"email": e.actor_email, "role": e.actor_role},
-        "channel": e.channel,
-        "address": e.address,
-        "action": e.action,
-        "target": {"kind": e.target_kind, "id": e.target_id} if e.target_kind else None,
-        "summary": e.summary,
-        "details": e.details,
-    }
 
 
 def _since(value: str, state: AppContext) -> datetime:

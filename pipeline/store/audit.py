@@ -99,11 +99,15 @@ def select_entries(
     targets: Iterable[tuple[str, str]] = (),
     actor_email: str | None = None,
     since: datetime | None = None,
+    after: int | None = None,
     limit: int | None = None,
 ) -> list[AuditEntry]:
     """Entries, oldest first: of any of ``targets`` (kind, id) if given, by
-    ``actor_email`` (case-insensitive) if given, at or after ``since`` if given."""
+    ``actor_email`` (case-insensitive) if given, at or after ``since`` if given, with an
+    id above ``after`` if given (the API's pages)."""
     query = select(audit)
+    if after is not None:
+        query = query.where(audit.c.id > after)
     wanted = list(targets)
     if wanted:
         query = query.where(

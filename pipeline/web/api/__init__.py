@@ -5,6 +5,7 @@
     spec        route declarations → Flask rules and the OpenAPI 3.1 document
     mailings    /mailings …                 items        /items …
     subscribers /subscribers …              lists        /lists
+    audit       /audit
     signup      /signup (public)            stats        /stats
     openapi     /openapi.json (public)
 
@@ -22,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from pipeline.errors import RundbriefError
 from pipeline.web.api import (  # noqa: F401  (each module declares its routes)
+    audit,
     items,
     lists,
     mailings,

@@ -1,4 +1,5 @@
-"""/mailings: list, compose, show, edit, items, approve, schedule, send, cancel, test copy.
+"""/mailings: list, compose, show, edit, items, approve, schedule, send, pause, cancel,
+test copy.
 
 Each view reads the request, calls one workflow operation ``by`` the token's actor and
 writes the result: the role, the four-eyes rule and the lifecycle are the workflow's.
@@ -307,6 +308,24 @@ def send(mailing_id: int) -> Response:
     else:
         report = workflow.send_now(mailing_id, by=actor(), dry_run=dry_run)
     return jsonify(data=c.mailing_json(workflow.get(mailing_id)), report=c.plain(report))
+
+
+@route(
+    "POST",
+    "/mailings/{mailing_id}/pause",
+    "Pause a mailing that is sending",
+    tag=TAG,
+    action=Action.SEND,
+    body=obj(("reason",), reason=STRING),
+    returns=ONE,
+    description="The senders finish the message in hand and stop; `send` goes on from "
+    "where it stopped. 409 `conflict` unless it is sending.",
+)
+def pause(mailing_id: int) -> Response:
+    c.mailing_or_404(mailing_id)
+    reason = c.text(c.body(), "reason", required=True)
+    assert reason is not None
+    return jsonify(data=c.mailing_json(c.flow().pause(mailing_id, reason=reason, by=actor())))
 
 
 @route(

@@ -200,6 +200,21 @@ SCHEMAS: dict[str, Schema] = {
         eligible=BOOLEAN,
         tags=array(STRING),
     ),
+    "AuditEntry": obj(
+        ("id", "at", "actor", "channel", "action", "summary"),
+        id=INTEGER,
+        at=DATETIME,
+        actor=obj(("email", "role"), email=STRING, role=STRING),
+        channel={"type": "string", "enum": ["web", "cli", "api", "daemon"]},
+        address=STRING,
+        action=STRING,
+        target={
+            "type": ["object", "null"],
+            "properties": {"kind": STRING, "id": STRING},
+        },
+        summary=STRING,
+        details={"type": "object"},
+    ),
     "Subscriber": obj(
         ("id", "email"),
         id=INTEGER,
