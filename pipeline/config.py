@@ -330,8 +330,9 @@ class Sender(Section):
     )
     editors: list[str] = Field(
         default=[],
-        description="Addresses that may receive test copies and get the daemon's "
-        '"draft ready" note with a test copy.',
+        description='Addresses that get the daemon\'s "draft ready" note with a test copy. '
+        "Test copies go only to these, the acting account's own address and the addresses "
+        "of active accounts.",
     )
     operator: str = Field(
         default="",
@@ -363,11 +364,14 @@ class Web(Section):
         "and VERP return paths (required by `serve`, `preview` and sending).",
     )
     editor_user_env: str = Field(
-        default="RUNDBRIEF_EDITOR_USER", description="Variable holding the editors' login name."
+        default="RUNDBRIEF_EDITOR_USER",
+        description="Before accounts: the variable of the shared login name. Set together "
+        "with editor_password_env while the store has no account, it becomes the first "
+        "admin; after that it is not read.",
     )
     editor_password_env: str = Field(
         default="RUNDBRIEF_EDITOR_PASSWORD",
-        description="Variable holding the editors' password.",
+        description="Before accounts: the variable of the shared password (see editor_user_env).",
     )
     proxy_hops: int = Field(
         default=0,

@@ -34,7 +34,7 @@ def check(settings: Settings, store: Store, by: Actor, to: str) -> str:
             return address
     raise PermissionDenied(
         f"test copies go only to the organisation's addresses (your own, [sender] editors, "
-        f"active accounts), not to {to.strip()!r}",
+        f"active accounts), not to {to.strip()!r}: add it to [sender] editors to allow it",
         action="test_copy",
         role=by.role.value,
     )

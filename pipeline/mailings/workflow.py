@@ -445,10 +445,13 @@ class Workflow:
         progress: ProgressCallback | None = None,
         wait_for_retries: bool = True,
         worker: str | None = None,
+        resume_paused: bool = True,
         by: Actor,
     ) -> SendReport:
         """Send an approved mailing whose time has come, or resume one that is sending
-        or paused; each recipient gets it once (the outbox)."""
+        or paused (``resume_paused=False``, the daemon: leave a paused one alone); each
+        recipient gets it once (the outbox). A run that moved nothing (the daemon's look
+        at a send waiting for retries) writes no audit entry."""
         require(by, Action.SEND)
         report = self._send(
             mailing_id,
@@ -458,8 +461,9 @@ class Workflow:
             progress=progress,
             wait_for_retries=wait_for_retries,
             worker=worker,
+            resume_paused=resume_paused,
         )
-        if not dry_run:
+        if not dry_run and (report.sent or report.failed or report.status != S.SENDING):
             self._audit(
                 by,
                 Action.SEND,
@@ -480,6 +484,7 @@ class Workflow:
         progress: ProgressCallback | None,
         wait_for_retries: bool,
         worker: str | None,
+        resume_paused: bool = True,
     ) -> SendReport:
         mailing = self.find(mailing_id)
         if mailing is not None and mailing.status == S.DRAFT:
@@ -503,6 +508,7 @@ class Workflow:
             progress=progress,
             wait_for_retries=wait_for_retries,
             worker=worker,
+            resume_paused=resume_paused,
         )
 
     def pause(self, mailing_id: int, *, reason: str, by: Actor) -> Mailing:

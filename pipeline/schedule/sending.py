@@ -172,8 +172,6 @@ def report_missed(ctx: JobContext, mailing: q.ScheduleView, due: datetime) -> bo
 def send_now(ctx: JobContext, mailing_id: int, *, job: str = "send") -> JobResult:
     """Start or join the send of one mailing (never a paused one: that waits for its
     probe or for a person); other senders on it go on as they were."""
-    from pipeline.deliver import send_mailing
-
     with ctx.lock:
         if mailing_id in ctx.active:
             return JobResult(job, "skipped", f"mailing {mailing_id} is being sent", mailing_id)
@@ -185,16 +183,15 @@ def send_now(ctx: JobContext, mailing_id: int, *, job: str = "send") -> JobResul
             return JobResult(job, "skipped", f"mailing {mailing_id} is {status}", mailing_id)
         transport = ctx.transport_factory() if ctx.transport_factory else None
         try:
-            report = send_mailing(
-                ctx.settings,
-                ctx.store,
+            # through the workflow: the operator's role is asked and the send is logged
+            report = workflow(ctx).send_now(
                 mailing_id,
-                clock=ctx.clock,
                 transport=transport,
                 stop=ctx.stop.is_set,
                 resume_paused=False,
                 wait_for_retries=False,
                 worker=ctx.worker,
+                by=operator(ctx),
             )
         except RundbriefError as exc:
             check_mailing(ctx, mailing_id)

@@ -221,7 +221,7 @@ def test_auto_approve_sends_the_composed_draft(settings_factory: object, store: 
         by = conn.execute(
             select(mailings.c.approved_by).where(mailings.c.id == composed.mailing_id)
         ).scalar()
-    # the daemon approves as its operator, and the audit log says so (issue 12)
+    # the daemon approves and sends as its operator, and the audit log says so (issue 12)
     assert by == DAEMON
     entries = audit.entries(store, mailing=composed.mailing_id)
     editors = len(settings.sender.editors)
@@ -229,7 +229,9 @@ def test_auto_approve_sends_the_composed_draft(settings_factory: object, store: 
         ("compose", DAEMON, "daemon"),
         *[("test_copy", DAEMON, "daemon")] * editors,
         ("approve", DAEMON, "daemon"),
+        ("send", DAEMON, "daemon"),
     ]
+    assert entries[-1].details["sent"] == len(emails)
     got = received_by(inbox(settings))
     assert all(got[e] == 1 for e in emails)
 

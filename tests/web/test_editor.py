@@ -528,7 +528,8 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=10)
-    assert "editor login is disabled" in stderr
+    assert "there is no account yet, so nobody can log in" in stderr
+    assert "rundbrief users add EMAIL --role admin" in stderr
 
 
 def test_sent_mailing_shows_delivery_counts(
