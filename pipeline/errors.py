@@ -75,7 +75,12 @@ class WorkflowError(RundbriefError):
 
 
 class ComposeError(WorkflowError):
-    """A mailing cannot be composed or edited as asked (unknown item, empty subject …)."""
+    """A mailing cannot be composed or edited as asked (unknown item, empty subject …);
+    ``field`` names the input at fault, where there is one (``title``, ``embargo`` …)."""
+
+    def __init__(self, message: str, *, mailing_id: int | None = None, field: str = "") -> None:
+        super().__init__(message, mailing_id=mailing_id)
+        self.field = field
 
 
 class TransitionError(WorkflowError):

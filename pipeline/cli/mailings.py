@@ -348,6 +348,11 @@ def edit_cmd(
 
 
 def _read_intro(path: Path) -> str:
+    return read_text_file(path, option="--intro-file")
+
+
+def read_text_file(path: Path, *, option: str = "--text-file") -> str:
+    """A UTF-8 text file given to ``option`` ('-': stdin), or a ``ComposeError`` saying why not."""
     if str(path) == "-":
         import sys
 
@@ -355,11 +360,11 @@ def _read_intro(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ComposeError(f"--intro-file {path}: no such file") from None
+        raise ComposeError(f"{option} {path}: no such file") from None
     except UnicodeDecodeError as exc:
-        raise ComposeError(f"--intro-file {path}: not UTF-8 (byte {exc.start})") from exc
+        raise ComposeError(f"{option} {path}: not UTF-8 (byte {exc.start})") from exc
     except OSError as exc:
-        raise ComposeError(f"--intro-file {path}: {exc.strerror}") from exc
+        raise ComposeError(f"{option} {path}: {exc.strerror}") from exc
 
 
 def approve_cmd(

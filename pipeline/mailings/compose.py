@@ -171,11 +171,7 @@ def compose_press(
     item = get_item(store, item_id)
     if item is None:
         raise ComposeError(f"item {item_id}: no such item")
-    if embargo is not None:
-        if embargo.tzinfo is None:
-            raise ComposeError("the embargo needs a time zone (or use the local time form)")
-        if embargo <= clock.now():
-            raise ComposeError(f"the embargo {embargo.isoformat()} is in the past")
+    check_embargo(embargo, clock)
     taken = press_mailing_in_use(store, item_id)
     if taken is not None:
         raise ComposeError(
@@ -197,6 +193,18 @@ def compose_press(
     assert mailing is not None  # no period key: nothing to collide with
     log.info("composed press mailing=%s item=%s embargo=%s", mailing.id, item_id, embargo)
     return mailing
+
+
+def check_embargo(embargo: datetime | None, clock: Clock) -> None:
+    """``ComposeError`` for an embargo without a time zone or not in the future."""
+    if embargo is None:
+        return
+    if embargo.tzinfo is None:
+        raise ComposeError(
+            "the embargo needs a time zone (or use the local time form)", field="embargo"
+        )
+    if embargo <= clock.now():
+        raise ComposeError(f"the embargo {embargo.isoformat()} is in the past", field="embargo")
 
 
 def press_mailing_in_use(store: Store, item_id: int) -> Mailing | None:

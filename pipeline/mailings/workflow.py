@@ -1,7 +1,7 @@
 """Every operation on a mailing, for the CLI, the web app and the daemon alike.
 
     Workflow(settings, store, clock, policy=…)   (policy default: FourEyes(settings))
-      compose ─ compose_newsletter · compose_press
+      compose ─ compose_newsletter · compose_press · compose_press_text (written here)
       edit    ─ edit · add_item · restore_item · drop_item · move_item · reorder
                 · set_send_at · clear_send_at · rerender
       decide  ─ approve (asks the ApprovalPolicy) · schedule · cancel
@@ -42,14 +42,16 @@ from pipeline.deliver import (
     send_test,
 )
 from pipeline.errors import ApprovalRefused, ComposeError, NotDueError, TransitionError
-from pipeline.mailings import compose, items, lifecycle, test_recipients
+from pipeline.mailings import compose, items, lifecycle, test_recipients, written
 from pipeline.mailings.overview import MailingOverview, overview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes
 from pipeline.mailings.preview import Preview, build_preview
 from pipeline.mailings.renders import load_items, render_draft, renders_of
+from pipeline.mailings.written import WrittenRelease
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
 from pipeline.render import mailing_languages
 from pipeline.store import Store
+from pipeline.store import items as store_items
 from pipeline.store import mailings as store_mailings
 
 log = logging.getLogger(__name__)
@@ -146,6 +148,33 @@ class Workflow:
             mailing.id,
             f"composed press release {mailing.id} from item {item_id}: {mailing.subject}",
             {"kind": str(mailing.kind), "items": [item_id], "embargo": embargo},
+        )
+        return mailing
+
+    def compose_press_text(
+        self, release: WrittenRelease, *, by: Actor, embargo: datetime | None = None
+    ) -> Mailing:
+        """A press release draft from a text written here (``written``): it becomes an
+        item of its own (no feed, not for newsletters), then a draft as from any item."""
+        require(by, Action.COMPOSE)
+        compose.check_embargo(embargo, self.clock)  # before the item exists
+        item_id = store_items.create_item(
+            self.store, written.item_row(release, self.settings, self.clock.now())
+        )
+        mailing = compose.compose_press(
+            self.settings,
+            self.store,
+            item_id,
+            clock=self.clock,
+            embargo=embargo,
+            composed_by=by.email,
+        )
+        self._audit(
+            by,
+            Action.COMPOSE,
+            mailing.id,
+            f"composed press release {mailing.id} from a written text: {mailing.subject}",
+            {"kind": str(mailing.kind), "items": [item_id], "embargo": embargo, "written": True},
         )
         return mailing
 

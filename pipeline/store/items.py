@@ -134,6 +134,16 @@ def insert_items(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     conn.exec_driver_sql(statement, params)
 
 
+def create_item(store: Store, row: Mapping[str, Any]) -> int:
+    """Insert one item (every ``_INSERTED`` column) and return its id: a press release
+    written in Rundbrief rather than collected from a feed."""
+    with store.begin() as conn:
+        new_id = conn.execute(
+            items.insert().values(**{k: row[k] for k in _INSERTED}).returning(items.c.id)
+        ).scalar_one()
+    return int(new_id)
+
+
 def update_items(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Rows carry ``id`` plus the ``_UPDATABLE`` columns."""
     if not rows:

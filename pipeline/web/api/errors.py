@@ -146,7 +146,7 @@ def _status_code(exc: BaseException) -> tuple[int, str, dict[str, str], str | No
         return 409, "not_due", {}, None
     if isinstance(exc, ComposeError):
         # (an unknown mailing is answered 404 by the resource before it gets here)
-        return 422, "invalid", {}, None
+        return 422, "invalid", {}, exc.field or None
     if isinstance(exc, RateLimited):
         return 429, "rate_limited", {"Retry-After": str(max(1, exc.retry_after))}, None
     if isinstance(exc, AddressError):

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from pipeline.access import Action
-from pipeline.mailings import MailingOverview
+from pipeline.mailings import MailingOverview, WrittenRelease
 from pipeline.models import MailingKind, MailingStatus
 from pipeline.web.api import common as c
 from pipeline.web.api.auth import actor
@@ -115,23 +115,66 @@ def compose_newsletter() -> tuple[Response, int]:
 @route(
     "POST",
     "/mailings/press",
-    "Compose a press release from an item",
+    "Compose a press release from an item or from a text",
     tag=TAG,
     action=Action.COMPOSE,
-    body=obj(("item_id",), item_id=INTEGER, embargo=DATETIME),
+    body=obj(
+        item_id=INTEGER,
+        title=STRING,
+        text=STRING,
+        link=STRING,
+        image_url=STRING,
+        image_alt=STRING,
+        image_credit=STRING,
+        author=STRING,
+        language=STRING,
+        embargo=DATETIME,
+    ),
     status=201,
     returns=ONE,
-    description="From a collected item (a press release published on the website). "
-    "`embargo`: not before this time. Composing from free text is not offered: the "
-    "workflow makes a press release from an item only.",
+    description="Either `item_id` (a collected item, e.g. a press release published on "
+    "the website) or `title` and `text` (Markdown) written here, with an optional `link` "
+    "to it on the web and a photo (`image_url` over https, `image_alt` required with it, "
+    "`image_credit`). A written release is not offered to newsletters. `embargo`: not "
+    "before this time. 422 `invalid` names the `field` at fault.",
 )
 def compose_press() -> tuple[Response, int]:
     data = c.body()
-    item_id = c.integer(data, "item_id", required=True)
-    assert item_id is not None
     embargo = c.instant(data, "embargo")
-    mailing = c.flow().compose_press(item_id, by=actor(), embargo=embargo)
+    item_id = c.integer(data, "item_id")
+    written = [k for k in _WRITTEN if k in data]
+    if item_id is not None:
+        if written:
+            raise invalid(f"give item_id or a text, not both ({written[0]})", written[0])
+        mailing = c.flow().compose_press(item_id, by=actor(), embargo=embargo)
+        return _one(mailing.id, status=201)
+    if "title" not in data and "text" not in data:
+        raise invalid("give item_id, or title and text", "item_id")
+    fields = {k: c.text(data, k) or "" for k in _WRITTEN}
+    release = WrittenRelease(
+        title=fields["title"],
+        text_md=fields["text"],
+        link=fields["link"],
+        image_url=fields["image_url"],
+        image_alt=fields["image_alt"],
+        image_credit=fields["image_credit"],
+        author=fields["author"],
+        language=fields["language"],
+    )
+    mailing = c.flow().compose_press_text(release, by=actor(), embargo=embargo)
     return _one(mailing.id, status=201)
+
+
+_WRITTEN = (
+    "title",
+    "text",
+    "link",
+    "image_url",
+    "image_alt",
+    "image_credit",
+    "author",
+    "language",
+)
 
 
 @route(
