@@ -240,3 +240,32 @@ def test_the_store_unavailable_is_503_with_a_code(
     assert answer.status_code == 503
     assert _error(answer)["code"] == "store_unavailable"
     assert answer.headers["Retry-After"] == "30"
+
+
+def test_a_press_release_written_through_the_api(call: Call, store: Store) -> None:
+    from pipeline.store import items as store_items
+
+    body = {
+        "title": "Bürgermeister*innen fordern ein Investitionsprogramm",
+        "text": "Die Kommunen brauchen **jetzt** Planungssicherheit.\n\nMehr am Freitag.",
+        "link": "https://www.junge-buergermeister.example/presse/investitionen",
+        "image_url": "https://www.junge-buergermeister.example/bilder/presse.jpg",
+        "image_alt": "Drei Bürgermeisterinnen vor dem Rathaus",
+        "image_credit": "©NJB",
+    }
+    made = call("POST", "/mailings/press", json=body)
+    assert made.status_code == 201, made.get_json()
+    data = made.get_json()["data"]
+    assert (data["kind"], data["subject"]) == ("press", body["title"])
+    item = store_items.get_item(store, data["item_ids"][0])
+    assert item is not None and "<strong>jetzt</strong>" in item.content_html
+    assert item.link == body["link"] and not item.eligible
+    both = call("POST", "/mailings/press", json={"item_id": item.id, "title": "x"})
+    assert (both.status_code, both.get_json()["error"]["field"]) == (422, "title")
+    neither = call("POST", "/mailings/press", json={})
+    assert (neither.status_code, neither.get_json()["error"]["field"]) == (422, "item_id")
+    no_alt = call("POST", "/mailings/press", json={**body, "image_alt": ""})
+    assert (no_alt.status_code, no_alt.get_json()["error"]["field"]) == (422, "image_alt")
+    no_text = call("POST", "/mailings/press", json={"title": "Nur ein Titel"})
+    assert (no_text.status_code, no_text.get_json()["error"]["field"]) == (422, "text")
+    assert store_items.count_items(store) == 1

@@ -158,6 +158,35 @@ def test_press_with_embargo_and_preview_files(rb: Callable[..., Run], tmp_path: 
     assert "preview.eml" in human.stdout and "rundbrief serve" in human.stdout
 
 
+def test_press_written_from_a_text_file(rb: Callable[..., Run], tmp_path: Path) -> None:
+    text = tmp_path / "mitteilung.md"
+    text.write_text("Die Kommunen brauchen **jetzt** Planungssicherheit.\n", encoding="utf-8")
+    made = rb(
+        "compose",
+        "press",
+        "--title",
+        "Bürgermeister*innen fordern Investitionen",
+        "--text-file",
+        str(text),
+        "--json",
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.json()["subject"] == "Bürgermeister*innen fordern Investitionen"
+    for args, message in (
+        (("compose", "press"), "give an item id, or --title and --text-file"),
+        (("compose", "press", "2", "--title", "T"), "give an item id, or --title"),
+        (("compose", "press", "--title", "T"), "needs --title and --text-file"),
+        (("compose", "press", "--title", "T", "--text-file", "fehlt.md"), "fehlt.md: no such file"),
+        (
+            ("compose", "press", "--title", "T", "--text-file", str(text), "--image-url", "x"),
+            "image_url 'x' is not an https address",
+        ),
+    ):
+        refused = rb(*args)
+        assert refused.returncode == 1, args
+        assert message in refused.stderr, (args, refused.stderr)
+
+
 def test_preview_without_the_secret_names_the_variable(
     rb: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
