@@ -15,6 +15,7 @@
  ├── AccountError         an account cannot be made or changed as asked
  │    └── LoginRefused     wrong credentials, a disabled account, throttled, no TOTP code
  ├── PermissionDenied     the actor's role does not allow the action
+ │    └── RecipientNotAllowed  a test copy to an address outside the organisation
      ├── DeliveryError        outbox and transports
      │    ├── TransientDeliveryError   try again later (SMTP 4xx, HTTP 429/5xx, timeouts)
      │    └── PermanentDeliveryError   do not try again (SMTP 5xx, HTTP 4xx)
@@ -110,6 +111,10 @@ class PermissionDenied(RundbriefError):
         super().__init__(message)
         self.action = action
         self.role = role
+
+
+class RecipientNotAllowed(PermissionDenied):
+    """A test copy to an address outside the organisation (``mailings.test_recipients``)."""
 
 
 class RenderError(RundbriefError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pipeline.access import Actor
 from pipeline.config import Settings
-from pipeline.errors import PermissionDenied
+from pipeline.errors import RecipientNotAllowed
 from pipeline.store import Store
 from pipeline.store import accounts as store_accounts
 
@@ -28,11 +28,11 @@ def allowed(settings: Settings, store: Store, by: Actor) -> list[str]:
 
 
 def check(settings: Settings, store: Store, by: Actor, to: str) -> str:
-    """``to`` as spelt in the allowed list, or ``PermissionDenied`` naming the rule."""
+    """``to`` as spelt in the allowed list, or ``RecipientNotAllowed`` (a ``PermissionDenied``) naming the rule."""
     for address in allowed(settings, store, by):
         if address.casefold() == to.strip().casefold():
             return address
-    raise PermissionDenied(
+    raise RecipientNotAllowed(
         f"test copies go only to the organisation's addresses (your own, [sender] editors, "
         f"active accounts), not to {to.strip()!r}: add it to [sender] editors to allow it",
         action="test_copy",

@@ -13,12 +13,13 @@ from flask.testing import FlaskClient
 
 from pipeline import audit
 from pipeline.access import LEAST_ROLE, Action, Actor, Role, allowed
+from pipeline.accounts import Accounts
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.models import MailingKind, MailingStatus
 from pipeline.store import Store
 from pipeline.store import mailings as store_mailings
-from pipeline.web import auth
+from pipeline.web.refusals import ROLE_NAMES
 from tests.support.web import EDITOR, csrf_from, login, seed_mailing
 
 S = MailingStatus
@@ -62,36 +63,43 @@ FORMS: dict[str, tuple[Action, Callable[[Store, int], dict[str, str]], str]] = {
 }
 
 
+ROLE_PASSWORD = "ein-langes-passwort-fuer-jede-rolle"
+
+
+def _account_of(role: Role, settings: Settings, store: Store, clock: FakeClock) -> str:
+    """A real account of ``role`` (added by the admin the env log-in became)."""
+    email = f"{role}@junge-buergermeister.example"
+    service = Accounts(store, settings, clock)
+    service.add(service.actor_for(EDITOR), email, role, ROLE_PASSWORD)
+    return email
+
+
 @pytest.mark.parametrize("role", list(Role), ids=str)
 @pytest.mark.parametrize("form", list(FORMS))
 def test_each_role_through_the_editor_pages(
-    editor: FlaskClient,
+    client: FlaskClient,
+    settings: Settings,
     store: Store,
     clock: FakeClock,
-    monkeypatch: pytest.MonkeyPatch,
     form: str,
     role: Role,
 ) -> None:
     action, data, logged = FORMS[form]
-    real = auth.current_actor
-
-    def with_role() -> Actor:
-        actor = real()
-        return Actor(actor.email, role, channel=actor.channel, address=actor.address)
-
-    # The role is the accounts' to give; here the one web account gets each in turn.
-    monkeypatch.setattr(auth, "current_actor", with_role)
+    email = _account_of(role, settings, store, clock)
+    assert login(client, email, ROLE_PASSWORD).status_code == 303
     mailing = seed_mailing(store, clock)
     before = store_mailings.get_mailing(store, mailing.id)
-    page = unescape(_post(editor, mailing.id, form, **data(store, mailing.id)).get_data(True))
+    page = unescape(_post(client, mailing.id, form, **data(store, mailing.id)).get_data(True))
     entries = audit.entries(store, mailing=mailing.id)
-    if allowed(Actor(EDITOR, role), action):
+    if allowed(Actor(email, role), action):
         assert [(e.action, e.actor_email, e.actor_role, e.channel) for e in entries] == [
-            (logged, EDITOR, str(role), "web")
+            (logged, email, str(role), "web")
         ]
         assert entries[0].address == "127.0.0.1"
     else:
-        assert f"needs the role {LEAST_ROLE[action]} or higher" in page
+        # said in the page's language, with her role and the one needed
+        assert f"Ihre Rolle ({ROLE_NAMES[role]}) erlaubt das nicht" in page
+        assert f"braucht die Rolle {ROLE_NAMES[LEAST_ROLE[action]]}" in page
         assert entries == []
         assert store_mailings.get_mailing(store, mailing.id) == before
 
