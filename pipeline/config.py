@@ -343,8 +343,9 @@ class Sender(Section):
     )
     editors: list[str] = Field(
         default=[],
-        description="Addresses that may receive test copies and get the daemon's "
-        '"draft ready" note with a test copy.',
+        description='Addresses that get the daemon\'s "draft ready" note with a test copy. '
+        "Test copies go only to these, the acting account's own address and the addresses "
+        "of active accounts.",
     )
     operator: str = Field(
         default="",
@@ -376,11 +377,14 @@ class Web(Section):
         "and VERP return paths (required by `serve`, `preview` and sending).",
     )
     editor_user_env: str = Field(
-        default="RUNDBRIEF_EDITOR_USER", description="Variable holding the editors' login name."
+        default="RUNDBRIEF_EDITOR_USER",
+        description="Before accounts: the variable of the shared login name. Set together "
+        "with editor_password_env while the store has no account, it becomes the first "
+        "admin; after that it is not read.",
     )
     editor_password_env: str = Field(
         default="RUNDBRIEF_EDITOR_PASSWORD",
-        description="Variable holding the editors' password.",
+        description="Before accounts: the variable of the shared password (see editor_user_env).",
     )
     proxy_hops: int = Field(
         default=0,
@@ -396,6 +400,38 @@ class Web(Section):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
         return value.rstrip("/")
+
+
+class Accounts(Section):
+    """Named accounts of the web app, the CLI and the API (``rundbrief users``)."""
+
+    operator: str = Field(
+        default="",
+        description="E-mail address of the account the daemon acts as (`auto_approve`, "
+        "scheduled sends); it needs the role approver or admin. Empty: the daemon acts "
+        "as the built-in operator `daemon@localhost` with the role approver.",
+    )
+    require_totp_for_admins: bool = Field(
+        default=False,
+        description="Admins must log in to the web app with a second factor (TOTP): an "
+        "admin without one enrolled cannot log in until `rundbrief users totp EMAIL`.",
+    )
+    min_password_length: int = Field(
+        default=12, ge=8, le=128, description="Shortest password `users add`/`passwd` accept."
+    )
+
+
+class Api(Section):
+    """The JSON API at `/api/v1/` (bearer tokens from `rundbrief users token`)."""
+
+    requests_per_minute: int = Field(
+        default=120,
+        ge=1,
+        le=100_000,
+        description="Requests one API token may make per minute (a token bucket kept in "
+        "the store, so every web worker counts the same requests); beyond it the API "
+        "answers 429 with `Retry-After`.",
+    )
 
 
 class Audience(Section):
@@ -694,6 +730,28 @@ def _cron_days(field: str, expr: str) -> str:
     return ",".join(_DAY_NAMES[d] for d in sorted(days, key=lambda d: (d - 1) % 7))
 
 
+ApprovalRule = Literal["four-eyes", "any-approver"]
+
+
+class Approval(Section):
+    """Who may approve what (docs/mailings.md, "Four eyes"): per mailing kind and per list.
+
+    `four-eyes`: an approver who did not edit the mailing last (composing counts as
+    editing); `any-approver`: every account with the approver role. A mailing to several
+    lists, or with a list rule and a kind rule, takes the strictest of them.
+    """
+
+    press: ApprovalRule = Field(default="four-eyes", description="The rule for press releases.")
+    newsletter: ApprovalRule = Field(
+        default="any-approver", description="The rule for newsletters."
+    )
+    lists: dict[str, ApprovalRule] = Field(
+        default={},
+        description='A rule per list name (`[approval.lists] presse = "four-eyes"`), on '
+        "top of the kind's.",
+    )
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Every secret the configuration names, read from the environment once.
@@ -787,6 +845,8 @@ class Settings(Section):
     lists: list[MailingList] = []
     sender: Sender
     web: Web = Web()
+    accounts: Accounts = Accounts()
+    api: Api = Api()
     audience: Audience = Audience()
     delivery: Delivery = Delivery()
     smtp: Smtp = Smtp()
@@ -796,6 +856,7 @@ class Settings(Section):
     dkim: Dkim = Dkim()
     bounces: Bounces = Bounces()
     schedule: Schedule = Schedule()
+    approval: Approval = Approval()
 
     # Where the file was read from; relative paths are resolved against its directory.
     source: str = "<defaults>"
@@ -924,6 +985,13 @@ def _check_consistency(settings: Settings) -> None:
                     f"{src}: {key} names list {name!r}, which is not defined in [[lists]] "
                     f"(defined: {known})"
                 )
+    for name in settings.approval.lists:
+        if name not in list_names:
+            known = ", ".join(list_names) or "none"
+            raise ConfigError(
+                f"{src}: approval.lists names list {name!r}, which is not defined in "
+                f"[[lists]] (defined: {known})"
+            )
     if "@" not in settings.sender.from_address:
         raise ConfigError(f"{src}: sender.from_address: expected an e-mail address")
 

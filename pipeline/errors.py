@@ -12,6 +12,10 @@
      │    └── ApprovalRefused  the approval policy says no
      ├── RenderError          templates, MJML, size or accessibility checks failed
      ├── AudienceError        subscriber data, tokens, CSV import
+ ├── AccountError         an account cannot be made or changed as asked
+ │    └── LoginRefused     wrong credentials, a disabled account, throttled, no TOTP code
+ ├── PermissionDenied     the actor's role does not allow the action
+ │    └── RecipientNotAllowed  a test copy to an address outside the organisation
      ├── DeliveryError        outbox and transports
      │    ├── TransientDeliveryError   try again later (SMTP 4xx, HTTP 429/5xx, timeouts)
      │    └── PermanentDeliveryError   do not try again (SMTP 5xx, HTTP 4xx)
@@ -72,7 +76,12 @@ class WorkflowError(RundbriefError):
 
 
 class ComposeError(WorkflowError):
-    """A mailing cannot be composed or edited as asked (unknown item, empty subject …)."""
+    """A mailing cannot be composed or edited as asked (unknown item, empty subject …);
+    ``field`` names the input at fault, where there is one (``title``, ``embargo`` …)."""
+
+    def __init__(self, message: str, *, mailing_id: int | None = None, field: str = "") -> None:
+        super().__init__(message, mailing_id=mailing_id)
+        self.field = field
 
 
 class TransitionError(WorkflowError):
@@ -104,12 +113,32 @@ class PermissionDenied(RundbriefError):
         self.role = role
 
 
+class RecipientNotAllowed(PermissionDenied):
+    """A test copy to an address outside the organisation (``mailings.test_recipients``)."""
+
+
 class RenderError(RundbriefError):
     """A mailing cannot be rendered into an e-mail that meets our standards."""
 
 
 class AudienceError(RundbriefError):
     """Subscriber data, tokens or list imports are invalid."""
+
+
+class AccountError(RundbriefError):
+    """An account cannot be made or changed as asked (a taken address, an unknown
+    account, a short password, the last admin)."""
+
+
+class LoginRefused(AccountError):
+    """A log-in (or an API token) was refused. ``retry_after`` (seconds) is set when
+    the client is throttled; ``totp_required`` when only the second factor is missing
+    or wrong. The message never says whether the account exists."""
+
+    def __init__(self, message: str, *, retry_after: int = 0, totp_required: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.totp_required = totp_required
 
 
 class DeliveryError(RundbriefError):

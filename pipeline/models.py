@@ -157,6 +157,10 @@ class Mailing:
     approved_at: datetime | None = None
     sent_at: datetime | None = None
     paused_reason: str | None = None
+    approved_by: str | None = None
+    # actor e-mail addresses: who composed it, who changed it last (the four-eyes rule)
+    composed_by: str | None = None
+    last_edited_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,33 @@ rb subscribers import subscribers/members.csv --list members
 rb subscribers import subscribers/press.csv --list press
 rb subscribers count
 
+echo "== rundbrief users add (a demo admin, editor and approver)"
+# Demo passwords: set these variables to choose your own.
+DEMO_ADMIN_PASSWORD="${DEMO_ADMIN_PASSWORD:-demo-admin-passwort}"
+DEMO_EDITOR_PASSWORD="${DEMO_EDITOR_PASSWORD:-demo-redaktion-passwort}"
+DEMO_APPROVER_PASSWORD="${DEMO_APPROVER_PASSWORD:-demo-freigabe-passwort}"
+admin=admin@junge-buergermeister.example
+printf '%s\n' "$DEMO_ADMIN_PASSWORD" | rb users add "$admin" --role admin --name "Demo-Admin" --password-stdin
+printf '%s\n' "$DEMO_EDITOR_PASSWORD" | rb --as "$admin" users add redaktion@junge-buergermeister.example \
+  --role editor --name "Demo-Redaktion" --password-stdin
+printf '%s\n' "$DEMO_APPROVER_PASSWORD" | rb --as "$admin" users add freigabe@junge-buergermeister.example \
+  --role approver --name "Demo-Freigabe" --password-stdin
+rb --as "$admin" users list
+editor=redaktion@junge-buergermeister.example
+approver=freigabe@junge-buergermeister.example
+
 # The links in every mail are signed; the demo uses a throwaway secret unless one is set.
 export RUNDBRIEF_SECRET="${RUNDBRIEF_SECRET:-demo-only-secret-do-not-use-in-production}"
-echo "== rundbrief compose newsletter"
-rb compose newsletter
+echo "== rundbrief --as $editor compose newsletter"
+rb --as "$editor" compose newsletter
 newsletter="$(rb mailings --kind newsletter --status draft --json | .venv/bin/python -c 'import json, sys; m = json.load(sys.stdin)["mailings"]; print(m[0]["id"] if m else "")')"
 if [ -n "$newsletter" ]; then
   echo "== rundbrief mailing show $newsletter"
   rb mailing show "$newsletter"
-  echo "== rundbrief approve $newsletter"
-  rb approve "$newsletter" --by demo
+  echo "== rundbrief --as $editor approve $newsletter (an editor may not approve)"
+  if rb --as "$editor" approve "$newsletter"; then echo "an editor approved: the role table is broken" >&2; exit 1; fi
+  echo "== rundbrief --as $approver approve $newsletter"
+  rb --as "$approver" approve "$newsletter"
   echo "== rundbrief preview $newsletter → var/preview/"
   rb preview "$newsletter" --out var/preview
 fi
@@ -37,13 +54,15 @@ fi
 # Send: the approved newsletter goes to the sample members through the maildir transport
 # ([delivery] transport = "maildir" in config.toml): one file per message, nothing leaves.
 if [ -n "$newsletter" ]; then
-  echo "== rundbrief send $newsletter"
-  rb send "$newsletter"
+  echo "== rundbrief --as $approver send $newsletter"
+  rb --as "$approver" send "$newsletter"
   echo "== rundbrief mailing show $newsletter (deliveries)"
   rb mailing show "$newsletter" | grep -A3 '^Deliveries' || true
   count="$(find var/outbox/new -type f | wc -l)"
   echo "The newsletter is in the demo Maildir: $count messages in var/outbox/new/"
   echo "  read one:  less \"\$(ls -d var/outbox/new/* | head -1)\"   or: mutt -f var/outbox"
+  echo "== rundbrief audit --mailing $newsletter (who did what)"
+  rb audit --mailing "$newsletter"
 fi
 
 echo
@@ -51,6 +70,9 @@ echo "== Where to look"
 echo "  collected items:  .venv/bin/rundbrief items        (store: var/rundbrief.db)"
 echo "  the newsletter:   var/preview/preview.html in a browser, preview.txt, preview.eml in a mail program"
 echo "  what was sent:    var/outbox/new/ (one file per recipient, a Maildir)"
-echo "  web preview:      RUNDBRIEF_SECRET=$RUNDBRIEF_SECRET RUNDBRIEF_EDITOR_USER=redaktion \\"
-echo "                    RUNDBRIEF_EDITOR_PASSWORD=demo .venv/bin/rundbrief serve"
+echo "  web app:          RUNDBRIEF_SECRET=$RUNDBRIEF_SECRET .venv/bin/rundbrief serve"
 echo "                    then http://127.0.0.1:8000/editor/ (editor pages) and http://127.0.0.1:8000/archive"
+echo "  log in as editor:   $editor / $DEMO_EDITOR_PASSWORD   (compose, edit, test copies)"
+echo "  log in as approver: $approver / $DEMO_APPROVER_PASSWORD   (also approve, schedule, send)"
+echo "  log in as admin:    $admin / $DEMO_ADMIN_PASSWORD   (also accounts, erasing)"
+echo "  API token:          .venv/bin/rundbrief --as $editor users token $editor   (docs/api.md)"

@@ -124,7 +124,7 @@ def test_the_installed_wheel_inits_a_site_and_runs_it(wheel: Path, tmp_path: Pat
     (mailing,) = json.loads(rb(*config, "mailings", "--json"))["mailings"]
     number = str(mailing["id"])
     rb(*config, "preview", number, "--out", "preview")
-    rb(*config, "approve", number, "--by", "wheel-test")
+    rb(*config, "approve", number)
     rb(*config, "send", number)
 
     preview = {p.name: p for p in (work / "preview").iterdir()}

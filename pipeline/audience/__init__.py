@@ -16,12 +16,13 @@ Public API (everything other packages use; the modules behind it are internal):
   ``SignupOutcome`` (``RateLimited``), ``ConfirmationTask``, ``note_confirmation_sent``,
   ``pending_for``, ``confirm``; preferences: ``load_preferences``, ``save_preferences``.
 - lists in and people out: ``import_file`` -> ``ImportReport`` (``csv_import``);
-  ``export_person``, ``erase_person`` (``privacy``).
+  ``export_person``, ``erase_person`` (``privacy``); ``subscriber_id(store, email)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from pipeline.audience.addresses import (
     AddressError,
@@ -51,12 +52,25 @@ from pipeline.audience.optin import (
     record_signup,
 )
 from pipeline.audience.preferences import load_preferences, save_preferences
-from pipeline.audience.privacy import erase_person, export_person
-from pipeline.audience.suppression import is_suppressed, suppress, unsubscribe, unsubscribe_in
+from pipeline.audience.privacy import EraseReport, erase_person, export_person
+from pipeline.audience.suppression import (
+    UnsubscribeOutcome,
+    is_suppressed,
+    suppress,
+    unsubscribe,
+    unsubscribe_in,
+)
 from pipeline.audience.tokens import Token, TokenError
 from pipeline.models import Recipient
 from pipeline.store import Store
 from pipeline.store import audience as q
+from pipeline.store.audience import Subscriber, Subscription
+
+
+@dataclass(frozen=True)
+class SubscriberRecord:
+    subscriber: Subscriber
+    subscriptions: tuple[Subscription, ...]
 
 
 def iter_recipients(
@@ -83,6 +97,26 @@ def iter_recipients(
             return
 
 
+def subscriber_id(store: Store, email: str) -> int | None:
+    """The id of the subscriber with this address (None: none, or not an address)."""
+    try:
+        key = normalise_email(email)
+    except AddressError:
+        return None
+    with store.connect() as conn:
+        person = q.find_subscriber(conn, key)
+    return person.id if person is not None else None
+
+
+def subscriber_record(store: Store, subscriber_id: int) -> SubscriberRecord | None:
+    """A subscriber and their subscriptions by id (None: no such subscriber, or erased)."""
+    with store.connect() as conn:
+        person = q.get_subscriber(conn, subscriber_id)
+        if person is None:
+            return None
+        return SubscriberRecord(person, tuple(q.subscriptions_of(conn, subscriber_id)))
+
+
 def is_receiving(store: Store, email: str, list_name: str) -> bool:
     """Whether ``email`` is active on ``list_name`` and not suppressed, right now."""
     try:
@@ -96,13 +130,16 @@ def is_receiving(store: Store, email: str, list_name: str) -> bool:
 __all__ = [
     "AddressError",
     "ConfirmationTask",
+    "EraseReport",
     "ImportReport",
     "NonAsciiLocalPart",
     "RateLimited",
     "Signup",
     "SignupOutcome",
+    "SubscriberRecord",
     "Token",
     "TokenError",
+    "UnsubscribeOutcome",
     "accept_address",
     "confirm",
     "confirm_url",
@@ -123,6 +160,8 @@ __all__ = [
     "record_signup",
     "save_preferences",
     "signing_secret",
+    "subscriber_id",
+    "subscriber_record",
     "suppress",
     "unsubscribe",
     "unsubscribe_in",

@@ -96,8 +96,16 @@ COMMANDS: dict[str, Lazy] = {
         "bounces",
         "Bounces and complaints: read delivery status notifications, suppress addresses.",
     ),
+    "users": Lazy(
+        "users",
+        "Accounts of the web app, the CLI and the API: add, roles, disable, passwords, "
+        "sessions, TOTP, API tokens.",
+    ),
     "mail": Lazy(
         "mail", "System mail (confirmations, notifications, test copies): drain and list."
+    ),
+    "audit": Lazy(
+        "audit", "Show the audit log, oldest first: who did what to which mailing or subscriber."
     ),
 }
 
@@ -168,13 +176,21 @@ def _global(
         envvar="RUNDBRIEF_CONFIG",
         help="Configuration file (default: ./config.toml).",
     ),
+    as_email: str = typer.Option(
+        None,
+        "--as",
+        envvar="RUNDBRIEF_AS",
+        metavar="EMAIL",
+        help="Act as this account (its role decides what is allowed, and the audit log "
+        "names it; see `users`).",
+    ),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
     setup_logging(verbose)
-    ctx.obj = AppContext(config_path=config)
+    ctx.obj = AppContext(config_path=config, as_email=as_email)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -200,11 +216,21 @@ def check(
     state = app_context(ctx)
     settings = state.settings
     state.store  # noqa: B018 - opening migrates
+    from pipeline.accounts import adopt_legacy, legacy_warning
+
     found = check_readiness(settings, strict=strict)
+    adopt_legacy(state.store, settings, state.clock)
+    accounts_warning = legacy_warning(state.store, settings)
     if as_json:
         from pipeline.cli.output import emit_json
 
-        emit_json({**readiness_json(settings, found, strict=strict), "store": state.store.dialect})
+        emit_json(
+            {
+                **readiness_json(settings, found, strict=strict),
+                "store": state.store.dialect,
+                "accounts_warning": accounts_warning,
+            }
+        )
     else:
         typer.echo(
             f"{settings.source}: configuration valid ({len(settings.feeds)} feeds, "
@@ -212,7 +238,9 @@ def check(
             f"store {state.store.dialect})"
         )
         typer.echo(readiness_report(settings, found))
-    if any(f.severity == "error" for f in found):
+        if accounts_warning:
+            typer.echo(f"warning: {accounts_warning}")
+    if any(f.severity == "error" for f in found) or (strict and accounts_warning):
         raise typer.Exit(1)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from pipeline.cli.context import app_context
-from pipeline.cli.mailings import JSON, local_time, parse_when, workflow
+from pipeline.cli.context import actor, app_context
+from pipeline.cli.mailings import JSON, local_time, parse_when, read_text_file, workflow
 from pipeline.cli.output import console, emit_json
 
 compose_app = typer.Typer(
@@ -37,7 +39,7 @@ def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     plan = flow.plan_newsletter()
     mailing = None
     if not plan.reason:
-        mailing = flow.compose_newsletter()
+        mailing = flow.compose_newsletter(by=actor(state))
     if as_json:
         emit_json(
             {
@@ -65,7 +67,17 @@ def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
 @compose_app.command("press")
 def compose_press_cmd(
     ctx: typer.Context,
-    item_id: int = typer.Argument(..., help="The item to send (see `rundbrief items`)."),
+    item_id: int = typer.Argument(
+        None, help="The item to send (see `rundbrief items`); or --title and --text-file."
+    ),
+    title: str = typer.Option(None, "--title", help="The title of a release written here."),
+    text_file: Path = typer.Option(
+        None, "--text-file", help="Its text as a Markdown file ('-' reads stdin)."
+    ),
+    link: str = typer.Option("", "--link", help="Where it is on the web (optional)."),
+    image_url: str = typer.Option("", "--image-url", help="A photo (https)."),
+    image_alt: str = typer.Option("", "--image-alt", help="What the photo shows."),
+    image_credit: str = typer.Option("", "--image-credit", help="The photo's credit."),
     embargo: str = typer.Option(
         None,
         "--embargo",
@@ -73,14 +85,36 @@ def compose_press_cmd(
     ),
     as_json: bool = JSON,
 ) -> None:
-    """Make a press release draft from one item, optionally under embargo.
+    """Make a press release draft from one item, or from a text written here.
+
+    A release written here (--title and --text-file) becomes an item of its own that
+    newsletters do not pick up.
 
     Example: rundbrief compose press 42 --embargo 2026-06-25T10:00
     """
+    from pipeline.errors import ComposeError
+    from pipeline.mailings import WrittenRelease
 
     state = app_context(ctx)
     when = parse_when(embargo, state) if embargo else None
-    mailing = workflow(state).compose_press(item_id, embargo=when)
+    written = title is not None or text_file is not None
+    if (item_id is None) == (not written):
+        raise ComposeError("give an item id, or --title and --text-file (not both)")
+    if item_id is not None:
+        mailing = workflow(state).compose_press(item_id, embargo=when, by=actor(state))
+    else:
+        if not title or text_file is None:
+            raise ComposeError("a release written here needs --title and --text-file")
+        text = read_text_file(text_file)
+        release = WrittenRelease(
+            title=title,
+            text_md=text,
+            link=link,
+            image_url=image_url,
+            image_alt=image_alt,
+            image_credit=image_credit,
+        )
+        mailing = workflow(state).compose_press_text(release, embargo=when, by=actor(state))
     if as_json:
         emit_json({"mailing": mailing.id, "items": 1, "subject": mailing.subject})
         return

@@ -10,6 +10,7 @@ import typer
 from pipeline.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
+    from pipeline.access import Actor
     from pipeline.config import Settings
     from pipeline.store import Store
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 @dataclass
 class AppContext:
     config_path: str | None = None
+    as_email: str | None = None  # the global --as EMAIL
     clock: Clock = field(default_factory=SystemClock)
     _settings: Settings | None = None
     _store: Store | None = None
@@ -57,3 +59,26 @@ def app_context(ctx: typer.Context) -> AppContext:
         obj = AppContext()
         ctx.find_root().obj = obj
     return obj
+
+
+# Who acts when nobody said so and no account exists yet: the shell that installed
+# Rundbrief, so that `rundbrief users add` can make the first admin.
+BOOTSTRAP = "cli@localhost"
+
+
+def actor(ctx: typer.Context | AppContext) -> Actor:
+    """Who this command acts as: ``--as EMAIL`` (or ``RUNDBRIEF_AS``) with that
+    account's role; else the ``[accounts] operator``; else, while the store has no
+    account at all, the local shell as admin (to add the first one)."""
+    from pipeline.access import Actor, Role
+    from pipeline.accounts import Accounts
+    from pipeline.errors import AccountError
+
+    state = ctx if isinstance(ctx, AppContext) else app_context(ctx)
+    accounts = Accounts(state.store, state.settings, state.clock)
+    email = (state.as_email or "").strip() or state.settings.accounts.operator.strip()
+    if email:
+        return accounts.actor_for(email, channel="cli")
+    if accounts.count() == 0:
+        return Actor(BOOTSTRAP, Role.ADMIN, "Local shell", None, "cli", "")
+    raise AccountError("say who you are: rundbrief --as EMAIL … (or set RUNDBRIEF_AS)")

@@ -39,8 +39,8 @@ _PLACEHOLDER = re.compile(r"\{\{(site|config|rundbrief|bundled|rfc822:(\d+))\}\}
 _SECRET_NOTES = {
     "web.secret_env": "signs unsubscribe links and sessions: long and random; changing it "
     "invalidates every link already sent",
-    "web.editor_user_env": "the editors' sign-in of `rundbrief serve`",
-    "web.editor_password_env": "the editors' password of `rundbrief serve`",
+    "web.editor_user_env": "not needed: editors log in with accounts (`rundbrief users add`)",
+    "web.editor_password_env": "not needed: editors log in with accounts",
     "smtp.password_env": 'the SMTP password (when [delivery] transport = "smtp")',
     "bounces.password_env": "the IMAP password (when [bounces] source is an imaps:// mailbox)",
 }

@@ -4,14 +4,13 @@ their own modules and are registered from here)."""
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pipeline.cli.context import AppContext, app_context
+from pipeline.cli.context import AppContext, actor, app_context
 from pipeline.cli.output import console, emit_json
 from pipeline.errors import ComposeError
 from pipeline.models import Mailing, MailingKind, MailingStatus
@@ -92,6 +91,9 @@ def mailing_json(mailing: Mailing) -> dict[str, Any]:
         "created_at": mailing.created_at,
         "updated_at": mailing.updated_at,
         "approved_at": mailing.approved_at,
+        "approved_by": mailing.approved_by,
+        "composed_by": mailing.composed_by,
+        "last_edited_by": mailing.last_edited_by,
         "sent_at": mailing.sent_at,
     }
 
@@ -193,6 +195,12 @@ def show_cmd(
     )
     if mailing.send_at:
         console.print(f"Send at:   {local_time(mailing.send_at, state)}")
+    if mailing.composed_by or mailing.last_edited_by:
+        console.print(
+            f"Composed:  by {mailing.composed_by or '?'}, last edited by "
+            f"{mailing.last_edited_by or '?'}",
+            markup=False,
+        )
     if mailing.approved_at:
         by = view.approved_by or "?"
         console.print(f"Approved:  {local_time(mailing.approved_at, state)} by {by}")
@@ -327,7 +335,7 @@ def edit_cmd(
         changes["item_ids"] = ids
     if not changes:
         raise ComposeError("nothing to change: give --subject, --intro-file, --drop, --move …")
-    after = flow.edit(mailing_id, **changes)
+    after = flow.edit(mailing_id, by=actor(state), **changes)
     if as_json:
         emit_json(mailing_json(after))
         return
@@ -340,6 +348,11 @@ def edit_cmd(
 
 
 def _read_intro(path: Path) -> str:
+    return read_text_file(path, option="--intro-file")
+
+
+def read_text_file(path: Path, *, option: str = "--text-file") -> str:
+    """A UTF-8 text file given to ``option`` ('-': stdin), or a ``ComposeError`` saying why not."""
     if str(path) == "-":
         import sys
 
@@ -347,17 +360,19 @@ def _read_intro(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ComposeError(f"--intro-file {path}: no such file") from None
+        raise ComposeError(f"{option} {path}: no such file") from None
     except UnicodeDecodeError as exc:
-        raise ComposeError(f"--intro-file {path}: not UTF-8 (byte {exc.start})") from exc
+        raise ComposeError(f"{option} {path}: not UTF-8 (byte {exc.start})") from exc
     except OSError as exc:
-        raise ComposeError(f"--intro-file {path}: {exc.strerror}") from exc
+        raise ComposeError(f"{option} {path}: {exc.strerror}") from exc
 
 
 def approve_cmd(
     ctx: typer.Context,
     mailing_id: int = typer.Argument(..., metavar="ID"),
-    by: str = typer.Option(None, "--by", help="Who approves (default: the login name)."),
+    by: str = typer.Option(
+        None, "--by", help="Older spelling of the global --as EMAIL (who approves)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Render, check and approve a draft: from now on its stored render is what is sent.
@@ -365,27 +380,24 @@ def approve_cmd(
     A draft with a send time ahead becomes scheduled: the daemon sends it at that time
     and `rundbrief send` refuses before it.
 
-    Example: rundbrief approve 3 --by redaktion@junge-buergermeister.example
+    Example: rundbrief --as vorstand@junge-buergermeister.example approve 3
     """
     state = app_context(ctx)
-    who = by or _login()
+    if by and state.as_email and by.strip().lower() != state.as_email.strip().lower():
+        raise typer.BadParameter(f"--by {by} and --as {state.as_email} name different people")
+    if by and not state.as_email:
+        state.as_email = by
+    who = actor(state)
     mailing = workflow(state).approve(mailing_id, by=who)
     if as_json:
         emit_json(mailing_json(mailing))
         return
-    line = f"Mailing {mailing.id} approved by {who}"
+    line = f"Mailing {mailing.id} approved by {who.email}"
     if mailing.status == MailingStatus.SCHEDULED and mailing.send_at:
         line += f"; it is scheduled for {local_time(mailing.send_at, state)}"
     elif mailing.send_at:
         line += f"; its send time {local_time(mailing.send_at, state)} has passed"
     console.print(line + ".")
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "cli"
 
 
 def cancel_cmd(
@@ -398,7 +410,7 @@ def cancel_cmd(
     Example: rundbrief cancel 3
     """
     state = app_context(ctx)
-    mailing = workflow(state).cancel(mailing_id, by=_login())
+    mailing = workflow(state).cancel(mailing_id, by=actor(state))
     if as_json:
         emit_json(mailing_json(mailing))
         return

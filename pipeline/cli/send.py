@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pipeline.cli.context import app_context
+from pipeline.cli.context import actor, app_context
 from pipeline.cli.output import console, emit_json, err_console
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         state = app_context(ctx)
         flow = workflow(state)
         if test_to:
-            result = flow.send_test_copy(mailing_id, test_to)
+            result = flow.send_test_copy(mailing_id, test_to, by=actor(state))
             if as_json:
                 emit_json(
                     {
@@ -140,7 +140,9 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1)
             return
         with stop_on_signals() as stop, _Bar(not as_json and err_console.is_terminal) as bar:
-            report = flow.send_now(mailing_id, dry_run=dry_run, stop=stop.is_set, progress=bar)
+            report = flow.send_now(
+                mailing_id, dry_run=dry_run, stop=stop.is_set, progress=bar, by=actor(state)
+            )
         if as_json:
             emit_json(report.as_json())
             return

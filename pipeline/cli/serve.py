@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         """Start the web app: editors' preview and approval, public archive, unsubscribe.
 
         Needs the signing secret in the variable named by [web] secret_env; editors log
-        in with the variables named by editor_user_env and editor_password_env.
+        in with their accounts (rundbrief users add).
 
         Example: RUNDBRIEF_SECRET=… rundbrief serve --host 127.0.0.1 --port 8000
         """
@@ -44,13 +44,15 @@ def register(app: typer.Typer) -> None:
         web = settings.web
         # Unsubscribe links and sessions are signed with it: refuse to start without it.
         settings.secret(web.secret_env, key="web.secret_env")
-        secrets = settings.secrets
-        if not (secrets.has("web.editor_user_env") and secrets.has("web.editor_password_env")):
-            err_console.print(
-                f"warning: {web.editor_user_env} or {web.editor_password_env} is not set; "
-                "editor login is disabled"
-            )
         app = create_app(settings, state.store, clock=state.clock, mail_worker=True)
+        from pipeline.accounts import Accounts
+
+        # after create_app: it makes the old shared log-in the first account, if set
+        if Accounts(state.store, settings, state.clock).count() == 0:
+            err_console.print(
+                "warning: there is no account yet, so nobody can log in to the editor pages: "
+                "rundbrief users add EMAIL --role admin"
+            )
         bind_host = host or web.host
         bind_port = port or web.port
         console.print(

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from pipeline.cli.context import app_context
+from pipeline.cli.context import AppContext, actor, app_context
 from pipeline.cli.output import console, emit_json, err_console
 from pipeline.errors import AudienceError
 
 if TYPE_CHECKING:
     from pipeline.audience import ImportReport
+    from pipeline.subscribers import Subscribers
 
 subscribers_app = typer.Typer(
     help="Subscribers and lists: import CSV, list, show, unsubscribe, suppress, export, erase.",
@@ -44,17 +45,8 @@ def import_cmd(
 
     Example: rundbrief subscribers import subscribers/press.csv --list press --dry-run
     """
-    from pipeline.audience import import_file
-
     state = app_context(ctx)
-    report = import_file(
-        state.settings,
-        state.store,
-        file,
-        clock=state.clock,
-        list_name=list_name,
-        dry_run=dry_run,
-    )
+    report = _ops(state).import_csv(file, list_name=list_name, dry_run=dry_run, by=actor(state))
     try:
         if as_json:
             _emit_report_json(report)
@@ -235,10 +227,8 @@ def export_cmd(ctx: typer.Context, email: str = typer.Argument(..., help="The ad
 
     Example: rundbrief subscribers export anna.mueller@example.org > auskunft.json
     """
-    from pipeline.audience import export_person
-
     state = app_context(ctx)
-    emit_json(export_person(state.settings, state.store, email, clock=state.clock))
+    emit_json(_ops(state).export(email, by=actor(state)))
 
 
 @subscribers_app.command("erase")
@@ -251,10 +241,8 @@ def erase_cmd(
 
     Example: rundbrief subscribers erase anna.mueller@example.org
     """
-    from pipeline.audience import erase_person
-
     state = app_context(ctx)
-    report = erase_person(state.store, email, clock=state.clock)
+    report = _ops(state).erase(email, by=actor(state))
     if as_json:
         emit_json(
             {
@@ -286,10 +274,8 @@ def suppress_cmd(
 
     Example: rundbrief subscribers suppress max@example.org --reason complaint
     """
-    from pipeline.audience import suppress
-
     state = app_context(ctx)
-    added = suppress(state.store, email, reason, clock=state.clock, detail=detail)
+    added = _ops(state).suppress(email, reason, detail=detail, by=actor(state))
     if as_json:
         emit_json({"email": email, "reason": reason, "added": added})
         return
@@ -307,12 +293,8 @@ def unsubscribe_cmd(
 
     Example: rundbrief subscribers unsubscribe max@example.org --list press
     """
-    from pipeline.audience import unsubscribe
-
     state = app_context(ctx)
-    if list_name:
-        state.settings.list_named(list_name)
-    outcome = unsubscribe(state.store, email, [list_name] if list_name else None, clock=state.clock)
+    outcome = _ops(state).unsubscribe(email, [list_name] if list_name else None, by=actor(state))
     if as_json:
         emit_json(
             {
@@ -328,6 +310,13 @@ def unsubscribe_cmd(
     ended = ", ".join(outcome.lists) or "no list"
     suffix = "; address suppressed" if outcome.suppressed else ""
     console.print(f"{outcome.email}: unsubscribed from {ended}{suffix}")
+
+
+def _ops(state: AppContext) -> Subscribers:
+    """The audience operations (imported here: ``--help`` stays light)."""
+    from pipeline.subscribers import Subscribers
+
+    return Subscribers(state.settings, state.store, state.clock)
 
 
 def register(app: typer.Typer) -> None:

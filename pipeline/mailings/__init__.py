@@ -5,14 +5,18 @@ below it is persistence only and the renderer is pure.
 
 Public API (one screen):
 
-- ``Workflow(settings, store, clock, policy=…, transport_factory=…)``: compose
-  (``compose_newsletter``, ``compose_press``), edit (``edit``, ``add_item``,
+- ``Workflow(settings, store, clock, policy=…, transport_factory=…)``: every change is
+  done ``by=`` an ``access.Actor``, checked against the role table and audited; compose
+  (``compose_newsletter``, ``compose_press``, ``compose_press_text``), edit (``edit``, ``add_item``,
   ``restore_item``, ``drop_item``, ``move_item``, ``reorder``, ``set_send_at``,
   ``clear_send_at``, ``rerender``), decide (``approve``, ``schedule``, ``cancel``), send
   (``send_now``, ``pause``, ``resume``, ``send_test_copy``) and look (``get``, ``list_mailings``,
   ``renders``, ``overview``, ``preview``).
+- ``WrittenRelease``: a press release written here (title, Markdown text, optional
+  link, photo with description and credit) for ``compose_press_text``.
 - ``MailingOverview``: the frozen summary ``mailing show`` and the editor page show.
-- ``ApprovalPolicy``: who may approve what (default: ``anyone_may_approve``).
+- ``ApprovalPolicy``: who may approve what (default: ``FourEyes(settings)``, the
+  ``[approval]`` rules; ``anyone_may_approve`` lets every approver).
 - ``lifecycle``: the rules over the one table of steps (``models.MAILING_STEPS``).
 - ``newsletter_key(instant, tz, period)``: the one-newsletter-per-period key (``Period``).
 - ``reorder`` (pure): the one rule for dropping and moving items.
@@ -31,18 +35,21 @@ from pipeline.mailings.compose import (
 )
 from pipeline.mailings.items import reorder
 from pipeline.mailings.overview import MailingOverview
-from pipeline.mailings.policy import ApprovalPolicy, anyone_may_approve
+from pipeline.mailings.policy import ApprovalPolicy, FourEyes, anyone_may_approve
 from pipeline.mailings.preview import Preview, write_preview
 from pipeline.mailings.renders import render_for, renders_of
 from pipeline.mailings.workflow import Workflow
+from pipeline.mailings.written import WrittenRelease
 
 __all__ = [
     "ApprovalPolicy",
+    "FourEyes",
     "MailingOverview",
     "NewsletterPlan",
     "Period",
     "Preview",
     "Workflow",
+    "WrittenRelease",
     "anyone_may_approve",
     "lifecycle",
     "newsletter_key",

@@ -128,7 +128,9 @@ def _languages(settings: Settings) -> list[str]:
     return list(settings.compose.languages) or [settings.organisation.language]
 
 
-def compose_newsletter(settings: Settings, store: Store, *, clock: Clock) -> Mailing | None:
+def compose_newsletter(
+    settings: Settings, store: Store, *, clock: Clock, composed_by: str | None = None
+) -> Mailing | None:
     """Make this period's draft newsletter; None when nothing is new or it exists."""
     plan = plan_newsletter(settings, store, clock=clock)
     if plan.reason:
@@ -144,6 +146,7 @@ def compose_newsletter(settings: Settings, store: Store, *, clock: Clock) -> Mai
         preheader=default_preheader(plan.items),
         period_key=plan.period_key,
         clock=clock,
+        composed_by=composed_by,
     )
     if mailing is None:  # another process composed this period a moment ago
         log.info("compose newsletter lost the race period=%s", plan.period_key)
@@ -162,16 +165,13 @@ def compose_press(
     *,
     clock: Clock,
     embargo: datetime | None = None,
+    composed_by: str | None = None,
 ) -> Mailing:
     """Make a press draft from one item; ``embargo`` (aware) is its earliest send time."""
     item = get_item(store, item_id)
     if item is None:
         raise ComposeError(f"item {item_id}: no such item")
-    if embargo is not None:
-        if embargo.tzinfo is None:
-            raise ComposeError("the embargo needs a time zone (or use the local time form)")
-        if embargo <= clock.now():
-            raise ComposeError(f"the embargo {embargo.isoformat()} is in the past")
+    check_embargo(embargo, clock)
     taken = press_mailing_in_use(store, item_id)
     if taken is not None:
         raise ComposeError(
@@ -188,10 +188,23 @@ def compose_press(
         preheader=" ".join(item.summary.split())[:150],
         send_at=embargo,
         clock=clock,
+        composed_by=composed_by,
     )
     assert mailing is not None  # no period key: nothing to collide with
     log.info("composed press mailing=%s item=%s embargo=%s", mailing.id, item_id, embargo)
     return mailing
+
+
+def check_embargo(embargo: datetime | None, clock: Clock) -> None:
+    """``ComposeError`` for an embargo without a time zone or not in the future."""
+    if embargo is None:
+        return
+    if embargo.tzinfo is None:
+        raise ComposeError(
+            "the embargo needs a time zone (or use the local time form)", field="embargo"
+        )
+    if embargo <= clock.now():
+        raise ComposeError(f"the embargo {embargo.isoformat()} is in the past", field="embargo")
 
 
 def press_mailing_in_use(store: Store, item_id: int) -> Mailing | None:

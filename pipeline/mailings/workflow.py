@@ -1,11 +1,11 @@
 """Every operation on a mailing, for the CLI, the web app and the daemon alike.
 
-    Workflow(settings, store, clock, policy=…)
-      compose ─ compose_newsletter · compose_press
+    Workflow(settings, store, clock, policy=…)   (policy default: FourEyes(settings))
+      compose ─ compose_newsletter · compose_press · compose_press_text (written here)
       edit    ─ edit · add_item · restore_item · drop_item · move_item · reorder
                 · set_send_at · clear_send_at · rerender
       decide  ─ approve (asks the ApprovalPolicy) · schedule · cancel
-      send    ─ send_now · pause · resume · send_test_copy
+      send    ─ send_now · pause · resume · send_test_copy (to test_recipients)
       look    ─ get · find · list_mailings · renders · overview · preview
 
 Each operation checks the lifecycle (``lifecycle``) and moves the status with one
@@ -13,6 +13,11 @@ conditional update in the store, which names the status it expects: of two edito
 an editor and the daemon) acting on the same mailing at once, one wins and the other
 gets a ``TransitionError``. The adapters turn the typed errors into one CLI line, a web
 flash or a 409.
+
+Every change is done ``by`` an ``Actor``: the operation first asks the role table
+(``access.require``; ``PermissionDenied`` otherwise), then does its work, then writes one
+audit entry (``pipeline.audit``) naming the actor. Looking (``get``, ``overview``, …) needs
+only ``view``, which every role has; the adapters let nobody in without an account.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pipeline import audit
+from pipeline.access import Action, Actor, require
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import (
@@ -35,14 +42,16 @@ from pipeline.deliver import (
     send_test,
 )
 from pipeline.errors import ApprovalRefused, ComposeError, NotDueError, TransitionError
-from pipeline.mailings import compose, items, lifecycle
+from pipeline.mailings import compose, items, lifecycle, test_recipients, written
 from pipeline.mailings.overview import MailingOverview, overview
-from pipeline.mailings.policy import ApprovalPolicy, anyone_may_approve
+from pipeline.mailings.policy import ApprovalPolicy, FourEyes
 from pipeline.mailings.preview import Preview, build_preview
 from pipeline.mailings.renders import load_items, render_draft, renders_of
+from pipeline.mailings.written import WrittenRelease
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
 from pipeline.render import mailing_languages
 from pipeline.store import Store
+from pipeline.store import items as store_items
 from pipeline.store import mailings as store_mailings
 
 log = logging.getLogger(__name__)
@@ -58,8 +67,12 @@ class Workflow:
     settings: Settings
     store: Store
     clock: Clock
-    policy: ApprovalPolicy = anyone_may_approve
+    policy: ApprovalPolicy | None = None  # None: FourEyes(settings), the [approval] rules
     transport_factory: Callable[[], Transport] | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            self.policy = FourEyes(self.settings)
 
     # --- looking -------------------------------------------------------------------
 
@@ -104,13 +117,66 @@ class Workflow:
     def plan_newsletter(self) -> compose.NewsletterPlan:
         return compose.plan_newsletter(self.settings, self.store, clock=self.clock)
 
-    def compose_newsletter(self) -> Mailing | None:
-        return compose.compose_newsletter(self.settings, self.store, clock=self.clock)
-
-    def compose_press(self, item_id: int, *, embargo: datetime | None = None) -> Mailing:
-        return compose.compose_press(
-            self.settings, self.store, item_id, clock=self.clock, embargo=embargo
+    def compose_newsletter(self, *, by: Actor) -> Mailing | None:
+        require(by, Action.COMPOSE)
+        mailing = compose.compose_newsletter(
+            self.settings, self.store, clock=self.clock, composed_by=by.email
         )
+        if mailing is not None:
+            self._audit(
+                by,
+                Action.COMPOSE,
+                mailing.id,
+                f"composed newsletter {mailing.id}: {mailing.subject}",
+                {"kind": str(mailing.kind), "items": list(mailing.item_ids)},
+            )
+        return mailing
+
+    def compose_press(self, item_id: int, *, by: Actor, embargo: datetime | None = None) -> Mailing:
+        require(by, Action.COMPOSE)
+        mailing = compose.compose_press(
+            self.settings,
+            self.store,
+            item_id,
+            clock=self.clock,
+            embargo=embargo,
+            composed_by=by.email,
+        )
+        self._audit(
+            by,
+            Action.COMPOSE,
+            mailing.id,
+            f"composed press release {mailing.id} from item {item_id}: {mailing.subject}",
+            {"kind": str(mailing.kind), "items": [item_id], "embargo": embargo},
+        )
+        return mailing
+
+    def compose_press_text(
+        self, release: WrittenRelease, *, by: Actor, embargo: datetime | None = None
+    ) -> Mailing:
+        """A press release draft from a text written here (``written``): it becomes an
+        item of its own (no feed, not for newsletters), then a draft as from any item."""
+        require(by, Action.COMPOSE)
+        compose.check_embargo(embargo, self.clock)  # before the item exists
+        item_id = store_items.create_item(
+            self.store, written.item_row(release, self.settings, self.clock.now())
+        )
+        mailing = compose.compose_press(
+            self.settings,
+            self.store,
+            item_id,
+            clock=self.clock,
+            embargo=embargo,
+            composed_by=by.email,
+        )
+        self._audit(
+            by,
+            Action.COMPOSE,
+            mailing.id,
+            f"composed press release {mailing.id} from a written text: {mailing.subject}",
+            {"kind": str(mailing.kind), "items": [item_id], "embargo": embargo, "written": True},
+        )
+        return mailing
 
     # --- editing -------------------------------------------------------------------
 
@@ -118,6 +184,7 @@ class Workflow:
         self,
         mailing_id: int,
         *,
+        by: Actor,
         subject: str | None = None,
         intro_md: str | None = None,
         preheader: str | None = None,
@@ -129,7 +196,38 @@ class Workflow:
         """Change a mailing; an approved or scheduled one returns to draft (renders dropped).
 
         ``version`` (the ``updated_at`` the editor saw): refuse if it changed since.
+        ``by`` becomes the mailing's last editor (the four-eyes rule asks for another).
         """
+        require(by, Action.EDIT)
+        return self._edit(
+            mailing_id,
+            by=by,
+            subject=subject,
+            intro_md=intro_md,
+            preheader=preheader,
+            item_ids=item_ids,
+            send_at=send_at,
+            lists=lists,
+            version=version,
+        )
+
+    def _edit(
+        self,
+        mailing_id: int,
+        *,
+        by: Actor,
+        subject: str | None = None,
+        intro_md: str | None = None,
+        preheader: str | None = None,
+        item_ids: Sequence[int] | None = None,
+        send_at: datetime | None = _UNSET,
+        lists: Sequence[str] | None = None,
+        version: datetime | None = None,
+        action: Action = Action.EDIT,
+        editor: bool = True,
+    ) -> Mailing:
+        """The edit, checked by the caller; ``editor=False``: ``by`` does not become the
+        last editor (the send time set by ``schedule``, part of an approver's decision)."""
         values: dict[str, Any] = {}
         if subject is not None:
             if not subject.strip():
@@ -161,6 +259,8 @@ class Workflow:
         mailing = self.get(mailing_id)
         lifecycle.require_editable(mailing)
         self._check_version(mailing, version)
+        if editor:
+            values["last_edited_by"] = by.email
         if mailing.status != S.DRAFT:
             values.update(status=str(S.DRAFT), approved_at=None, approved_by=None)
         if not store_mailings.update_mailing(
@@ -172,7 +272,11 @@ class Workflow:
             item_ids=item_ids,
         ):
             self._lost_race(mailing_id, "edited")
-        return self.get(mailing_id)
+        after = self.get(mailing_id)
+        summary, details = describe_edit(mailing, after)
+        if action == Action.EDIT:
+            self._audit(by, Action.EDIT, mailing_id, summary, details)
+        return after
 
     def reorder(
         self,
@@ -182,43 +286,55 @@ class Workflow:
         positions: Mapping[int, float] | None = None,
         step: tuple[int, int] | None = None,
         version: datetime | None = None,
+        by: Actor,
     ) -> Mailing:
         """Drop and move items in one change (see ``items.reorder`` for the rules)."""
+        require(by, Action.EDIT)
         mailing = self.get(mailing_id)
         order = items.reorder(mailing.item_ids, drop=drop, positions=positions, step=step)
-        return self.edit(mailing_id, item_ids=order, version=version)
+        return self.edit(mailing_id, item_ids=order, version=version, by=by)
 
-    def drop_item(self, mailing_id: int, item_id: int) -> Mailing:
-        return self.reorder(mailing_id, drop={item_id})
+    def drop_item(self, mailing_id: int, item_id: int, *, by: Actor) -> Mailing:
+        return self.reorder(mailing_id, drop={item_id}, by=by)
 
-    def move_item(self, mailing_id: int, item_id: int, position: int) -> Mailing:
+    def move_item(self, mailing_id: int, item_id: int, position: int, *, by: Actor) -> Mailing:
         """Move an item to ``position`` (1 is the first)."""
+        require(by, Action.EDIT)
         mailing = self.get(mailing_id)
-        return self.edit(mailing_id, item_ids=items.moved(mailing.item_ids, item_id, position))
+        return self.edit(
+            mailing_id, item_ids=items.moved(mailing.item_ids, item_id, position), by=by
+        )
 
-    def add_item(self, mailing_id: int, item_id: int, *, position: int | None = None) -> Mailing:
+    def add_item(
+        self, mailing_id: int, item_id: int, *, by: Actor, position: int | None = None
+    ) -> Mailing:
         """Add any collected item (at ``position``, default the end)."""
+        require(by, Action.EDIT)
         if item_id not in load_items(self.store, [item_id]):
             raise ComposeError(f"item {item_id}: no such item", mailing_id=mailing_id)
         mailing = self.get(mailing_id)
-        return self.edit(mailing_id, item_ids=items.added(mailing.item_ids, item_id, position))
+        return self.edit(
+            mailing_id, item_ids=items.added(mailing.item_ids, item_id, position), by=by
+        )
 
     def restore_item(
-        self, mailing_id: int, item_id: int, *, position: int | None = None
+        self, mailing_id: int, item_id: int, *, by: Actor, position: int | None = None
     ) -> Mailing:
         """Bring a dropped item back (at ``position``, default the end)."""
-        return self.add_item(mailing_id, item_id, position=position)
+        return self.add_item(mailing_id, item_id, position=position, by=by)
 
-    def set_send_at(self, mailing_id: int, when: datetime | None) -> Mailing:
+    def set_send_at(self, mailing_id: int, when: datetime | None, *, by: Actor) -> Mailing:
         """Set (or with None clear) the send time; like any edit this needs a new
         approval, because the render states the time (embargo line, issue date)."""
-        return self.edit(mailing_id, send_at=when)
+        return self.edit(mailing_id, send_at=when, by=by)
 
-    def clear_send_at(self, mailing_id: int) -> Mailing:
-        return self.set_send_at(mailing_id, None)
+    def clear_send_at(self, mailing_id: int, *, by: Actor) -> Mailing:
+        return self.set_send_at(mailing_id, None, by=by)
 
-    def rerender(self, mailing_id: int) -> list[RenderedMailing]:
-        """Render a draft again (items or templates may have changed)."""
+    def rerender(self, mailing_id: int, *, by: Actor) -> list[RenderedMailing]:
+        """Render a draft again (items or templates may have changed). Not audited: it
+        changes no content, only brings the stored render up to date."""
+        require(by, Action.EDIT)
         mailing = self.get(mailing_id)
         if mailing.status != S.DRAFT:
             raise TransitionError(
@@ -230,9 +346,26 @@ class Workflow:
 
     # --- deciding ------------------------------------------------------------------
 
-    def approve(self, mailing_id: int, *, by: str, version: datetime | None = None) -> Mailing:
+    def approve(self, mailing_id: int, *, by: Actor, version: datetime | None = None) -> Mailing:
         """Render, check and approve a draft, if the policy lets ``by``: ``scheduled`` when
         its send time lies ahead, else ``approved``. From now on its render is frozen."""
+        require(by, Action.APPROVE)
+        approved = self._approve(mailing_id, by=by, version=version)
+        self._audit(
+            by,
+            Action.APPROVE,
+            mailing_id,
+            f"approved {_label(approved)}"
+            + (
+                f" for {self.local(approved.send_at)}"
+                if approved.status == S.SCHEDULED and approved.send_at
+                else ""
+            ),
+            {"status": str(approved.status)},
+        )
+        return approved
+
+    def _approve(self, mailing_id: int, *, by: Actor, version: datetime | None) -> Mailing:
         mailing = self.get(mailing_id)
         lifecycle.require(mailing, S.APPROVED)
         self._check_version(mailing, version)
@@ -240,10 +373,12 @@ class Workflow:
             raise ComposeError(
                 f"mailing {mailing_id} has no items; add some or cancel it", mailing_id=mailing_id
             )
+        assert self.policy is not None
         refusal = self.policy(mailing, by)
         if refusal:
             raise ApprovalRefused(
-                f"mailing {mailing_id}: {by} may not approve it: {refusal}", mailing_id=mailing_id
+                f"mailing {mailing_id}: {by.email} may not approve it: {refusal}",
+                mailing_id=mailing_id,
             )
         render_draft(self.settings, self.store, mailing, clock=self.clock)
         target = lifecycle.approval_target(mailing, self.clock.now())
@@ -255,32 +390,63 @@ class Workflow:
             target,
             expected=S.DRAFT,
             now=self.clock.now(),
-            by=by,
+            by=by.email,
             version=mailing.updated_at,
         ):
             self._lost_race(mailing_id, "approved")
-        log.info("mailing %s", target, extra={"mailing": mailing_id, "by": by})
+        log.info("mailing %s", target, extra={"mailing": mailing_id, "by": by.email})
         return self.get(mailing_id)
 
-    def schedule(self, mailing_id: int, when: datetime, *, by: str) -> Mailing:
-        """Set the send time of a draft and approve it: it is ``scheduled`` until then."""
+    def schedule(self, mailing_id: int, when: datetime, *, by: Actor) -> Mailing:
+        """Set the send time of a draft and approve it: it is ``scheduled`` until then.
+
+        The send time is part of this decision, so it does not make ``by`` the last
+        editor (the four-eyes rule looks at who wrote the content); the audit entry says
+        which time was set."""
+        require(by, Action.SCHEDULE)
+        require(by, Action.APPROVE)
         if when <= self.clock.now():
             raise ComposeError(
                 f"mailing {mailing_id}: the send time {self.local(when)} is in the past",
                 mailing_id=mailing_id,
             )
-        self.set_send_at(mailing_id, when)
-        return self.approve(mailing_id, by=by)
+        before = self.get(mailing_id)
+        assert self.policy is not None
+        # Asked before the send time is written, so a refused schedule changes nothing.
+        refusal = self.policy(before, by)
+        if refusal:
+            raise ApprovalRefused(
+                f"mailing {mailing_id}: {by.email} may not approve it: {refusal}",
+                mailing_id=mailing_id,
+            )
+        self._edit(mailing_id, send_at=when, by=by, action=Action.SCHEDULE, editor=False)
+        scheduled = self._approve(mailing_id, by=by, version=None)
+        self._audit(
+            by,
+            Action.SCHEDULE,
+            mailing_id,
+            f"scheduled {_label(scheduled)} for {self.local(when)}",
+            {"send_at": when, "was": before.send_at, "status": str(scheduled.status)},
+        )
+        return scheduled
 
-    def cancel(self, mailing_id: int, *, by: str | None = None) -> Mailing:
+    def cancel(self, mailing_id: int, *, by: Actor) -> Mailing:
         """Cancel a mailing that is not sending (a newsletter's period is free again)."""
+        require(by, Action.CANCEL)
         mailing = self.get(mailing_id)
         lifecycle.require(mailing, S.CANCELLED)
         if not store_mailings.set_status(
             self.store, mailing_id, S.CANCELLED, expected=mailing.status, now=self.clock.now()
         ):
             self._lost_race(mailing_id, "cancelled")
-        log.info("mailing cancelled", extra={"mailing": mailing_id, "by": by})
+        log.info("mailing cancelled", extra={"mailing": mailing_id, "by": by.email})
+        self._audit(
+            by,
+            Action.CANCEL,
+            mailing_id,
+            f"cancelled {_label(mailing)} (was {mailing.status})",
+            {"was": str(mailing.status)},
+        )
         return self.get(mailing_id)
 
     # --- sending -------------------------------------------------------------------
@@ -308,9 +474,47 @@ class Workflow:
         progress: ProgressCallback | None = None,
         wait_for_retries: bool = True,
         worker: str | None = None,
+        resume_paused: bool = True,
+        by: Actor,
     ) -> SendReport:
         """Send an approved mailing whose time has come, or resume one that is sending
-        or paused; each recipient gets it once (the outbox)."""
+        or paused (``resume_paused=False``, the daemon: leave a paused one alone); each
+        recipient gets it once (the outbox). A run that moved nothing (the daemon's look
+        at a send waiting for retries) writes no audit entry."""
+        require(by, Action.SEND)
+        report = self._send(
+            mailing_id,
+            transport=transport,
+            dry_run=dry_run,
+            stop=stop,
+            progress=progress,
+            wait_for_retries=wait_for_retries,
+            worker=worker,
+            resume_paused=resume_paused,
+        )
+        if not dry_run and (report.sent or report.failed or report.status != S.SENDING):
+            self._audit(
+                by,
+                Action.SEND,
+                mailing_id,
+                f"sent mailing {mailing_id}: {report.sent} sent, {report.failed} failed"
+                + (f", {report.status}" if report.status else ""),
+                {"sent": report.sent, "failed": report.failed, "status": report.status},
+            )
+        return report
+
+    def _send(
+        self,
+        mailing_id: int,
+        *,
+        transport: Transport | None,
+        dry_run: bool,
+        stop: StopCheck | None,
+        progress: ProgressCallback | None,
+        wait_for_retries: bool,
+        worker: str | None,
+        resume_paused: bool = True,
+    ) -> SendReport:
         mailing = self.find(mailing_id)
         if mailing is not None and mailing.status == S.DRAFT:
             raise TransitionError(
@@ -333,10 +537,12 @@ class Workflow:
             progress=progress,
             wait_for_retries=wait_for_retries,
             worker=worker,
+            resume_paused=resume_paused,
         )
 
-    def pause(self, mailing_id: int, *, reason: str) -> Mailing:
+    def pause(self, mailing_id: int, *, reason: str, by: Actor) -> Mailing:
         """Stop a mailing that is sending (senders finish their chunk and let go)."""
+        require(by, Action.SEND)
         mailing = self.get(mailing_id)
         lifecycle.require(mailing, S.PAUSED)
         if not store_mailings.set_status(
@@ -348,13 +554,18 @@ class Workflow:
             reason=reason,
         ):
             self._lost_race(mailing_id, "paused")
+        self._audit(
+            by, audit.PAUSE, mailing_id, f"paused {_label(mailing)}: {reason}", {"reason": reason}
+        )
         return self.get(mailing_id)
 
-    def resume(self, mailing_id: int, **send: Any) -> SendReport:
+    def resume(self, mailing_id: int, *, by: Actor, **send: Any) -> SendReport:
         """Send a paused mailing on from where it stopped."""
+        require(by, Action.SEND)
         mailing = self.get(mailing_id)
         lifecycle.require(mailing, S.SENDING)
-        return self.send_now(mailing_id, **send)
+        self._audit(by, audit.RESUME, mailing_id, f"resumed {_label(mailing)}", {})
+        return self.send_now(mailing_id, by=by, **send)
 
     def send_test_copy(
         self,
@@ -363,8 +574,12 @@ class Workflow:
         *,
         language: str | None = None,
         transport: Transport | None = None,
+        by: Actor,
     ) -> SendResult:
-        """One copy marked as a test to ``to``; changes no state (a draft is rendered)."""
+        """One copy marked as a test to ``to``; changes no state (a draft is rendered).
+        ``to`` must be one of ``test_recipients`` (``PermissionDenied`` otherwise)."""
+        require(by, Action.TEST_COPY)
+        to = test_recipients.check(self.settings, self.store, by, to)
         mailing = self.get(mailing_id)
         if mailing.status in (S.SENT, S.CANCELLED):
             raise TransitionError(
@@ -378,7 +593,7 @@ class Workflow:
             assert self.transport_factory is not None
             transport = self.transport_factory()
         try:
-            return send_test(
+            result = send_test(
                 self.settings,
                 self.store,
                 mailing_id,
@@ -390,6 +605,18 @@ class Workflow:
         finally:
             if own and transport is not None:
                 transport.close()
+        self._audit(
+            by,
+            Action.TEST_COPY,
+            mailing_id,
+            f"test copy of {_label(mailing)} to {to}" + ("" if result.ok else " (refused)"),
+            {"to": to, "language": language, "ok": result.ok, "error": result.error},
+        )
+        return result
+
+    def test_recipients(self, by: Actor) -> list[str]:
+        """The addresses ``by`` may send test copies to (see ``test_recipients``)."""
+        return test_recipients.allowed(self.settings, self.store, by)
 
     # --- helpers -------------------------------------------------------------------
 
@@ -405,6 +632,24 @@ class Workflow:
                 current=str(mailing.status),
             )
 
+    def _audit(
+        self,
+        by: Actor,
+        action: Action | str,
+        mailing_id: int,
+        summary: str,
+        details: dict[str, Any],
+    ) -> None:
+        audit.record(
+            self.store,
+            by,
+            action,
+            target=("mailing", mailing_id),
+            summary=summary,
+            details=details,
+            clock=self.clock,
+        )
+
     def _lost_race(self, mailing_id: int, action: str) -> None:
         now = self.get(mailing_id)
         raise TransitionError(
@@ -413,3 +658,45 @@ class Workflow:
             mailing_id=mailing_id,
             current=str(now.status),
         )
+
+
+def _label(mailing: Mailing) -> str:
+    kind = "press release" if mailing.kind == MailingKind.PRESS else "newsletter"
+    return f"{kind} {mailing.id} ({mailing.subject})"
+
+
+def describe_edit(before: Mailing, after: Mailing) -> tuple[str, dict[str, Any]]:
+    """What an edit changed, in words for the audit log and as data (old, new)."""
+    changes: dict[str, Any] = {}
+    words: list[str] = []
+    for name in ("subject", "preheader", "send_at", "lists"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            changes[name] = {"from": old, "to": new}
+            words.append(f"{name.replace('_', ' ')} {_short(old)} → {_short(new)}")
+    if before.intro_md != after.intro_md:
+        changes["intro_md"] = {"from_chars": len(before.intro_md), "to_chars": len(after.intro_md)}
+        words.append("intro text")
+    if before.item_ids != after.item_ids:
+        added = [i for i in after.item_ids if i not in before.item_ids]
+        dropped = [i for i in before.item_ids if i not in after.item_ids]
+        changes["items"] = {"from": list(before.item_ids), "to": list(after.item_ids)}
+        parts = [f"+{i}" for i in added] + [f"-{i}" for i in dropped]
+        words.append("items " + (" ".join(parts) if parts else "reordered"))
+    if before.status != after.status:
+        changes["status"] = {"from": str(before.status), "to": str(after.status)}
+    summary = f"edited {_label(after)}: " + ("; ".join(words) if words else "no change")
+    if before.status != after.status:
+        summary += f" (was {before.status}, a draft again)"
+    return summary, changes
+
+
+def _short(value: Any) -> str:
+    if value is None or value == () or value == "":
+        return "(none)"
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")

@@ -69,6 +69,7 @@ from pipeline.render.checks import html_size  # noqa: E402
 from pipeline.render.languages import LANGUAGES, language_for, mailing_languages  # noqa: E402
 from pipeline.render.personalise import personalise  # noqa: E402
 from pipeline.render.salutation import salutation_for  # noqa: E402
+from pipeline.render.sanitize import markdown_to_html, safe_url  # noqa: E402
 
 # Rendering needs Jinja2, MJML, css-inline, nh3 and Babel (about 15 MB): loaded on first
 # use, so a send of a mailing rendered at approval does without them.
@@ -114,11 +115,13 @@ __all__ = [
     "html_size",
     "language_for",
     "mailing_languages",
+    "markdown_to_html",
     "medium_date",
     "newsletter_subject",
     "personalise",
     "render_confirmation",
     "render_mailing",
+    "safe_url",
     "salutation_for",
     "strings_for",
 ]

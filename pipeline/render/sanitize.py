@@ -75,6 +75,14 @@ def clean_html(fragment: str) -> str:
     return _VOID.sub(lambda m: f"<{m.group(1).lower()}{m.group(2) or ''} />", cleaned)
 
 
+# The gender star between two letters ("Bürgermeister*innen") is a letter of German
+# text, not emphasis: CommonMark lets "*" open and close emphasis inside words, so two of
+# them in a paragraph would set everything between in italics.
+_GENDER_STAR = re.compile(r"(?<=[^\W\d_])\*(?=[^\W\d_])")
+
+
 def markdown_to_html(source: str) -> str:
     """Editors' Markdown (raw HTML in it is shown as text) → sanitized HTML."""
-    return clean_html(_markdown.render(source)) if source.strip() else ""
+    if not source.strip():
+        return ""
+    return clean_html(_markdown.render(_GENDER_STAR.sub(r"\\*", source)))

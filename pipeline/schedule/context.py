@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipeline import notify
+from pipeline.access import Actor
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import Transport, worker_id
@@ -92,6 +93,15 @@ def tell(ctx: JobContext, key: str, subject: str, body: str, *, to: str | None =
         to=to,
         transport_factory=ctx.transport_factory,
     )
+
+
+def operator(ctx: JobContext) -> Actor:
+    """Who the daemon acts as (compose, test copies, auto_approve): the ``[accounts]
+    operator`` account with its role, else the built-in operator (an approver, the least
+    role its jobs need). The one place the daemon builds its actor."""
+    from pipeline.accounts import Accounts
+
+    return Accounts(ctx.store, ctx.settings, ctx.clock).operator()
 
 
 def workflow(ctx: JobContext) -> Workflow:

@@ -33,6 +33,7 @@ from pipeline.schedule.context import (
     JobContext,
     JobResult,
     local_time,
+    operator,
     preview_url,
     recorded,
     tell,
@@ -121,7 +122,7 @@ def check_feeds(ctx: JobContext) -> int:
 
 def compose_job(ctx: JobContext) -> JobResult:
     def body() -> JobResult:
-        mailing = workflow(ctx).compose_newsletter()
+        mailing = workflow(ctx).compose_newsletter(by=operator(ctx))
         if mailing is None:
             return JobResult("compose", "skipped", "nothing new, or this period has a newsletter")
         tell_editors(ctx, mailing.id, mailing.subject)
@@ -144,7 +145,7 @@ def tell_editors(ctx: JobContext, mailing_id: int, subject: str) -> None:
     )
     for editor in settings.sender.editors:
         try:
-            result = workflow(ctx).send_test_copy(mailing_id, editor)
+            result = workflow(ctx).send_test_copy(mailing_id, editor, by=operator(ctx))
             if not result.ok:
                 log.warning("test copy refused", extra={"to": editor, "error": result.error})
         except RundbriefError as exc:

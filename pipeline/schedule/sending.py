@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from pipeline.errors import RundbriefError
+from pipeline.errors import ApprovalRefused, PermissionDenied, RundbriefError
 from pipeline.mailings import lifecycle, newsletter_key
 from pipeline.models import MailingKind, MailingStatus
 from pipeline.schedule.context import (
     JobContext,
     JobResult,
     local_time,
+    operator,
     preview_url,
     tell,
     workflow,
@@ -114,12 +115,24 @@ def send_when_due(ctx: JobContext, mailing: q.ScheduleView, due: datetime) -> Jo
             job, "held", f"mailing {mailing.id} was due {local_time(ctx, due)}: held", mailing.id
         )
     if mailing.status == S.DRAFT:
-        if mailing.kind == MailingKind.NEWSLETTER and settings.schedule.auto_approve:
-            approved = workflow(ctx).approve(mailing.id, by="auto-approve")
-            log.info("auto-approved", extra={"mailing": mailing.id})
-            if approved.status == S.SCHEDULED:
-                return JobResult(job, "waiting", f"mailing {mailing.id} is scheduled", mailing.id)
-        else:
+        refusal: str | None = None
+        auto = mailing.kind == MailingKind.NEWSLETTER and settings.schedule.auto_approve
+        if auto:
+            try:
+                approved = workflow(ctx).approve(mailing.id, by=operator(ctx))
+            except (ApprovalRefused, PermissionDenied) as exc:
+                # The operator account is under the same rules (four eyes on a newsletter
+                # the daemon composed itself): it waits for a person, like without
+                # auto_approve, and the notice says why.
+                refusal = str(exc)
+            else:
+                log.info("auto-approved", extra={"mailing": mailing.id})
+                if approved.status == S.SCHEDULED:
+                    return JobResult(
+                        job, "waiting", f"mailing {mailing.id} is scheduled", mailing.id
+                    )
+        if refusal is not None or not auto:
+            why = f"It was not approved automatically: {refusal}\n" if refusal else ""
             tell(
                 ctx,
                 f"unapproved:{mailing.id}",
@@ -129,6 +142,7 @@ def send_when_due(ctx: JobContext, mailing: q.ScheduleView, due: datetime) -> Jo
                     "but nobody has approved it. It goes out by itself if it is approved "
                     f"within {settings.schedule.max_send_delay_minutes} minutes of that time; "
                     f"after that an editor has to send it: rundbrief send {mailing.id}\n"
+                    f"{why}"
                     f"Preview: {preview_url(settings, mailing.id)}\n"
                 ),
             )
@@ -158,8 +172,6 @@ def report_missed(ctx: JobContext, mailing: q.ScheduleView, due: datetime) -> bo
 def send_now(ctx: JobContext, mailing_id: int, *, job: str = "send") -> JobResult:
     """Start or join the send of one mailing (never a paused one: that waits for its
     probe or for a person); other senders on it go on as they were."""
-    from pipeline.deliver import send_mailing
-
     with ctx.lock:
         if mailing_id in ctx.active:
             return JobResult(job, "skipped", f"mailing {mailing_id} is being sent", mailing_id)
@@ -171,16 +183,15 @@ def send_now(ctx: JobContext, mailing_id: int, *, job: str = "send") -> JobResul
             return JobResult(job, "skipped", f"mailing {mailing_id} is {status}", mailing_id)
         transport = ctx.transport_factory() if ctx.transport_factory else None
         try:
-            report = send_mailing(
-                ctx.settings,
-                ctx.store,
+            # through the workflow: the operator's role is asked and the send is logged
+            report = workflow(ctx).send_now(
                 mailing_id,
-                clock=ctx.clock,
                 transport=transport,
                 stop=ctx.stop.is_set,
                 resume_paused=False,
                 wait_for_retries=False,
                 worker=ctx.worker,
+                by=operator(ctx),
             )
         except RundbriefError as exc:
             check_mailing(ctx, mailing_id)

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from pipeline.models import Recipient
 from pipeline.store import Store
@@ -378,9 +389,28 @@ def list_subscribers(
     status: str | None = None,
     after_id: int = 0,
     limit: int = 100,
+    search: str | None = None,
 ) -> list[SubscriberRow]:
-    """Subscribers in id order (keyset: pass the last id seen as ``after_id``)."""
+    """Subscribers in id order (keyset: pass the last id seen as ``after_id``);
+    ``search``: part of the address or the name (any case)."""
     query = select(subscribers).where(subscribers.c.id > after_id)
+    if search and search.strip():
+        escaped = search.strip().lower()
+        for char in ("\\", "%", "_"):
+            escaped = escaped.replace(char, "\\" + char)
+        pattern = f"%{escaped}%"
+        query = query.where(
+            or_(
+                *(
+                    func.lower(column).like(pattern, escape="\\")
+                    for column in (
+                        subscribers.c.email,
+                        subscribers.c.first_name,
+                        subscribers.c.last_name,
+                    )
+                )
+            )
+        )
     if list_name or status:
         cond = [subscriptions.c.subscriber_id == subscribers.c.id]
         if list_name:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
 from pipeline.models import Item, StoredItem
 from pipeline.store import Store
@@ -134,6 +134,16 @@ def insert_items(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     conn.exec_driver_sql(statement, params)
 
 
+def create_item(store: Store, row: Mapping[str, Any]) -> int:
+    """Insert one item (every ``_INSERTED`` column) and return its id: a press release
+    written in Rundbrief rather than collected from a feed."""
+    with store.begin() as conn:
+        new_id = conn.execute(
+            items.insert().values(**{k: row[k] for k in _INSERTED}).returning(items.c.id)
+        ).scalar_one()
+    return int(new_id)
+
+
 def update_items(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Rows carry ``id`` plus the ``_UPDATABLE`` columns."""
     if not rows:
@@ -189,6 +199,38 @@ def list_items(
         return [_item(row) for row in conn.execute(query)]
 
 
+def page_items(
+    store: Store,
+    *,
+    before_id: int | None = None,
+    limit: int = 50,
+    query: str | None = None,
+    kind: str | None = None,
+) -> list[Item]:
+    """Items newest id first, keyset-paged (pass the last id seen as ``before_id``);
+    ``query``: the words must all appear in the title or the summary (any case)."""
+    select_ = _select()
+    if before_id is not None:
+        select_ = select_.where(items.c.id < before_id)
+    if kind is not None:
+        select_ = select_.where(items.c.kind == kind)
+    for word in (query or "").split():
+        pattern = f"%{_like_escape(word.lower())}%"
+        select_ = select_.where(
+            or_(
+                func.lower(items.c.title).like(pattern, escape="\\"),
+                func.lower(items.c.summary).like(pattern, escape="\\"),
+            )
+        )
+    select_ = select_.order_by(items.c.id.desc()).limit(limit)
+    with store.connect() as conn:
+        return [_item(row) for row in conn.execute(select_)]
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def get_item(store: Store, item_id: int) -> Item | None:
     with store.connect() as conn:
         row = conn.execute(_select().where(items.c.id == item_id)).first()
@@ -196,8 +238,6 @@ def get_item(store: Store, item_id: int) -> Item | None:
 
 
 def count_items(store: Store) -> int:
-    from sqlalchemy import func
-
     with store.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(items)).scalar() or 0)
 

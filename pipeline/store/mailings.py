@@ -59,6 +59,9 @@ def _to_mailing(row: Any, item_ids: Iterable[int]) -> Mailing:
         approved_at=row.approved_at,
         sent_at=row.sent_at,
         paused_reason=row.paused_reason,
+        approved_by=row.approved_by,
+        composed_by=row.composed_by,
+        last_edited_by=row.last_edited_by,
     )
 
 
@@ -149,8 +152,9 @@ def create_mailing(
     preheader: str = "",
     period_key: str | None = None,
     send_at: datetime | None = None,
+    composed_by: str | None = None,
 ) -> Mailing | None:
-    """Insert a draft; None when ``period_key`` is already taken (a concurrent compose)."""
+    """Insert a draft (``composed_by`` is also its last editor); None when ``period_key`` is already taken (a concurrent compose)."""
     if len(set(item_ids)) != len(item_ids):
         raise ComposeError("a mailing cannot contain the same item twice")
     now = clock.now()
@@ -167,6 +171,8 @@ def create_mailing(
                     lists=list(lists),
                     period_key=period_key,
                     send_at=send_at,
+                    composed_by=composed_by,
+                    last_edited_by=composed_by,
                     created_at=now,
                     updated_at=now,
                 )

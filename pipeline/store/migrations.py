@@ -201,6 +201,34 @@ def _one_lease(conn: Connection) -> None:
     add_missing_columns(conn, "mailings", ("paused_at",))
 
 
+def _accounts(conn: Connection) -> None:
+    """Issue 12: named accounts, their API tokens, the shared log-in throttle, and the
+    account of each web session.
+
+    ``checkfirst`` and ``add_missing_columns``: a fresh database has them already.
+    """
+    for table in (schema.accounts, schema.login_failures, schema.api_tokens):
+        table.create(conn, checkfirst=True)
+    add_missing_columns(conn, "web_sessions", ("account_id",))
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_web_sessions_account_id ON web_sessions (account_id)"
+    )
+
+
+def _audit(conn: Connection) -> None:
+    """Issue 12: the audit log, and who composed and last edited each mailing.
+
+    ``checkfirst`` and ``add_missing_columns``: a fresh database has them already.
+    """
+    schema.audit.create(conn, checkfirst=True)
+    add_missing_columns(conn, "mailings", ("composed_by", "last_edited_by"))
+
+
+def _totp_once(conn: Connection) -> None:
+    """Issue 12: the step of the last accepted one-time code, so a code works only once."""
+    add_missing_columns(conn, "accounts", ("totp_last_step",))
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -208,6 +236,9 @@ MIGRATIONS: list[Migration] = [
     _ids_never_reused,
     _system_mail,
     _one_lease,
+    _accounts,
+    _audit,
+    _totp_once,
 ]
 
 

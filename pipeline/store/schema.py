@@ -6,7 +6,7 @@ both back ends behave the same. SQLAlchemy appears only inside ``pipeline.store`
 Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, render),
 subscribers/subscriptions/suppressions/signups (audience), deliveries/mailing_senders/
 bounce_events/rate_limits/system_mail (deliver), notifications/job_runs (schedule),
-web_sessions (web).
+web_sessions (web), accounts/login_failures/api_tokens (accounts), audit (audit).
 """
 
 from __future__ import annotations
@@ -153,6 +153,10 @@ mailings = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("approved_at", UtcDateTime),
     Column("approved_by", Text),
+    # who composed it and who changed it last (actor e-mail addresses): the four-eyes
+    # rule of press releases asks for an approver other than last_edited_by
+    Column("composed_by", Text),
+    Column("last_edited_by", Text),
     Column("sending_started_at", UtcDateTime),
     Column("sent_at", UtcDateTime),
     Column("cancelled_at", UtcDateTime),
@@ -413,4 +417,83 @@ web_sessions = Table(
     Column("client_address", String(64)),
     Column("user_agent", String(200)),
     Column("password_fingerprint", String(64), nullable=False),
+    # The named account since issue 12 (``account`` keeps its e-mail address as shown);
+    # empty for sessions of the old shared login.
+    Column("account_id", BigId, index=True),
+)
+
+# --- accounts --------------------------------------------------------------------------
+
+# A named user of the web app, the CLI and the API. ``email_key`` is the address
+# case-folded: the unique key, so "Anna@…" and "anna@…" are one account.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("email_key", String(320), nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("role", String(16), nullable=False),  # editor | approver | admin
+    Column("active", Boolean, nullable=False, default=True),
+    Column("password_hash", Text, nullable=False),  # argon2id, PHC string
+    Column("totp_secret", String(64)),  # base32; empty: no second factor enrolled
+    # the 30-second step of the last code accepted: a code works once (RFC 6238, 5.2)
+    Column("totp_last_step", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_login_at", UtcDateTime),
+    Column("password_changed_at", UtcDateTime),
+)
+
+# Failed log-ins per throttle key ("pair:<account>|<address>", "address:…",
+# "account:…"): in the store, so every web worker sees the same counts.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(400), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UtcDateTime, nullable=False),
+    Column("blocked_until", UtcDateTime, nullable=False),
+)
+
+# Bearer tokens of the JSON API: only the SHA-256 of a token is kept (tokens are long
+# and random, so a fast hash is enough and lets a lookup find the row by it).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column(
+        "account_id",
+        BigId,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+)
+
+# --- audit -----------------------------------------------------------------------------
+
+# The audit log (``pipeline.audit``): one row per thing an actor did. Entries are never
+# deleted; erasing a subscriber scrubs its personal data from them (the target names the
+# subscriber by id only). details is JSON as text.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor_email", String(320), nullable=False, index=True),
+    Column("actor_role", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),  # web | cli | api | daemon
+    Column("address", String(64), nullable=False, default=""),  # client IP, "" for cli
+    Column("action", String(64), nullable=False),
+    Column("target_kind", String(32), nullable=False, default=""),  # mailing | subscriber | …
+    Column("target_id", String(64), nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("details", Text, nullable=False, default="{}"),
+    Index("ix_audit_target", "target_kind", "target_id"),
 )

@@ -28,6 +28,7 @@ class WebSession:
     client_address: str | None
     user_agent: str | None
     password_fingerprint: str
+    account_id: int | None = None
 
 
 def _session(row: Any) -> WebSession:
@@ -42,6 +43,7 @@ def _session(row: Any) -> WebSession:
         client_address=row.client_address,
         user_agent=row.user_agent,
         password_fingerprint=row.password_fingerprint,
+        account_id=int(row.account_id) if row.account_id is not None else None,
     )
 
 
@@ -59,6 +61,7 @@ def create_session(store: Store, session: WebSession) -> None:
                 client_address=(session.client_address or "")[:64] or None,
                 user_agent=(session.user_agent or "")[:200] or None,
                 password_fingerprint=session.password_fingerprint,
+                account_id=session.account_id,
             )
         )
 
@@ -93,6 +96,17 @@ def sessions_of(store: Store, account: str) -> list[WebSession]:
             select(web_sessions)
             .where(web_sessions.c.account == account)
             .order_by(web_sessions.c.created_at, web_sessions.c.id_hash)
+        ).all()
+    return [_session(r) for r in rows]
+
+
+def sessions_of_account(store: Store, account_id: int) -> list[WebSession]:
+    """A named account's sessions, newest first (the "your sessions" page)."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(web_sessions)
+            .where(web_sessions.c.account_id == account_id)
+            .order_by(web_sessions.c.created_at.desc(), web_sessions.c.id_hash)
         ).all()
     return [_session(r) for r in rows]
 

@@ -6,6 +6,7 @@
     public    /archive/...       sent newsletters without personal data
     audience  /signup /confirm /u/<token> /p/<token>   double opt-in, unsubscribe, preferences
     webhooks  /webhooks/<provider>                    bounce and complaint events
+    api       /api/v1/...        JSON, bearer tokens only (no cookie, no CSRF; see api/)
 
 Dependencies are passed in and kept on ``app.extensions["rundbrief"]`` (see ``deps()``);
 nothing is global, so tests run several apps side by side.
@@ -35,7 +36,7 @@ from pipeline.config import Settings
 from pipeline.deliver import SystemMailWorker
 from pipeline.errors import ConfigError, StoreError
 from pipeline.store import Store
-from pipeline.web import archive, audience, auth, csrf, editor, i18n, webhooks
+from pipeline.web import api, archive, audience, auth, csrf, editor, i18n, people, webhooks
 from pipeline.web.context import SESSION_HOURS, WebDeps, deps
 
 if TYPE_CHECKING:
@@ -153,6 +154,8 @@ def _error_page(exc: HTTPException) -> Response | HTTPException:
         return exc
     from flask import request
 
+    if api.is_api_request():
+        return api.error_response(exc)
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/webhooks/"):
         return exc
     body = render_template("error.html", code=exc.code, message=_message(exc))
@@ -197,7 +200,15 @@ def _message(exc: HTTPException) -> str:
 
 def _blueprints() -> list[Callable[[Flask], None]]:
     """Each area module exposes ``register(app)``."""
-    return [auth.register, editor.register, archive.register, audience.register, webhooks.register]
+    return [
+        auth.register,
+        editor.register,
+        people.register,
+        archive.register,
+        audience.register,
+        webhooks.register,
+        api.register,
+    ]
 
 
 __all__ = ["WebDeps", "create_app", "deps"]

@@ -1,26 +1,20 @@
-"""Editor login: one account whose name and password live in environment variables.
+"""Editor log-in with named accounts (``pipeline.accounts``): e-mail, password, TOTP code.
 
-``[web] editor_user_env`` and ``editor_password_env`` name the variables (read once at
-start with the other secrets, ``Settings.secrets``: a changed password takes effect at
-the restart, and ends every session opened with the old one). The password is compared
-in constant time. A login opens a server-side session (``pipeline.web.sessions``): the
-signed cookie only names it, and it ends at logout, after ``SESSION_HOURS``, or when the
-password variable changes. Failed logins are throttled per client address (5) and per
-user name (20) within ``WINDOW`` (``LoginThrottle``): past a limit the form answers 429
-until the window has passed, which makes guessing a password impractical.
+The accounts service checks the credentials and throttles failures in the store (per
+account and client address, per address, per account: ``pipeline.accounts.throttle``),
+so wrong passwords from one address never lock the right one out from another, and
+every web worker counts the same. A log-in opens a server-side session
+(``pipeline.web.sessions``) naming the account; it ends at logout, after
+``SESSION_HOURS``, when the account's password changes and when it is disabled.
 
-Other areas protect a blueprint with ``require_login(blueprint)``; the logged-in name
-is ``current_editor()``.
+Other areas protect a blueprint with ``require_login(blueprint)``. ``current_actor()``
+is who acts in this request (the one place the web builds an ``Actor``);
+``current_editor()`` is its e-mail address (shown in the page header).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import threading
-from collections import deque
-from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -36,108 +30,70 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from pipeline.access import Actor
+from pipeline.accounts import Accounts, adopt_legacy
+from pipeline.errors import AccountError, LoginRefused, StoreError
 from pipeline.web import csrf, sessions
 from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
 
-# Per client address, and (higher, so a stranger cannot lock the editor out as easily)
-# per user name from all addresses together.
-MAX_FAILURES = {"ip": 5, "user": 20}
-WINDOW = timedelta(minutes=15)
-
 bp = Blueprint("auth", __name__, url_prefix="/editor")
 
 
-class LoginThrottle:
-    """Failed logins per key (client address, user name) within a sliding window."""
-
-    def __init__(
-        self, max_failures: dict[str, int] | None = None, window: timedelta = WINDOW
-    ) -> None:
-        self.max_failures = max_failures or MAX_FAILURES
-        self.window = window
-        self._failures: dict[str, deque[datetime]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, keys: list[str], now: datetime) -> int:
-        """Seconds until one more try is allowed for all ``keys`` (0: allowed now)."""
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                times = self._prune(key, now)
-                limit = self.max_failures.get(key.partition(":")[0], 5)
-                if len(times) >= limit:
-                    wait = max(wait, (times[0] + self.window - now).total_seconds())
-        return max(0, int(wait) + (1 if wait > int(wait) else 0))
-
-    def failed(self, keys: list[str], now: datetime) -> None:
-        with self._lock:
-            for key in keys:
-                self._prune(key, now).append(now)
-
-    def succeeded(self, keys: list[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
-
-    def _prune(self, key: str, now: datetime) -> deque[datetime]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] + self.window <= now:
-            times.popleft()
-        return times
-
-
-def _throttle() -> LoginThrottle:
-    from flask import current_app
-
-    throttle = current_app.extensions.get("rundbrief.login_throttle")
-    assert isinstance(throttle, LoginThrottle)
-    return throttle
+def accounts() -> Accounts:
+    d = deps()
+    return Accounts(d.store, d.settings, d.clock)
 
 
 def credentials_configured() -> bool:
-    """Whether login can work: a signing secret and both credential variables are set."""
-    secrets = deps().settings.secrets
-    return bool(
-        deps().has_secret
-        and secrets.get("web.editor_user_env")
-        and secrets.get("web.editor_password_env")
-    )
-
-
-def check_credentials(user: str, password: str) -> bool:
-    """Compare with the configured account in constant time (no early exit on the name)."""
-    want_user, want_password = _account()
-    if not (want_user and want_password):
-        return False
-    # Digests have equal length, so compare_digest leaks nothing about the lengths either.
-    user_ok = hmac.compare_digest(_digest(user), _digest(want_user))
-    password_ok = hmac.compare_digest(_digest(password), _digest(want_password))
-    return user_ok & password_ok
-
-
-def _account() -> tuple[str, str]:
-    secrets = deps().settings.secrets
-    return secrets.get("web.editor_user_env"), secrets.get("web.editor_password_env")
-
-
-def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode("utf-8")).digest()
+    """Whether log-in can work: a signing secret and at least one account."""
+    return bool(deps().has_secret and accounts().count())
 
 
 def _password_fingerprint(account: str) -> str | None:
-    """The fingerprint sessions of ``account`` must carry (None: no such account now)."""
-    want_user, want_password = _account()
-    if not (want_user and want_password and deps().has_secret) or account != want_user:
+    """The fingerprint sessions of ``account`` must carry (None: disabled or gone)."""
+    stamp = accounts().session_stamp(account)
+    if stamp is None or not deps().has_secret:
         return None
-    return sessions.fingerprint(want_password)
+    return sessions.fingerprint(stamp)
+
+
+_ACTOR = "rundbrief.actor"
+
+
+def current_actor() -> Actor | None:
+    """Who acts in this request: the logged-in account with its role now, or None."""
+    cache = request.environ  # per request (see ``sessions.current``)
+    if _ACTOR not in cache:
+        found = sessions.current(_password_fingerprint)
+        actor = None
+        if found is not None:
+            try:
+                actor = accounts().actor_for(
+                    found.account, channel="web", address=request.remote_addr or ""
+                )
+            except AccountError:
+                actor = None
+        cache[_ACTOR] = actor
+    got = cache.get(_ACTOR)
+    return got if isinstance(got, Actor) else None
 
 
 def current_editor() -> str | None:
-    """The logged-in editor's name, or None (logged out, expired, or password changed)."""
-    found = sessions.current(_password_fingerprint)
-    return found.account if found is not None else None
+    """The logged-in account's e-mail address, or None (logged out, ended, disabled)."""
+    actor = current_actor()
+    return actor.email if actor is not None else None
+
+
+def acting() -> Actor:
+    """Who acts in this request (for the workflow's ``by=``): the logged-in account with
+    its role, through the web, from the client's address. Only called behind
+    ``require_login``; a session that ended mid-request gets a 401."""
+    actor = current_actor()
+    if actor is None:
+        abort(401, description="Bitte melden Sie sich an, bevor Sie etwas ändern.")
+    return actor
 
 
 def _login_guard() -> Response | None:
@@ -170,10 +126,6 @@ def _endpoints() -> set[str]:
     return {rule.endpoint for rule in current_app.url_map.iter_rules()}
 
 
-def _client_keys(user: str) -> list[str]:
-    return [f"ip:{request.remote_addr or '-'}", f"user:{user.casefold()}"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | str | tuple[str, int, dict[str, str]]:
     configured = credentials_configured()
@@ -185,46 +137,71 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
     csrf.check()
     if not configured:
         log.error(
-            "editor login refused: not configured",
-            extra={
-                "secret_env": deps().settings.web.secret_env,
-                "user_env": deps().settings.web.editor_user_env,
-                "password_env": deps().settings.web.editor_password_env,
-            },
+            "editor login refused: no signing secret or no account",
+            extra={"secret_env": deps().settings.web.secret_env},
         )
         return render_template("auth/login.html", configured=False, next=next_url), 503, {}
-    user = request.form.get("username", "").strip()
+    email = (request.form.get("email") or request.form.get("username") or "").strip()
     password = request.form.get("password", "")
-    now = deps().clock.now()
-    keys = _client_keys(user)
-    wait = _throttle().retry_after(keys, now)
-    if wait:
-        log.warning("editor login throttled", extra={"ip": request.remote_addr, "user": user})
-        minutes = max(1, (wait + 59) // 60)
-        error = f"Zu viele Fehlversuche. Bitte versuchen Sie es in {minutes} Minuten noch einmal."
+    code = request.form.get("code", "").strip() or None
+    address = request.remote_addr or ""
+
+    def again(
+        error: str, status: int, totp: bool = False, headers: dict[str, str] | None = None
+    ) -> tuple[str, int, dict[str, str]]:
         page = render_template(
-            "auth/login.html", configured=True, next=next_url, error=error, username=user
+            "auth/login.html",
+            configured=True,
+            next=next_url,
+            error=error,
+            username=email,
+            totp=totp,
         )
-        return page, 429, {"Retry-After": str(wait)}
-    if not check_credentials(user, password):
-        _throttle().failed(keys, now)
-        log.warning("editor login failed", extra={"ip": request.remote_addr, "user": user})
-        error = "Benutzername oder Passwort ist falsch."
-        page = render_template(
-            "auth/login.html", configured=True, next=next_url, error=error, username=user
+        return page, status, headers or {}
+
+    d = deps()
+    if d.settings.secrets.get("web.editor_user_env"):
+        # the old shared log-in, if the database did not answer when the app started
+        adopt_legacy(d.store, d.settings, d.clock)
+    try:
+        actor = accounts().authenticate(
+            email, password, address=address, channel="web", totp_code=code
         )
-        return page, 401, {}
-    _throttle().succeeded(keys)
+    except LoginRefused as refused:
+        if refused.retry_after:
+            log.warning("editor login throttled", extra={"ip": address, "user": email})
+            minutes = max(1, (refused.retry_after + 59) // 60)
+            return again(
+                f"Zu viele Fehlversuche. Bitte versuchen Sie es in {minutes} Minuten noch einmal.",
+                429,
+                headers={"Retry-After": str(refused.retry_after)},
+            )
+        if refused.totp_required:
+            error = (
+                "Bitte geben Sie den Code Ihrer Authenticator-App ein."
+                if not code
+                else ("Der Code ist falsch.")
+            )
+            return again(error, 401, totp=True)
+        log.warning("editor login failed", extra={"ip": address, "user": email})
+        if "second factor" in str(refused):
+            return again(
+                "Administratoren brauchen einen zweiten Faktor: "
+                "rundbrief users totp EMAIL richtet ihn ein.",
+                403,
+            )
+        return again("E-Mail-Adresse oder Passwort ist falsch.", 401)
     # A fresh session: nothing an attacker planted before login survives it, and a
     # session this browser had before ends on the server too.
     sessions.end("replaced")
     session.clear()
     session.permanent = True
-    fingerprint = _password_fingerprint(user)
+    fingerprint = _password_fingerprint(actor.email)
     assert fingerprint is not None  # the credentials were just checked against it
-    sessions.start(user, fingerprint)
+    sessions.start(actor.email, fingerprint, account_id=actor.account_id)
+    request.environ.pop(_ACTOR, None)
     csrf.rotate()
-    log.info("editor logged in", extra={"ip": request.remote_addr, "user": user})
+    log.info("editor logged in", extra={"ip": address, "user": actor.email})
     return redirect(_safe_next(next_url), code=303)
 
 
@@ -240,10 +217,62 @@ def logout() -> Response:
     return redirect(url_for("auth.login"), code=303)
 
 
+@bp.route("/account", methods=["GET", "POST"])
+def account() -> Response | str | tuple[str, int]:
+    """One's own account: the sessions (each can be ended) and a new password."""
+    actor = current_actor()
+    if actor is None:
+        guard = _login_guard()
+        assert guard is not None
+        return guard
+    service = accounts()
+    error = ""
+    if request.method == "POST":
+        csrf.check()
+        try:
+            if request.form.get("end"):
+                service.end_session(actor, actor.email, request.form["end"])
+                flash("Die Sitzung ist beendet.", "info")
+            else:
+                new = request.form.get("new_password", "")
+                if new != request.form.get("repeat_password", ""):
+                    raise AccountError("Die beiden neuen Passwörter sind verschieden.")
+                service.passwd(
+                    actor, actor.email, new, current=request.form.get("current_password", "")
+                )
+                # every session ended, this one too: log in again with the new password
+                session.clear()
+                flash("Das Passwort ist geändert. Bitte melden Sie sich neu an.", "info")
+                return redirect(url_for("auth.login"), code=303)
+        except AccountError as exc:
+            error = str(exc)
+        if not error:
+            return redirect(url_for("auth.account"), code=303)
+    now = deps().clock.now()
+    current = sessions.current(_password_fingerprint)
+    page = render_template(
+        "auth/account.html",
+        actor=actor,
+        account=service.get(actor, actor.email),
+        sessions=service.sessions(actor, actor.email),
+        current_ref=current.id_hash if current else "",
+        now=now,
+        error=error,
+    )
+    return (page, 400) if error else page
+
+
 def register(app: Flask) -> None:
-    app.extensions["rundbrief.login_throttle"] = LoginThrottle()
+    d = app.extensions["rundbrief"]
+    # The shared log-in of old becomes the first admin (once, with a warning). A database
+    # that is down must not stop the app (it answers 503 meanwhile): then the first
+    # log-in does it.
+    try:
+        adopt_legacy(d.store, d.settings, d.clock)
+    except StoreError as exc:
+        log.warning("the shared log-in is adopted at the first log-in: %s", exc)
     app.register_blueprint(bp)
 
     @app.context_processor
     def _editor_in_templates() -> dict[str, object]:
-        return {"current_editor": current_editor}
+        return {"current_editor": current_editor, "current_actor": current_actor}

@@ -28,10 +28,11 @@ from datetime import datetime
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from pipeline import audit
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
 from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
-from pipeline.web import auth, csrf, mailview
+from pipeline.web import auth, csrf, mailview, refusals
 from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def mailing(mailing_id: int) -> str:
         cancellable=found.status in lifecycle.CANCELLABLE,
         approvable=lifecycle.allowed(found.status, MailingStatus.APPROVED),
         send_at_local=_local_input(found.send_at),
+        audit_entries=audit.entries(deps().store, mailing=found.id),
     )
 
 
@@ -144,9 +146,9 @@ def save_content(mailing_id: int) -> Response:
             return _back(found, "Die Sperrfrist ist kein gültiges Datum mit Uhrzeit.", "error")
     was = found.status
     try:
-        flow().edit(mailing_id, **changes)  # type: ignore[arg-type]
+        flow().edit(mailing_id, by=auth.acting(), **changes)  # type: ignore[arg-type]
     except RundbriefError as exc:
-        return _back(found, f"Nicht gespeichert: {exc}", "error")
+        return _back(found, f"Nicht gespeichert: {refusals.reason(exc)}", "error")
     _log("edited", mailing_id)
     return _after_edit(mailing_id, was, "Betreff und Einleitung sind gespeichert.")
 
@@ -169,9 +171,9 @@ def save_items(mailing_id: int) -> Response:
         return _back(found, "Die Beiträge sind unverändert.", "info")
     was = found.status
     try:
-        flow().edit(mailing_id, item_ids=order)
+        flow().edit(mailing_id, item_ids=order, by=auth.acting())
     except RundbriefError as exc:
-        return _back(found, f"Nicht gespeichert: {exc}", "error")
+        return _back(found, f"Nicht gespeichert: {refusals.reason(exc)}", "error")
     _log("items changed", mailing_id)
     return _after_edit(mailing_id, was, "Die Beiträge sind gespeichert.")
 
@@ -191,21 +193,18 @@ def rerender(mailing_id: int) -> Response:
 def send_test(mailing_id: int) -> Response:
     found = _mailing_or_404(mailing_id)
     to = request.form.get("to", "").strip()
-    allowed = {address.casefold(): address for address in test_addresses()}
-    if to.casefold() not in allowed:
-        # The app must never become a relay: only editors' own addresses get copies.
-        return _back(found, "Testkopien gehen nur an Adressen der Redaktion.", "error")
     try:
-        result = flow().send_test_copy(mailing_id, allowed[to.casefold()])
+        # where it may go is the workflow's rule (test_recipients), as for the API
+        result = flow().send_test_copy(mailing_id, to, by=auth.acting())
     except RundbriefError as exc:
         log.warning("test copy failed", extra={"mailing": mailing_id, "error": str(exc)})
-        return _back(found, f"Die Testkopie wurde nicht versendet: {exc}", "error")
+        return _back(found, f"Die Testkopie wurde nicht versendet: {refusals.reason(exc)}", "error")
     failed = [r for r in _results(result) if not getattr(r, "ok", True)]
     if failed:
         reason = getattr(failed[0], "error", None) or "unbekannter Fehler"
         return _back(found, f"Die Testkopie wurde nicht versendet: {reason}", "error")
-    _log("test copy sent", mailing_id, to=allowed[to.casefold()])
-    return _back(found, f"Eine Testkopie ist an {allowed[to.casefold()]} unterwegs.", "success")
+    _log("test copy sent", mailing_id, to=result.recipient)
+    return _back(found, f"Eine Testkopie ist an {result.recipient} unterwegs.", "success")
 
 
 @bp.post("/mailings/<int:mailing_id>/approve")
@@ -213,11 +212,10 @@ def approve(mailing_id: int) -> Response:
     found = _mailing_or_404(mailing_id)
     if not _current_version(found):
         return _back(found, _STALE, "error")
-    editor = auth.current_editor() or "editor"
     try:
-        approved = flow().approve(mailing_id, by=editor)
+        approved = flow().approve(mailing_id, by=auth.acting())
     except RundbriefError as exc:
-        return _back(found, f"Nicht freigegeben: {exc}", "error")
+        return _back(found, f"Nicht freigegeben: {refusals.reason(exc)}", "error")
     _log("approved", mailing_id)
     if approved.status == MailingStatus.SCHEDULED and approved.send_at is not None:
         when = _local_input(approved.send_at).replace("T", " ")
@@ -231,9 +229,9 @@ def cancel(mailing_id: int) -> Response:
     if request.form.get("confirm") != "yes":
         return _back(found, "Bitte bestätigen Sie die Absage mit dem Häkchen.", "error")
     try:
-        flow().cancel(mailing_id, by=auth.current_editor())
+        flow().cancel(mailing_id, by=auth.acting())
     except RundbriefError as exc:
-        return _back(found, f"Nicht abgesagt: {exc}", "error")
+        return _back(found, f"Nicht abgesagt: {refusals.reason(exc)}", "error")
     _log("cancelled", mailing_id)
     return _back(found, "Das Mailing ist abgesagt.", "success")
 
@@ -247,15 +245,9 @@ _STALE = (
 
 
 def test_addresses() -> list[str]:
-    """Where test copies may go: the logged-in editor (if the name is an address) and
-    ``[sender] editors``."""
-    out: list[str] = []
-    editor = auth.current_editor() or ""
-    candidates = ([editor] if "@" in editor else []) + list(deps().settings.sender.editors)
-    for address in candidates:
-        if address.casefold() not in {a.casefold() for a in out}:
-            out.append(address)
-    return out
+    """Where the logged-in editor may send test copies (the workflow's rule)."""
+    actor = auth.current_actor()
+    return flow().test_recipients(actor) if actor is not None else []
 
 
 def item_order(current: tuple[int, ...], form: Mapping[str, str]) -> list[int]:
@@ -332,7 +324,7 @@ def _rendered(found: Mailing, language: str) -> tuple[RenderedMailing | None, st
 
 def _render(found: Mailing) -> str | None:
     try:
-        flow().rerender(found.id)
+        flow().rerender(found.id, by=auth.acting())
     except RundbriefError as exc:
         log.warning("render failed", extra={"mailing": found.id, "error": str(exc)})
         return f"Die Darstellung ist fehlgeschlagen: {exc}"

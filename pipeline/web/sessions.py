@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import current_app, g, request, session
+from flask import current_app, request, session
 
 from pipeline.store import web_sessions as q
 from pipeline.store.web_sessions import WebSession
@@ -49,8 +49,9 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
-def start(account: str, password_fingerprint: str) -> WebSession:
-    """Open a session for ``account`` and put its id into the (fresh) cookie."""
+def start(account: str, password_fingerprint: str, *, account_id: int | None = None) -> WebSession:
+    """Open a session for ``account`` (its e-mail address; ``account_id`` its row) and
+    put its id into the (fresh) cookie."""
     now = deps().clock.now()
     session_id = secrets.token_urlsafe(32)
     row = WebSession(
@@ -64,20 +65,24 @@ def start(account: str, password_fingerprint: str) -> WebSession:
         client_address=request.remote_addr,
         user_agent=request.headers.get("User-Agent", "")[:200],
         password_fingerprint=password_fingerprint,
+        account_id=account_id,
     )
     store = deps().store
     q.purge_sessions(store, now - KEEP)
     q.create_session(store, row)
     session[KEY] = session_id
-    g.pop(_CACHE, None)
+    request.environ.pop(_CACHE, None)
     return row
 
 
 def current(fingerprints: Fingerprints) -> WebSession | None:
     """The live session of this request (looked up once per request), or None."""
-    if _CACHE not in g:
-        g.setdefault(_CACHE, _lookup(fingerprints))
-    found = g.get(_CACHE)
+    # Cached in the request's environ, not in ``g``: an app context (and its ``g``) can
+    # outlive one request (a test client kept open), a request's environ cannot.
+    cache = request.environ
+    if _CACHE not in cache:
+        cache[_CACHE] = _lookup(fingerprints)
+    found = cache.get(_CACHE)
     return found if isinstance(found, WebSession) else None
 
 
@@ -104,7 +109,7 @@ def _lookup(fingerprints: Fingerprints) -> WebSession | None:
 def end(reason: str = "logout") -> WebSession | None:
     """End this request's session on the server (whatever its state); the row, if any."""
     session_id = session.get(KEY)
-    g.pop(_CACHE, None)
+    request.environ.pop(_CACHE, None)
     if not isinstance(session_id, str) or not session_id:
         return None
     store = deps().store

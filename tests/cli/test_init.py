@@ -150,7 +150,7 @@ def test_a_new_site_collects_composes_previews_and_sends(
     ok("subscribers", "import", str(site / "subscribers/members.csv"), "--list", "members")
     ok("compose", "newsletter")
     ok("preview", "1", "--out", str(site / "var/preview"))
-    ok("approve", "1", "--by", "test")
+    ok("approve", "1")
     ok("send", "1")
     messages = [
         email.message_from_bytes(m.as_bytes()) for m in mailbox.Maildir(site / "var/outbox")

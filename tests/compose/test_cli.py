@@ -105,8 +105,9 @@ def test_edit_approve_edit_again_and_cancel(rb: Callable[..., Run], tmp_path: Pa
     assert data["items"] == [ids[4], ids[0], ids[2], ids[3]]
     assert data["subject"] == "Sommerausgabe" and "viel Neues" in str(data["intro_md"])
 
-    approved = rb("approve", "1", "--by", "redaktion")
-    assert approved.returncode == 0 and "approved by redaktion" in approved.stdout
+    # no account yet: the local shell approves (and the log says so)
+    approved = rb("approve", "1")
+    assert approved.returncode == 0 and "approved by cli@localhost" in approved.stdout
     assert rb("mailing", "show", "1", "--json").json()["renders"] != {"de": None}
     again = rb("edit", "1", "--subject", "Sommerausgabe 2")
     assert "is a draft again" in again.stdout
@@ -155,6 +156,35 @@ def test_press_with_embargo_and_preview_files(rb: Callable[..., Run], tmp_path: 
     assert (out / "preview.txt").read_text("utf-8").count("Sehr geehrte Frau Dr. Mustermann,") == 1
     human = rb("preview", str(mailing), "--out", str(out))
     assert "preview.eml" in human.stdout and "rundbrief serve" in human.stdout
+
+
+def test_press_written_from_a_text_file(rb: Callable[..., Run], tmp_path: Path) -> None:
+    text = tmp_path / "mitteilung.md"
+    text.write_text("Die Kommunen brauchen **jetzt** Planungssicherheit.\n", encoding="utf-8")
+    made = rb(
+        "compose",
+        "press",
+        "--title",
+        "Bürgermeister*innen fordern Investitionen",
+        "--text-file",
+        str(text),
+        "--json",
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.json()["subject"] == "Bürgermeister*innen fordern Investitionen"
+    for args, message in (
+        (("compose", "press"), "give an item id, or --title and --text-file"),
+        (("compose", "press", "2", "--title", "T"), "give an item id, or --title"),
+        (("compose", "press", "--title", "T"), "needs --title and --text-file"),
+        (("compose", "press", "--title", "T", "--text-file", "fehlt.md"), "fehlt.md: no such file"),
+        (
+            ("compose", "press", "--title", "T", "--text-file", str(text), "--image-url", "x"),
+            "image_url 'x' is not an https address",
+        ),
+    ):
+        refused = rb(*args)
+        assert refused.returncode == 1, args
+        assert message in refused.stderr, (args, refused.stderr)
 
 
 def test_preview_without_the_secret_names_the_variable(

@@ -8,6 +8,7 @@ from typing import cast
 
 import pytest
 
+from pipeline.access import Actor
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.errors import ApprovalRefused, ComposeError, TransitionError
@@ -18,9 +19,10 @@ from pipeline.store import Store
 from pipeline.store import mailings as sm
 from pipeline.store.renders import load_render as load_rendered
 from tests.support.mail_items import add_items
-from tests.support.mailings import set_status
+from tests.support.mailings import actor, set_status
 
 S = MailingStatus
+ED = actor()
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def test_approve_renders_stores_and_records_who(
 ) -> None:
     assert load_rendered(store, draft.id, "de") is None
     clock.advance(60)
-    approved = flow.approve(draft.id, by="redaktion@example.org")
+    approved = flow.approve(draft.id, by=actor("redaktion@example.org"))
     assert approved.status == S.APPROVED
     assert approved.approved_at == clock.now()
     assert sm.approved_by(store, draft.id) == "redaktion@example.org"
@@ -54,24 +56,24 @@ def test_approve_renders_stores_and_records_who(
 def test_approve_with_a_send_time_ahead_schedules(
     flow: Workflow, clock: FakeClock, draft: Mailing
 ) -> None:
-    flow.set_send_at(draft.id, clock.now() + timedelta(hours=3))
-    assert flow.approve(draft.id, by="x").status == S.SCHEDULED
+    flow.set_send_at(draft.id, clock.now() + timedelta(hours=3), by=ED)
+    assert flow.approve(draft.id, by=actor("x")).status == S.SCHEDULED
     # clearing (or moving) the send time is an edit: the render states it, approve anew
-    assert flow.clear_send_at(draft.id).status == S.DRAFT
-    assert flow.approve(draft.id, by="x").status == S.APPROVED
+    assert flow.clear_send_at(draft.id, by=ED).status == S.DRAFT
+    assert flow.approve(draft.id, by=actor("x")).status == S.APPROVED
 
 
 def test_the_approval_policy_decides(
     settings: Settings, store: Store, clock: FakeClock, draft: Mailing
 ) -> None:
-    def only_chief(mailing: Mailing, by: str) -> str | None:
-        return None if by == "chefin" else "only the chief approves"
+    def only_chief(mailing: Mailing, by: Actor) -> str | None:
+        return None if by.email == "chefin" else "only the chief approves"
 
     strict = Workflow(settings, store, clock, policy=only_chief)
     with pytest.raises(ApprovalRefused, match="only the chief approves"):
-        strict.approve(draft.id, by="praktikant")
+        strict.approve(draft.id, by=actor("praktikant"))
     assert sm.get_mailing(store, draft.id).status == S.DRAFT
-    assert strict.approve(draft.id, by="chefin").status == S.APPROVED
+    assert strict.approve(draft.id, by=actor("chefin")).status == S.APPROVED
 
 
 def test_an_edit_between_render_and_approval_is_not_approved(
@@ -79,17 +81,17 @@ def test_an_edit_between_render_and_approval_is_not_approved(
 ) -> None:
     seen = draft.updated_at
     clock.advance(5)
-    flow.edit(draft.id, subject="Von jemand anderem")
+    flow.edit(draft.id, subject="Von jemand anderem", by=ED)
     with pytest.raises(TransitionError, match="changed in the meantime"):
-        flow.approve(draft.id, by="x", version=seen)
+        flow.approve(draft.id, by=actor("x"), version=seen)
     assert sm.get_mailing(store, draft.id).status == S.DRAFT
 
 
 def test_editing_an_approved_mailing_returns_it_to_draft_and_drops_the_render(
     flow: Workflow, store: Store, draft: Mailing
 ) -> None:
-    flow.approve(draft.id, by="x")
-    edited = flow.edit(draft.id, subject="Sommerausgabe")
+    flow.approve(draft.id, by=actor("x"))
+    edited = flow.edit(draft.id, subject="Sommerausgabe", by=ED)
     assert edited.status == S.DRAFT
     assert edited.approved_at is None
     assert edited.subject == "Sommerausgabe"
@@ -98,27 +100,27 @@ def test_editing_an_approved_mailing_returns_it_to_draft_and_drops_the_render(
 
 def test_drop_move_add_and_restore_items(flow: Workflow, draft: Mailing) -> None:
     a, b, c, d = draft.item_ids
-    assert flow.drop_item(draft.id, b).item_ids == (a, c, d)
-    assert flow.move_item(draft.id, d, 1).item_ids == (d, a, c)
-    assert flow.move_item(draft.id, d, 3).item_ids == (a, c, d)
+    assert flow.drop_item(draft.id, b, by=ED).item_ids == (a, c, d)
+    assert flow.move_item(draft.id, d, 1, by=ED).item_ids == (d, a, c)
+    assert flow.move_item(draft.id, d, 3, by=ED).item_ids == (a, c, d)
     with pytest.raises(ComposeError, match="not in this mailing"):
-        flow.drop_item(draft.id, b)
+        flow.drop_item(draft.id, b, by=ED)
     with pytest.raises(ComposeError, match=r"outside 1\.\.3"):
-        flow.move_item(draft.id, a, 4)
+        flow.move_item(draft.id, a, 4, by=ED)
     with pytest.raises(ComposeError, match="twice"):
-        flow.edit(draft.id, item_ids=[a, a])
-    assert flow.restore_item(draft.id, b, position=2).item_ids == (a, b, c, d)
+        flow.edit(draft.id, item_ids=[a, a], by=ED)
+    assert flow.restore_item(draft.id, b, position=2, by=ED).item_ids == (a, b, c, d)
     with pytest.raises(ComposeError, match="no such item"):
-        flow.add_item(draft.id, 999)
+        flow.add_item(draft.id, 999, by=ED)
 
 
 def test_embargo_is_edited_and_cleared(flow: Workflow, clock: FakeClock, draft: Mailing) -> None:
     when = clock.now() + timedelta(days=1)
-    assert flow.set_send_at(draft.id, when).send_at == when
-    assert flow.clear_send_at(draft.id).send_at is None
+    assert flow.set_send_at(draft.id, when, by=ED).send_at == when
+    assert flow.clear_send_at(draft.id, by=ED).send_at is None
     # not passing send_at leaves it alone
-    flow.set_send_at(draft.id, when)
-    assert flow.edit(draft.id, subject="x").send_at == when
+    flow.set_send_at(draft.id, when, by=ED)
+    assert flow.edit(draft.id, subject="x", by=ED).send_at == when
 
 
 def test_the_whole_way_to_sent_and_what_is_refused(
@@ -126,12 +128,12 @@ def test_the_whole_way_to_sent_and_what_is_refused(
 ) -> None:
     with pytest.raises(TransitionError, match="draft; it cannot become sending"):
         set_status(store, draft.id, S.SENDING, clock=clock)
-    flow.approve(draft.id, by="x")
+    flow.approve(draft.id, by=actor("x"))
     set_status(store, draft.id, S.SENDING, clock=clock)
-    paused = flow.pause(draft.id, reason="zu viele Fehler")
+    paused = flow.pause(draft.id, reason="zu viele Fehler", by=ED)
     assert paused.paused_reason == "zu viele Fehler"
     with pytest.raises(TransitionError, match="can no longer be edited"):
-        flow.edit(draft.id, subject="zu spät")
+        flow.edit(draft.id, subject="zu spät", by=ED)
     set_status(store, draft.id, S.SENDING, clock=clock)
     sent = set_status(store, draft.id, S.SENT, clock=clock)
     assert sent.status == S.SENT and sent.sent_at == clock.now()
@@ -139,18 +141,18 @@ def test_the_whole_way_to_sent_and_what_is_refused(
         with pytest.raises(TransitionError, match="sent; it cannot become"):
             set_status(store, draft.id, target, clock=clock)
     with pytest.raises(TransitionError, match="sent; it cannot become cancelled"):
-        flow.cancel(draft.id)
+        flow.cancel(draft.id, by=ED)
 
 
 def test_a_sending_mailing_cannot_be_cancelled_or_approved_again(
     flow: Workflow, store: Store, clock: FakeClock, draft: Mailing
 ) -> None:
-    flow.approve(draft.id, by="x")
+    flow.approve(draft.id, by=actor("x"))
     with pytest.raises(TransitionError, match="approved; it cannot become approved"):
-        flow.approve(draft.id, by="x")
+        flow.approve(draft.id, by=actor("x"))
     set_status(store, draft.id, S.SENDING, clock=clock)
     with pytest.raises(TransitionError, match="sending; it cannot become cancelled"):
-        flow.cancel(draft.id)
+        flow.cancel(draft.id, by=ED)
 
 
 def test_the_store_refuses_a_step_the_table_does_not_have(
@@ -168,7 +170,7 @@ def test_unknown_mailing(store: Store, clock: FakeClock) -> None:
         sm.get_mailing(store, 42)
     assert sm.find_mailing(store, 42) is None
     with pytest.raises(ComposeError, match="mailing 42"):
-        Workflow(cast(Settings, None), store, clock).edit(42, subject="x")
+        Workflow(cast(Settings, None), store, clock).edit(42, subject="x", by=ED)
 
 
 def test_list_mailings_filters(

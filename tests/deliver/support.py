@@ -191,6 +191,7 @@ reason = "Sie haben sich angemeldet."
 [sender]
 from_name = "Netzwerk Junge Bürgermeister*innen"
 from_address = "newsletter@junge-buergermeister.example"
+editors = ["redaktion@junge-buergermeister.example"]
 
 [web]
 base_url = "{PUBLIC_BASE_URL}"

@@ -15,6 +15,7 @@ from pipeline.mailings.compose import compose_newsletter
 from pipeline.render import render_confirmation
 from pipeline.store import Store
 from tests.support.mail_items import add_items
+from tests.support.mailings import actor
 from tests.support.settings import BASE, make_settings
 
 MEMBERS_EN = {
@@ -87,7 +88,7 @@ def test_an_edited_subject_goes_to_every_language(
     settings = _bilingual(tmp_path)
     mailing_id, _ = _renders(settings, store, clock)
     flow = Workflow(settings, store, clock)
-    flow.edit(mailing_id, subject="Sonderausgabe: Wärmeplanung")
+    flow.edit(mailing_id, subject="Sonderausgabe: Wärmeplanung", by=actor())
     renders = flow.renders(flow.get(mailing_id), fresh=True)
     assert {r.subject for r in renders.values()} == {"Sonderausgabe: Wärmeplanung"}
 

@@ -18,8 +18,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select, update
 
+from pipeline.access import Actor, Role
 from pipeline.clock import FakeClock
 from pipeline.config import Settings, load_settings
+from pipeline.mailings import Workflow
 from pipeline.schedule import jobs
 from pipeline.store import Store
 from pipeline.store.schema import (
@@ -85,7 +87,11 @@ def test_approving_with_a_future_send_time_schedules_and_the_daemon_sends_it_the
     _post(
         editor, mailing.id, "content", subject=mailing.subject, intro="", send_at="2026-06-20T09:30"
     )
-    _post(editor, mailing.id, "approve")
+    if kind == "press":  # four eyes (issue 12): another approver approves the edited text
+        other = Actor("vorstand@junge-buergermeister.example", Role.APPROVER)
+        Workflow(settings, store, clock).approve(mailing.id, by=other)
+    else:
+        _post(editor, mailing.id, "approve")
     assert _status(store, mailing.id) == "scheduled"
 
     ctx = context(settings, store, clock)

@@ -116,3 +116,20 @@ def test_a_broken_template_names_file_and_line(
     with pytest.raises(RenderError, match=r"newsletter\.mjml\.j2:2: template error"):
         render_mailing(settings, store, mailing.id, clock=clock)
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "html"),
+    [
+        (
+            "Liebe Bürgermeister*innen und Kolleg*innen!",
+            "<p>Liebe Bürgermeister*innen und Kolleg*innen!</p>",
+        ),
+        ("**Bürger*innen** lesen *das*", "<p><strong>Bürger*innen</strong> lesen <em>das</em></p>"),
+        ("3*4 und 5 * 6", "<p>3*4 und 5 * 6</p>"),
+    ],
+)
+def test_the_gender_star_is_text_not_emphasis(source: str, html: str) -> None:
+    """Two gender stars in a paragraph set everything between them in italics when the
+    Markdown reads them as emphasis (seen in the seed article's second paragraph)."""
+    assert markdown_to_html(source).strip() == html

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select, update
 
+from pipeline import audit
+from pipeline.accounts import BUILTIN_OPERATOR as DAEMON
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.schedule import jobs
@@ -219,7 +221,17 @@ def test_auto_approve_sends_the_composed_draft(settings_factory: object, store: 
         by = conn.execute(
             select(mailings.c.approved_by).where(mailings.c.id == composed.mailing_id)
         ).scalar()
-    assert by == "auto-approve"
+    # the daemon approves and sends as its operator, and the audit log says so (issue 12)
+    assert by == DAEMON
+    entries = audit.entries(store, mailing=composed.mailing_id)
+    editors = len(settings.sender.editors)
+    assert [(e.action, e.actor_email, e.channel) for e in entries] == [
+        ("compose", DAEMON, "daemon"),
+        *[("test_copy", DAEMON, "daemon")] * editors,
+        ("approve", DAEMON, "daemon"),
+        ("send", DAEMON, "daemon"),
+    ]
+    assert entries[-1].details["sent"] == len(emails)
     got = received_by(inbox(settings))
     assert all(got[e] == 1 for e in emails)
 
@@ -431,3 +443,29 @@ def test_the_claim_itself_refuses_a_press_mailing_under_embargo(
     clock.advance(1)
     assert start_sending(store, mailing_id, now=clock.now()) is True
     assert start_sending(store, mailing_id, now=clock.now()) is False  # started once
+
+
+def test_auto_approve_obeys_the_four_eyes_rule(settings_factory: object, store: Store) -> None:
+    """Issue 12: the daemon approves as its operator, under the same rule as people: a
+    newsletter with four eyes that the daemon composed itself waits for a person, and
+    the operator is told why."""
+    settings = settings_factory(  # type: ignore[operator]
+        schedule={"auto_approve": True}, approval={"newsletter": "four-eyes"}
+    )
+    clock = FakeClock(THURSDAY_14)
+    add_subscribers(store, clock, 2)
+    add_items(store, clock.now(), count=3)
+    ctx = context(settings, store, clock)
+    composed = jobs.compose_job(ctx)
+    assert composed.mailing_id is not None
+    clock.set(FRIDAY_10)
+    held = jobs.send_newsletter_job(ctx)
+    assert held.outcome == "waiting" and "not approved" in held.detail, held
+    assert status_of(store, composed.mailing_id) == "draft"
+    with store.connect() as conn:
+        body = conn.execute(
+            select(notifications.c.body).where(
+                notifications.c.key == f"unapproved:{composed.mailing_id}"
+            )
+        ).scalar()
+    assert f"{DAEMON} edited this newsletter last; another approver must approve it" in body

@@ -52,14 +52,16 @@ def csrf_from(html: str) -> str:
     return found.group(1)
 
 
-def login(client: FlaskClient, user: str = EDITOR, password: str = PASSWORD) -> Any:
+def login(
+    client: FlaskClient, user: str = EDITOR, password: str = PASSWORD, code: str | None = None
+) -> Any:
     """Log in through the form, as a browser would (GET the form, POST it with its token)."""
     page = client.get("/editor/login")
     token = csrf_from(page.get_data(as_text=True))
-    return client.post(
-        "/editor/login",
-        data={"username": user, "password": password, "csrf_token": token},
-    )
+    data = {"email": user, "password": password, "csrf_token": token}
+    if code is not None:
+        data["code"] = code
+    return client.post("/editor/login", data=data)
 
 
 SEED_ARTICLE = Path(__file__).resolve().parent.parent / "fixtures" / "seed-article.txt"

@@ -102,7 +102,7 @@ def _block_the_world(page: Any, base_url: str) -> list[str]:
 def _log_in(page: Any, base_url: str, target: str) -> None:
     page.goto(f"{base_url}{target}")
     assert "/editor/login" in page.url  # sent to the login form first
-    page.get_by_label("Benutzername").fill(EDITOR)
+    page.get_by_label("E-Mail-Adresse").fill(EDITOR)
     page.get_by_label("Passwort").fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
     page.wait_for_url(f"{base_url}{target}")

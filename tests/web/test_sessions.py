@@ -3,7 +3,6 @@ password changed) is worthless afterwards, for reading and for changing."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -90,14 +89,19 @@ def test_a_password_change_ends_every_session(
     assert saved is not None
     assert editor.get("/editor/").status_code == 200
 
-    # Secrets are read once at start: the new password comes with a restart.
-    monkeypatch.setenv(settings.web.editor_password_env, "Ein-ganz-neues-Passwort-2026")
-    restarted = make_app(settings.with_secrets(os.environ), store, clock)
+    # A new password (here by the editor's admin on the CLI) ends every session at once.
+    from pipeline.accounts import Accounts
+
+    accounts = Accounts(store, settings, clock)
+    admin = accounts.actor_for(EDITOR)
+    accounts.passwd(admin, EDITOR, "Ein-ganz-neues-Passwort-2026")
+    restarted = app
 
     replay = _copied(restarted, saved.value)
     assert replay.get("/editor/").status_code == 302
     assert _edit(replay, mailing.id, token, "Mit altem Passwort") == 401
     assert store_mailings.get_mailing(store, mailing.id).subject != "Mit altem Passwort"
+    assert [s.end_reason for s in accounts.sessions(admin, EDITOR)] == ["password_changed"]
     with restarted.test_client() as fresh:
         assert login(fresh, password=PASSWORD).status_code != 303
         assert login(fresh, password="Ein-ganz-neues-Passwort-2026").status_code == 303

@@ -1,0 +1,44 @@
+"""Why the editor pages refused something, in the pages' language (German).
+
+The workflow says it for operators in English ("… may not approve: that needs the role
+approver or higher"); an editor in the browser gets the same fact in German, naming her
+role and the one needed.
+"""
+
+from __future__ import annotations
+
+from pipeline.access import LEAST_ROLE, Action, Role
+from pipeline.errors import PermissionDenied, RecipientNotAllowed, RundbriefError
+
+ROLE_NAMES = {Role.EDITOR: "Redaktion", Role.APPROVER: "Freigabe", Role.ADMIN: "Administration"}
+ACTION_NAMES = {
+    Action.VIEW: "Ansehen",
+    Action.COMPOSE: "Ein Mailing anlegen",
+    Action.EDIT: "Bearbeiten",
+    Action.PREVIEW: "Die Vorschau",
+    Action.TEST_COPY: "Eine Testkopie",
+    Action.IMPORT: "Ein Import",
+    Action.UNSUBSCRIBE: "Abmelden",
+    Action.APPROVE: "Freigeben",
+    Action.SCHEDULE: "Einplanen",
+    Action.SEND: "Versenden",
+    Action.CANCEL: "Absagen",
+    Action.SUPPRESS: "Sperren",
+    Action.EXPORT: "Eine Auskunft",
+    Action.ERASE: "Löschen",
+    Action.MANAGE_ACCOUNTS: "Konten verwalten",
+    Action.MANAGE_LISTS: "Listen verwalten",
+}
+
+
+def reason(exc: RundbriefError) -> str:
+    """The refusal as an editor reads it: a role refusal in German, else the message."""
+    if isinstance(exc, RecipientNotAllowed):
+        return "Testkopien gehen nur an Adressen der Redaktion und an Konten des Vereins."
+    if isinstance(exc, PermissionDenied) and exc.action in Action._value2member_map_:
+        action = Action(exc.action)
+        role = Role(exc.role) if exc.role in Role._value2member_map_ else None
+        needed = ROLE_NAMES[LEAST_ROLE[action]]
+        yours = f"Ihre Rolle ({ROLE_NAMES[role]})" if role else "Ihre Rolle"
+        return f"{yours} erlaubt das nicht: {ACTION_NAMES[action]} braucht die Rolle {needed}."
+    return str(exc)
