@@ -123,15 +123,17 @@ def add_subscribers(store: Store, n: int) -> None:
 
 def real_newsletter(settings: Settings, store: Store) -> int:
     """A newsletter composed and rendered by the pipeline, approved."""
+    from pipeline.access import Actor, Role
     from pipeline.mailings import Workflow
     from tests.support.mail_items import add_items
 
     clock = SystemClock()
     add_items(store, clock.now(), count=6)
     flow = Workflow(settings, store, clock)
-    mailing = flow.compose_newsletter()
+    bench = Actor("bench@localhost", Role.APPROVER)  # who composes and approves
+    mailing = flow.compose_newsletter(by=bench)
     assert mailing is not None, "nothing to compose"
-    flow.approve(mailing.id, by="bench")
+    flow.approve(mailing.id, by=bench)
     return mailing.id
 
 
