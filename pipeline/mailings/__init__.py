@@ -11,7 +11,7 @@ Public API (one screen):
   ``restore_item``, ``drop_item``, ``move_item``, ``reorder``, ``set_send_at``,
   ``clear_send_at``, ``rerender``), decide (``approve``, ``schedule``, ``cancel``), send
   (``send_now``, ``pause``, ``resume``, ``send_test_copy``) and look (``get``, ``list_mailings``,
-  ``renders``, ``overview``, ``preview``).
+  ``renders``, ``overview``, ``preview``, ``distribution_record``).
 - ``WrittenRelease``: a press release written here (title, Markdown text, optional
   link, photo with description and credit) for ``compose_press_text``.
 - ``MailingOverview``: the frozen summary ``mailing show`` and the editor page show.
@@ -20,12 +20,14 @@ Public API (one screen):
 - ``lifecycle``: the rules over the one table of steps (``models.MAILING_STEPS``).
 - ``newsletter_key(instant, tz, period)``: the one-newsletter-per-period key (``Period``).
 - ``reorder`` (pure): the one rule for dropping and moving items.
+- ``record``: the distribution record's lines (``RecordEntry``), as JSON and as CSV
+  safe for spreadsheets (``write_csv``).
 - ``renders_of``: the one "stored render, else render the draft now".
 """
 
 from __future__ import annotations
 
-from pipeline.mailings import lifecycle
+from pipeline.mailings import lifecycle, record
 from pipeline.mailings.compose import (
     NewsletterPlan,
     Period,
@@ -54,6 +56,7 @@ __all__ = [
     "lifecycle",
     "newsletter_key",
     "period_key",
+    "record",
     "render_for",
     "renders_of",
     "reorder",

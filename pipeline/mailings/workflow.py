@@ -7,6 +7,7 @@
       decide  ─ approve (asks the ApprovalPolicy) · schedule · cancel
       send    ─ send_now · pause · resume · send_test_copy (to test_recipients)
       look    ─ get · find · list_mailings · renders · overview · preview
+                · distribution_record (the Versandprotokoll)
 
 Each operation checks the lifecycle (``lifecycle``) and moves the status with one
 conditional update in the store, which names the status it expects: of two editors (or
@@ -23,7 +24,7 @@ only ``view``, which every role has; the adapters let nobody in without an accou
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,7 +43,7 @@ from pipeline.deliver import (
     send_test,
 )
 from pipeline.errors import ApprovalRefused, ComposeError, NotDueError, TransitionError
-from pipeline.mailings import compose, items, lifecycle, test_recipients, written
+from pipeline.mailings import compose, items, lifecycle, record, test_recipients, written
 from pipeline.mailings.overview import MailingOverview, overview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes
 from pipeline.mailings.preview import Preview, build_preview
@@ -106,6 +107,16 @@ class Workflow:
         return overview(
             self.store, mailing, languages=self.languages(mailing), items=self.items(mailing)
         )
+
+    def distribution_record(
+        self, mailing_id: int, *, by: Actor, after: int | None = None, limit: int | None = None
+    ) -> Iterator[record.RecordEntry]:
+        """Who got the mailing and what came back (``record``), a line per delivery after
+        delivery ``after``: ``limit`` lines, or all of them, streamed. A look: ``view``
+        is enough and nothing is audited (as for ``overview``)."""
+        require(by, Action.VIEW)
+        self.get(mailing_id)  # no such mailing: ComposeError, before the first line
+        return record.entries(self.store, mailing_id, after=after, limit=limit)
 
     def preview(self, mailing_id: int, *, to: str | None = None) -> Preview:
         return build_preview(

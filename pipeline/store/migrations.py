@@ -229,6 +229,15 @@ def _totp_once(conn: Connection) -> None:
     add_missing_columns(conn, "accounts", ("totp_last_step",))
 
 
+def _record(conn: Connection) -> None:
+    """Issue 13: the distribution record looks up the bounce events of its deliveries.
+
+    IF NOT EXISTS: a fresh database has the index from the baseline already."""
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_bounce_events_delivery_id ON bounce_events (delivery_id)"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -239,6 +248,7 @@ MIGRATIONS: list[Migration] = [
     _accounts,
     _audit,
     _totp_once,
+    _record,
 ]
 
 

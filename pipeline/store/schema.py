@@ -324,7 +324,8 @@ bounce_events = Table(
     "bounce_events",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column("delivery_id", BigId, ForeignKey("deliveries.id", ondelete="SET NULL")),
+    # indexed: the distribution record reads the events of a page of deliveries
+    Column("delivery_id", BigId, ForeignKey("deliveries.id", ondelete="SET NULL"), index=True),
     Column("email_hash", String(64), nullable=False, index=True),
     Column("kind", String(16), nullable=False),  # hard | soft | complaint | unsubscribe
     Column("status_code", String(16)),
