@@ -34,9 +34,10 @@ mailing_app = typer.Typer(help="Look at one mailing.", no_args_is_help=True, ric
 
 def register(app: typer.Typer) -> None:
     """Add the compose and render commands to the app."""
-    from pipeline.cli import compose, preview
+    from pipeline.cli import compose, preview, record
 
     compose.register(app)
+    record.register(mailing_app)
     app.add_typer(mailing_app, name="mailing")
     app.command("mailings")(mailings_cmd)
     app.command("edit")(edit_cmd)
