@@ -4,6 +4,7 @@
     errors      every failure as {"error": {"code", "message", "field"?}}
     spec        route declarations → Flask rules and the OpenAPI 3.1 document
     mailings    /mailings …                 items        /items …
+    record      /mailings/{id}/record (the distribution record)
     subscribers /subscribers …              lists        /lists
     audit       /audit
     signup      /signup (public)            stats        /stats
@@ -28,6 +29,7 @@ from pipeline.web.api import (  # noqa: F401  (each module declares its routes)
     lists,
     mailings,
     openapi,
+    record,
     signup,
     stats,
     subscribers,
