@@ -16,9 +16,11 @@ from imported files and web forms.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from itertools import chain
 from typing import Any, TextIO
 
 from pipeline.store import Store
@@ -194,12 +196,21 @@ def csv_row(e: RecordEntry, tz: tzinfo) -> list[str]:
     return [str(v) if isinstance(v, int) else csv_cell(v or "") for v in values]
 
 
-def write_csv(lines: Iterator[RecordEntry] | list[RecordEntry], out: TextIO, tz: tzinfo) -> int:
+def csv_lines(lines: Iterable[RecordEntry], tz: tzinfo) -> Iterator[str]:
+    """The record as CSV text, a line at a time (the header line first)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in chain([list(CSV_COLUMNS)], (csv_row(e, tz) for e in lines)):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def write_csv(lines: Iterable[RecordEntry], out: TextIO, tz: tzinfo) -> int:
     """The record as CSV (header line first) into ``out``; returns the lines written."""
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    count = 0
-    for e in lines:
-        writer.writerow(csv_row(e, tz))
+    count = -1
+    for text in csv_lines(lines, tz):
+        out.write(text)
         count += 1
     return count

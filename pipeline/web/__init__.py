@@ -36,7 +36,18 @@ from pipeline.config import Settings
 from pipeline.deliver import SystemMailWorker
 from pipeline.errors import ConfigError, StoreError
 from pipeline.store import Store
-from pipeline.web import api, archive, audience, auth, csrf, editor, i18n, people, webhooks
+from pipeline.web import (
+    api,
+    archive,
+    audience,
+    auth,
+    csrf,
+    editor,
+    i18n,
+    people,
+    record,
+    webhooks,
+)
 from pipeline.web.context import SESSION_HOURS, WebDeps, deps
 
 if TYPE_CHECKING:
@@ -204,6 +215,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
         auth.register,
         editor.register,
         people.register,
+        record.register,
         archive.register,
         audience.register,
         webhooks.register,

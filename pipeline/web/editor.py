@@ -12,6 +12,9 @@
     POST /editor/mailings/<id>/approve             approve (renders and checks first)
     POST /editor/mailings/<id>/cancel              cancel
 
+The page of a mailing that has deliveries shows its distribution record
+(``pipeline.web.record``, ``?protokoll_ab=`` pages on; its CSV download lives there).
+
 Every request needs a logged-in editor and every POST the session's CSRF token. Every
 POST answers with a redirect to the mailing (post/redirect/get) and a message. Forms
 that change content carry the mailing's version (``updated_at``): if someone else saved
@@ -32,7 +35,7 @@ from pipeline import audit
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
 from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
-from pipeline.web import auth, csrf, mailview, refusals
+from pipeline.web import auth, csrf, mailview, record, refusals
 from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
@@ -110,6 +113,7 @@ def mailing(mailing_id: int) -> str:
         approvable=lifecycle.allowed(found.status, MailingStatus.APPROVED),
         send_at_local=_local_input(found.send_at),
         audit_entries=audit.entries(deps().store, mailing=found.id),
+        record=record.section(found.id, request.args.get("protokoll_ab")),
     )
 
 
@@ -406,3 +410,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.filters["kind_label"] = lambda kind: KIND_LABELS.get(str(kind), str(kind))
     app.jinja_env.filters["item_kind"] = lambda kind: ITEM_KIND_LABELS.get(str(kind), str(kind))
+    app.jinja_env.filters["delivery_label"] = lambda s: DELIVERY_LABELS.get(str(s), str(s))
+    app.jinja_env.filters["bounce_label"] = lambda k: BOUNCE_LABELS.get(str(k), str(k))
