@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import tzinfo
 
-    from pipeline.mailings.record import RecordEntry
+    from pipeline.mailings import RecordEntry
 
 
 def register(mailing_app: typer.Typer) -> None:

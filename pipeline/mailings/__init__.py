@@ -39,6 +39,7 @@ from pipeline.mailings.items import reorder
 from pipeline.mailings.overview import MailingOverview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes, anyone_may_approve
 from pipeline.mailings.preview import Preview, write_preview
+from pipeline.mailings.record import RecordEntry
 from pipeline.mailings.renders import render_for, renders_of
 from pipeline.mailings.workflow import Workflow
 from pipeline.mailings.written import WrittenRelease
@@ -50,6 +51,7 @@ __all__ = [
     "NewsletterPlan",
     "Period",
     "Preview",
+    "RecordEntry",
     "Workflow",
     "WrittenRelease",
     "anyone_may_approve",

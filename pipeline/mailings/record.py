@@ -23,6 +23,7 @@ from datetime import datetime, tzinfo
 from itertools import chain
 from typing import Any, TextIO
 
+from pipeline.models import DeliveryStatus
 from pipeline.store import Store
 from pipeline.store import record as store_record
 
@@ -92,7 +93,7 @@ def entry(row: store_record.RecordRow) -> RecordEntry:
         list_name=row.list_name,
         language=row.language,
         status=row.status,
-        delivered_at=row.sent_at if row.status == "sent" else None,
+        delivered_at=row.sent_at if row.status == DeliveryStatus.SENT else None,
         message_id=row.message_id,
         provider_message_id=row.provider_message_id,
         bounce=worst.kind if worst else None,
