@@ -55,6 +55,24 @@ class Welcomes:
     secret: str
     _rendered: dict[tuple[str, str], RenderedMailing] = field(default_factory=dict)
 
+    def check(self, list_names: Iterable[str]) -> None:
+        """Render the welcome of each list that names one, in each language, before an
+        import commits: a missing or broken template stops it there (``RenderError``),
+        not after the people were subscribed."""
+        for name in list_names:
+            if self.settings.list_named(name).welcome:
+                for language in ("de", "en"):
+                    self._render(name, language)
+
+    def _render(self, list_name: str, language: str) -> RenderedMailing:
+        key = (list_name, language)
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            rendered = self._rendered[key] = render_welcome(
+                self.settings, language=language, list_name=list_name
+            )
+        return rendered
+
     def queue(self, subscriber_id: int, list_name: str) -> int | None:
         """Record the welcome of ``subscriber_id`` to ``list_name``: the system mail id,
         or None when none is due (no template, not active, recorded before). Raises
@@ -70,12 +88,7 @@ class Welcomes:
             return None  # pending, unsubscribed, or an operator's suppression stands
         language = person.language if person.language in ("de", "en") else ""
         language = language or self.settings.organisation.language
-        key = (list_name, language)
-        rendered = self._rendered.get(key)
-        if rendered is None:
-            rendered = self._rendered[key] = render_welcome(
-                self.settings, language=language, list_name=list_name
-            )
+        rendered = self._render(list_name, language)
         recipient = Recipient(
             subscriber_id=person.id,
             email=person.email,

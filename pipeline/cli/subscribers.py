@@ -35,18 +35,28 @@ def import_cmd(
         None, "--list", "-l", help="Subscribe every row to this list (else the 'lists' column)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and report, change nothing."),
+    welcome: bool = typer.Option(
+        False,
+        "--welcome",
+        help="The people this import subscribes are new: each gets the list's welcome "
+        "mail (once per person and list).",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Import subscribers from a CSV file; exit status 1 when any row was bad.
 
     Every bad row is reported with its line number and reason; all good rows are
     imported in one transaction. Re-importing updates, never duplicates; suppressed and
-    unsubscribed addresses are not subscribed again.
+    unsubscribed addresses are not subscribed again. With --welcome, everyone the import
+    subscribes gets the list's welcome mail ([[lists]] welcome) through the system mail
+    outbox, never twice.
 
     Example: rundbrief subscribers import subscribers/press.csv --list press --dry-run
     """
     state = app_context(ctx)
-    report = _ops(state).import_csv(file, list_name=list_name, dry_run=dry_run, by=actor(state))
+    report = _ops(state).import_csv(
+        file, list_name=list_name, dry_run=dry_run, welcome=welcome, by=actor(state)
+    )
     try:
         if as_json:
             _emit_report_json(report)
@@ -82,6 +92,7 @@ def _print_report(report: ImportReport) -> None:
         f"{report.updated} updated, {report.unchanged} unchanged, "
         f"{report.subscribed} subscriptions to {lists}; "
         f"{len(report.errors)} bad, {len(report.skipped)} skipped"
+        + (f"; {report.welcomed} welcome mails queued" if report.joined is not None else "")
     )
     for error in report.errors:
         err_console.print(f"  line {error.line}: {error.reason}" + _who(error.email))

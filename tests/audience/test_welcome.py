@@ -273,3 +273,135 @@ def test_confirming_on_the_page_twice_delivers_one_welcome_over_smtp(
         )
     finally:
         store.close()
+
+
+PRESS_CSV = (
+    "email,salutation,title,first_name,last_name,language,outlet,beat,region\n"
+    "j.koehler@tageszeitung-ost.example,Frau,,Jana,Köhler,de,Tageszeitung Ost,"
+    "Kommunalpolitik,Berlin\n"
+    "redaktion.gruen@landesfunk.example,Herr,Dr.,Björn,Grün,en,Landesfunk,"
+    "Landespolitik,Brandenburg\n"
+)
+
+
+def _ops(settings: Settings, store: Store, clock: FakeClock) -> Any:
+    from pipeline.subscribers import Subscribers
+
+    return Subscribers(settings, store, clock)
+
+
+def test_an_import_flagged_as_new_welcomes_each_person_once_in_their_language(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    from tests.api.conftest import ROOT
+
+    path = tmp_path / "presse.csv"
+    path.write_text(PRESS_CSV, encoding="utf-8")
+    ops = _ops(welcome_settings, wstore, clock)
+    first = ops.import_csv(path, list_name="press", welcome=True, by=ROOT)
+    assert (first.subscribed, first.welcomed) == (2, 2)
+    clock.advance(days=1)
+    again = ops.import_csv(path, list_name="press", welcome=True, by=ROOT)
+    assert (again.subscribed, again.welcomed) == (0, 0)
+    mails = {m.recipient: _parts(m) for m in _welcomes(wstore)}
+    assert sorted(mails) == [
+        "j.koehler@tageszeitung-ost.example",
+        "redaktion.gruen@landesfunk.example",
+    ]
+    subject, _, text = mails["j.koehler@tageszeitung-ost.example"]
+    assert subject == "Willkommen: Presseverteiler" and "Sehr geehrte Frau Köhler" in text
+    subject, _, text = mails["redaktion.gruen@landesfunk.example"]
+    assert subject == "Welcome to Press list" and "Dear Dr. Grün" in text
+
+
+def test_an_import_without_the_flag_welcomes_nobody_and_later_flags_do_not_either(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    from tests.api.conftest import ROOT
+
+    path = tmp_path / "presse.csv"
+    path.write_text(PRESS_CSV, encoding="utf-8")
+    ops = _ops(welcome_settings, wstore, clock)
+    report = ops.import_csv(path, list_name="press", by=ROOT)
+    assert report.subscribed == 2 and report.joined is None
+    assert ops.import_csv(path, list_name="press", welcome=True, by=ROOT).welcomed == 0
+    assert (
+        ops.import_csv(path, list_name="press", dry_run=True, welcome=True, by=ROOT).welcomed == 0
+    )
+    assert _welcomes(wstore) == []
+
+
+def test_an_import_with_welcome_to_a_list_without_one_or_a_missing_template_stops_first(
+    settings_factory: Callable[..., Settings], clock: FakeClock, tmp_path: Path
+) -> None:
+    from pipeline.errors import AudienceError, RenderError
+    from tests.api.conftest import ROOT
+
+    path = tmp_path / "presse.csv"
+    path.write_text(PRESS_CSV, encoding="utf-8")
+    lists = [dict(WELCOME_LISTS[0], welcome=""), dict(WELCOME_LISTS[1], welcome="fehlt")]
+    settings = settings_factory(lists=lists)
+    store = Store.open(settings.database_url())
+    try:
+        ops = _ops(settings, store, clock)
+        with pytest.raises(AudienceError, match=r"'members' names no welcome template"):
+            ops.import_csv(path, list_name="members", welcome=True, by=ROOT)
+        with pytest.raises(RenderError, match=r"fehlt"):
+            ops.import_csv(path, list_name="press", welcome=True, by=ROOT)
+        from pipeline.audience import is_receiving
+
+        assert not is_receiving(store, "j.koehler@tageszeitung-ost.example", "press")
+    finally:
+        store.close()
+
+
+def test_cli_import_welcome_prints_the_count(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tests.support.cli import run_cli
+    from tests.support.settings import write_config
+
+    config = write_config(tmp_path, CLI_CONFIG)
+    path = tmp_path / "presse.csv"
+    path.write_text(PRESS_CSV, encoding="utf-8")
+    run = run_cli(
+        capsys, config, "subscribers", "import", str(path), "--list", "press", "--welcome"
+    )
+    assert run.returncode == 0, run.stderr
+    assert "2 welcome mails queued" in run.stdout
+    run = run_cli(
+        capsys, config, "subscribers", "import", str(path), "--list", "press", "--welcome", "--json"
+    )
+    assert run.json()["welcomed"] == 0
+    listed = run_cli(capsys, config, "mail", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [m["kind"] for m in listed.json()["mail"]].count("welcome") == 2
+
+
+CLI_CONFIG = """
+[organisation]
+name = "Netzwerk Junge Bürgermeister*innen"
+website = "https://www.junge-buergermeister.example"
+postal_address = "Marienstraße 6, 10117 Berlin"
+imprint_url = "https://www.junge-buergermeister.example/impressum"
+
+[storage]
+url = "sqlite:///var/test.db"
+
+[sender]
+from_name = "Netzwerk"
+from_address = "newsletter@junge-buergermeister.example"
+
+[[lists]]
+name = "members"
+title = "Mitglieder"
+reason = "Sie sind Mitglied."
+double_opt_in = false
+
+[[lists]]
+name = "press"
+title = "Presseverteiler"
+reason = "Sie sind im Presseverteiler."
+salutation = "formal"
+welcome = "welcome"
+"""
