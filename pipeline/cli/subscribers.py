@@ -323,6 +323,44 @@ def unsubscribe_cmd(
     console.print(f"{outcome.email}: unsubscribed from {ended}{suffix}")
 
 
+@subscribers_app.command("resend-confirmation")
+def resend_confirmation_cmd(
+    ctx: typer.Context,
+    email: str = typer.Argument(..., help="The address of the pending sign-up."),
+    list_name: str = typer.Option(..., "--list", "-l", help="The list signed up for."),
+    as_json: bool = JSON,
+) -> None:
+    """Send the confirmation mail of a pending sign-up again, with a fresh link (admin).
+
+    At most once per [audience] resend_confirmation_minutes (counted from the last
+    confirmation mail); the mail goes through the system mail outbox.
+
+    Example: rundbrief subscribers resend-confirmation k.brandt@stadtanzeiger.example --list press
+    """
+    from pipeline.audience import signing_secret
+    from pipeline.signup import resend_confirmation
+
+    state = app_context(ctx)
+    mail_id = resend_confirmation(
+        state.settings,
+        state.store,
+        email,
+        list_name,
+        by=actor(state),
+        clock=state.clock,
+        secret=signing_secret(state.settings),
+    )
+    if as_json:
+        emit_json({"email": email, "list": list_name, "system_mail": mail_id})
+        return
+    console.print(
+        f"{email}: confirmation for {list_name} queued (system mail {mail_id}); "
+        "it goes out with the next drain (rundbrief mail drain, or the daemon)",
+        markup=False,
+        highlight=False,
+    )
+
+
 def _ops(state: AppContext) -> Subscribers:
     """The audience operations (imported here: ``--help`` stays light)."""
     from pipeline.subscribers import Subscribers
