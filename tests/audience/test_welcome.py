@@ -405,3 +405,65 @@ reason = "Sie sind im Presseverteiler."
 salutation = "formal"
 welcome = "welcome"
 """
+
+
+def _active_press_person(settings: Settings, store: Store, clock: FakeClock, tmp_path: Path) -> int:
+    from pipeline.audience import subscriber_id
+    from tests.api.conftest import ROOT
+
+    path = tmp_path / "eine.csv"
+    path.write_text(
+        "email,first_name,last_name,salutation,language\n"
+        "t.wagner@rundfunk.example,Tobias,Wagner,Herr,de\n",
+        encoding="utf-8",
+    )
+    _ops(settings, store, clock).import_csv(path, list_name="press", by=ROOT)
+    found = subscriber_id(store, "t.wagner@rundfunk.example")
+    assert found is not None
+    return found
+
+
+def _record_at_once(settings: Settings, store: Store, clock: FakeClock, person: int) -> list[Any]:
+    """Eight threads record the same welcome at the same moment."""
+    import threading
+
+    from pipeline.welcome import queue_welcome
+
+    start = threading.Barrier(8)
+    results: list[Any] = []
+
+    def one() -> None:
+        start.wait()
+        results.append(queue_welcome(settings, store, person, "press", clock=clock, secret=SECRET))
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_eight_at_once_record_one_welcome_on_sqlite(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    person = _active_press_person(welcome_settings, wstore, clock, tmp_path)
+    results = _record_at_once(welcome_settings, wstore, clock, person)
+    assert len(results) == 8 and len([r for r in results if r is not None]) == 1
+    (mail,) = _welcomes(wstore)
+    assert mail.once_key == f"welcome:{person}:press"
+    assert "Sehr geehrter Herr Wagner" in _parts(mail)[2]
+
+
+def test_eight_at_once_record_one_welcome_on_postgresql(
+    settings_factory: Callable[..., Settings], pg_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    settings = settings_factory(lists=WELCOME_LISTS, storage={"url": pg_url})
+    store = Store.open(pg_url)
+    try:
+        person = _active_press_person(settings, store, clock, tmp_path)
+        results = _record_at_once(settings, store, clock, person)
+        assert len([r for r in results if r is not None]) == 1
+        assert len(_welcomes(store)) == 1
+    finally:
+        store.close()
