@@ -290,6 +290,13 @@ class MailingList(Section):
         default="informal",
         description='`informal` ("Liebe Anna") or `formal` ("Sehr geehrte Frau Dr. Schulz").',
     )
+    welcome: str = Field(
+        default="",
+        pattern=r"^([a-z0-9][a-z0-9_-]*)?$",
+        description='The template of the welcome mail (`"welcome"`: the bundled one; '
+        "another name: `NAME.mjml.j2` and `NAME.txt.j2` in `compose.templates_dir`), sent "
+        "once per person after a confirmation or an import with `--welcome`; empty: none.",
+    )
     de: ListText | None = Field(
         default=None,
         description="`[lists.de]`: `title` and `reason` in German, when the organisation "
@@ -438,6 +445,13 @@ class Audience(Section):
     """Sign-up, double opt-in and the consent evidence kept."""
 
     confirm_days: int = Field(default=7, ge=1, description="Days a confirmation link stays valid.")
+    resend_confirmation_minutes: int = Field(
+        default=60,
+        ge=1,
+        description="Minutes an admin waits before the confirmation mail of a pending "
+        "sign-up may be sent again (`subscribers resend-confirmation`), counted from the "
+        "last one.",
+    )
     consent_version: str = Field(
         default="2026-01",
         description="Version of the consent text, stored with every sign-up as evidence "

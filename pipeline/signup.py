@@ -6,6 +6,12 @@
       ├─ render.render_confirmation + deliver.single_message: the whole mail
       └─ deliver.enqueue: recorded in the system mail outbox; nothing is sent here
 
+    confirm_signup(settings, store, token, ip=..., clock=..., secret=...)
+      ├─ audience.confirm: the subscription becomes active (evidence kept)
+      └─ welcome.queue_welcome: the list's welcome mail, recorded once per person
+    resend_confirmation(settings, store, email, list_name, by=..., clock=..., secret=...)
+      an admin sends the confirmation of a pending sign-up again (rate limited, audited)
+
 The caller answers at once and wakes whoever drains the outbox (the web app's worker,
 else the daemon's ``mail`` job within a minute). Where nothing is to be mailed the same
 rendering is done and thrown away, so the answer takes about as long whether the
@@ -17,22 +23,52 @@ This sits above audience, render and deliver, which is why it is not in ``audien
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
+from pipeline import audit
+from pipeline.access import Action, Actor, require
 from pipeline.audience import (
     ConfirmationTask,
     Signup,
     SignupOutcome,
+    confirm,
     confirm_url,
     preferences_url,
     record_signup,
+    resend_task,
+    subscriber_id,
     unsubscribe_url,
 )
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import OutgoingMessage, enqueue, single_message
+from pipeline.errors import RenderError
 from pipeline.render import Personalisation, render_confirmation
 from pipeline.store import Store
+from pipeline.welcome import queue_welcome
 
-__all__ = ["confirmation_message", "sign_up"]
+__all__ = [
+    "ConfirmOutcome",
+    "confirm_signup",
+    "confirmation_message",
+    "resend_confirmation",
+    "sign_up",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConfirmOutcome:
+    """A confirmation link used: as ``audience.Confirmed``, and the welcome mail recorded
+    now (None: the list has none, it was recorded before, or the address is not mailed)."""
+
+    email: str
+    list_name: str
+    already: bool
+    mailable: bool
+    welcome_id: int | None = None
 
 
 def sign_up(
@@ -86,3 +122,65 @@ def confirmation_message(
     return single_message(
         settings, to=task.email, rendered=rendered, personal=personal, clock=clock
     )
+
+
+def confirm_signup(
+    settings: Settings, store: Store, token: str, *, ip: str, clock: Clock, secret: str
+) -> ConfirmOutcome:
+    """Activate the subscription a confirmation link names (``audience.confirm``, which
+    raises ``TokenError``) and record the list's welcome mail once.
+
+    The confirmation stands even when the welcome cannot be rendered (a missing
+    operator template): the person did everything right, the operator reads the log.
+    """
+    confirmed = confirm(settings, store, token, ip=ip, clock=clock, secret=secret)
+    welcome_id = None
+    person = subscriber_id(store, confirmed.email) if confirmed.mailable else None
+    if person is not None:
+        try:
+            welcome_id = queue_welcome(
+                settings, store, person, confirmed.list_name, clock=clock, secret=secret
+            )
+        except RenderError:
+            log.exception("welcome mail not recorded", extra={"list": confirmed.list_name})
+    return ConfirmOutcome(
+        confirmed.email, confirmed.list_name, confirmed.already, confirmed.mailable, welcome_id
+    )
+
+
+def resend_confirmation(
+    settings: Settings,
+    store: Store,
+    email: str,
+    list_name: str,
+    *,
+    by: Actor,
+    clock: Clock,
+    secret: str,
+) -> int:
+    """Record the confirmation mail of a pending sign-up again, with a fresh link; its
+    system mail id. An admin's operation (``MANAGE_LISTS``), in the audit log. Raises
+    ``AudienceError`` (no pending sign-up, suppressed) and ``RateLimited`` (one per
+    ``audience.resend_confirmation_minutes``); see ``audience.resend_task``."""
+    require(by, Action.MANAGE_LISTS)
+    task = resend_task(settings, store, email, list_name, now=clock.now())
+    message = confirmation_message(settings, task, clock=clock, secret=secret)
+    mail_id = enqueue(
+        store,
+        kind="confirmation",
+        message=message,
+        clock=clock,
+        subscriber_id=task.subscriber_id,
+        list_name=task.mailing_list.name,
+    )
+    audit.record(
+        store,
+        by,
+        Action.MANAGE_LISTS,
+        target=("subscriber", task.subscriber_id),
+        summary=f"sent the confirmation of {audit.subscriber_ref(task.subscriber_id)} "
+        f"on {task.mailing_list.name} again",
+        details={"list": task.mailing_list.name, "system_mail": mail_id},
+        clock=clock,
+    )
+    return mail_id

@@ -14,7 +14,8 @@ Public API (everything other packages use; the modules behind it are internal):
   ``preferences_url``, ``confirm_url``, ``read_link`` -> ``Token`` or ``TokenError``.
 - double opt-in (``optin``): ``public_lists``, ``record_signup(Signup)`` ->
   ``SignupOutcome`` (``RateLimited``), ``ConfirmationTask``, ``note_confirmation_sent``,
-  ``pending_for``, ``confirm``; preferences: ``load_preferences``, ``save_preferences``.
+  ``pending_for``, ``confirm``, ``resend_task`` (an admin sends a confirmation again);
+  preferences: ``load_preferences``, ``save_preferences``.
 - lists in and people out: ``import_file`` -> ``ImportReport`` (``csv_import``);
   ``export_person``, ``erase_person`` (``privacy``); ``subscriber_id(store, email)``.
 """
@@ -50,6 +51,7 @@ from pipeline.audience.optin import (
     pending_for,
     public_lists,
     record_signup,
+    resend_task,
 )
 from pipeline.audience.preferences import load_preferences, save_preferences
 from pipeline.audience.privacy import EraseReport, erase_person, export_person
@@ -158,6 +160,7 @@ __all__ = [
     "public_lists",
     "read_link",
     "record_signup",
+    "resend_task",
     "save_preferences",
     "signing_secret",
     "subscriber_id",

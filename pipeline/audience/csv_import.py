@@ -50,6 +50,14 @@ CHUNK = 2000
 _BOUND_LIMIT = 10_000
 
 
+@dataclass(frozen=True)
+class Joined:
+    """A subscription this import created or activated (for the welcome mail)."""
+
+    subscriber_id: int
+    list_name: str
+
+
 @dataclass
 class ImportReport:
     file: str
@@ -63,11 +71,15 @@ class ImportReport:
     errors: Spool[RowError] = field(default_factory=lambda: Spool(RowError))
     skipped: Spool[RowNotice] = field(default_factory=lambda: Spool(RowNotice))  # suppressed
     notices: Spool[RowNotice] = field(default_factory=lambda: Spool(RowNotice))  # neutralised
+    # the subscriptions created or activated, when asked for (``keep_joined``)
+    joined: Spool[Joined] | None = None
+    welcomed: int = 0  # welcome mails recorded after the import (``import --welcome``)
 
     def close(self) -> None:
         """Drop the report lines kept on disk."""
-        for spool in (self.errors, self.skipped, self.notices):
-            spool.close()
+        for spool in (self.errors, self.skipped, self.notices, self.joined):
+            if spool is not None:
+                spool.close()
 
     @property
     def ok(self) -> bool:
@@ -91,6 +103,8 @@ class ImportReport:
             "unchanged": self.unchanged,
             "subscribed": self.subscribed,
         }
+        if self.joined is not None:
+            out["welcomed"] = self.welcomed
         if lines:
             out.update((key, list(items)) for key, items in self.lines())
         return out
@@ -123,8 +137,12 @@ def import_file(
     clock: Clock,
     list_name: str | None = None,
     dry_run: bool = False,
+    keep_joined: bool = False,
 ) -> ImportReport:
-    """Import ``path``; bad rows are reported with line and reason, good rows imported."""
+    """Import ``path``; bad rows are reported with line and reason, good rows imported.
+
+    ``keep_joined``: ``report.joined`` lists the subscriptions the import created or
+    activated (kept on disk beyond a thousand, like the report lines)."""
     file = Path(path)
     if list_name is not None:
         settings.list_named(list_name)  # an unknown list stops here (ConfigError)
@@ -136,7 +154,9 @@ def import_file(
     gc.disable()
     try:
         with store.boundary(f"{file}: the import could not be written"):
-            report, writer = _run(settings, store, file, rows, clock, list_name, dry_run)
+            report, writer = _run(
+                settings, store, file, rows, clock, list_name, dry_run, keep_joined
+            )
     finally:
         rows.close()  # closes the file even when the header was refused
         if collecting:
@@ -165,6 +185,7 @@ def _run(
     clock: Clock,
     list_name: str | None,
     dry_run: bool,
+    keep_joined: bool = False,
 ) -> tuple[ImportReport, _Writer]:
     first = next(rows, None)
     if first is None:
@@ -181,6 +202,7 @@ def _run(
         file=str(file),
         lists=(list_name,) if list_name else (),
         dry_run=dry_run,
+        joined=Spool(Joined) if keep_joined else None,
     )
     writer = _Writer(
         header,
@@ -502,6 +524,10 @@ class _Writer:
         q.insert_subscriptions(conn, new, status="active", source=self.source, at=self.now)
         q.activate_imported(conn, activate)
         self.report.subscribed += len(new) + len(activate)
+        joined = self.report.joined
+        if joined is not None:
+            joined.extend(Joined(sid, name) for sid, name in new)
+            joined.extend(Joined(a["b_id"], a["b_list"]) for a in activate)
 
 
 def _picker(

@@ -28,6 +28,7 @@ from pipeline.config import MailingList, Settings
 from pipeline.errors import AudienceError
 from pipeline.store import Store
 from pipeline.store import audience as q
+from pipeline.store import system_mail as system_db
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,44 @@ def record_signup(
     # the person can repeat, never a mail pointing at nothing.
     task = ConfirmationTask(email, subscriber_id, mailing_list, language)
     return SignupOutcome(email, mailing_list.name, "recorded", subscriber_id), task
+
+
+def resend_task(
+    settings: Settings, store: Store, email: str, list_name: str, *, now: datetime
+) -> ConfirmationTask:
+    """The confirmation mail to send again to the pending sign-up of ``email`` on
+    ``list_name`` (an admin's request). Raises ``AudienceError`` naming what is wrong (no
+    such subscriber, no pending sign-up on that list, a suppression that stands) and
+    ``RateLimited`` when the last confirmation of that sign-up is younger than
+    ``audience.resend_confirmation_minutes``."""
+    mailing_list = _public_list(settings, list_name)
+    key = Normaliser().accept(email)
+    with store.connect() as conn:
+        person = q.find_subscriber(conn, key)
+        if person is None:
+            raise AudienceError(f"no subscriber with the address {key}")
+        current = q.get_subscription(conn, person.id, mailing_list.name)
+        suppression = q.get_suppression(conn, email_hash(key))
+    if current is None or current.status != "pending":
+        status = current.status if current is not None else "not signed up"
+        raise AudienceError(
+            f"{key} has no pending sign-up on the list {mailing_list.name!r} ({status})"
+        )
+    if suppression is not None and not may_optin(suppression.reason):
+        raise AudienceError(f"{key} is suppressed ({suppression.reason}): no mail goes to it")
+    window = timedelta(minutes=settings.audience.resend_confirmation_minutes)
+    last = system_db.last_recorded(
+        store, kind="confirmation", subscriber_id=person.id, list_name=mailing_list.name
+    )
+    if last is not None and now < last + window:
+        wait = max(1, int((last + window - now).total_seconds()))
+        raise RateLimited(
+            f"a confirmation went to {key} for {mailing_list.name!r} less than "
+            f"{settings.audience.resend_confirmation_minutes} minutes ago; "
+            f"try again in {(wait + 59) // 60} minutes",
+            retry_after=wait,
+        )
+    return ConfirmationTask(key, person.id, mailing_list, person.language)
 
 
 def note_confirmation_sent(

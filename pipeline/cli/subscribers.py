@@ -35,18 +35,28 @@ def import_cmd(
         None, "--list", "-l", help="Subscribe every row to this list (else the 'lists' column)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and report, change nothing."),
+    welcome: bool = typer.Option(
+        False,
+        "--welcome",
+        help="The people this import subscribes are new: each gets the list's welcome "
+        "mail (once per person and list).",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Import subscribers from a CSV file; exit status 1 when any row was bad.
 
     Every bad row is reported with its line number and reason; all good rows are
     imported in one transaction. Re-importing updates, never duplicates; suppressed and
-    unsubscribed addresses are not subscribed again.
+    unsubscribed addresses are not subscribed again. With --welcome, everyone the import
+    subscribes gets the list's welcome mail ([[lists]] welcome) through the system mail
+    outbox, never twice.
 
     Example: rundbrief subscribers import subscribers/press.csv --list press --dry-run
     """
     state = app_context(ctx)
-    report = _ops(state).import_csv(file, list_name=list_name, dry_run=dry_run, by=actor(state))
+    report = _ops(state).import_csv(
+        file, list_name=list_name, dry_run=dry_run, welcome=welcome, by=actor(state)
+    )
     try:
         if as_json:
             _emit_report_json(report)
@@ -82,6 +92,7 @@ def _print_report(report: ImportReport) -> None:
         f"{report.updated} updated, {report.unchanged} unchanged, "
         f"{report.subscribed} subscriptions to {lists}; "
         f"{len(report.errors)} bad, {len(report.skipped)} skipped"
+        + (f"; {report.welcomed} welcome mails queued" if report.joined is not None else "")
     )
     for error in report.errors:
         err_console.print(f"  line {error.line}: {error.reason}" + _who(error.email))
@@ -310,6 +321,44 @@ def unsubscribe_cmd(
     ended = ", ".join(outcome.lists) or "no list"
     suffix = "; address suppressed" if outcome.suppressed else ""
     console.print(f"{outcome.email}: unsubscribed from {ended}{suffix}")
+
+
+@subscribers_app.command("resend-confirmation")
+def resend_confirmation_cmd(
+    ctx: typer.Context,
+    email: str = typer.Argument(..., help="The address of the pending sign-up."),
+    list_name: str = typer.Option(..., "--list", "-l", help="The list signed up for."),
+    as_json: bool = JSON,
+) -> None:
+    """Send the confirmation mail of a pending sign-up again, with a fresh link (admin).
+
+    At most once per [audience] resend_confirmation_minutes (counted from the last
+    confirmation mail); the mail goes through the system mail outbox.
+
+    Example: rundbrief subscribers resend-confirmation k.brandt@stadtanzeiger.example --list press
+    """
+    from pipeline.audience import signing_secret
+    from pipeline.signup import resend_confirmation
+
+    state = app_context(ctx)
+    mail_id = resend_confirmation(
+        state.settings,
+        state.store,
+        email,
+        list_name,
+        by=actor(state),
+        clock=state.clock,
+        secret=signing_secret(state.settings),
+    )
+    if as_json:
+        emit_json({"email": email, "list": list_name, "system_mail": mail_id})
+        return
+    console.print(
+        f"{email}: confirmation for {list_name} queued (system mail {mail_id}); "
+        "it goes out with the next drain (rundbrief mail drain, or the daemon)",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _ops(state: AppContext) -> Subscribers:

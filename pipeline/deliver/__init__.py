@@ -21,8 +21,8 @@ first use, so the value types here cost nothing to import):
   error (the outbox calls it before every real send, the daemon and ``worker`` at start).
 - ``MessageBuilder``: the parts common to all recipients once per mailing, the personal
   parts spliced in per recipient.
-- system mail (confirmations, notifications, test copies): ``enqueue`` a finished
-  message, ``drain_system_mail`` sends what is due with the deliveries' back-off,
+- system mail (confirmations, welcome mails, notifications, test copies): ``enqueue`` a
+  finished message (``enqueue_once``: a welcome, never recorded twice), ``drain_system_mail`` sends what is due with the deliveries' back-off,
   ``SystemMailWorker`` drains in the background (``TransportFactory`` builds its
   transport); ``single_message`` / ``plain_message`` build one whole, ``send_test``
   records a test copy and drains it at once.
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         TransportFactory,
         drain_system_mail,
         enqueue,
+        enqueue_once,
     )
 
 
@@ -228,7 +229,13 @@ _LAZY = {
         "require_ready",
     ),
     "single": ("plain_message", "send_test", "single_message"),
-    "system": ("SystemMailWorker", "TransportFactory", "drain_system_mail", "enqueue"),
+    "system": (
+        "SystemMailWorker",
+        "TransportFactory",
+        "drain_system_mail",
+        "enqueue",
+        "enqueue_once",
+    ),
 }
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -254,6 +261,7 @@ __all__ = [
     "drain_system_mail",
     "ended_here",
     "enqueue",
+    "enqueue_once",
     "iter_mailings_to_work",
     "mailings_to_work",
     "plain_message",

@@ -1,10 +1,11 @@
 """System mail: what Rundbrief sends on its own goes through an outbox of its own.
 
-Double opt-in confirmations, operator notifications and editors' test copies are built
-completely (headers, Message-ID, body; for HTTP providers the same as fields) and
-recorded in ``system_mail`` *before* anything is sent:
+Double opt-in confirmations, welcome mails, operator notifications and editors' test
+copies are built completely (headers, Message-ID, body; for HTTP providers the same as
+fields) and recorded in ``system_mail`` *before* anything is sent:
 
     enqueue(store, kind=..., message=..., clock=...)         -> id (status queued)
+    enqueue_once(store, once_key=..., ...)    -> id, or None: recorded before (a welcome)
     drain_system_mail(store, settings, transport_factory, clock)
       ├─ claim due messages (queued, retry whose time came, sending past the lease)
       ├─ open the transport only when something is due
@@ -87,6 +88,33 @@ def enqueue(
     """
     return db.add(
         store,
+        kind=kind,
+        recipient=message.recipient,
+        envelope_from=message.envelope_from,
+        message_id=message.message_id,
+        data=message.data,
+        parts=asdict(message.parts) if message.parts is not None else None,
+        now=clock.now(),
+        subscriber_id=subscriber_id,
+        list_name=list_name,
+    )
+
+
+def enqueue_once(
+    store: Store,
+    *,
+    once_key: str,
+    kind: str,
+    message: OutgoingMessage,
+    clock: Clock,
+    subscriber_id: int | None = None,
+    list_name: str | None = None,
+) -> int | None:
+    """``enqueue`` a message that may go out once only (a welcome mail): its id, or None
+    when a message of ``once_key`` was recorded before, whoever recorded it."""
+    return db.add_once(
+        store,
+        once_key=once_key,
         kind=kind,
         recipient=message.recipient,
         envelope_from=message.envelope_from,

@@ -7,7 +7,8 @@ the store, the workflow layer ``pipeline.mailings`` does):
   mailing and checks it (size, alt text, lang, preheader).
 - ``personalise(rendered, values)`` fills the per-recipient placeholders by plain
   substitution (HTML-escaped in the HTML part): microseconds, no template engine.
-- ``render_confirmation(...)`` renders the double opt-in mail.
+- ``render_confirmation(...)`` renders the double opt-in mail, ``render_welcome(...)``
+  the welcome mail of a list (placeholders left in, like a mailing).
 - for composing: ``SECTION_ORDER`` and ``default_preheader`` (``content``),
   ``newsletter_subject`` (``subject``: the pattern of a language),
 - ``strings_for(settings, language)``: the locale strings (the web pages use them too),
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from pipeline.render.locale import BUNDLED_TEMPLATES, Strings, medium_date
     from pipeline.render.mailing import render_mailing
     from pipeline.render.subject import newsletter_subject
+    from pipeline.render.welcome import render_welcome
 
 from pipeline.models import RenderedMailing
 
@@ -76,6 +78,7 @@ from pipeline.render.sanitize import markdown_to_html, safe_url  # noqa: E402
 _RENDERING = {
     "render_confirmation": "confirmation",
     "render_mailing": "mailing",
+    "render_welcome": "welcome",
     "SECTION_ORDER": "content",
     "default_preheader": "content",
     "medium_date": "locale",
@@ -121,6 +124,7 @@ __all__ = [
     "personalise",
     "render_confirmation",
     "render_mailing",
+    "render_welcome",
     "safe_url",
     "salutation_for",
     "strings_for",

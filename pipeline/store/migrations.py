@@ -238,6 +238,18 @@ def _record(conn: Connection) -> None:
     )
 
 
+def _welcome(conn: Connection) -> None:
+    """Issue 13: the key of a system mail that may exist once (the welcome mail of a
+    list, per subscriber), unique, so two confirmations or imports record one mail.
+
+    ``add_missing_columns`` and IF NOT EXISTS: a fresh database has both already.
+    """
+    add_missing_columns(conn, "system_mail", ("once_key",))
+    conn.exec_driver_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS ix_system_mail_once_key ON system_mail (once_key)"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -249,6 +261,7 @@ MIGRATIONS: list[Migration] = [
     _audit,
     _totp_once,
     _record,
+    _welcome,
 ]
 
 

@@ -367,7 +367,7 @@ system_mail = Table(
     "system_mail",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column("kind", String(16), nullable=False),  # confirmation | notification | test_copy
+    Column("kind", String(16), nullable=False),  # confirmation|notification|test_copy|welcome
     Column("recipient", String(320), nullable=False),
     Column("envelope_from", String(320), nullable=False),
     Column("message_id", String(200), nullable=False),
@@ -383,9 +383,12 @@ system_mail = Table(
     # a confirmation: the subscription whose ``confirm_sent_at`` is set once it went out
     Column("subscriber_id", BigId),
     Column("list_name", String(64)),
+    # a mail that may exist once only (a welcome: "welcome:SUBSCRIBER:LIST"); NULL: any
+    Column("once_key", String(200)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     Index("ix_system_mail_status_id", "status", "id"),
+    Index("ix_system_mail_once_key", "once_key", unique=True),
 )
 
 job_runs = Table(

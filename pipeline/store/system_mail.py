@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from pipeline.store import Store
 from pipeline.store.schema import system_mail
 
-KINDS = ("confirmation", "notification", "test_copy")
+KINDS = ("confirmation", "notification", "test_copy", "welcome")
 STATUSES = ("queued", "sending", "sent", "retry", "failed")
 
 
@@ -41,6 +42,7 @@ class SystemMail:
     subscriber_id: int | None = None
     list_name: str | None = None
     sent_at: datetime | None = None
+    once_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def _row(r: Any) -> SystemMail:
         subscriber_id=r.subscriber_id,
         list_name=r.list_name,
         sent_at=r.sent_at,
+        once_key=r.once_key,
     )
 
 
@@ -86,8 +89,10 @@ def add(
     now: datetime,
     subscriber_id: int | None = None,
     list_name: str | None = None,
+    once_key: str | None = None,
 ) -> int:
-    """Record a finished message as ``queued``; its id."""
+    """Record a finished message as ``queued``; its id. With ``once_key``, a second
+    message of the same key raises ``IntegrityError`` (``add_once`` says None instead)."""
     if kind not in KINDS:
         raise ValueError(f"unknown system mail kind {kind!r}")
     with store.begin() as conn:
@@ -103,10 +108,36 @@ def add(
                 attempts=0,
                 subscriber_id=subscriber_id,
                 list_name=list_name,
+                once_key=once_key,
                 created_at=now,
             )
         )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def add_once(store: Store, *, once_key: str, **fields: Any) -> int | None:
+    """``add`` a message that may exist once only: its id, or None when a message of
+    ``once_key`` was recorded before (by this process or another: the unique index
+    decides, not a look first)."""
+    try:
+        return add(store, once_key=once_key, **fields)
+    except IntegrityError:
+        return None
+
+
+def last_recorded(
+    store: Store, *, kind: str, subscriber_id: int, list_name: str
+) -> datetime | None:
+    """When the newest message of ``kind`` for a subscription was recorded (None: never)."""
+    with store.connect() as conn:
+        value: datetime | None = conn.execute(
+            select(func.max(system_mail.c.created_at)).where(
+                system_mail.c.kind == kind,
+                system_mail.c.subscriber_id == subscriber_id,
+                system_mail.c.list_name == list_name,
+            )
+        ).scalar()
+    return value
 
 
 def claim(

@@ -11,7 +11,9 @@ from pipeline import audience, audit
 from pipeline.access import Action, Actor, require
 from pipeline.clock import Clock
 from pipeline.config import Settings
+from pipeline.errors import AudienceError
 from pipeline.store import Store
+from pipeline.welcome import Welcomes
 
 
 def address_ref(email: str) -> str:
@@ -61,9 +63,27 @@ class Subscribers:
         by: Actor,
         list_name: str | None = None,
         dry_run: bool = False,
+        welcome: bool = False,
     ) -> audience.ImportReport:
-        """Import a CSV file (``audience.import_file``); a dry run is not recorded."""
+        """Import a CSV file (``audience.import_file``); a dry run is not recorded.
+
+        ``welcome``: the people the import subscribed (new subscriptions, pending ones
+        activated) get their list's welcome mail, once per person and list whatever is
+        imported again later. The templates are rendered before the import, so a
+        missing one stops it before anybody is subscribed.
+        """
         require(by, Action.IMPORT)
+        welcomes = None
+        if welcome and not dry_run:
+            welcomes = Welcomes(
+                self.settings, self.store, self.clock, audience.signing_secret(self.settings)
+            )
+            if list_name is not None and not self.settings.list_named(list_name).welcome:
+                raise AudienceError(
+                    f"--welcome: the list {list_name!r} names no welcome template "
+                    "(lists.welcome in the configuration)"
+                )
+            welcomes.check([list_name] if list_name else [m.name for m in self.settings.lists])
         report = audience.import_file(
             self.settings,
             self.store,
@@ -71,7 +91,12 @@ class Subscribers:
             clock=self.clock,
             list_name=list_name,
             dry_run=dry_run,
+            keep_joined=welcomes is not None,
         )
+        if welcomes is not None and report.joined is not None:
+            report.welcomed = welcomes.queue_all(
+                (j.subscriber_id, j.list_name) for j in report.joined
+            )
         if not dry_run:
             lists = ", ".join(report.lists) or "(lists column)"
             self._record(
@@ -80,7 +105,8 @@ class Subscribers:
                 ("list", ",".join(report.lists)),
                 f"imported {Path(path).name} into {lists}: {report.created} new, "
                 f"{report.updated} updated, {report.subscribed} subscribed, "
-                f"{len(report.errors)} bad rows",
+                f"{len(report.errors)} bad rows"
+                + (f", {report.welcomed} welcome mails" if welcomes is not None else ""),
                 {
                     "file": Path(path).name,
                     "lists": list(report.lists),
@@ -90,6 +116,7 @@ class Subscribers:
                     "unchanged": report.unchanged,
                     "subscribed": report.subscribed,
                     "errors": len(report.errors),
+                    **({"welcomed": report.welcomed} if welcomes is not None else {}),
                 },
             )
         return report

@@ -30,7 +30,6 @@ from pipeline.audience import (
     Signup,
     Token,
     TokenError,
-    confirm,
     load_preferences,
     pending_for,
     preferences_url,
@@ -42,7 +41,7 @@ from pipeline.audience import (
 )
 from pipeline.errors import AudienceError, ConfigError
 from pipeline.render import LANGUAGES
-from pipeline.signup import sign_up
+from pipeline.signup import confirm_signup, sign_up
 from pipeline.store import audience as q
 from pipeline.web import csrf
 from pipeline.web.context import deps
@@ -245,11 +244,14 @@ def confirm_post(token: str) -> Response | str:
     if secret is None:
         return _invalid(503)
     try:
-        confirmed = confirm(
+        confirmed = confirm_signup(
             deps().settings, deps().store, token, ip=_ip(), clock=deps().clock, secret=secret
         )
     except TokenError:
         return _invalid()
+    worker = deps().mail_worker
+    if confirmed.welcome_id is not None and worker is not None:
+        worker.wake()  # the list's welcome mail goes out after the answer
     found = _token(token, "confirm")
     if found is not None:
         _speak_as(found.subscriber_id)

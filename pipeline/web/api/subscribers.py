@@ -1,4 +1,5 @@
-"""/subscribers: search, show, import a CSV, unsubscribe, suppress, export, erase.
+"""/subscribers: search, show, import a CSV, unsubscribe, suppress, export, erase, send a
+pending sign-up's confirmation again.
 
 The operations are ``pipeline.subscribers``' (role checked, audited there); a
 subscriber is named by the e-mail address in the path (URL-encoded).
@@ -12,12 +13,13 @@ from pathlib import Path
 
 from flask import Response, jsonify, request
 
-from pipeline import audience
+from pipeline import audience, signup
 from pipeline.access import Action
+from pipeline.errors import ConfigError
 from pipeline.store import audience as store_audience
 from pipeline.web.api import common as c
 from pipeline.web.api.auth import actor
-from pipeline.web.api.errors import invalid, not_found
+from pipeline.web.api.errors import ApiError, invalid, not_found
 from pipeline.web.api.spec import (
     BOOLEAN,
     CURSOR,
@@ -114,6 +116,7 @@ def show(email: str) -> Response:
         Param("list", STRING, "Into this list (else the file's `lists` column)."),
         Param("dry_run", BOOLEAN, "Check only, change nothing."),
         Param("filename", STRING, "The file's name for the report and the audit log."),
+        Param("welcome", BOOLEAN, "The people it subscribes are new: send the welcome mail."),
     ),
     body={"type": "string"},
     body_type="text/csv",
@@ -133,7 +136,11 @@ def import_csv() -> Response:
         path = Path(folder) / name
         path.write_bytes(raw)
         report = c.people().import_csv(
-            path, by=actor(), list_name=request.args.get("list") or None, dry_run=dry_run
+            path,
+            by=actor(),
+            list_name=request.args.get("list") or None,
+            dry_run=dry_run,
+            welcome=request.args.get("welcome", "").lower() in ("1", "true", "yes"),
         )
         try:
             out = report.as_dict(lines=False)
@@ -208,3 +215,31 @@ def export(email: str) -> Response:
 )
 def erase(email: str) -> Response:
     return jsonify(data=c.plain(c.people().erase(email, by=actor())))
+
+
+@route(
+    "POST",
+    "/subscribers/{email}/resend-confirmation",
+    "Send a pending sign-up's confirmation again",
+    tag=TAG,
+    action=Action.MANAGE_LISTS,
+    body=obj(("list",), list=STRING),
+    status=202,
+    returns=obj(("data",), data={"type": "object"}),
+    description="A fresh confirmation link to the pending sign-up on `list`, through the "
+    "system mail outbox. At most once per `audience.resend_confirmation_minutes` "
+    "(429 with Retry-After); 422 when there is no pending sign-up.",
+)
+def resend_confirmation(email: str) -> tuple[Response, int]:
+    d = deps()
+    list_name = c.text(c.body(), "list", required=True) or ""
+    try:
+        secret = audience.signing_secret(d.settings)
+    except ConfigError:
+        raise ApiError(503, "unavailable", "no signing secret configured") from None
+    mail_id = signup.resend_confirmation(
+        d.settings, d.store, email, list_name, by=actor(), clock=d.clock, secret=secret
+    )
+    if d.mail_worker is not None:
+        d.mail_worker.wake()  # the confirmation goes out after the answer
+    return jsonify(data={"email": email, "list": list_name, "system_mail": mail_id}), 202
