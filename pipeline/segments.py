@@ -168,7 +168,13 @@ def _string(text: str, start: int) -> tuple[str, int]:
     while i < len(text):
         char = text[i]
         if char == quote:
-            return "".join(out), i + 1
+            value = "".join(out)
+            if "\0" in value:
+                # no stored text can hold it (PostgreSQL refuses it outright)
+                raise SegmentError(
+                    "a value cannot contain the NUL character", column=start + 1, text=text
+                )
+            return value, i + 1
         if char == "\\":
             if i + 1 >= len(text):
                 break

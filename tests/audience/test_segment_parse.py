@@ -99,6 +99,8 @@ def test_a_list_keeps_each_value_once() -> None:
         ('attributes["a\\"b"] = "x"', 1, "attribute name must not"),
         ('attributes[""] = "x"', 1, "attribute name must not"),
         ("region = ＂Bayern＂", 10, "unexpected character '＂'"),
+        ('region = "a\\u0000b"', 10, "NUL"),
+        ('region = "a\x00b"', 10, "NUL"),
     ],
 )
 def test_errors_name_the_column(text: str, column: int, says: str) -> None:
