@@ -218,6 +218,11 @@ def parse(text: str) -> Condition:
     return _Parser(text, tokenize(text)).expression_to_end()
 
 
+def parse_optional(text: str | None) -> Condition | None:
+    """The tree of a stored condition, None for none (a mailing without a segment)."""
+    return None if text is None or not text.strip() else parse(text)
+
+
 class _Parser:
     """Recursive descent over the tokens, one method per rule of the grammar."""
 
@@ -396,5 +401,6 @@ __all__ = [
     "Within",
     "fields_of",
     "parse",
+    "parse_optional",
     "tokenize",
 ]

@@ -229,6 +229,11 @@ def _totp_once(conn: Connection) -> None:
     add_missing_columns(conn, "accounts", ("totp_last_step",))
 
 
+def _segments(conn: Connection) -> None:
+    """Issue 13: a mailing may target a segment of its lists (its name and condition)."""
+    add_missing_columns(conn, "mailings", ("segment_name", "segment_where"))
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -239,6 +244,7 @@ MIGRATIONS: list[Migration] = [
     _accounts,
     _audit,
     _totp_once,
+    _segments,
 ]
 
 
