@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, SegmentError
+from pipeline.segments import parse as parse_segment
 
 DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "RUNDBRIEF_CONFIG"
@@ -766,6 +768,30 @@ class Approval(Section):
     )
 
 
+class Segments(Section):
+    """Named segments (docs/press.md, "Segments"): one key per segment, its value a
+    condition on subscriber fields and attributes, such as
+    `bayern_politik = 'beat in ["Kommunalpolitik", "Digitales"] and region = "Bayern"'`.
+    `rundbrief compose press ITEM --segment bayern_politik` sends to those people of the
+    press lists only. Each condition is checked when the file is read.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @property
+    def named(self) -> dict[str, str]:
+        """``{name: expression}`` in the file's order."""
+        return {k: v for k, v in (self.model_extra or {}).items()}
+
+    def expression(self, name: str) -> str:
+        """The expression of segment ``name``; ``ConfigError`` naming the known ones."""
+        found = self.named.get(name)
+        if found is None:
+            known = ", ".join(self.named) or "none"
+            raise ConfigError(f"unknown segment {name!r} (segments in [segments]: {known})")
+        return found
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Every secret the configuration names, read from the environment once.
@@ -871,6 +897,7 @@ class Settings(Section):
     bounces: Bounces = Bounces()
     schedule: Schedule = Schedule()
     approval: Approval = Approval()
+    segments: Segments = Segments()
 
     # Where the file was read from; relative paths are resolved against its directory.
     source: str = "<defaults>"
@@ -1006,8 +1033,29 @@ def _check_consistency(settings: Settings) -> None:
                 f"{src}: approval.lists names list {name!r}, which is not defined in "
                 f"[[lists]] (defined: {known})"
             )
+    _check_segments(settings.segments.named, src)
     if "@" not in settings.sender.from_address:
         raise ConfigError(f"{src}: sender.from_address: expected an e-mail address")
+
+
+_SEGMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
+def _check_segments(named: Mapping[str, Any], src: str) -> None:
+    for name, text in named.items():
+        if not _SEGMENT_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{src}: segments.{name}: a segment name is a letter, then letters, digits, "
+                "'_' or '-' (at most 64)"
+            )
+        if not isinstance(text, str):
+            raise ConfigError(
+                f"{src}: segments.{name}: expected a condition in quotes, got {text!r}"
+            )
+        try:
+            parse_segment(text)
+        except SegmentError as exc:
+            raise ConfigError(f"{src}: segments.{name}: {exc}") from exc
 
 
 def _describe(exc: ValidationError, data: dict[str, Any], source: str) -> str:

@@ -12,6 +12,7 @@
      │    └── ApprovalRefused  the approval policy says no
      ├── RenderError          templates, MJML, size or accessibility checks failed
      ├── AudienceError        subscriber data, tokens, CSV import
+     │    └── SegmentError     a segment expression cannot be read (names the column)
  ├── AccountError         an account cannot be made or changed as asked
  │    └── LoginRefused     wrong credentials, a disabled account, throttled, no TOTP code
  ├── PermissionDenied     the actor's role does not allow the action
@@ -123,6 +124,17 @@ class RenderError(RundbriefError):
 
 class AudienceError(RundbriefError):
     """Subscriber data, tokens or list imports are invalid."""
+
+
+class SegmentError(AudienceError):
+    """A segment expression that cannot be read (``pipeline.segments``): ``column``
+    (1-based) is where in ``text`` it went wrong."""
+
+    def __init__(self, message: str, *, column: int, text: str = "") -> None:
+        self.column = column
+        self.text = text
+        self.reason = message
+        super().__init__(f"column {column}: {message}")
 
 
 class AccountError(RundbriefError):

@@ -161,6 +161,10 @@ class Mailing:
     # actor e-mail addresses: who composed it, who changed it last (the four-eyes rule)
     composed_by: str | None = None
     last_edited_by: str | None = None
+    # the segment that narrows ``lists`` (``pipeline.segments``): its condition as
+    # written, and the name in [segments] it came from (None: written for this mailing)
+    segment_where: str | None = None
+    segment_name: str | None = None
 
 
 @dataclass(frozen=True)

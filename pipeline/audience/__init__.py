@@ -2,8 +2,9 @@
 
 Public API (everything other packages use; the modules behind it are internal):
 
-- recipients: ``iter_recipients(store, lists, batch_size=...)`` (active, unsuppressed,
-  one per address, in keyset batches) and ``is_receiving(store, email, list_name)`` (the
+- recipients: ``iter_recipients(store, lists, batch_size=..., segment=...)`` (active,
+  unsuppressed, in the segment if one is given, one per address, in keyset batches),
+  ``count_recipients(store, lists, segment=...)`` (how many that is now) and ``is_receiving(store, email, list_name)`` (the
   same rule for one address right now, asked just before sending).
 - addresses (``addresses``): ``accept_address`` for every new address (import, sign-up,
   web app), ``wire_address`` for the sender, ``normalise_email`` / ``email_hash`` for
@@ -64,6 +65,7 @@ from pipeline.audience.suppression import (
 )
 from pipeline.audience.tokens import Token, TokenError
 from pipeline.models import Recipient
+from pipeline.segments import Condition
 from pipeline.store import Store
 from pipeline.store import audience as q
 from pipeline.store.audience import Subscriber, Subscription
@@ -76,9 +78,14 @@ class SubscriberRecord:
 
 
 def iter_recipients(
-    store: Store, lists: Sequence[str], *, batch_size: int = 1000
+    store: Store,
+    lists: Sequence[str],
+    *,
+    batch_size: int = 1000,
+    segment: Condition | None = None,
 ) -> Iterator[Recipient]:
-    """Active, unsuppressed recipients of ``lists``, one per address, in subscriber order.
+    """Active, unsuppressed recipients of ``lists``, one per address, in subscriber order;
+    with ``segment`` (``pipeline.segments.parse``) only those it holds for.
 
     Each batch is read in its own short transaction (keyset on the subscriber id), so a
     long send never holds the database and an unsubscribe between two batches counts.
@@ -90,13 +97,22 @@ def iter_recipients(
     after = 0
     while True:
         with store.connect() as conn:
-            batch = q.recipient_batch(conn, names, after, batch_size)
+            batch = q.recipient_batch(conn, names, after, batch_size, segment)
         if not batch:
             return
         yield from batch
         after = batch[-1].subscriber_id
         if len(batch) < batch_size:
             return
+
+
+def count_recipients(
+    store: Store, lists: Sequence[str], *, segment: Condition | None = None
+) -> int:
+    """How many people ``iter_recipients`` would yield now (one query, no rows read)."""
+    names = list(dict.fromkeys(lists))
+    with store.connect() as conn:
+        return q.count_recipients(conn, names, segment)
 
 
 def subscriber_id(store: Store, email: str) -> int | None:
@@ -145,6 +161,7 @@ __all__ = [
     "accept_address",
     "confirm",
     "confirm_url",
+    "count_recipients",
     "email_hash",
     "erase_person",
     "export_person",

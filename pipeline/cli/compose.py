@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from pipeline.cli.context import actor, app_context
-from pipeline.cli.mailings import JSON, local_time, parse_when, read_text_file, workflow
+from pipeline.cli.mailings import (
+    JSON,
+    local_time,
+    parse_when,
+    read_text_file,
+    segment_line,
+    workflow,
+)
 from pipeline.cli.output import console, emit_json
+
+if TYPE_CHECKING:
+    from pipeline.mailings import Workflow
+    from pipeline.models import Mailing
 
 compose_app = typer.Typer(
     help="Make a draft: the newsletter of this week, or a press release from one item.",
@@ -22,14 +34,29 @@ def register(app: typer.Typer) -> None:
     app.add_typer(compose_app, name="compose")
 
 
+SEGMENT = typer.Option(
+    None, "--segment", help="Only the people of the lists in this segment ([segments])."
+)
+WHERE = typer.Option(
+    None,
+    "--where",
+    help='Only the people of the lists for whom this holds: region = "Bayern" (see docs/press.md).',
+)
+
+
 @compose_app.command("newsletter")
-def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
+def compose_newsletter_cmd(
+    ctx: typer.Context,
+    segment: str = SEGMENT,
+    where: str = WHERE,
+    as_json: bool = JSON,
+) -> None:
     """Make this week's draft newsletter from the items not yet sent.
 
     Takes the eligible items of the backfill window (collect.backfill_days) that are not
     in a newsletter already sent or approved, newest first, up to compose.max_items, in
     sections by kind. When nothing is new, or this week already has a newsletter, it
-    makes nothing, says so and exits 0.
+    makes nothing, says so and exits 0. --segment or --where narrows the lists.
 
     Example: rundbrief compose newsletter --json
     """
@@ -39,7 +66,7 @@ def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     plan = flow.plan_newsletter()
     mailing = None
     if not plan.reason:
-        mailing = flow.compose_newsletter(by=actor(state))
+        mailing = flow.compose_newsletter(by=actor(state), segment=segment, where=where)
     if as_json:
         emit_json(
             {
@@ -58,6 +85,7 @@ def compose_newsletter_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
         f"Draft newsletter [bold]{mailing.id}[/bold] ({plan.period_key}): "
         f"{len(mailing.item_ids)} items, subject “{mailing.subject}”."
     )
+    print_audience(flow, mailing)
     console.print(
         f"Next: rundbrief preview {mailing.id}  ·  rundbrief edit {mailing.id} …  ·  "
         f"rundbrief approve {mailing.id}"
@@ -83,14 +111,17 @@ def compose_press_cmd(
         "--embargo",
         help="Not before this time: 2026-06-25T10:00 (local time) or with an offset.",
     ),
+    segment: str = SEGMENT,
+    where: str = WHERE,
     as_json: bool = JSON,
 ) -> None:
     """Make a press release draft from one item, or from a text written here.
 
     A release written here (--title and --text-file) becomes an item of its own that
-    newsletters do not pick up.
+    newsletters do not pick up. --segment NAME (from [segments]) or --where CONDITION
+    sends it only to those people of the press lists; the draft says how many they are.
 
-    Example: rundbrief compose press 42 --embargo 2026-06-25T10:00
+    Example: rundbrief compose press 42 --embargo 2026-06-25T10:00 --segment bayern
     """
     from pipeline.errors import ComposeError
     from pipeline.mailings import WrittenRelease
@@ -101,7 +132,9 @@ def compose_press_cmd(
     if (item_id is None) == (not written):
         raise ComposeError("give an item id, or --title and --text-file (not both)")
     if item_id is not None:
-        mailing = workflow(state).compose_press(item_id, embargo=when, by=actor(state))
+        mailing = workflow(state).compose_press(
+            item_id, embargo=when, by=actor(state), segment=segment, where=where
+        )
     else:
         if not title or text_file is None:
             raise ComposeError("a release written here needs --title and --text-file")
@@ -114,11 +147,30 @@ def compose_press_cmd(
             image_alt=image_alt,
             image_credit=image_credit,
         )
-        mailing = workflow(state).compose_press_text(release, embargo=when, by=actor(state))
+        mailing = workflow(state).compose_press_text(
+            release, embargo=when, by=actor(state), segment=segment, where=where
+        )
     if as_json:
-        emit_json({"mailing": mailing.id, "items": 1, "subject": mailing.subject})
+        emit_json(
+            {
+                "mailing": mailing.id,
+                "items": 1,
+                "subject": mailing.subject,
+                "segment": mailing.segment_name,
+                "where": mailing.segment_where,
+                "recipients": workflow(state).overview(mailing.id).recipients,
+            }
+        )
         return
     line = f"Draft press release [bold]{mailing.id}[/bold]: “{mailing.subject}”"
     if mailing.send_at:
         line += f", embargo {local_time(mailing.send_at, state)}"
     console.print(line + ".")
+    print_audience(workflow(state), mailing)
+
+
+def print_audience(flow: Workflow, mailing: Mailing) -> None:
+    """Who a new draft reaches: the lists, the segment, how many people that is now."""
+    view = flow.overview(mailing.id)
+    console.print(f"Recipients: {view.recipients} (now)", markup=False)
+    console.print(segment_line(mailing), markup=False)

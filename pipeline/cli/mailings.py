@@ -96,7 +96,18 @@ def mailing_json(mailing: Mailing) -> dict[str, Any]:
         "composed_by": mailing.composed_by,
         "last_edited_by": mailing.last_edited_by,
         "sent_at": mailing.sent_at,
+        "segment": mailing.segment_name,
+        "where": mailing.segment_where,
     }
+
+
+def segment_line(mailing: Mailing) -> str:
+    """``Segment: …`` for ``mailing show`` and a new draft: whom of the lists it reaches."""
+    if mailing.segment_where is None:
+        return "Segment:   none (everyone on the lists)"
+    if mailing.segment_name:
+        return f"Segment:   {mailing.segment_name}: {mailing.segment_where}"
+    return f"Segment:   {mailing.segment_where}"
 
 
 def status_markup(status: MailingStatus | str) -> str:
@@ -194,6 +205,7 @@ def show_cmd(
     console.print(
         f"Lists:     {', '.join(mailing.lists)}   Languages: {', '.join(mailing.languages)}"
     )
+    console.print(segment_line(mailing), markup=False)
     if mailing.send_at:
         console.print(f"Send at:   {local_time(mailing.send_at, state)}")
     if mailing.composed_by or mailing.last_edited_by:

@@ -47,6 +47,7 @@ from pipeline.deliver.retry import Outcome, RetryPolicy, decide
 from pipeline.errors import AudienceError, DeliveryError, PermanentDeliveryError
 from pipeline.models import MailingStatus, Recipient
 from pipeline.render import RenderedMailing, language_for
+from pipeline.segments import parse_optional
 from pipeline.store import Store
 from pipeline.store.renders import load_renders
 
@@ -140,6 +141,8 @@ class _Sender:
         self.languages = state.languages or (settings.organisation.language,)
         self.rendered = _load_renders(settings, store, state, clock)
         self.lists = state.lists
+        # the segment narrows who gets a delivery row; once queued, the rows are the truth
+        self.segment = parse_optional(state.segment_where)
         self._builders: dict[tuple[str, str], MessageBuilder] = {}
         self.report = SendReport(state.id)
         self.total: int | None = None
@@ -319,7 +322,9 @@ def _record_recipients(sender: _Sender) -> None:
     batch: list[dict[str, Any]] = []
     size = sender.settings.delivery.batch_size
     added = 0
-    for recipient in iter_recipients(sender.store, sender.lists, batch_size=max(size, 500)):
+    for recipient in iter_recipients(
+        sender.store, sender.lists, batch_size=max(size, 500), segment=sender.segment
+    ):
         batch.append(_row(sender, recipient))
         if len(batch) >= 1000:
             added += db.enqueue(sender.store, sender.state.id, batch, now=sender.clock.now())
@@ -342,7 +347,9 @@ def _row(sender: _Sender, recipient: Recipient) -> dict[str, Any]:
 def _dry_run(sender: _Sender) -> None:
     from pipeline.audience import iter_recipients
 
-    for recipient in iter_recipients(sender.store, sender.lists, batch_size=1000):
+    for recipient in iter_recipients(
+        sender.store, sender.lists, batch_size=1000, segment=sender.segment
+    ):
         if sender.stop():
             sender.report.stopped = True
             break

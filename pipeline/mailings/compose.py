@@ -22,6 +22,7 @@ from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.errors import ComposeError
 from pipeline.mailings.lifecycle import COMMITTED
+from pipeline.mailings.segment import choose_segment
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus
 from pipeline.render import SECTION_ORDER, default_preheader
 from pipeline.render import newsletter_subject as render_newsletter_subject
@@ -129,9 +130,17 @@ def _languages(settings: Settings) -> list[str]:
 
 
 def compose_newsletter(
-    settings: Settings, store: Store, *, clock: Clock, composed_by: str | None = None
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Clock,
+    composed_by: str | None = None,
+    segment: str | None = None,
+    where: str | None = None,
 ) -> Mailing | None:
-    """Make this period's draft newsletter; None when nothing is new or it exists."""
+    """Make this period's draft newsletter; None when nothing is new or it exists.
+    ``segment`` or ``where`` narrows the lists as for a press release."""
+    segment_name, segment_where = choose_segment(settings, segment, where)
     plan = plan_newsletter(settings, store, clock=clock)
     if plan.reason:
         log.info("compose newsletter skipped period=%s reason=%s", plan.period_key, plan.reason)
@@ -147,6 +156,8 @@ def compose_newsletter(
         period_key=plan.period_key,
         clock=clock,
         composed_by=composed_by,
+        segment_name=segment_name,
+        segment_where=segment_where,
     )
     if mailing is None:  # another process composed this period a moment ago
         log.info("compose newsletter lost the race period=%s", plan.period_key)
@@ -166,12 +177,16 @@ def compose_press(
     clock: Clock,
     embargo: datetime | None = None,
     composed_by: str | None = None,
+    segment: str | None = None,
+    where: str | None = None,
 ) -> Mailing:
-    """Make a press draft from one item; ``embargo`` (aware) is its earliest send time."""
+    """Make a press draft from one item; ``embargo`` (aware) is its earliest send time;
+    ``segment`` (a name in ``[segments]``) or ``where`` (a condition) narrows the lists."""
     item = get_item(store, item_id)
     if item is None:
         raise ComposeError(f"item {item_id}: no such item")
     check_embargo(embargo, clock)
+    segment_name, segment_where = choose_segment(settings, segment, where)
     taken = press_mailing_in_use(store, item_id)
     if taken is not None:
         raise ComposeError(
@@ -189,6 +204,8 @@ def compose_press(
         send_at=embargo,
         clock=clock,
         composed_by=composed_by,
+        segment_name=segment_name,
+        segment_where=segment_where,
     )
     assert mailing is not None  # no period key: nothing to collide with
     log.info("composed press mailing=%s item=%s embargo=%s", mailing.id, item_id, embargo)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
+from pipeline.segments import parse_optional
 from pipeline.store import Store
 from pipeline.store import audience as store_audience
 from pipeline.store import bounces as store_bounces
@@ -59,7 +60,9 @@ def overview(
         recipients = (
             sum(counts.values())
             if mailing.status in STARTED
-            else store_audience.count_recipients(conn, mailing.lists)
+            else store_audience.count_recipients(
+                conn, mailing.lists, parse_optional(mailing.segment_where)
+            )
         )
     return MailingOverview(
         mailing=mailing,

@@ -19,6 +19,7 @@ from pipeline.deliver import MessageBuilder
 from pipeline.mailings.renders import render_for, renders_of
 from pipeline.models import Mailing, Recipient, RenderedMailing
 from pipeline.render import PersonalMail, personalise
+from pipeline.segments import parse_optional
 from pipeline.store import Store
 from pipeline.store.audience import find_subscriber
 
@@ -64,7 +65,8 @@ def pick_recipient(store: Store, mailing: Mailing, to: str | None) -> tuple[Reci
             ),
             False,
         )
-    for recipient in iter_recipients(store, mailing.lists, batch_size=1):
+    segment = parse_optional(mailing.segment_where)
+    for recipient in iter_recipients(store, mailing.lists, batch_size=1, segment=segment):
         return recipient, False
     return Recipient(**{**SAMPLE.__dict__, "list_name": list_name}), True
 

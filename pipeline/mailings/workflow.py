@@ -48,6 +48,7 @@ from pipeline.mailings.overview import MailingOverview, overview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes
 from pipeline.mailings.preview import Preview, build_preview
 from pipeline.mailings.renders import load_items, render_draft, renders_of
+from pipeline.mailings.segment import choose_segment
 from pipeline.mailings.written import WrittenRelease
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
 from pipeline.render import mailing_languages
@@ -128,10 +129,19 @@ class Workflow:
     def plan_newsletter(self) -> compose.NewsletterPlan:
         return compose.plan_newsletter(self.settings, self.store, clock=self.clock)
 
-    def compose_newsletter(self, *, by: Actor) -> Mailing | None:
+    def compose_newsletter(
+        self, *, by: Actor, segment: str | None = None, where: str | None = None
+    ) -> Mailing | None:
+        """This period's newsletter draft; ``segment`` (a name in ``[segments]``) or
+        ``where`` (a condition) narrows its lists."""
         require(by, Action.COMPOSE)
         mailing = compose.compose_newsletter(
-            self.settings, self.store, clock=self.clock, composed_by=by.email
+            self.settings,
+            self.store,
+            clock=self.clock,
+            composed_by=by.email,
+            segment=segment,
+            where=where,
         )
         if mailing is not None:
             self._audit(
@@ -139,11 +149,20 @@ class Workflow:
                 Action.COMPOSE,
                 mailing.id,
                 f"composed newsletter {mailing.id}: {mailing.subject}",
-                {"kind": str(mailing.kind), "items": list(mailing.item_ids)},
+                {"kind": str(mailing.kind), "items": list(mailing.item_ids), **_segment(mailing)},
             )
         return mailing
 
-    def compose_press(self, item_id: int, *, by: Actor, embargo: datetime | None = None) -> Mailing:
+    def compose_press(
+        self,
+        item_id: int,
+        *,
+        by: Actor,
+        embargo: datetime | None = None,
+        segment: str | None = None,
+        where: str | None = None,
+    ) -> Mailing:
+        """A press release draft from an item; ``segment`` or ``where`` narrows its lists."""
         require(by, Action.COMPOSE)
         mailing = compose.compose_press(
             self.settings,
@@ -152,23 +171,37 @@ class Workflow:
             clock=self.clock,
             embargo=embargo,
             composed_by=by.email,
+            segment=segment,
+            where=where,
         )
         self._audit(
             by,
             Action.COMPOSE,
             mailing.id,
             f"composed press release {mailing.id} from item {item_id}: {mailing.subject}",
-            {"kind": str(mailing.kind), "items": [item_id], "embargo": embargo},
+            {
+                "kind": str(mailing.kind),
+                "items": [item_id],
+                "embargo": embargo,
+                **_segment(mailing),
+            },
         )
         return mailing
 
     def compose_press_text(
-        self, release: WrittenRelease, *, by: Actor, embargo: datetime | None = None
+        self,
+        release: WrittenRelease,
+        *,
+        by: Actor,
+        embargo: datetime | None = None,
+        segment: str | None = None,
+        where: str | None = None,
     ) -> Mailing:
         """A press release draft from a text written here (``written``): it becomes an
         item of its own (no feed, not for newsletters), then a draft as from any item."""
         require(by, Action.COMPOSE)
         compose.check_embargo(embargo, self.clock)  # before the item exists
+        choose_segment(self.settings, segment, where)  # likewise
         item_id = store_items.create_item(
             self.store, written.item_row(release, self.settings, self.clock.now())
         )
@@ -179,13 +212,21 @@ class Workflow:
             clock=self.clock,
             embargo=embargo,
             composed_by=by.email,
+            segment=segment,
+            where=where,
         )
         self._audit(
             by,
             Action.COMPOSE,
             mailing.id,
             f"composed press release {mailing.id} from a written text: {mailing.subject}",
-            {"kind": str(mailing.kind), "items": [item_id], "embargo": embargo, "written": True},
+            {
+                "kind": str(mailing.kind),
+                "items": [item_id],
+                "embargo": embargo,
+                "written": True,
+                **_segment(mailing),
+            },
         )
         return mailing
 
@@ -711,3 +752,10 @@ def _short(value: Any) -> str:
         return value.isoformat(timespec="minutes")
     text = str(value)
     return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _segment(mailing: Mailing) -> dict[str, Any]:
+    """The segment of a new mailing for its audit entry (nothing when it has none)."""
+    if mailing.segment_where is None:
+        return {}
+    return {"segment": mailing.segment_name, "where": mailing.segment_where}

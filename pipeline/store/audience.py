@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     and_,
     bindparam,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 
 from pipeline.models import Recipient
+from pipeline.segments import Condition
 from pipeline.store import Store
 from pipeline.store.schema import (
     bounce_events,
@@ -38,6 +40,7 @@ from pipeline.store.schema import (
     subscriptions,
     suppressions,
 )
+from pipeline.store.segments import segment_filter
 
 # Deliveries not yet handed to a transport: an unsubscribe or suppression cancels them.
 _PENDING_DELIVERY = ("queued", "retry")
@@ -608,18 +611,32 @@ def cancel_pending_deliveries(
 # --- recipients ------------------------------------------------------------------------
 
 
-def count_recipients(conn: Connection, lists: Sequence[str]) -> int:
-    """How many addresses ``recipient_batch`` would yield for ``lists`` now."""
+def count_recipients(
+    conn: Connection, lists: Sequence[str], segment: Condition | None = None
+) -> int:
+    """How many addresses ``recipient_batch`` would yield for ``lists`` (and ``segment``)
+    now."""
     if not lists:
         return 0
+    query = select(func.count()).select_from(subscribers).where(*_receiving(conn, lists, segment))
+    return int(conn.execute(query).scalar() or 0)
+
+
+def _receiving(
+    conn: Connection, lists: Sequence[str], segment: Condition | None
+) -> list[ColumnElement[bool]]:
+    """The conditions on ``subscribers`` of a recipient: active on one of ``lists``, not
+    suppressed, in ``segment`` (when there is one)."""
     active = and_(
         subscriptions.c.subscriber_id == subscribers.c.id,
         subscriptions.c.list_name.in_(list(lists)),
         subscriptions.c.status == "active",
     )
     suppressed = exists().where(suppressions.c.email_hash == subscribers.c.email_hash)
-    query = select(func.count()).select_from(subscribers).where(exists().where(active), ~suppressed)
-    return int(conn.execute(query).scalar() or 0)
+    conditions = [exists().where(active), ~suppressed]
+    if segment is not None:
+        conditions.append(segment_filter(segment, conn.dialect.name))
+    return conditions
 
 
 def unsubscribed_after(conn: Connection, mailing_id: int) -> int:
@@ -645,20 +662,18 @@ def unsubscribed_after(conn: Connection, mailing_id: int) -> int:
 
 
 def recipient_batch(
-    conn: Connection, lists: Sequence[str], after_id: int, limit: int
+    conn: Connection,
+    lists: Sequence[str],
+    after_id: int,
+    limit: int,
+    segment: Condition | None = None,
 ) -> list[Recipient]:
     """The next ``limit`` recipients after subscriber ``after_id``: active on one of
-    ``lists``, not suppressed, once per address. ``list_name`` is the first of ``lists``
-    (in the caller's order) that the person is on."""
-    active = and_(
-        subscriptions.c.subscriber_id == subscribers.c.id,
-        subscriptions.c.list_name.in_(lists),
-        subscriptions.c.status == "active",
-    )
-    suppressed = exists().where(suppressions.c.email_hash == subscribers.c.email_hash)
+    ``lists``, not suppressed, in ``segment`` if given, once per address. ``list_name``
+    is the first of ``lists`` (in the caller's order) that the person is on."""
     rows = conn.execute(
         select(subscribers)
-        .where(subscribers.c.id > after_id, exists().where(active), ~suppressed)
+        .where(subscribers.c.id > after_id, *_receiving(conn, lists, segment))
         .order_by(subscribers.c.id)
         .limit(limit)
     ).all()

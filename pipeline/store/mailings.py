@@ -62,6 +62,8 @@ def _to_mailing(row: Any, item_ids: Iterable[int]) -> Mailing:
         approved_by=row.approved_by,
         composed_by=row.composed_by,
         last_edited_by=row.last_edited_by,
+        segment_where=row.segment_where,
+        segment_name=row.segment_name,
     )
 
 
@@ -153,6 +155,8 @@ def create_mailing(
     period_key: str | None = None,
     send_at: datetime | None = None,
     composed_by: str | None = None,
+    segment_where: str | None = None,
+    segment_name: str | None = None,
 ) -> Mailing | None:
     """Insert a draft (``composed_by`` is also its last editor); None when ``period_key`` is already taken (a concurrent compose)."""
     if len(set(item_ids)) != len(item_ids):
@@ -173,6 +177,8 @@ def create_mailing(
                     send_at=send_at,
                     composed_by=composed_by,
                     last_edited_by=composed_by,
+                    segment_where=segment_where,
+                    segment_name=segment_name,
                     created_at=now,
                     updated_at=now,
                 )

@@ -250,6 +250,11 @@ def _welcome(conn: Connection) -> None:
     )
 
 
+def _segments(conn: Connection) -> None:
+    """Issue 13: a mailing may target a segment of its lists (its name and condition)."""
+    add_missing_columns(conn, "mailings", ("segment_name", "segment_where"))
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -262,6 +267,7 @@ MIGRATIONS: list[Migration] = [
     _totp_once,
     _record,
     _welcome,
+    _segments,
 ]
 
 

@@ -65,6 +65,7 @@ class SendingState:
     resume_at: datetime | None = None
     resume_tries: int = 0
     paused_at: datetime | None = None
+    segment_where: str | None = None  # the condition that narrows ``lists``
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def mailing_state(store: Store, mailing_id: int) -> SendingState | None:
         resume_at=row.resume_at,
         resume_tries=row.resume_tries or 0,
         paused_at=row.paused_at,
+        segment_where=row.segment_where,
     )
 
 

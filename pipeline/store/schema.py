@@ -174,6 +174,11 @@ mailings = Table(
     # wait doubles each time) and is reset by the first delivery that goes through.
     Column("resume_at", UtcDateTime),
     Column("resume_tries", Integer, nullable=False, default=0, server_default="0"),
+    # A segment narrows the lists to some of their people: the condition as written when
+    # the mailing was composed (``pipeline.segments``), so a later change of config.toml
+    # does not change who an approved mailing reaches; the name it came from, if any.
+    Column("segment_name", String(64)),
+    Column("segment_where", Text),
 )
 
 mailing_items = Table(

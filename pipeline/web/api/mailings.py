@@ -102,11 +102,14 @@ def list_mailings() -> Response:
     returns=ONE,
     description="From the items not yet mailed, as `rundbrief compose` does. Answers 409 "
     "`nothing_to_compose` (with the reason) when there are no new items or the period "
-    "has its newsletter already.",
+    "has its newsletter already. `segment` (a name of `[segments]`) or `where` (a "
+    "condition, docs/press.md) narrows the lists.",
+    body=obj(segment=STRING, where=STRING),
 )
 def compose_newsletter() -> tuple[Response, int]:
+    data = c.body()
     workflow = c.flow()
-    mailing = workflow.compose_newsletter(by=actor())
+    mailing = workflow.compose_newsletter(by=actor(), **_segment(data))
     if mailing is None:
         raise ApiError(409, "nothing_to_compose", workflow.plan_newsletter().reason)
     return _one(mailing.id, status=201)
@@ -129,6 +132,8 @@ def compose_newsletter() -> tuple[Response, int]:
         author=STRING,
         language=STRING,
         embargo=DATETIME,
+        segment=STRING,
+        where=STRING,
     ),
     status=201,
     returns=ONE,
@@ -136,17 +141,20 @@ def compose_newsletter() -> tuple[Response, int]:
     "the website) or `title` and `text` (Markdown) written here, with an optional `link` "
     "to it on the web and a photo (`image_url` over https, `image_alt` required with it, "
     "`image_credit`). A written release is not offered to newsletters. `embargo`: not "
-    "before this time. 422 `invalid` names the `field` at fault.",
+    "before this time. `segment` (a name of `[segments]`) or `where` (a condition such "
+    'as `region = "Bayern"`, docs/press.md) sends it only to those people of the press '
+    "lists. 422 `invalid` names the `field` at fault.",
 )
 def compose_press() -> tuple[Response, int]:
     data = c.body()
     embargo = c.instant(data, "embargo")
+    segment = _segment(data)
     item_id = c.integer(data, "item_id")
     written = [k for k in _WRITTEN if k in data]
     if item_id is not None:
         if written:
             raise invalid(f"give item_id or a text, not both ({written[0]})", written[0])
-        mailing = c.flow().compose_press(item_id, by=actor(), embargo=embargo)
+        mailing = c.flow().compose_press(item_id, by=actor(), embargo=embargo, **segment)
         return _one(mailing.id, status=201)
     if "title" not in data and "text" not in data:
         raise invalid("give item_id, or title and text", "item_id")
@@ -161,8 +169,13 @@ def compose_press() -> tuple[Response, int]:
         author=fields["author"],
         language=fields["language"],
     )
-    mailing = c.flow().compose_press_text(release, by=actor(), embargo=embargo)
+    mailing = c.flow().compose_press_text(release, by=actor(), embargo=embargo, **segment)
     return _one(mailing.id, status=201)
+
+
+def _segment(data: dict[str, Any]) -> dict[str, str | None]:
+    """``segment`` and ``where`` of a compose body (the workflow checks them)."""
+    return {"segment": c.text(data, "segment"), "where": c.text(data, "where")}
 
 
 _WRITTEN = (

@@ -186,6 +186,8 @@ SCHEMAS: dict[str, Schema] = {
         composed_by={"type": ["string", "null"]},
         last_edited_by={"type": ["string", "null"]},
         paused_reason={"type": ["string", "null"]},
+        segment_name={"type": ["string", "null"]},
+        segment_where={"type": ["string", "null"]},
     ),
     "Item": obj(
         ("id", "title"),

@@ -1,0 +1,87 @@
+"""The API composes to a segment (``segment`` or ``where``) and says whom it reaches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from pipeline.audience.csv_import import import_file
+from pipeline.clock import FakeClock
+from pipeline.config import Settings
+from pipeline.store import Store
+from tests.api.conftest import Call
+from tests.mailings.test_segment_send import BAYERN, PRESS
+from tests.support.settings import make_settings
+from tests.support.web import make_app, set_editor_env
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, segments={"bayern": BAYERN})
+
+
+@pytest.fixture
+def app(
+    settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Flask:
+    set_editor_env(monkeypatch, settings)
+    monkeypatch.setenv("RUNDBRIEF_SECRET", "test-secret-for-signing-links-0123456789")
+    path = tmp_path / "press.csv"
+    path.write_text(PRESS, encoding="utf-8")
+    assert import_file(settings, store, path, clock=clock, list_name="press").created == 5
+    return make_app(settings, store, clock)
+
+
+def test_press_to_a_named_segment_and_to_a_condition(call: Call, press_item: int) -> None:
+    made = call("POST", "/mailings/press", json={"item_id": press_item, "segment": "bayern"})
+    assert made.status_code == 201, made.get_json()
+    data = made.get_json()["data"]
+    assert (data["segment_name"], data["segment_where"]) == ("bayern", BAYERN)
+    shown = call("GET", f"/mailings/{data['id']}").get_json()["overview"]
+    assert shown["recipients"] == 2
+    call("POST", f"/mailings/{data['id']}/cancel")
+
+    written = call(
+        "POST",
+        "/mailings/press",
+        json={
+            "title": "Bürgermeisterinnen fordern Investitionsprogramm",
+            "text": "Die Kommunen brauchen Planungssicherheit.",
+            "where": 'outlet = "Landesfunk"',
+        },
+    )
+    assert written.status_code == 201, written.get_json()
+    again = call("GET", f"/mailings/{written.get_json()['data']['id']}").get_json()
+    assert again["data"]["segment_where"] == 'outlet = "Landesfunk"'
+    assert again["overview"]["recipients"] == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        ({"segment": "berlin"}, "segment", "unknown segment 'berlin'"),
+        ({"where": 'region = "Bayern" or'}, "where", "column 21: expected a field name"),
+        ({"where": "'; DROP TABLE subscribers; --"}, "where", "column 1: the string is not closed"),
+        ({"where": 7}, "where", "where must be a string"),
+    ],
+)
+def test_a_bad_segment_is_422_naming_the_field(
+    call: Call, press_item: int, body: dict[str, object], field: str, says: str
+) -> None:
+    answer = call("POST", "/mailings/press", json={"item_id": press_item, **body})
+    assert answer.status_code == 422
+    error = answer.get_json()["error"]
+    assert error["field"] == field and says in error["message"]
+    assert call("GET", "/mailings").get_json()["data"] == []
+
+
+def test_a_newsletter_to_a_segment(call: Call, news_items: list[int]) -> None:
+    made = call("POST", "/mailings/newsletter", json={"where": 'language = "de"'})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["data"]["segment_where"] == 'language = "de"'
