@@ -161,6 +161,12 @@ class Mailing:
     # actor e-mail addresses: who composed it, who changed it last (the four-eyes rule)
     composed_by: str | None = None
     last_edited_by: str | None = None
+    # press: the Sperrfrist (when it may be published), separate from the send time
+    embargo_at: datetime | None = None
+
+    def under_embargo(self, now: datetime) -> bool:
+        """Whether an embargo is set and has not passed yet."""
+        return self.embargo_at is not None and self.embargo_at > now
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def _to_mailing(row: Any, item_ids: Iterable[int]) -> Mailing:
         approved_by=row.approved_by,
         composed_by=row.composed_by,
         last_edited_by=row.last_edited_by,
+        embargo_at=row.embargo_at,
     )
 
 
@@ -152,6 +153,7 @@ def create_mailing(
     preheader: str = "",
     period_key: str | None = None,
     send_at: datetime | None = None,
+    embargo_at: datetime | None = None,
     composed_by: str | None = None,
 ) -> Mailing | None:
     """Insert a draft (``composed_by`` is also its last editor); None when ``period_key`` is already taken (a concurrent compose)."""
@@ -171,6 +173,7 @@ def create_mailing(
                     lists=list(lists),
                     period_key=period_key,
                     send_at=send_at,
+                    embargo_at=embargo_at,
                     composed_by=composed_by,
                     last_edited_by=composed_by,
                     created_at=now,

@@ -229,6 +229,15 @@ def _totp_once(conn: Connection) -> None:
     add_missing_columns(conn, "accounts", ("totp_last_step",))
 
 
+def _embargo(conn: Connection) -> None:
+    """Issue 13: the Sperrfrist of a press release apart from its send time.
+
+    Until now ``send_at`` was both; an existing mailing keeps it as its send time (it
+    went out, or goes out, then) and has no embargo of its own.
+    """
+    add_missing_columns(conn, "mailings", ("embargo_at",))
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -239,6 +248,7 @@ MIGRATIONS: list[Migration] = [
     _accounts,
     _audit,
     _totp_once,
+    _embargo,
 ]
 
 
