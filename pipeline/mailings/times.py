@@ -53,8 +53,7 @@ def check_times(
             )
         if value <= now:
             raise ComposeError(
-                f"{words} {local(value, tz)} ({zone}) is in the past; it is "
-                f"{local(now, tz)} now",
+                f"{words} {local(value, tz)} ({zone}) is in the past; it is {local(now, tz)} now",
                 field=field,
                 mailing_id=mailing_id,
             )

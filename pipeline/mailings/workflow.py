@@ -300,12 +300,14 @@ class Workflow:
         lifecycle.require_editable(mailing)
         self._check_version(mailing, version)
         changed = frozenset(values) & {"send_at", "embargo_at"}
-        if changed:
+        # Only a change of a time needs the zone (tests step mailings without settings).
+        tz = self.settings.organisation.tz if changed else None
+        if tz is not None:
             check_times(
                 send_at=values.get("send_at", mailing.send_at),
                 embargo_at=values.get("embargo_at", mailing.embargo_at),
                 now=self.clock.now(),
-                tz=self.settings.organisation.tz,
+                tz=tz,
                 kind=mailing.kind,
                 changed=changed,
                 mailing_id=mailing_id,
@@ -324,7 +326,7 @@ class Workflow:
         ):
             self._lost_race(mailing_id, "edited")
         after = self.get(mailing_id)
-        summary, details = describe_edit(mailing, after, self.settings.organisation.tz)
+        summary, details = describe_edit(mailing, after, tz)
         if action == Action.EDIT:
             self._audit(by, Action.EDIT, mailing_id, summary, details)
         return after
