@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from pipeline.errors import ComposeError
+from pipeline.errors import TimesRefused
 from pipeline.models import MailingKind
 
 
@@ -46,30 +46,56 @@ def check_times(
         if value is None or name not in changed:
             continue
         if value.tzinfo is None:
-            raise ComposeError(
+            raise TimesRefused(
                 f"{words} needs a time zone (or use the local time form)",
                 field=field,
+                problem="no_zone",
                 mailing_id=mailing_id,
             )
         if value <= now:
-            raise ComposeError(
+            raise TimesRefused(
                 f"{words} {local(value, tz)} ({zone}) is in the past; it is {local(now, tz)} now",
                 field=field,
+                problem="past",
+                at=value,
+                other=now,
                 mailing_id=mailing_id,
             )
     if embargo_at is None:
         return
     if kind != MailingKind.PRESS:
-        raise ComposeError(
+        raise TimesRefused(
             "only a press release has an embargo (a newsletter has a send time)",
             field="embargo",
+            problem="newsletter",
+            at=embargo_at,
             mailing_id=mailing_id,
         )
     if send_at is not None and embargo_at < send_at:
-        raise ComposeError(
+        raise TimesRefused(
             f"the embargo {local(embargo_at, tz)} is before the send time "
             f"{local(send_at, tz)} ({zone}): journalists would get the release after "
             f"they may publish it; set the embargo later or the send time earlier",
             field="embargo",
+            problem="before_send",
+            at=embargo_at,
+            other=send_at,
+            mailing_id=mailing_id,
+        )
+
+
+def check_not_passed(
+    embargo_at: datetime | None, *, now: datetime, tz: tzinfo, mailing_id: int
+) -> None:
+    """``TimesRefused`` at approval when the embargo ran out: the subject would announce
+    a Sperrfrist that is over."""
+    if embargo_at is not None and embargo_at <= now:
+        raise TimesRefused(
+            f"mailing {mailing_id}: its embargo {local(embargo_at, tz)} has passed; set a "
+            f"new one or remove it, then approve",
+            field="embargo",
+            problem="passed",
+            at=embargo_at,
+            other=now,
             mailing_id=mailing_id,
         )

@@ -431,14 +431,12 @@ class Workflow:
             raise ComposeError(
                 f"mailing {mailing_id} has no items; add some or cancel it", mailing_id=mailing_id
             )
-        if mailing.embargo_at is not None and mailing.embargo_at <= self.clock.now():
-            # The subject would announce a Sperrfrist that is over: a pointless release.
-            raise ComposeError(
-                f"mailing {mailing_id}: its embargo {self.local(mailing.embargo_at)} has "
-                f"passed; set a new one or remove it, then approve",
-                mailing_id=mailing_id,
-                field="embargo",
-            )
+        times.check_not_passed(
+            mailing.embargo_at,
+            now=self.clock.now(),
+            tz=self.settings.organisation.tz,
+            mailing_id=mailing_id,
+        )
         assert self.policy is not None
         refusal = self.policy(mailing, by)
         if refusal:
