@@ -7,6 +7,7 @@
      ├── FeedError            one feed could not be fetched or parsed (carries the feed)
      ├── WorkflowError        an operation on a mailing is not possible now
      │    ├── ComposeError     a draft cannot be made or edited (unknown item, empty subject)
+     │    │    └── TimesRefused  a send time or embargo against the rule (past, out of order)
      │    ├── TransitionError  the mailing's state does not allow this step (409 on the web)
      │    ├── NotDueError      sent before its send time (names the time in local time)
      │    └── ApprovalRefused  the approval policy says no
@@ -27,6 +28,8 @@ Third-party exceptions are translated into these at one boundary per stage and c
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class RundbriefError(Exception):
@@ -83,6 +86,30 @@ class ComposeError(WorkflowError):
     def __init__(self, message: str, *, mailing_id: int | None = None, field: str = "") -> None:
         super().__init__(message, mailing_id=mailing_id)
         self.field = field
+
+
+class TimesRefused(ComposeError):
+    """A send time or embargo that does not fit the rule (``mailings.times``).
+
+    ``problem``: ``no_zone``, ``past``, ``before_send`` (embargo before the send time),
+    ``passed`` (the embargo ran out before approval) or ``newsletter`` (no embargo there);
+    ``at`` the time at fault and ``other`` the one it clashes with, so an adapter can say
+    it in its own language and format."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str,
+        problem: str,
+        at: datetime | None = None,
+        other: datetime | None = None,
+        mailing_id: int | None = None,
+    ) -> None:
+        super().__init__(message, mailing_id=mailing_id, field=field)
+        self.problem = problem
+        self.at = at
+        self.other = other
 
 
 class TransitionError(WorkflowError):

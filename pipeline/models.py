@@ -165,6 +165,12 @@ class Mailing:
     # written, and the name in [segments] it came from (None: written for this mailing)
     segment_where: str | None = None
     segment_name: str | None = None
+    # press: the Sperrfrist (when it may be published), separate from the send time
+    embargo_at: datetime | None = None
+
+    def under_embargo(self, now: datetime) -> bool:
+        """Whether an embargo is set and has not passed yet."""
+        return self.embargo_at is not None and self.embargo_at > now
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pipeline.cli.context import actor, app_context
 from pipeline.cli.mailings import (
     JSON,
     local_time,
+    parse_send_at,
     parse_when,
     read_text_file,
     segment_line,
@@ -106,10 +107,16 @@ def compose_press_cmd(
     image_url: str = typer.Option("", "--image-url", help="A photo (https)."),
     image_alt: str = typer.Option("", "--image-alt", help="What the photo shows."),
     image_credit: str = typer.Option("", "--image-credit", help="The photo's credit."),
+    send_at: str = typer.Option(
+        None,
+        "--send-at",
+        help="When it goes out: 2026-06-25T08:00 (local time), or 'now' (on approval).",
+    ),
     embargo: str = typer.Option(
         None,
         "--embargo",
-        help="Not before this time: 2026-06-25T10:00 (local time) or with an offset.",
+        help="The Sperrfrist: may be published from 2026-06-25T10:00 on (local time), "
+        "never before the send time.",
     ),
     segment: str = SEGMENT,
     where: str = WHERE,
@@ -121,19 +128,23 @@ def compose_press_cmd(
     newsletters do not pick up. --segment NAME (from [segments]) or --where CONDITION
     sends it only to those people of the press lists; the draft says how many they are.
 
-    Example: rundbrief compose press 42 --embargo 2026-06-25T10:00 --segment bayern
+    A release goes out at --send-at (default: as soon as it is approved); with
+    --embargo, journalists get it then with the Sperrfrist in subject and text.
+
+    Example: rundbrief compose press 42 --send-at 2026-06-25T08:00 --embargo 2026-06-25T10:00 --segment bayern
     """
     from pipeline.errors import ComposeError
     from pipeline.mailings import WrittenRelease
 
     state = app_context(ctx)
     when = parse_when(embargo, state) if embargo else None
+    send = parse_send_at(send_at, state) if send_at else None
     written = title is not None or text_file is not None
     if (item_id is None) == (not written):
         raise ComposeError("give an item id, or --title and --text-file (not both)")
     if item_id is not None:
         mailing = workflow(state).compose_press(
-            item_id, embargo=when, by=actor(state), segment=segment, where=where
+            item_id, send_at=send, embargo=when, by=actor(state), segment=segment, where=where
         )
     else:
         if not title or text_file is None:
@@ -148,7 +159,7 @@ def compose_press_cmd(
             image_credit=image_credit,
         )
         mailing = workflow(state).compose_press_text(
-            release, embargo=when, by=actor(state), segment=segment, where=where
+            release, send_at=send, embargo=when, by=actor(state), segment=segment, where=where
         )
     if as_json:
         emit_json(
@@ -163,8 +174,13 @@ def compose_press_cmd(
         )
         return
     line = f"Draft press release [bold]{mailing.id}[/bold]: “{mailing.subject}”"
-    if mailing.send_at:
-        line += f", embargo {local_time(mailing.send_at, state)}"
+    line += (
+        f", sent at {local_time(mailing.send_at, state)}"
+        if mailing.send_at
+        else ", sent when approved"
+    )
+    if mailing.embargo_at:
+        line += f", embargo (Sperrfrist) {local_time(mailing.embargo_at, state)}"
     console.print(line + ".")
     print_audience(workflow(state), mailing)
 

@@ -56,18 +56,26 @@ def workflow(state: AppContext) -> Workflow:
     return Workflow(state.settings, state.store, state.clock)
 
 
-def parse_when(value: str, state: AppContext) -> datetime:
+def parse_when(value: str, state: AppContext, *, option: str = "--embargo") -> datetime:
     """ISO date and time; without an offset it is the organisation's local time."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
     except ValueError:
         raise ComposeError(
-            f"--embargo {value!r}: expected a date and time such as 2026-06-25T10:00 "
-            f"or 2026-06-25T10:00+02:00"
+            f"{option} {value!r}: expected a date and time such as 2026-06-25T10:00 "
+            f"or 2026-06-25T10:00+02:00",
+            field=option.removeprefix("--").replace("-", "_"),
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=state.settings.organisation.tz)
     return parsed
+
+
+def parse_send_at(value: str, state: AppContext) -> datetime | None:
+    """``--send-at``: a time as ``parse_when`` reads it, or ``now`` (None: on approval)."""
+    if value.strip().lower() == "now":
+        return None
+    return parse_when(value, state, option="--send-at")
 
 
 def local_time(value: datetime | None, state: AppContext) -> str:
@@ -76,8 +84,10 @@ def local_time(value: datetime | None, state: AppContext) -> str:
     return value.astimezone(state.settings.organisation.tz).strftime("%Y-%m-%d %H:%M")
 
 
-def mailing_json(mailing: Mailing) -> dict[str, Any]:
-    return {
+def mailing_json(mailing: Mailing, state: AppContext) -> dict[str, Any]:
+    """A mailing for ``--json``; its times carry the organisation's offset
+    (``2026-06-25T10:00:00+02:00``), the same instants people read in the summaries."""
+    data = {
         "id": mailing.id,
         "kind": str(mailing.kind),
         "status": str(mailing.status),
@@ -89,6 +99,7 @@ def mailing_json(mailing: Mailing) -> dict[str, Any]:
         "items": list(mailing.item_ids),
         "period_key": mailing.period_key,
         "send_at": mailing.send_at,
+        "embargo": mailing.embargo_at,
         "created_at": mailing.created_at,
         "updated_at": mailing.updated_at,
         "approved_at": mailing.approved_at,
@@ -99,6 +110,8 @@ def mailing_json(mailing: Mailing) -> dict[str, Any]:
         "segment": mailing.segment_name,
         "where": mailing.segment_where,
     }
+    tz = state.settings.organisation.tz
+    return {k: v.astimezone(tz) if isinstance(v, datetime) else v for k, v in data.items()}
 
 
 def segment_line(mailing: Mailing) -> str:
@@ -139,14 +152,14 @@ def mailings_cmd(
         raise ComposeError(f"--kind {kind!r}: expected newsletter or press")
     found = workflow(state).list_mailings(status=status, kind=kind)
     if as_json:
-        emit_json({"mailings": [mailing_json(m) for m in found]})
+        emit_json({"mailings": [mailing_json(m, state) for m in found]})
         return
     if not found:
         console.print("No mailings yet. Make one: rundbrief compose newsletter")
         return
 
     table = Table(title="Mailings", title_justify="left")
-    for column in ("id", "kind", "status", "items", "subject", "send at", "created"):
+    for column in ("id", "kind", "status", "items", "subject", "send at", "embargo", "created"):
         table.add_column(column, justify="right" if column in ("id", "items") else "left")
     for m in found:
         table.add_row(
@@ -156,6 +169,7 @@ def mailings_cmd(
             str(len(m.item_ids)),
             m.subject,
             local_time(m.send_at, state),
+            local_time(m.embargo_at, state),
             local_time(m.created_at, state),
         )
     console.print(table)
@@ -179,7 +193,7 @@ def show_cmd(
     view = workflow(state).overview(mailing_id)
     mailing = view.mailing
     if as_json:
-        data = mailing_json(mailing)
+        data = mailing_json(mailing, state)
         data["items"] = [
             {
                 "id": iid,
@@ -208,6 +222,8 @@ def show_cmd(
     console.print(segment_line(mailing), markup=False)
     if mailing.send_at:
         console.print(f"Send at:   {local_time(mailing.send_at, state)}")
+    if mailing.embargo_at:
+        console.print(f"Embargo:   {local_time(mailing.embargo_at, state)} (Sperrfrist)")
     if mailing.composed_by or mailing.last_edited_by:
         console.print(
             f"Composed:  by {mailing.composed_by or '?'}, last edited by "
@@ -305,11 +321,16 @@ def edit_cmd(
     drop: list[int] = typer.Option(None, "--drop", help="Remove this item; repeatable."),
     move: int = typer.Option(None, "--move", help="Move this item (with --to)."),
     to: int = typer.Option(None, "--to", help="The position to move it to (1 is first)."),
-    embargo: str = typer.Option(None, "--embargo", help="Not before this time (local)."),
+    send_at: str = typer.Option(
+        None, "--send-at", help="Send at this time (local), or 'now': when approved."
+    ),
+    embargo: str = typer.Option(
+        None, "--embargo", help="Press: may be published from this time on (local)."
+    ),
     no_embargo: bool = typer.Option(False, "--no-embargo", help="Remove the embargo."),
     as_json: bool = JSON,
 ) -> None:
-    """Change a draft: subject, intro (Markdown), preheader, items, embargo.
+    """Change a draft: subject, intro (Markdown), preheader, items, send time, embargo.
 
     Editing an approved (or scheduled) mailing returns it to draft: it needs a new
     approval, because what is approved is exactly what is sent.
@@ -333,10 +354,12 @@ def edit_cmd(
         changes["preheader"] = preheader
     if intro_file is not None:
         changes["intro_md"] = _read_intro(intro_file)
+    if send_at:
+        changes["send_at"] = parse_send_at(send_at, state)
     if embargo:
-        changes["send_at"] = parse_when(embargo, state)
+        changes["embargo_at"] = parse_when(embargo, state)
     elif no_embargo:
-        changes["send_at"] = None
+        changes["embargo_at"] = None
     ids = reorder(before.item_ids, drop=set(drop or []))
     if move is not None:
         if move not in ids:
@@ -350,9 +373,10 @@ def edit_cmd(
         raise ComposeError("nothing to change: give --subject, --intro-file, --drop, --move …")
     after = flow.edit(mailing_id, by=actor(state), **changes)
     if as_json:
-        emit_json(mailing_json(after))
+        emit_json(mailing_json(after, state))
         return
-    console.print(f"Mailing {after.id} changed ({', '.join(sorted(changes))}).")
+    names = sorted("embargo" if n == "embargo_at" else n for n in changes)
+    console.print(f"Mailing {after.id} changed ({', '.join(names)}).")
     if before.status != after.status:
         console.print(
             f"It was {before.status} and is a draft again: approve it anew "
@@ -403,7 +427,7 @@ def approve_cmd(
     who = actor(state)
     mailing = workflow(state).approve(mailing_id, by=who)
     if as_json:
-        emit_json(mailing_json(mailing))
+        emit_json(mailing_json(mailing, state))
         return
     line = f"Mailing {mailing.id} approved by {who.email}"
     if mailing.status == MailingStatus.SCHEDULED and mailing.send_at:
@@ -425,6 +449,6 @@ def cancel_cmd(
     state = app_context(ctx)
     mailing = workflow(state).cancel(mailing_id, by=actor(state))
     if as_json:
-        emit_json(mailing_json(mailing))
+        emit_json(mailing_json(mailing, state))
         return
     console.print(f"Mailing {mailing.id} cancelled.")

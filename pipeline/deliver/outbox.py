@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import pipeline.store.outbox as db
@@ -200,12 +200,12 @@ def _load_renders(
 
 
 def _check_sendable(
-    state: db.SendingState | None, mailing_id: int, clock: Clock
+    state: db.SendingState | None, mailing_id: int, clock: Clock, tz: tzinfo
 ) -> db.SendingState:
     if state is None:
         raise DeliveryError(f"unknown mailing {mailing_id}")
     if state.status == MailingStatus.SENT:
-        when = state.sent_at.isoformat(timespec="minutes") if state.sent_at else "earlier"
+        when = _local(state.sent_at, tz) if state.sent_at else "earlier"
         raise DeliveryError(
             f"mailing {mailing_id} was already sent ({when}); a sent mailing is never sent again"
         )
@@ -214,12 +214,18 @@ def _check_sendable(
     if state.status == MailingStatus.CANCELLED:
         raise DeliveryError(f"mailing {mailing_id} was cancelled")
     if state.send_at is not None and state.send_at > clock.now():
+        # The send time, not the Sperrfrist: a release under embargo goes out before it.
+        zone = getattr(tz, "key", str(tz))
         raise DeliveryError(
-            f"mailing {mailing_id} is under embargo until {state.send_at.isoformat(timespec='minutes')}"
+            f"mailing {mailing_id} waits for its send time {_local(state.send_at, tz)} ({zone})"
         )
     if not state.lists:
         raise DeliveryError(f"mailing {mailing_id} has no lists to send to")
     return state
+
+
+def _local(when: datetime, tz: tzinfo) -> str:
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def send_mailing(
@@ -253,7 +259,9 @@ def send_mailing(
         require_ready(settings)
     started = time.monotonic()
     stop = stop or (lambda: False)
-    state = _check_sendable(db.mailing_state(store, mailing_id), mailing_id, clock)
+    state = _check_sendable(
+        db.mailing_state(store, mailing_id), mailing_id, clock, settings.organisation.tz
+    )
     if not start and state.status != MailingStatus.SENDING:
         raise DeliveryError(f"mailing {mailing_id} is {state.status}, not sending")
     me = worker or worker_id()
@@ -296,7 +304,7 @@ def send_mailing(
         else:
             current = db.mailing_state(store, mailing_id)
             if current is None or current.status != MailingStatus.SENDING:
-                _check_sendable(current, mailing_id, clock)
+                _check_sendable(current, mailing_id, clock, settings.organisation.tz)
                 raise DeliveryError(f"mailing {mailing_id} is {current and current.status}")
             log.info("joining mailing", extra={"mailing": mailing_id, "worker": me})
         with lease:

@@ -23,6 +23,7 @@ from pipeline.config import Settings
 from pipeline.errors import ComposeError
 from pipeline.mailings.lifecycle import COMMITTED
 from pipeline.mailings.segment import choose_segment
+from pipeline.mailings.times import check_times
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus
 from pipeline.render import SECTION_ORDER, default_preheader
 from pipeline.render import newsletter_subject as render_newsletter_subject
@@ -175,17 +176,19 @@ def compose_press(
     item_id: int,
     *,
     clock: Clock,
+    send_at: datetime | None = None,
     embargo: datetime | None = None,
     composed_by: str | None = None,
     segment: str | None = None,
     where: str | None = None,
 ) -> Mailing:
-    """Make a press draft from one item; ``embargo`` (aware) is its earliest send time;
-    ``segment`` (a name in ``[segments]``) or ``where`` (a condition) narrows the lists."""
+    """Make a press draft from one item: it goes out at ``send_at`` (None: once approved)
+    and may be published from ``embargo`` on (None: at once); see ``times``. ``segment``
+    (a name in ``[segments]``) or ``where`` (a condition) narrows the lists."""
     item = get_item(store, item_id)
     if item is None:
         raise ComposeError(f"item {item_id}: no such item")
-    check_embargo(embargo, clock)
+    check_press_times(settings, send_at, embargo, clock)
     segment_name, segment_where = choose_segment(settings, segment, where)
     taken = press_mailing_in_use(store, item_id)
     if taken is not None:
@@ -201,27 +204,26 @@ def compose_press(
         languages=_languages(settings),
         lists=settings.compose.press_lists,
         preheader=" ".join(item.summary.split())[:150],
-        send_at=embargo,
+        send_at=send_at,
+        embargo_at=embargo,
         clock=clock,
         composed_by=composed_by,
         segment_name=segment_name,
         segment_where=segment_where,
     )
     assert mailing is not None  # no period key: nothing to collide with
-    log.info("composed press mailing=%s item=%s embargo=%s", mailing.id, item_id, embargo)
+    log.info(
+        "composed press mailing=%s item=%s send_at=%s embargo=%s",
+        mailing.id, item_id, send_at, embargo,
+    )  # fmt: skip
     return mailing
 
 
-def check_embargo(embargo: datetime | None, clock: Clock) -> None:
-    """``ComposeError`` for an embargo without a time zone or not in the future."""
-    if embargo is None:
-        return
-    if embargo.tzinfo is None:
-        raise ComposeError(
-            "the embargo needs a time zone (or use the local time form)", field="embargo"
-        )
-    if embargo <= clock.now():
-        raise ComposeError(f"the embargo {embargo.isoformat()} is in the past", field="embargo")
+def check_press_times(
+    settings: Settings, send_at: datetime | None, embargo: datetime | None, clock: Clock
+) -> None:
+    """``ComposeError`` unless a new press release's send time and embargo fit (``times``)."""
+    check_times(send_at=send_at, embargo_at=embargo, now=clock.now(), tz=settings.organisation.tz)
 
 
 def press_mailing_in_use(store: Store, item_id: int) -> Mailing | None:

@@ -3,7 +3,7 @@
     Workflow(settings, store, clock, policy=…)   (policy default: FourEyes(settings))
       compose ─ compose_newsletter · compose_press · compose_press_text (written here)
       edit    ─ edit · add_item · restore_item · drop_item · move_item · reorder
-                · set_send_at · clear_send_at · rerender
+                · set_send_at · clear_send_at · set_embargo · rerender
       decide  ─ approve (asks the ApprovalPolicy) · schedule · cancel
       send    ─ send_now · pause · resume · send_test_copy (to test_recipients)
       look    ─ get · find · list_mailings · renders · overview · preview
@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from pipeline import audit
@@ -43,12 +43,13 @@ from pipeline.deliver import (
     send_test,
 )
 from pipeline.errors import ApprovalRefused, ComposeError, NotDueError, TransitionError
-from pipeline.mailings import compose, items, lifecycle, record, test_recipients, written
+from pipeline.mailings import compose, items, lifecycle, record, test_recipients, times, written
 from pipeline.mailings.overview import MailingOverview, overview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes
 from pipeline.mailings.preview import Preview, build_preview
 from pipeline.mailings.renders import load_items, render_draft, renders_of
 from pipeline.mailings.segment import choose_segment
+from pipeline.mailings.times import check_times
 from pipeline.mailings.written import WrittenRelease
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
 from pipeline.render import mailing_languages
@@ -158,17 +159,21 @@ class Workflow:
         item_id: int,
         *,
         by: Actor,
+        send_at: datetime | None = None,
         embargo: datetime | None = None,
         segment: str | None = None,
         where: str | None = None,
     ) -> Mailing:
-        """A press release draft from an item; ``segment`` or ``where`` narrows its lists."""
+        """A press release draft from an item: it goes out at ``send_at`` (None: once
+        approved) and may be published from ``embargo`` on (None: at once); ``segment``
+        or ``where`` narrows its lists."""
         require(by, Action.COMPOSE)
         mailing = compose.compose_press(
             self.settings,
             self.store,
             item_id,
             clock=self.clock,
+            send_at=send_at,
             embargo=embargo,
             composed_by=by.email,
             segment=segment,
@@ -178,11 +183,12 @@ class Workflow:
             by,
             Action.COMPOSE,
             mailing.id,
-            f"composed press release {mailing.id} from item {item_id}: {mailing.subject}",
+            f"composed press release {mailing.id} from item {item_id}: {mailing.subject}"
+            + self._times_words(mailing),
             {
                 "kind": str(mailing.kind),
                 "items": [item_id],
-                "embargo": embargo,
+                **self._times_details(mailing),
                 **_segment(mailing),
             },
         )
@@ -193,6 +199,7 @@ class Workflow:
         release: WrittenRelease,
         *,
         by: Actor,
+        send_at: datetime | None = None,
         embargo: datetime | None = None,
         segment: str | None = None,
         where: str | None = None,
@@ -200,8 +207,9 @@ class Workflow:
         """A press release draft from a text written here (``written``): it becomes an
         item of its own (no feed, not for newsletters), then a draft as from any item."""
         require(by, Action.COMPOSE)
-        compose.check_embargo(embargo, self.clock)  # before the item exists
-        choose_segment(self.settings, segment, where)  # likewise
+        # before the item exists, so a refused time or segment leaves nothing behind
+        compose.check_press_times(self.settings, send_at, embargo, self.clock)
+        choose_segment(self.settings, segment, where)
         item_id = store_items.create_item(
             self.store, written.item_row(release, self.settings, self.clock.now())
         )
@@ -210,6 +218,7 @@ class Workflow:
             self.store,
             item_id,
             clock=self.clock,
+            send_at=send_at,
             embargo=embargo,
             composed_by=by.email,
             segment=segment,
@@ -219,16 +228,29 @@ class Workflow:
             by,
             Action.COMPOSE,
             mailing.id,
-            f"composed press release {mailing.id} from a written text: {mailing.subject}",
+            f"composed press release {mailing.id} from a written text: {mailing.subject}"
+            + self._times_words(mailing),
             {
                 "kind": str(mailing.kind),
                 "items": [item_id],
-                "embargo": embargo,
+                **self._times_details(mailing),
                 "written": True,
                 **_segment(mailing),
             },
         )
         return mailing
+
+    def _times_words(self, mailing: Mailing) -> str:
+        words = []
+        if mailing.send_at is not None:
+            words.append(f"send time {self.local(mailing.send_at)}")
+        if mailing.embargo_at is not None:
+            words.append(f"embargo {self.local(mailing.embargo_at)}")
+        return f" ({', '.join(words)})" if words else ""
+
+    @staticmethod
+    def _times_details(mailing: Mailing) -> dict[str, Any]:
+        return {"send_at": mailing.send_at, "embargo": mailing.embargo_at}
 
     # --- editing -------------------------------------------------------------------
 
@@ -242,6 +264,7 @@ class Workflow:
         preheader: str | None = None,
         item_ids: Sequence[int] | None = None,
         send_at: datetime | None = _UNSET,
+        embargo_at: datetime | None = _UNSET,
         lists: Sequence[str] | None = None,
         version: datetime | None = None,
     ) -> Mailing:
@@ -259,6 +282,7 @@ class Workflow:
             preheader=preheader,
             item_ids=item_ids,
             send_at=send_at,
+            embargo_at=embargo_at,
             lists=lists,
             version=version,
         )
@@ -273,6 +297,7 @@ class Workflow:
         preheader: str | None = None,
         item_ids: Sequence[int] | None = None,
         send_at: datetime | None = _UNSET,
+        embargo_at: datetime | None = _UNSET,
         lists: Sequence[str] | None = None,
         version: datetime | None = None,
         action: Action = Action.EDIT,
@@ -292,9 +317,9 @@ class Workflow:
         if preheader is not None:
             values["preheader"] = preheader.strip()
         if send_at is not _UNSET:
-            if send_at is not None and send_at.tzinfo is None:
-                raise ComposeError("the send time needs a time zone", mailing_id=mailing_id)
             values["send_at"] = send_at
+        if embargo_at is not _UNSET:
+            values["embargo_at"] = embargo_at
         if lists is not None:
             values["lists"] = list(lists)
         if item_ids is not None:
@@ -311,6 +336,19 @@ class Workflow:
         mailing = self.get(mailing_id)
         lifecycle.require_editable(mailing)
         self._check_version(mailing, version)
+        changed = frozenset(values) & {"send_at", "embargo_at"}
+        # Only a change of a time needs the zone (tests step mailings without settings).
+        tz = self.settings.organisation.tz if changed else None
+        if tz is not None:
+            check_times(
+                send_at=values.get("send_at", mailing.send_at),
+                embargo_at=values.get("embargo_at", mailing.embargo_at),
+                now=self.clock.now(),
+                tz=tz,
+                kind=mailing.kind,
+                changed=changed,
+                mailing_id=mailing_id,
+            )
         if editor:
             values["last_edited_by"] = by.email
         if mailing.status != S.DRAFT:
@@ -325,7 +363,7 @@ class Workflow:
         ):
             self._lost_race(mailing_id, "edited")
         after = self.get(mailing_id)
-        summary, details = describe_edit(mailing, after)
+        summary, details = describe_edit(mailing, after, tz)
         if action == Action.EDIT:
             self._audit(by, Action.EDIT, mailing_id, summary, details)
         return after
@@ -383,6 +421,11 @@ class Workflow:
     def clear_send_at(self, mailing_id: int, *, by: Actor) -> Mailing:
         return self.set_send_at(mailing_id, None, by=by)
 
+    def set_embargo(self, mailing_id: int, when: datetime | None, *, by: Actor) -> Mailing:
+        """Set (or with None lift) a press release's embargo; a new approval follows,
+        because subject and text state it."""
+        return self.edit(mailing_id, embargo_at=when, by=by)
+
     def rerender(self, mailing_id: int, *, by: Actor) -> list[RenderedMailing]:
         """Render a draft again (items or templates may have changed). Not audited: it
         changes no content, only brings the stored render up to date."""
@@ -425,6 +468,12 @@ class Workflow:
             raise ComposeError(
                 f"mailing {mailing_id} has no items; add some or cancel it", mailing_id=mailing_id
             )
+        times.check_not_passed(
+            mailing.embargo_at,
+            now=self.clock.now(),
+            tz=self.settings.organisation.tz,
+            mailing_id=mailing_id,
+        )
         assert self.policy is not None
         refusal = self.policy(mailing, by)
         if refusal:
@@ -457,12 +506,16 @@ class Workflow:
         which time was set."""
         require(by, Action.SCHEDULE)
         require(by, Action.APPROVE)
-        if when <= self.clock.now():
-            raise ComposeError(
-                f"mailing {mailing_id}: the send time {self.local(when)} is in the past",
-                mailing_id=mailing_id,
-            )
         before = self.get(mailing_id)
+        check_times(
+            send_at=when,
+            embargo_at=before.embargo_at,
+            now=self.clock.now(),
+            tz=self.settings.organisation.tz,
+            kind=before.kind,
+            changed=frozenset({"send_at"}),
+            mailing_id=mailing_id,
+        )
         assert self.policy is not None
         # Asked before the send time is written, so a refused schedule changes nothing.
         refusal = self.policy(before, by)
@@ -674,7 +727,7 @@ class Workflow:
 
     def local(self, when: datetime) -> str:
         """An instant in the organisation's time zone, as people read it."""
-        return when.astimezone(self.settings.organisation.tz).strftime("%Y-%m-%d %H:%M")
+        return times.local(when, self.settings.organisation.tz)
 
     def _check_version(self, mailing: Mailing, version: datetime | None) -> None:
         if version is not None and version != mailing.updated_at:
@@ -717,15 +770,18 @@ def _label(mailing: Mailing) -> str:
     return f"{kind} {mailing.id} ({mailing.subject})"
 
 
-def describe_edit(before: Mailing, after: Mailing) -> tuple[str, dict[str, Any]]:
+def describe_edit(
+    before: Mailing, after: Mailing, tz: tzinfo | None = None
+) -> tuple[str, dict[str, Any]]:
     """What an edit changed, in words for the audit log and as data (old, new)."""
     changes: dict[str, Any] = {}
     words: list[str] = []
-    for name in ("subject", "preheader", "send_at", "lists"):
+    for name in ("subject", "preheader", "send_at", "embargo_at", "lists"):
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
             changes[name] = {"from": old, "to": new}
-            words.append(f"{name.replace('_', ' ')} {_short(old)} → {_short(new)}")
+            label = "embargo" if name == "embargo_at" else name.replace("_", " ")
+            words.append(f"{label} {_short(old, tz)} → {_short(new, tz)}")
     if before.intro_md != after.intro_md:
         changes["intro_md"] = {"from_chars": len(before.intro_md), "to_chars": len(after.intro_md)}
         words.append("intro text")
@@ -743,13 +799,14 @@ def describe_edit(before: Mailing, after: Mailing) -> tuple[str, dict[str, Any]]
     return summary, changes
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, tz: tzinfo | None = None) -> str:
     if value is None or value == () or value == "":
         return "(none)"
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value)
     if isinstance(value, datetime):
-        return value.isoformat(timespec="minutes")
+        # In the organisation's zone: the audit log is read by people, not in UTC.
+        return times.local(value, tz) if tz is not None else value.isoformat(timespec="minutes")
     text = str(value)
     return repr(text if len(text) <= 60 else text[:57] + "...")
 

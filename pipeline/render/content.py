@@ -18,7 +18,7 @@ from pipeline.config import Settings
 from pipeline.errors import ConfigError, RenderError
 from pipeline.models import Item, Mailing, MailingKind
 from pipeline.render import PREFS_URL, SALUTATION, UNSUB_URL
-from pipeline.render.locale import Strings, clock_time, long_date
+from pipeline.render.locale import Strings, clock_time, long_date, pattern_date, zone_name
 from pipeline.render.sanitize import clean_html, markdown_to_html, safe_url
 from pipeline.render.subject import subject_in
 
@@ -223,11 +223,12 @@ def build_content(
     sections: tuple[Section, ...] = ()
     if mailing.kind == MailingKind.PRESS:
         embargo = ""
-        if mailing.send_at is not None:
+        if mailing.embargo_at is not None:
             embargo = strings.get(
                 "press.embargo",
-                date=long_date(mailing.send_at, language, tz),
-                time=clock_time(mailing.send_at, language, tz),
+                date=long_date(mailing.embargo_at, language, tz),
+                time=clock_time(mailing.embargo_at, language, tz),
+                zone=zone_name(mailing.embargo_at, language, tz),
             )
         item = ordered[0]
         body_html = clean_html(item.content_html) or clean_html(f"<p>{_esc(item.summary)}</p>")
@@ -248,7 +249,7 @@ def build_content(
     return MailContent(
         kind=str(mailing.kind),
         language=language,
-        subject=subject_in(settings, mailing, ordered, language=language, languages=languages),
+        subject=_subject(settings, mailing, ordered, strings, language, languages),
         preheader=mailing.preheader.strip() or default_preheader(ordered),
         organisation=org.name,
         website=safe_url(org.website),
@@ -259,6 +260,30 @@ def build_content(
         sections=sections,
         footer=footer,
         press=press,
+    )
+
+
+def _subject(
+    settings: Settings,
+    mailing: Mailing,
+    items: Sequence[Item],
+    strings: Strings,
+    language: str,
+    languages: Sequence[str],
+) -> str:
+    """The subject; a press release under embargo says so first ("SPERRFRIST 3.12.2026,
+    10:00 Uhr: …"), so a journalist sees it in the inbox before opening the mail."""
+    subject = subject_in(settings, mailing, items, language=language, languages=languages)
+    if mailing.kind != MailingKind.PRESS or mailing.embargo_at is None:
+        return subject
+    tz = settings.organisation.tz
+    when = mailing.embargo_at
+    return strings.get(
+        "press.subject_embargo",
+        date=pattern_date(when, strings.get("press.subject_date"), language, tz),
+        time=clock_time(when, language, tz),
+        zone=zone_name(when, language, tz),
+        subject=subject,
     )
 
 

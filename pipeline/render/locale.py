@@ -106,3 +106,18 @@ def medium_date(value: date | datetime, language: str, tz: tzinfo | None = None)
 def clock_time(value: datetime, language: str, tz: tzinfo) -> str:
     """ "10:00" (de) / "10:00 AM" (en) in the organisation's time zone."""
     return format_time(value.astimezone(tz), format="short", locale=language)
+
+
+def zone_name(value: datetime, language: str, tz: tzinfo) -> str:
+    """The zone's short name at that instant: "MESZ" (de), "CEST" (en), never an offset
+    alone where a name exists (babel has no English abbreviation for Central Europe)."""
+    local = value.astimezone(tz)
+    name = format_time(local, "z", locale=language)
+    if name[:1] in "+-" or name.startswith("GMT"):
+        name = local.strftime("%Z") or name
+    return name
+
+
+def pattern_date(value: datetime, pattern: str, language: str, tz: tzinfo) -> str:
+    """A date in a babel ``pattern`` (``d.M.yyyy``) in the organisation's zone."""
+    return format_date(value.astimezone(tz).date(), format=pattern, locale=language)

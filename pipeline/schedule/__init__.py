@@ -1,5 +1,5 @@
 """Schedule: the daemon (``rundbrief run``) that collects, composes, sends and releases
-embargoed press mailings on its own; an adapter over the workflow layer like the CLI.
+press mailings at their send time on its own; an adapter over the workflow layer like the CLI.
 
 Public API (the modules behind it are internal):
 

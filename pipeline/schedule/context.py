@@ -40,7 +40,7 @@ class JobContext:
     transport_factory: Callable[[], Transport] | None = None
     # In the daemon: run a send as its own job, so a long send never blocks ``sync``.
     dispatch: Dispatch | None = None
-    # In the daemon: put a press trigger back when a job woke before the embargo.
+    # In the daemon: put a press trigger back when a job woke before the send time.
     reschedule: Reschedule | None = None
     active: set[int] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)

@@ -217,13 +217,13 @@ class Daemon:
             DateTrigger(run_date=at),
             args=("press", mailing_id),
             id=f"press:{mailing_id}",
-            name=f"release press mailing {mailing_id} at its embargo",
+            name=f"release press mailing {mailing_id} at its send time",
             replace_existing=True,
             misfire_grace_time=None,
         )
 
     def sync_press_triggers(self) -> None:
-        """Make the press triggers match the store: embargoes added, moved or withdrawn."""
+        """Make the press triggers match the store: send times added, moved or withdrawn."""
         wanted = {
             spec.id: spec
             for spec in press_plan(self.settings, self.store, now=self.ctx.clock.now())

@@ -5,10 +5,10 @@
                  the editors
     send         at its cron time: the period's newsletter if approved (or auto-approved)
     press:<id>   at its send time, to the second: one scheduled mailing (a press release
-                 under embargo, or a newsletter given its own send time)
+                 with a send time of its own, or a newsletter given one)
     bounces      every N minutes when [bounces] source is set
     sync         every minute: catch up what is due (missed compose, a newsletter approved
-                 late, press without an embargo, a scheduled mailing whose time came while
+                 late, press without a send time, a scheduled mailing whose time came while
                  the daemon was down, sends left in ``sending``), report
                  paused or failing mailings
     mail         every minute: send the queued system mail (confirmations, notifications,
@@ -294,7 +294,7 @@ def catch_up(ctx: JobContext) -> JobResult:
             done.append(f"newsletter {mailing.id}")
             _run_send(ctx, mailing.id)
     # 4. Scheduled mailings whose time has come (a missed trigger), and approved press
-    #    mailings (no embargo, or one that has passed).
+    #    mailings (no send time, or one that has passed).
     for state in q.mailings_in(store, (S.APPROVED, S.SCHEDULED)):
         if state.kind != MailingKind.PRESS and state.status != S.SCHEDULED:
             continue

@@ -71,7 +71,7 @@ def job_plan(settings: Settings, store: Store, *, now: datetime) -> list[JobSpec
         ),
         JobSpec(
             "sync",
-            "catch up, resume, re-sync embargoes, notify (every minute)",
+            "catch up, resume, re-sync send times, notify (every minute)",
             IntervalTrigger(seconds=SYNC_SECONDS, timezone=tz),
             SYNC_SECONDS,
             ("sync",),
@@ -102,7 +102,7 @@ def job_plan(settings: Settings, store: Store, *, now: datetime) -> list[JobSpec
 
 
 def press_plan(settings: Settings, store: Store, *, now: datetime) -> list[JobSpec]:
-    """A date trigger per scheduled mailing (press under embargo, or a newsletter with
+    """A date trigger per scheduled mailing (a press release or a newsletter with
     its own send time) whose time lies ahead."""
     out = []
     for state in q.mailings_in(store, (MailingStatus.APPROVED, MailingStatus.SCHEDULED)):

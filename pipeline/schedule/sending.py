@@ -87,7 +87,7 @@ def press_due(ctx: JobContext, mailing_id: int) -> JobResult:
         if ctx.reschedule is not None:
             ctx.reschedule(mailing_id, mailing.send_at)
         return JobResult(
-            job, "waiting", f"embargo until {local_time(ctx, mailing.send_at)}", mailing_id
+            job, "waiting", f"send time {local_time(ctx, mailing.send_at)}", mailing_id
         )
     due = mailing.send_at or mailing.approved_at or now
     return send_when_due(ctx, mailing, due)

@@ -64,6 +64,7 @@ def _to_mailing(row: Any, item_ids: Iterable[int]) -> Mailing:
         last_edited_by=row.last_edited_by,
         segment_where=row.segment_where,
         segment_name=row.segment_name,
+        embargo_at=row.embargo_at,
     )
 
 
@@ -154,6 +155,7 @@ def create_mailing(
     preheader: str = "",
     period_key: str | None = None,
     send_at: datetime | None = None,
+    embargo_at: datetime | None = None,
     composed_by: str | None = None,
     segment_where: str | None = None,
     segment_name: str | None = None,
@@ -175,6 +177,7 @@ def create_mailing(
                     lists=list(lists),
                     period_key=period_key,
                     send_at=send_at,
+                    embargo_at=embargo_at,
                     composed_by=composed_by,
                     last_edited_by=composed_by,
                     segment_where=segment_where,

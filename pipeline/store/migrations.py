@@ -255,6 +255,15 @@ def _segments(conn: Connection) -> None:
     add_missing_columns(conn, "mailings", ("segment_name", "segment_where"))
 
 
+def _embargo(conn: Connection) -> None:
+    """Issue 13: the Sperrfrist of a press release apart from its send time.
+
+    Until now ``send_at`` was both; an existing mailing keeps it as its send time (it
+    went out, or goes out, then) and has no embargo of its own.
+    """
+    add_missing_columns(conn, "mailings", ("embargo_at",))
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -268,6 +277,7 @@ MIGRATIONS: list[Migration] = [
     _record,
     _welcome,
     _segments,
+    _embargo,
 ]
 
 

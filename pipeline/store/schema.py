@@ -148,7 +148,9 @@ mailings = Table(
     Column("lists", JSON, nullable=False, default=list),
     # "newsletter:2026-W48": at most one newsletter per period, enforced here
     Column("period_key", String(64), unique=True),
-    Column("send_at", UtcDateTime),  # embargo (press) or planned send time
+    Column("send_at", UtcDateTime),  # when it goes out (None: when approved or sent)
+    # press: the Sperrfrist, when it may be published; never before send_at
+    Column("embargo_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("approved_at", UtcDateTime),

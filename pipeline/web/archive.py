@@ -37,10 +37,15 @@ def _flow() -> Workflow:
 
 
 def published(mailing: Mailing | None) -> bool:
-    """Whether a mailing may be shown publicly (sent, and past any embargo)."""
+    """Whether a mailing may be shown publicly: it went out, and its embargo (if any)
+    has passed, to the second. Journalists hold a release under embargo before then;
+    the public must not see it earlier than they may publish it."""
     if mailing is None or mailing.status not in OUT:
         return False
-    return mailing.send_at is None or mailing.send_at <= deps().clock.now()
+    now = deps().clock.now()
+    if mailing.under_embargo(now):
+        return False
+    return mailing.send_at is None or mailing.send_at <= now
 
 
 @bp.get("", strict_slashes=False)

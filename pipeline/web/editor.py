@@ -5,7 +5,8 @@
                                                    forms for everything below
     GET  /editor/mailings/<id>/render/<lang>       the stored render (sample recipient),
                                                    served under a no-script policy
-    POST /editor/mailings/<id>/content             subject, preheader, intro (Markdown), embargo
+    POST /editor/mailings/<id>/content             subject, preheader, intro (Markdown), send
+                                                   time, embargo (press: the Sperrfrist)
     POST /editor/mailings/<id>/items               drop and reorder items
     POST /editor/mailings/<id>/rerender            render the draft again
     POST /editor/mailings/<id>/test                a test copy to an editor's address
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -112,6 +113,7 @@ def mailing(mailing_id: int) -> str:
         cancellable=found.status in lifecycle.CANCELLABLE,
         approvable=lifecycle.allowed(found.status, MailingStatus.APPROVED),
         send_at_local=_local_input(found.send_at),
+        embargo_local=_local_input(found.embargo_at),
         audit_entries=audit.entries(deps().store, mailing=found.id),
         record=record.section(found.id, request.args.get("protokoll_ab")),
     )
@@ -143,16 +145,25 @@ def save_content(mailing_id: int) -> Response:
         "intro_md": form.get("intro", "").replace("\r\n", "\n"),
         "preheader": form.get("preheader", "").strip(),
     }
-    if "send_at" in form:
+    for name, key, label in (
+        ("send_at", "send_at", "Der Versandzeitpunkt"),
+        ("embargo", "embargo_at", "Die Sperrfrist"),
+    ):
+        if name not in form:
+            continue
         try:
-            changes["send_at"] = _parse_local(form.get("send_at", ""))
+            when = _parse_local(form.get(name, ""))
         except ValueError:
-            return _back(found, "Die Sperrfrist ist kein gültiges Datum mit Uhrzeit.", "error")
+            return _back(found, f"{label} ist kein gültiges Datum mit Uhrzeit.", "error")
+        # Only a time that changed is checked (and must lie ahead): saving the subject
+        # of a draft whose send time passed meanwhile is not refused for it.
+        if when != getattr(found, key):
+            changes[key] = when
     was = found.status
     try:
         flow().edit(mailing_id, by=auth.acting(), **changes)  # type: ignore[arg-type]
     except RundbriefError as exc:
-        return _back(found, f"Nicht gespeichert: {refusals.reason(exc)}", "error")
+        return _back(found, f"Nicht gespeichert: {refusals.reason(exc, _tz())}", "error")
     _log("edited", mailing_id)
     return _after_edit(mailing_id, was, "Betreff und Einleitung sind gespeichert.")
 
@@ -177,7 +188,7 @@ def save_items(mailing_id: int) -> Response:
     try:
         flow().edit(mailing_id, item_ids=order, by=auth.acting())
     except RundbriefError as exc:
-        return _back(found, f"Nicht gespeichert: {refusals.reason(exc)}", "error")
+        return _back(found, f"Nicht gespeichert: {refusals.reason(exc, _tz())}", "error")
     _log("items changed", mailing_id)
     return _after_edit(mailing_id, was, "Die Beiträge sind gespeichert.")
 
@@ -202,7 +213,9 @@ def send_test(mailing_id: int) -> Response:
         result = flow().send_test_copy(mailing_id, to, by=auth.acting())
     except RundbriefError as exc:
         log.warning("test copy failed", extra={"mailing": mailing_id, "error": str(exc)})
-        return _back(found, f"Die Testkopie wurde nicht versendet: {refusals.reason(exc)}", "error")
+        return _back(
+            found, f"Die Testkopie wurde nicht versendet: {refusals.reason(exc, _tz())}", "error"
+        )
     failed = [r for r in _results(result) if not getattr(r, "ok", True)]
     if failed:
         reason = getattr(failed[0], "error", None) or "unbekannter Fehler"
@@ -219,7 +232,7 @@ def approve(mailing_id: int) -> Response:
     try:
         approved = flow().approve(mailing_id, by=auth.acting())
     except RundbriefError as exc:
-        return _back(found, f"Nicht freigegeben: {refusals.reason(exc)}", "error")
+        return _back(found, f"Nicht freigegeben: {refusals.reason(exc, _tz())}", "error")
     _log("approved", mailing_id)
     if approved.status == MailingStatus.SCHEDULED and approved.send_at is not None:
         when = _local_input(approved.send_at).replace("T", " ")
@@ -235,7 +248,7 @@ def cancel(mailing_id: int) -> Response:
     try:
         flow().cancel(mailing_id, by=auth.acting())
     except RundbriefError as exc:
-        return _back(found, f"Nicht abgesagt: {refusals.reason(exc)}", "error")
+        return _back(found, f"Nicht abgesagt: {refusals.reason(exc, _tz())}", "error")
     _log("cancelled", mailing_id)
     return _back(found, "Das Mailing ist abgesagt.", "success")
 
@@ -375,6 +388,10 @@ def _results(result: object) -> list[object]:
     if isinstance(result, list | tuple):
         return list(result)
     return [] if result is None else [result]
+
+
+def _tz() -> tzinfo:
+    return deps().settings.organisation.tz
 
 
 def _local_input(value: datetime | None) -> str:

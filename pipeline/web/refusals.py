@@ -7,8 +7,10 @@ role and the one needed.
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
+
 from pipeline.access import LEAST_ROLE, Action, Role
-from pipeline.errors import PermissionDenied, RecipientNotAllowed, RundbriefError
+from pipeline.errors import PermissionDenied, RecipientNotAllowed, RundbriefError, TimesRefused
 
 ROLE_NAMES = {Role.EDITOR: "Redaktion", Role.APPROVER: "Freigabe", Role.ADMIN: "Administration"}
 ACTION_NAMES = {
@@ -31,8 +33,11 @@ ACTION_NAMES = {
 }
 
 
-def reason(exc: RundbriefError) -> str:
-    """The refusal as an editor reads it: a role refusal in German, else the message."""
+def reason(exc: RundbriefError, tz: tzinfo | None = None) -> str:
+    """The refusal as an editor reads it: a role refusal or a time against the rule in
+    German (times in ``tz``, the organisation's zone), else the message."""
+    if isinstance(exc, TimesRefused) and tz is not None:
+        return times_reason(exc, tz)
     if isinstance(exc, RecipientNotAllowed):
         return "Testkopien gehen nur an Adressen der Redaktion und an Konten des Vereins."
     if isinstance(exc, PermissionDenied) and exc.action in Action._value2member_map_:
@@ -42,3 +47,26 @@ def reason(exc: RundbriefError) -> str:
         yours = f"Ihre Rolle ({ROLE_NAMES[role]})" if role else "Ihre Rolle"
         return f"{yours} erlaubt das nicht: {ACTION_NAMES[action]} braucht die Rolle {needed}."
     return str(exc)
+
+
+def _when(value: datetime | None, tz: tzinfo) -> str:
+    return value.astimezone(tz).strftime("%d.%m.%Y, %H:%M Uhr") if value else ""
+
+
+def times_reason(exc: TimesRefused, tz: tzinfo) -> str:
+    """A send time or embargo against the rule (``mailings.times``), in German."""
+    label = "Die Sperrfrist" if exc.field == "embargo" else "Der Versandzeitpunkt"
+    at, other = _when(exc.at, tz), _when(exc.other, tz)
+    if exc.problem == "past":
+        return f"{label} {at} liegt in der Vergangenheit (jetzt ist es {other})."
+    if exc.problem == "before_send":
+        return (
+            f"Die Sperrfrist ({at}) liegt vor dem Versand ({other}): Die Redaktionen bekämen "
+            "die Mitteilung erst, wenn sie schon veröffentlicht werden darf. Legen Sie die "
+            "Sperrfrist später oder den Versand früher."
+        )
+    if exc.problem == "passed":
+        return f"Die Sperrfrist ({at}) ist abgelaufen. Setzen Sie eine neue oder entfernen Sie sie."
+    if exc.problem == "newsletter":
+        return "Nur eine Pressemitteilung hat eine Sperrfrist; ein Newsletter hat einen Versandzeitpunkt."
+    return f"{label} braucht eine Zeitzone."

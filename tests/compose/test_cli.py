@@ -142,20 +142,50 @@ def test_press_with_embargo_and_preview_files(rb: Callable[..., Run], tmp_path: 
     mailing = made.json()["mailing"]
     assert made.json()["items"] == 1
     shown = rb("mailing", "show", str(mailing), "--json").json()
-    assert str(shown["send_at"]).startswith("2099-06-25T08:00:00")  # 10:00 in Berlin, summer
+    # in the organisation's zone, not UTC: 10:00 in Berlin, summer
+    assert shown["embargo"] == "2099-06-25T10:00:00+02:00" and shown["send_at"] is None
     out = tmp_path / "vorschau"
     preview = rb("preview", str(mailing), "--out", str(out), "--json")
     assert preview.returncode == 0, preview.stderr
     data = preview.json()
     assert data["sample"] is True and data["language"] == "de"
     html = (out / "preview.html").read_text("utf-8")
-    assert "Sperrfrist: Donnerstag, 25. Juni 2099, 10:00 Uhr" in html
+    assert "Sperrfrist: Donnerstag, 25. Juni 2099, 10:00 Uhr (MESZ)" in html
     assert "Sehr geehrte Frau Dr. Mustermann," in html
     eml = (out / "preview.eml").read_bytes()
     assert b"List-Unsubscribe: <https://rundbrief.junge-buergermeister.example/u/" in eml
     assert (out / "preview.txt").read_text("utf-8").count("Sehr geehrte Frau Dr. Mustermann,") == 1
     human = rb("preview", str(mailing), "--out", str(out))
     assert "preview.eml" in human.stdout and "rundbrief serve" in human.stdout
+
+
+def test_press_with_send_time_and_embargo_in_local_time(rb: Callable[..., Run]) -> None:
+    made = rb(
+        "compose", "press", "2", "--send-at", "2099-06-25 08:00", "--embargo", "2099-06-25T10:00"
+    )
+    assert made.returncode == 0, made.stderr
+    assert "sent at 2099-06-25 08:00" in made.stdout
+    assert "embargo (Sperrfrist) 2099-06-25 10:00" in made.stdout
+    shown = rb("mailing", "show", "1")
+    assert "Send at:   2099-06-25 08:00" in shown.stdout
+    assert "Embargo:   2099-06-25 10:00" in shown.stdout
+    data = rb("mailing", "show", "1", "--json").json()
+    assert (data["send_at"], data["embargo"]) == (
+        "2099-06-25T08:00:00+02:00",
+        "2099-06-25T10:00:00+02:00",
+    )
+    before = rb("edit", "1", "--embargo", "2099-06-25T07:30")
+    assert before.returncode == 1
+    assert before.stderr.startswith("rundbrief: error: the embargo 2099-06-25 07:30 is before")
+    assert "2099-06-25 08:00 (Europe/Berlin)" in before.stderr and "+00:00" not in before.stderr
+    moved = rb("edit", "1", "--send-at", "now", "--embargo", "2099-06-26T09:00")
+    assert moved.returncode == 0, moved.stderr
+    data = rb("mailing", "show", "1", "--json").json()
+    assert (data["send_at"], data["embargo"]) == (None, "2099-06-26T09:00:00+02:00")
+    assert "embargo" in rb("mailings").stdout
+    past = rb("compose", "press", "3", "--send-at", "2020-01-01T10:00")
+    assert past.returncode == 1 and "the send time 2020-01-01 10:00" in past.stderr
+    assert "is in the past" in past.stderr
 
 
 def test_press_written_from_a_text_file(rb: Callable[..., Run], tmp_path: Path) -> None:

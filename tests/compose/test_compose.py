@@ -189,7 +189,7 @@ def test_press_draft_from_one_item_with_embargo(
     assert mailing.kind == MailingKind.PRESS
     assert mailing.item_ids == (item,)
     assert mailing.lists == ("press",)
-    assert mailing.send_at == embargo
+    assert mailing.embargo_at == embargo and mailing.send_at is None
     assert mailing.period_key is None
     assert mailing.subject == "Junge Bürgermeister*innen fordern Fördermittel ohne Antragsflut"
 

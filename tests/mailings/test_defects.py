@@ -131,7 +131,7 @@ def test_send_before_the_send_time_refuses_and_names_it_in_local_time(
         load_settings(config).organisation.tz
     )
     local = later.strftime("%Y-%m-%dT%H:%M")
-    assert run_cli(capsys, config, "edit", str(mailing_id), "--embargo", local).returncode == 0
+    assert run_cli(capsys, config, "edit", str(mailing_id), "--send-at", local).returncode == 0
     approved = run_cli(capsys, config, "approve", str(mailing_id), "--json")
     assert approved.returncode == 0, approved.stderr
 

@@ -53,7 +53,7 @@ def test_a_written_release_is_a_draft_like_any_other(
     mailing = flow.compose_press_text(_release(), by=ANNA, embargo=embargo)
     assert mailing.kind == MailingKind.PRESS
     assert mailing.subject == "Junge Bürgermeister*innen fordern ein Investitionsprogramm"
-    assert mailing.send_at == embargo and mailing.composed_by == ANNA.email
+    assert mailing.embargo_at == embargo and mailing.composed_by == ANNA.email
     (item_id,) = mailing.item_ids
     item = store_items.get_item(store, item_id)
     assert item is not None

@@ -36,8 +36,8 @@ def test_press_release_with_embargo_contact_and_full_text(
     mailing = compose_press(settings, store, item, clock=clock, embargo=embargo)
     rendered = render_mailing(settings, store, mailing.id, clock=clock)[0]
     html, text = rendered.html, rendered.text
-    assert "Sperrfrist: Dienstag, 23. Juni 2026, 10:00 Uhr" in html
-    assert "*** Sperrfrist: Dienstag, 23. Juni 2026, 10:00 Uhr ***" in text
+    assert "Sperrfrist: Dienstag, 23. Juni 2026, 10:00 Uhr (MESZ)" in html
+    assert "*** Sperrfrist: Dienstag, 23. Juni 2026, 10:00 Uhr (MESZ) ***" in text
     assert "Pressemitteilung" in html
     assert f"{SALUTATION}," in html
     assert "<h1" in html and "Netzwerktreffen der jungen Bürgermeister*innen in Berlin" in html

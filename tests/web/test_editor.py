@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -615,13 +616,52 @@ def test_embargo_is_read_in_the_organisations_time_zone(
     editor: FlaskClient, store: Store, clock: FakeClock
 ) -> None:
     press = seed_mailing(store, clock, items=1, kind="press", lists=["press"])
-    _post(editor, press.id, "content", subject=press.subject, intro="", send_at="2026-06-20T09:30")
+    _post(editor, press.id, "content", subject=press.subject, intro="", embargo="2026-06-20T09:30")
     stored = store_mailings.get_mailing(store, press.id)
-    assert stored.send_at is not None
-    assert stored.send_at.isoformat() == "2026-06-20T07:30:00+00:00"  # CEST is UTC+2
+    assert stored.embargo_at is not None and stored.send_at is None
+    assert stored.embargo_at.isoformat() == "2026-06-20T07:30:00+00:00"  # CEST is UTC+2
     page = editor.get(f"/editor/mailings/{press.id}").get_data(as_text=True)
     assert "Sperrfrist" in page and 'value="2026-06-20T09:30"' in page
-    _post(editor, press.id, "content", subject=press.subject, intro="", send_at="morgen früh")
-    assert store_mailings.get_mailing(store, press.id).send_at == stored.send_at
-    _post(editor, press.id, "content", subject=press.subject, intro="", send_at="")
-    assert store_mailings.get_mailing(store, press.id).send_at is None
+    assert "20.06.2026, 09:30" in page and "sobald freigegeben" in page
+    _post(editor, press.id, "content", subject=press.subject, intro="", embargo="morgen früh")
+    assert store_mailings.get_mailing(store, press.id).embargo_at == stored.embargo_at
+    _post(editor, press.id, "content", subject=press.subject, intro="", embargo="")
+    assert store_mailings.get_mailing(store, press.id).embargo_at is None
+
+
+def test_send_time_and_embargo_against_the_rule_are_refused_in_german(
+    editor: FlaskClient, store: Store, clock: FakeClock
+) -> None:
+    press = seed_mailing(store, clock, items=1, kind="press", lists=["press"])
+    # the fixture clock: 19 June 2026, 10:00 in Berlin
+    past = _post(
+        editor, press.id, "content", subject=press.subject, intro="", embargo="2026-06-19T09:00"
+    )
+    page = editor.get(past.headers["Location"]).get_data(as_text=True)
+    assert "Die Sperrfrist 19.06.2026, 09:00 Uhr liegt in der Vergangenheit" in page
+    assert store_mailings.get_mailing(store, press.id).embargo_at is None
+    before = _post(
+        editor,
+        press.id,
+        "content",
+        subject=press.subject,
+        intro="",
+        send_at="2026-06-20T12:00",
+        embargo="2026-06-20T10:00",
+    )
+    page = editor.get(before.headers["Location"]).get_data(as_text=True)
+    assert "Die Sperrfrist (20.06.2026, 10:00 Uhr) liegt vor dem Versand (20.06.2026, 12:00" in page
+    unchanged = store_mailings.get_mailing(store, press.id)
+    assert (unchanged.send_at, unchanged.embargo_at) == (None, None)
+    _post(
+        editor,
+        press.id,
+        "content",
+        subject=press.subject,
+        intro="",
+        send_at="2026-06-20T08:00",
+        embargo="2026-06-20T10:00",
+    )
+    saved = store_mailings.get_mailing(store, press.id)
+    assert saved.send_at is not None and saved.embargo_at is not None
+    assert saved.embargo_at - saved.send_at == timedelta(hours=2)

@@ -163,7 +163,20 @@ def plain(value: Any) -> Any:
 
 
 def mailing_json(mailing: Mailing) -> dict[str, Any]:
-    out: dict[str, Any] = plain(mailing)
+    """A mailing with its times in the organisation's zone (``+02:00`` in a Berlin
+    summer), the instants people read in the web app; the Sperrfrist is ``embargo``,
+    as in the request bodies."""
+    tz = deps().settings.organisation.tz
+    local = dataclasses.replace(
+        mailing,
+        **{
+            f.name: getattr(mailing, f.name).astimezone(tz)
+            for f in dataclasses.fields(mailing)
+            if isinstance(getattr(mailing, f.name), datetime)
+        },
+    )
+    out: dict[str, Any] = plain(local)
+    out["embargo"] = out.pop("embargo_at")
     return out
 
 

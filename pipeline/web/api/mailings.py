@@ -131,6 +131,7 @@ def compose_newsletter() -> tuple[Response, int]:
         image_credit=STRING,
         author=STRING,
         language=STRING,
+        send_at=DATETIME,
         embargo=DATETIME,
         segment=STRING,
         where=STRING,
@@ -140,21 +141,27 @@ def compose_newsletter() -> tuple[Response, int]:
     description="Either `item_id` (a collected item, e.g. a press release published on "
     "the website) or `title` and `text` (Markdown) written here, with an optional `link` "
     "to it on the web and a photo (`image_url` over https, `image_alt` required with it, "
-    "`image_credit`). A written release is not offered to newsletters. `embargo`: not "
-    "before this time. `segment` (a name of `[segments]`) or `where` (a condition such "
-    'as `region = "Bayern"`, docs/press.md) sends it only to those people of the press '
-    "lists. 422 `invalid` names the `field` at fault.",
+    "`image_credit`). A written release is not offered to newsletters. `send_at`: when "
+    "it goes out (default: once approved); `embargo`: the Sperrfrist, from when it may "
+    "be published, never before the send time: journalists get it before. A time in the "
+    "past or an embargo before the send time: 422 `invalid` with `field` `send_at` or "
+    "`embargo`, the times named in the organisation's zone. `segment` (a name of "
+    '`[segments]`) or `where` (a condition such as `region = "Bayern"`, docs/press.md) '
+    "sends it only to those people of the press lists.",
 )
 def compose_press() -> tuple[Response, int]:
     data = c.body()
     embargo = c.instant(data, "embargo")
+    send_at = c.instant(data, "send_at")
     segment = _segment(data)
     item_id = c.integer(data, "item_id")
     written = [k for k in _WRITTEN if k in data]
     if item_id is not None:
         if written:
             raise invalid(f"give item_id or a text, not both ({written[0]})", written[0])
-        mailing = c.flow().compose_press(item_id, by=actor(), embargo=embargo, **segment)
+        mailing = c.flow().compose_press(
+            item_id, by=actor(), send_at=send_at, embargo=embargo, **segment
+        )
         return _one(mailing.id, status=201)
     if "title" not in data and "text" not in data:
         raise invalid("give item_id, or title and text", "item_id")
@@ -169,7 +176,9 @@ def compose_press() -> tuple[Response, int]:
         author=fields["author"],
         language=fields["language"],
     )
-    mailing = c.flow().compose_press_text(release, by=actor(), embargo=embargo, **segment)
+    mailing = c.flow().compose_press_text(
+        release, by=actor(), send_at=send_at, embargo=embargo, **segment
+    )
     return _one(mailing.id, status=201)
 
 
@@ -216,6 +225,7 @@ def show(mailing_id: int) -> Response:
         intro_md=STRING,
         lists=array(STRING),
         send_at={"type": ["string", "null"], "format": "date-time"},
+        embargo={"type": ["string", "null"], "format": "date-time"},
         item_ids=array(INTEGER),
         version=DATETIME,
     ),
@@ -223,12 +233,15 @@ def show(mailing_id: int) -> Response:
     description="Only the fields given change. An approved or scheduled mailing becomes a "
     "draft again (it needs a new approval). `version`: the `updated_at` you saw; if the "
     "mailing changed since, 409 `conflict`. The editor becomes the mailing's last editor "
-    "(the four-eyes rule of press releases asks another approver).",
+    "(the four-eyes rule of press releases asks another approver). `send_at` and "
+    "`embargo` (press) follow the rule of `POST /mailings/press`; `null` clears one.",
 )
 def edit(mailing_id: int) -> Response:
     c.mailing_or_404(mailing_id)
     data = c.body()
-    known = {"subject", "preheader", "intro_md", "lists", "send_at", "item_ids", "version"}
+    known = {
+        "subject", "preheader", "intro_md", "lists", "send_at", "embargo", "item_ids", "version",
+    }  # fmt: skip
     unknown = sorted(set(data) - known)
     if unknown:
         raise invalid(f"unknown field {unknown[0]}", unknown[0])
@@ -241,6 +254,8 @@ def edit(mailing_id: int) -> Response:
         changes["lists"] = c.strings(data, "lists")
     if "send_at" in data:
         changes["send_at"] = c.instant(data, "send_at")
+    if "embargo" in data:
+        changes["embargo_at"] = c.instant(data, "embargo")
     if "item_ids" in data:
         ids = data["item_ids"]
         if not isinstance(ids, list) or not all(

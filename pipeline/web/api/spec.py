@@ -178,6 +178,7 @@ SCHEMAS: dict[str, Schema] = {
         lists=array(STRING),
         item_ids=array(INTEGER),
         send_at={"type": ["string", "null"], "format": "date-time"},
+        embargo={"type": ["string", "null"], "format": "date-time"},
         created_at=DATETIME,
         updated_at=DATETIME,
         approved_at={"type": ["string", "null"], "format": "date-time"},
