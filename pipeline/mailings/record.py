@@ -27,7 +27,7 @@ from pipeline.models import DeliveryStatus
 from pipeline.store import Store
 from pipeline.store import record as store_record
 
-PAGE = 500
+PAGE = 1000
 ERASED = "[erased]"  # the address of an erased person in the CSV and the CLI table
 
 
