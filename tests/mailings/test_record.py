@@ -282,3 +282,22 @@ def test_an_older_store_gets_the_record_indexes(tmp_path: Path) -> None:
         i["name"] for i in inspector.get_indexes("bounce_events")
     }
     store.close()
+
+
+def test_a_delivery_the_relay_refused_is_listed_with_its_error(
+    settings: Settings, store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    refused = JOURNALISTS[0][0]
+    sink = QueueIdSink(rcpt_reply=lambda a: "550 5.1.1 No such user" if a == refused else None)
+    server = SmtpServer(sink).start()
+    try:
+        mailing_id = send_release(settings, store, clock, tmp_path, server)
+    finally:
+        server.stop()
+    entries = _by_email(_record(settings, store, clock, mailing_id))
+    assert len(entries) == len(JOURNALISTS)
+    line = entries[refused]
+    assert line.status == "failed" and line.delivered_at is None
+    assert line.error is not None and "5.1.1" in line.error
+    assert line.outlet == "Tageszeitung Ost"
+    assert all(e.status == "sent" for email, e in entries.items() if email != refused)
