@@ -61,6 +61,10 @@ if [ -n "$newsletter" ]; then
   count="$(find var/outbox/new -type f | wc -l)"
   echo "The newsletter is in the demo Maildir: $count messages in var/outbox/new/"
   echo "  read one:  less \"\$(ls -d var/outbox/new/* | head -1)\"   or: mutt -f var/outbox"
+  echo "== rundbrief --as $editor mailing log $newsletter (the distribution record, first recipients)"
+  rb --as "$editor" mailing log "$newsletter" | sed -n 1,7p
+  rb --as "$editor" mailing log "$newsletter" --csv > var/versandprotokoll.csv
+  echo "  the whole record as CSV: var/versandprotokoll.csv"
   echo "== rundbrief audit --mailing $newsletter (who did what)"
   rb audit --mailing "$newsletter"
 fi

@@ -23,11 +23,12 @@ from datetime import datetime, tzinfo
 from itertools import chain
 from typing import Any, TextIO
 
+from pipeline.bounces import BounceKind
 from pipeline.models import DeliveryStatus
 from pipeline.store import Store
 from pipeline.store import record as store_record
 
-PAGE = 500
+PAGE = 1000
 ERASED = "[erased]"  # the address of an erased person in the CSV and the CLI table
 
 
@@ -80,9 +81,9 @@ def entries(
 def entry(row: store_record.RecordRow) -> RecordEntry:
     """The line of one delivery (pure)."""
     erased = row.email is None
-    bounces = [e for e in row.events if e.kind in ("hard", "soft")]
-    worst = next((e for e in bounces if e.kind == "hard"), bounces[0] if bounces else None)
-    complaint = next((e for e in row.events if e.kind == "complaint"), None)
+    bounces = [e for e in row.events if e.kind in (BounceKind.HARD, BounceKind.SOFT)]
+    worst = next((e for e in bounces if e.kind == BounceKind.HARD), bounces[0] if bounces else None)
+    complaint = next((e for e in row.events if e.kind == BounceKind.COMPLAINT), None)
     name = " ".join(p for p in (row.first_name.strip(), row.last_name.strip()) if p)
     return RecordEntry(
         delivery_id=row.delivery_id,
@@ -106,7 +107,9 @@ def entry(row: store_record.RecordRow) -> RecordEntry:
 
 def _attribute(attributes: dict[str, Any], name: str) -> str | None:
     value = attributes.get(name)
-    return str(value).strip() or None if value is not None else None
+    if value is None:
+        return None
+    return str(value).strip() or None
 
 
 # --- as JSON and CSV -------------------------------------------------------------------

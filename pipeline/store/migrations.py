@@ -230,9 +230,13 @@ def _totp_once(conn: Connection) -> None:
 
 
 def _record(conn: Connection) -> None:
-    """Issue 13: the distribution record looks up the bounce events of its deliveries.
+    """Issue 13: the distribution record reads a mailing's deliveries in pages by id and
+    looks up their bounce events.
 
-    IF NOT EXISTS: a fresh database has the index from the baseline already."""
+    IF NOT EXISTS: a fresh database has the indexes from the baseline already."""
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_deliveries_mailing_id ON deliveries (mailing_id, id)"
+    )
     conn.exec_driver_sql(
         "CREATE INDEX IF NOT EXISTS ix_bounce_events_delivery_id ON bounce_events (delivery_id)"
     )

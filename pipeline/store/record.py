@@ -82,25 +82,28 @@ def record_page(
         query = query.where(deliveries.c.id > after)
     with store.connect() as conn:
         rows = conn.execute(query).all()
-        events = _events(conn, [int(r.id) for r in rows])
-    return [
-        RecordRow(
-            delivery_id=int(r.id),
-            email=None if str(r.email).startswith(ERASED_PREFIX) else str(r.email),
-            first_name=r.first_name or "",
-            last_name=r.last_name or "",
-            attributes=dict(r.attributes) if isinstance(r.attributes, dict) else {},
-            list_name=str(r.list_name),
-            language=str(r.language),
-            status=str(r.status),
-            sent_at=r.sent_at,
-            message_id=r.message_id,
-            provider_message_id=r.provider_message_id,
-            last_error=r.last_error,
-            events=tuple(events.get(int(r.id), ())),
+        events = _events(conn, [r[0] for r in rows])
+    out = []
+    # positional unpacking: a named lookup per column costs more than the query per row
+    for did, email, first, last, attrs, list_name, language, status, sent, mid, pid, err in rows:
+        out.append(
+            RecordRow(
+                delivery_id=did,
+                email=None if email.startswith(ERASED_PREFIX) else email,
+                first_name=first or "",
+                last_name=last or "",
+                attributes=attrs if isinstance(attrs, dict) else {},
+                list_name=list_name,
+                language=language,
+                status=status,
+                sent_at=sent,
+                message_id=mid,
+                provider_message_id=pid,
+                last_error=err,
+                events=tuple(events.get(did, ())),
+            )
         )
-        for r in rows
-    ]
+    return out
 
 
 def _events(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, list[ReportedEvent]]:
@@ -119,8 +122,6 @@ def _events(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, list[Rep
         .where(bounce_events.c.delivery_id.in_(delivery_ids))
         .order_by(bounce_events.c.id)
     )
-    for r in rows:
-        out.setdefault(int(r.delivery_id), []).append(
-            ReportedEvent(str(r.kind), r.status_code, r.received_at)
-        )
+    for delivery_id, kind, status_code, received_at in rows:
+        out.setdefault(delivery_id, []).append(ReportedEvent(kind, status_code, received_at))
     return out

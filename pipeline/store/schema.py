@@ -312,6 +312,8 @@ deliveries = Table(
     Column("possible_duplicate", Boolean, nullable=False, default=False, server_default="0"),
     UniqueConstraint("mailing_id", "email"),
     Index("ix_deliveries_mailing_status_id", "mailing_id", "status", "id"),
+    # the distribution record reads one mailing's deliveries in keyset pages by id
+    Index("ix_deliveries_mailing_id", "mailing_id", "id"),
     Index("ix_deliveries_message_id", "message_id"),
 )
 

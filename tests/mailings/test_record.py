@@ -257,3 +257,47 @@ def test_json_of_an_erased_person_has_no_personal_data(
     assert hard["bounce"] == {"kind": "hard", "status": "5.1.1", "at": "2026-06-19T10:07:00+02:00"}
     assert hard["delivered_at"] == "2026-06-19T10:02:00+02:00"
     assert hard["follow_ups"] == []
+
+
+def test_an_older_store_gets_the_record_indexes(tmp_path: Path) -> None:
+    """A store from before issue 13 (without the two indexes) gains them on opening."""
+    import sqlite3
+
+    from sqlalchemy import inspect
+
+    from pipeline.store.migrations import MIGRATIONS, _record
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Store.open(url).close()
+    raw = sqlite3.connect(tmp_path / "old.db")
+    raw.execute("DROP INDEX ix_deliveries_mailing_id")
+    raw.execute("DROP INDEX ix_bounce_events_delivery_id")
+    raw.execute("UPDATE schema_version SET version = ?", (MIGRATIONS.index(_record),))
+    raw.commit()
+    raw.close()
+    store = Store.open(url)
+    inspector = inspect(store.engine)
+    assert "ix_deliveries_mailing_id" in {i["name"] for i in inspector.get_indexes("deliveries")}
+    assert "ix_bounce_events_delivery_id" in {
+        i["name"] for i in inspector.get_indexes("bounce_events")
+    }
+    store.close()
+
+
+def test_a_delivery_the_relay_refused_is_listed_with_its_error(
+    settings: Settings, store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    refused = JOURNALISTS[0][0]
+    sink = QueueIdSink(rcpt_reply=lambda a: "550 5.1.1 No such user" if a == refused else None)
+    server = SmtpServer(sink).start()
+    try:
+        mailing_id = send_release(settings, store, clock, tmp_path, server)
+    finally:
+        server.stop()
+    entries = _by_email(_record(settings, store, clock, mailing_id))
+    assert len(entries) == len(JOURNALISTS)
+    line = entries[refused]
+    assert line.status == "failed" and line.delivered_at is None
+    assert line.error is not None and "5.1.1" in line.error
+    assert line.outlet == "Tageszeitung Ost"
+    assert all(e.status == "sent" for email, e in entries.items() if email != refused)

@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
+from pipeline.mailings import record
 from pipeline.store import Store
 from tests.compose.test_cli import CONFIG
 from tests.support.cli import Run, run_cli
@@ -120,3 +121,16 @@ def test_log_refuses_an_unknown_mailing_and_two_formats(rb: Callable[..., Run], 
     assert "Traceback" not in unknown.stderr
     both = rb("mailing", "log", str(sent), "--csv", "--json")
     assert both.returncode != 0 and "--csv or --json" in both.stderr
+
+
+def test_log_of_a_draft_is_empty(rb: Callable[..., Run], store: Store, clock: FakeClock) -> None:
+    from tests.support.web import seed_mailing
+
+    draft = seed_mailing(store, clock)
+    table = rb("mailing", "log", str(draft.id))
+    assert table.returncode == 0, table.stderr
+    assert "No deliveries yet" in table.stdout
+    as_json = rb("mailing", "log", str(draft.id), "--json")
+    assert as_json.returncode == 0 and as_json.json()["entries"] == []
+    as_csv = rb("mailing", "log", str(draft.id), "--csv")
+    assert as_csv.stdout.splitlines() == [",".join(record.CSV_COLUMNS)]
