@@ -77,7 +77,7 @@ COMMANDS: dict[str, Lazy] = {
     "jobs": Lazy(
         "run",
         "List the daemon's jobs with their next run in the organisation's local time and "
-        "their last run (press mailings appear with their embargo).",
+        "their last run (press mailings appear with their send time).",
     ),
     "status": Lazy(
         "run",
