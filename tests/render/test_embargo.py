@@ -37,6 +37,8 @@ def test_subject_html_and_text_state_the_embargo_in_german(
     assert f"*** {notice} ***" in rendered.text
     assert rendered.text.index(notice) < rendered.text.index(TITLE.upper())
     assert "Bitte veröffentlichen Sie diese Mitteilung nicht" in rendered.text
+    # the public copy answers 404 until the embargo: the mail does not point to it
+    assert "/archive/" not in rendered.html and "/archive/" not in rendered.text
 
 
 def test_subject_and_notice_in_english(settings_factory: object, clock: FakeClock) -> None:
@@ -60,3 +62,4 @@ def test_a_send_time_alone_is_no_embargo(
     (rendered,) = render_mailing(settings, store, mailing_id, clock=clock)
     assert rendered.subject == TITLE
     assert "Sperrfrist" not in rendered.html and "Sperrfrist" not in rendered.text
+    assert f"/archive/{mailing_id}" in rendered.html and f"/archive/{mailing_id}" in rendered.text
