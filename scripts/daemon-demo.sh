@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The daemon on the demo data with a schedule of minutes instead of days, so a newcomer
 # sees it work within a minute: collect, compose, auto-approve and send the newsletter,
-# then release a press release at its embargo 40 seconds later. Stop it with Ctrl-C.
+# then send a press release at its send time 40 seconds later, under a Sperrfrist an
+# hour after that (journalists get it before they may publish). Stop it with Ctrl-C.
 #
 # Everything lives in var/daemon-demo/ (its own database, Maildir and config), so it
 # does not touch what `make demo` made. Nothing leaves the machine (maildir transport).
@@ -45,10 +46,11 @@ rb subscribers import subscribers/press.csv --list press >/dev/null
 
 press_item="$(rb items --kind press_release --json | .venv/bin/python -c 'import json, sys; items = json.load(sys.stdin); print(items[0]["id"] if items else "")')"
 if [ -n "$press_item" ]; then
-  embargo="$(.venv/bin/python -c 'from datetime import datetime, timedelta; print((datetime.now().astimezone() + timedelta(seconds=40)).isoformat(timespec="seconds"))')"
-  press="$(rb compose press "$press_item" --embargo "$embargo" --json | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["mailing"])')"
+  send_at="$(.venv/bin/python -c 'from datetime import datetime, timedelta; print((datetime.now().astimezone() + timedelta(seconds=40)).isoformat(timespec="seconds"))')"
+  embargo="$(.venv/bin/python -c 'from datetime import datetime, timedelta; print((datetime.now().astimezone() + timedelta(hours=1, seconds=40)).isoformat(timespec="seconds"))')"
+  press="$(rb compose press "$press_item" --send-at "$send_at" --embargo "$embargo" --json | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["mailing"])')"
   rb approve "$press" --by demo >/dev/null
-  echo "== press release $press approved, under embargo until $embargo"
+  echo "== press release $press approved: sent at $send_at, under embargo until $embargo"
 fi
 
 echo "== rundbrief jobs"

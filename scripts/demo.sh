@@ -69,6 +69,20 @@ if [ -n "$newsletter" ]; then
   rb audit --mailing "$newsletter"
 fi
 
+# A press release under a Sperrfrist: it goes out now, so journalists can prepare, and
+# says in subject and text that it may be published only from tomorrow 10:00 on.
+press_item="$(rb items --kind press_release --json | .venv/bin/python -c 'import json, sys; items = json.load(sys.stdin); print(items[0]["id"] if items else "")')"
+if [ -n "$press_item" ]; then
+  embargo="$(.venv/bin/python -c 'from datetime import date, timedelta; print((date.today() + timedelta(days=1)).isoformat() + "T10:00")')"
+  echo "== rundbrief --as $editor compose press $press_item --embargo $embargo"
+  rb --as "$editor" compose press "$press_item" --embargo "$embargo"
+  press="$(rb mailings --kind press --status draft --json | .venv/bin/python -c 'import json, sys; m = json.load(sys.stdin)["mailings"]; print(m[0]["id"] if m else "")')"
+  rb --as "$approver" approve "$press"
+  echo "== rundbrief --as $approver send $press (before its embargo; the archive waits for it)"
+  rb --as "$approver" send "$press"
+  rb mailing show "$press" | grep -E '^(Subject|Embargo)' || true
+fi
+
 echo
 echo "== Where to look"
 echo "  collected items:  .venv/bin/rundbrief items        (store: var/rundbrief.db)"

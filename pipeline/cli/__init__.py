@@ -45,7 +45,8 @@ COMMANDS: dict[str, Lazy] = {
     "items": Lazy("collect", "List collected items, newest first."),
     "mailings": Lazy("mailings", "List mailings, newest first."),
     "edit": Lazy(
-        "mailings", "Change a draft: subject, intro (Markdown), preheader, items, embargo."
+        "mailings",
+        "Change a draft: subject, intro (Markdown), preheader, items, send time, embargo.",
     ),
     "approve": Lazy(
         "mailings",
@@ -76,7 +77,7 @@ COMMANDS: dict[str, Lazy] = {
     "jobs": Lazy(
         "run",
         "List the daemon's jobs with their next run in the organisation's local time and "
-        "their last run (press mailings appear with their embargo).",
+        "their last run (press mailings appear with their send time).",
     ),
     "status": Lazy(
         "run",

@@ -207,7 +207,7 @@ def show_cmd(
             lang: ({"html_bytes": html_size(r.html), "text_chars": len(r.text)} if r else None)
             for lang, r in view.renders.items()
         }
-        data.update(overview_json(view))
+        data.update(overview_json(view, state))
         emit_json(data)
         return
     console.print(
@@ -256,15 +256,16 @@ def show_cmd(
                 f"Render {lang}: {html_size(rendered.html) / 1000:.1f} KB HTML, "
                 f"{len(rendered.text)} characters of text"
             )
-    print_overview(view)
+    print_overview(view, state)
 
 
-def overview_json(view: MailingOverview) -> dict[str, Any]:
-    """The delivery part of ``mailing show --json``."""
+def overview_json(view: MailingOverview, state: AppContext) -> dict[str, Any]:
+    """The delivery part of ``mailing show --json`` (times in the organisation's zone)."""
+    tz = state.settings.organisation.tz
     return {
         "recipients": view.recipients,
         "paused_reason": view.paused_reason,
-        "resume_at": view.resume_at.isoformat() if view.resume_at else None,
+        "resume_at": view.resume_at.astimezone(tz).isoformat() if view.resume_at else None,
         "possible_duplicates": view.possible_duplicates,
         "deliveries": dict(view.deliveries),
         "top_errors": [{"error": e, "count": n} for e, n in view.top_errors],
@@ -274,7 +275,7 @@ def overview_json(view: MailingOverview) -> dict[str, Any]:
     }
 
 
-def print_overview(view: MailingOverview) -> None:
+def print_overview(view: MailingOverview, state: AppContext) -> None:
     """The delivery part of ``mailing show``: one line of counts, then the top errors."""
     from rich.table import Table
     from rich.text import Text
@@ -282,7 +283,8 @@ def print_overview(view: MailingOverview) -> None:
     if view.paused_reason:
         console.print(f"Paused:    {view.paused_reason}", markup=False)
         if view.resume_at:
-            console.print(f"           the daemon tries again at {view.resume_at.isoformat()}")
+            when = local_time(view.resume_at, state)
+            console.print(f"           the daemon tries again at {when}")
     console.print(f"Recipients: {view.recipients}" + ("" if view.started else " (now)"))
     if not any(view.deliveries.values()):
         console.print("Deliveries: none yet")

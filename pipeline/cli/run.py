@@ -46,7 +46,7 @@ def run_cmd(ctx: typer.Context) -> None:
 
 def jobs_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List the daemon's jobs with their next run in the organisation's local time and
-    their last run (press mailings appear with their embargo).
+    their last run (press mailings appear with their send time).
 
     Example: rundbrief jobs --json
     """

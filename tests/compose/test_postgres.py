@@ -40,3 +40,32 @@ def test_compose_approve_edit_cancel_on_postgres(
         assert again is not None and again.id != mailing.id
     finally:
         store.close()
+
+
+def test_send_time_and_embargo_on_postgres(tmp_path: Path, pg_url: str, clock: FakeClock) -> None:
+    from datetime import timedelta
+
+    from pipeline.access import Actor, Role
+    from pipeline.errors import ComposeError
+    from pipeline.mailings import Workflow
+    from tests.support.mail_items import add_item
+
+    settings = make_settings(tmp_path, storage={"url": pg_url})
+    store = Store.open(pg_url)
+    try:
+        item = add_item(
+            store,
+            title="Junge Bürgermeister*innen fordern ein Investitionsprogramm",
+            kind="press_release",
+            published_at=clock.now() - timedelta(hours=1),
+        )
+        flow = Workflow(settings, store, clock)
+        anna = Actor("anna@junge-buergermeister.example", Role.EDITOR)
+        send_at, embargo = clock.now() + timedelta(hours=1), clock.now() + timedelta(hours=3)
+        made = flow.compose_press(item, by=anna, send_at=send_at, embargo=embargo)
+        again = flow.get(made.id)
+        assert (again.send_at, again.embargo_at) == (send_at, embargo)
+        with pytest.raises(ComposeError, match="before the send time"):
+            flow.set_embargo(made.id, send_at - timedelta(minutes=1), by=anna)
+    finally:
+        store.close()

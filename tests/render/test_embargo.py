@@ -37,6 +37,8 @@ def test_subject_html_and_text_state_the_embargo_in_german(
     assert f"*** {notice} ***" in rendered.text
     assert rendered.text.index(notice) < rendered.text.index(TITLE.upper())
     assert "Bitte veröffentlichen Sie diese Mitteilung nicht" in rendered.text
+    # the public copy answers 404 until the embargo: the mail does not point to it
+    assert "/archive/" not in rendered.html and "/archive/" not in rendered.text
 
 
 def test_subject_and_notice_in_english(settings_factory: object, clock: FakeClock) -> None:
@@ -47,7 +49,7 @@ def test_subject_and_notice_in_english(settings_factory: object, clock: FakeCloc
     (rendered,) = render_mailing(settings, store, mailing_id, clock=clock)
     # babel puts a narrow no-break space before "AM"
     subject, text = (s.replace("\u202f", " ") for s in (rendered.subject, rendered.text))
-    assert subject == f"EMBARGOED UNTIL 23 Jun 2026, 10:00 AM CEST: {TITLE}"
+    assert subject == f"EMBARGOED UNTIL 23 Jun 2026, 10:00 AM: {TITLE}"
     assert "Embargoed until Tuesday, June 23, 2026, 10:00 AM (CEST)" in text
     assert "Tuesday, June 23, 2026" in rendered.html and "(CEST)" in rendered.html
     store.close()
@@ -60,3 +62,4 @@ def test_a_send_time_alone_is_no_embargo(
     (rendered,) = render_mailing(settings, store, mailing_id, clock=clock)
     assert rendered.subject == TITLE
     assert "Sperrfrist" not in rendered.html and "Sperrfrist" not in rendered.text
+    assert f"/archive/{mailing_id}" in rendered.html and f"/archive/{mailing_id}" in rendered.text

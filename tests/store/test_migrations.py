@@ -227,3 +227,31 @@ def test_ids_migration_keeps_rows_and_never_reuses_an_id(tmp_path: Path) -> None
         )
         assert f == 4
     store.close()
+
+
+def test_embargo_migration_keeps_an_old_press_time_as_its_send_time(store_url: str) -> None:
+    """Issue 13: until now ``send_at`` was a press release's send time and embargo in one;
+    a store from before gains ``embargo_at`` (empty) and the old time stays the send time."""
+    from pipeline.store import mailings as store_mailings
+    from pipeline.store.migrations import _embargo
+
+    number = MIGRATIONS.index(_embargo) + 1
+    store = Store.open(store_url)
+    when = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    with store.begin() as conn:
+        conn.execute(text("ALTER TABLE mailings DROP COLUMN embargo_at"))
+        conn.execute(schema_version.update().values(version=number - 1))
+    with store.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO mailings (kind, status, subject, intro_md, preheader, languages,"
+                " lists, send_at, created_at, updated_at) VALUES ('press', 'scheduled',"
+                " 'Förderfibel erschienen', '', '', '[\"de\"]', '[\"press\"]', :when, :at, :at)"
+            ),
+            {"when": when, "at": NOW},
+        )
+    assert number in store.migrate()
+    assert "embargo_at" in {c["name"] for c in inspect(store.engine).get_columns("mailings")}
+    (old,) = store_mailings.list_mailings(store)
+    assert (old.send_at, old.embargo_at) == (when, None)
+    store.close()

@@ -623,6 +623,7 @@ def test_embargo_is_read_in_the_organisations_time_zone(
     page = editor.get(f"/editor/mailings/{press.id}").get_data(as_text=True)
     assert "Sperrfrist" in page and 'value="2026-06-20T09:30"' in page
     assert "20.06.2026, 09:30" in page and "sobald freigegeben" in page
+    assert "Sperrfrist 20.06.2026, 09:30" in editor.get("/editor/").get_data(as_text=True)
     _post(editor, press.id, "content", subject=press.subject, intro="", embargo="morgen früh")
     assert store_mailings.get_mailing(store, press.id).embargo_at == stored.embargo_at
     _post(editor, press.id, "content", subject=press.subject, intro="", embargo="")
