@@ -24,6 +24,7 @@ from pipeline.config import Settings
 from pipeline.errors import AudienceError
 from pipeline.store import Store
 from pipeline.store import audience as q
+from pipeline.store import system_mail as system_db
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,9 @@ def erase_person(store: Store, email: str, *, clock: Clock) -> EraseReport:
         # Suppress first (cancels queued deliveries), then strip the address everywhere.
         suppress_in(conn, key, "erased", clock=clock)
         scrubbed = q.scrub_deliveries(conn, key)
+        system_db.scrub_person(
+            conn, subscriber_id=person.id if person is not None else None, email=key
+        )
         q.scrub_bounces(conn, digest)
         q.scrub_suppression(conn, digest, f"erased on request {clock.now():%Y-%m-%d}")
         if person is not None:

@@ -467,3 +467,47 @@ def test_eight_at_once_record_one_welcome_on_postgresql(
         assert len(_welcomes(store)) == 1
     finally:
         store.close()
+
+
+def test_erasing_a_person_scrubs_and_stops_their_waiting_welcome_and_confirmation(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The system mail outbox holds whole messages (address, name): erasure (DSGVO
+    Art. 17) removes them there too, and what has not gone out yet never goes."""
+    from pipeline.deliver import drain_system_mail
+    from tests.api.conftest import ROOT
+
+    address = "lena.schulz@zeitung.example"
+    token = _sign_up_and_confirm(
+        welcome_settings, wstore, clock, address, first_name="Lena", last_name="Schulz"
+    )
+    confirm_signup(welcome_settings, wstore, token, ip="192.0.2.8", clock=clock, secret=SECRET)
+    assert len(db.list_mail(wstore)) == 2  # confirmation and welcome, both still queued
+    report = _ops(welcome_settings, wstore, clock).erase(address, by=ROOT)
+    assert report.subscriber_erased
+    assert drain_system_mail(wstore, welcome_settings, None, clock).claimed == 0
+    for mail in db.list_mail(wstore):
+        assert mail.status == "failed" and mail.last_error == "erased on request"
+        assert address not in mail.recipient and b"Schulz" not in mail.data
+        assert mail.data == b"" and mail.parts is None and mail.subscriber_id is None
+
+
+def test_a_confirmation_that_went_out_while_its_person_was_erased_changes_nothing(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock
+) -> None:
+    """A drainer had claimed it before the erasure and sent it after: noting it sent
+    must not bring back a subscription (it used to fail on the missing row)."""
+    from pipeline.audience import note_confirmation_sent
+    from pipeline.store import audience as q
+
+    _sign_up_and_confirm(welcome_settings, wstore, clock, "weg@zeitung.example")
+    _ops(welcome_settings, wstore, clock).erase("weg@zeitung.example", by=_root())
+    note_confirmation_sent(wstore, 1, "press", at=clock.now())
+    with wstore.connect() as conn:
+        assert q.get_subscription(conn, 1, "press") is None
+
+
+def _root() -> Any:
+    from tests.api.conftest import ROOT
+
+    return ROOT
