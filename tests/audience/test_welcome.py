@@ -156,16 +156,37 @@ def test_a_list_without_a_welcome_template_sends_none(
     assert _welcomes(store) == []
 
 
-def test_a_welcome_template_that_does_not_exist_is_named_with_its_list(
-    settings_factory: Callable[..., Settings], clock: FakeClock, caplog: pytest.LogCaptureFixture
+def test_a_welcome_template_that_does_not_exist_is_refused_at_load_with_list_and_key(
+    settings_factory: Callable[..., Settings], tmp_path: Path
+) -> None:
+    lists = [WELCOME_LISTS[0], dict(WELCOME_LISTS[1], welcome="gibt-es-nicht")]
+    with pytest.raises(ConfigError, match=r"\[\[lists\]\] 'press': welcome = 'gibt-es-nicht'"):
+        settings_factory(lists=lists)
+    folder = tmp_path / "vorlagen"
+    folder.mkdir()
+    (folder / "gibt-es-nicht.mjml.j2").write_text("<mjml></mjml>", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"gibt-es-nicht\.txt\.j2"):
+        settings_factory(lists=lists, compose={"templates_dir": str(folder)})
+
+
+def test_a_broken_welcome_template_does_not_undo_the_confirmation(
+    settings_factory: Callable[..., Settings],
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
     """The confirmation stands (the person did everything right); the log and a direct
     call name the list and the template."""
+    from pipeline.audience import is_receiving
     from pipeline.errors import RenderError
     from pipeline.welcome import queue_welcome
 
-    lists = [WELCOME_LISTS[0], dict(WELCOME_LISTS[1], welcome="gibt-es-nicht")]
-    settings = settings_factory(lists=lists)
+    folder = tmp_path / "vorlagen"
+    folder.mkdir()
+    (folder / "kaputt.mjml.j2").write_text("<mjml>{% if %}</mjml>", encoding="utf-8")
+    (folder / "kaputt.txt.j2").write_text("Hallo", encoding="utf-8")
+    lists = [WELCOME_LISTS[0], dict(WELCOME_LISTS[1], welcome="kaputt")]
+    settings = settings_factory(lists=lists, compose={"templates_dir": str(folder)})
     store = Store.open(settings.database_url())
     try:
         token = _sign_up_and_confirm(settings, store, clock, "vier@zeitung.example")
@@ -173,9 +194,10 @@ def test_a_welcome_template_that_does_not_exist_is_named_with_its_list(
             settings, store, token, ip="192.0.2.8", clock=clock, secret=SECRET
         )
         assert not confirmed.already and confirmed.welcome_id is None
+        assert is_receiving(store, "vier@zeitung.example", "press")
         assert "welcome mail not recorded" in caplog.text
-        assert "gibt-es-nicht" in caplog.text
-        with pytest.raises(RenderError, match=r"gibt-es-nicht.*press"):
+        assert "kaputt" in caplog.text
+        with pytest.raises(RenderError, match=r"'kaputt' of list 'press'"):
             queue_welcome(settings, store, 1, "press", clock=clock, secret=SECRET)
     finally:
         store.close()
@@ -331,7 +353,7 @@ def test_an_import_without_the_flag_welcomes_nobody_and_later_flags_do_not_eithe
     assert _welcomes(wstore) == []
 
 
-def test_an_import_with_welcome_to_a_list_without_one_or_a_missing_template_stops_first(
+def test_an_import_with_welcome_to_a_list_without_one_or_a_broken_template_stops_first(
     settings_factory: Callable[..., Settings], clock: FakeClock, tmp_path: Path
 ) -> None:
     from pipeline.errors import AudienceError, RenderError
@@ -339,8 +361,12 @@ def test_an_import_with_welcome_to_a_list_without_one_or_a_missing_template_stop
 
     path = tmp_path / "presse.csv"
     path.write_text(PRESS_CSV, encoding="utf-8")
+    folder = tmp_path / "vorlagen"
+    folder.mkdir()
+    (folder / "fehlt.mjml.j2").write_text("<mjml>{{ nicht.da() }}</mjml>", encoding="utf-8")
+    (folder / "fehlt.txt.j2").write_text("Hallo", encoding="utf-8")
     lists = [dict(WELCOME_LISTS[0], welcome=""), dict(WELCOME_LISTS[1], welcome="fehlt")]
-    settings = settings_factory(lists=lists)
+    settings = settings_factory(lists=lists, compose={"templates_dir": str(folder)})
     store = Store.open(settings.database_url())
     try:
         ops = _ops(settings, store, clock)
