@@ -135,7 +135,9 @@ def confirm_signup(
     """
     confirmed = confirm(settings, store, token, ip=ip, clock=clock, secret=secret)
     welcome_id = None
-    person = subscriber_id(store, confirmed.email) if confirmed.mailable else None
+    # A link used again is no new subscription (the list may have got its welcome since).
+    due = confirmed.mailable and not confirmed.already
+    person = subscriber_id(store, confirmed.email) if due else None
     if person is not None:
         try:
             welcome_id = queue_welcome(

@@ -537,3 +537,20 @@ def _root() -> Any:
     from tests.api.conftest import ROOT
 
     return ROOT
+
+
+def test_a_link_used_again_after_the_list_got_its_welcome_sends_none(
+    settings: Settings,
+    settings_factory: Callable[..., Settings],
+    store: Store,
+    clock: FakeClock,
+) -> None:
+    """Confirmed before the list named a welcome mail, clicked again a day later: the
+    person is not new, nothing is sent."""
+    token = _sign_up_and_confirm(settings, store, clock, "frueh@zeitung.example")
+    confirm_signup(settings, store, token, ip="192.0.2.8", clock=clock, secret=SECRET)
+    clock.advance(days=1)
+    later = settings_factory(lists=WELCOME_LISTS)
+    again = confirm_signup(later, store, token, ip="192.0.2.8", clock=clock, secret=SECRET)
+    assert again.already and again.welcome_id is None
+    assert _welcomes(store) == []
