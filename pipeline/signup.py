@@ -130,8 +130,9 @@ def confirm_signup(
     """Activate the subscription a confirmation link names (``audience.confirm``, which
     raises ``TokenError``) and record the list's welcome mail once.
 
-    The confirmation stands even when the welcome cannot be rendered (a missing
-    operator template): the person did everything right, the operator reads the log.
+    The confirmation stands even when the welcome cannot be rendered (an operator's
+    broken template; a missing one is refused at load): the person did everything
+    right, the operator reads the log.
     """
     confirmed = confirm(settings, store, token, ip=ip, clock=clock, secret=secret)
     welcome_id = None
