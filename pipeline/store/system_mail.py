@@ -275,3 +275,13 @@ def scrub_person(conn: Connection, *, subscriber_id: int | None, email: str) -> 
         )
     )
     return len(ids)
+
+
+def of_person(conn: Connection, *, subscriber_id: int | None, email: str) -> list[SystemMail]:
+    """The messages to ``email`` (or of ``subscriber_id``), oldest first: for the export
+    of what is held on a person."""
+    whose = system_mail.c.recipient == email
+    if subscriber_id is not None:
+        whose = or_(whose, system_mail.c.subscriber_id == subscriber_id)
+    rows = conn.execute(select(system_mail).where(whose).order_by(system_mail.c.id)).all()
+    return [_row(r) for r in rows]

@@ -554,3 +554,23 @@ def test_a_link_used_again_after_the_list_got_its_welcome_sends_none(
     again = confirm_signup(later, store, token, ip="192.0.2.8", clock=clock, secret=SECRET)
     assert again.already and again.welcome_id is None
     assert _welcomes(store) == []
+
+
+def test_the_export_lists_the_system_mail_sent_to_the_person(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock
+) -> None:
+    """DSGVO Art. 15: the confirmation and the welcome are data held on the person."""
+    from pipeline.deliver import drain_system_mail
+    from tests.api.conftest import ROOT
+
+    address = "lena.schulz@zeitung.example"
+    token = _sign_up_and_confirm(welcome_settings, wstore, clock, address)
+    confirm_signup(welcome_settings, wstore, token, ip="192.0.2.8", clock=clock, secret=SECRET)
+    drain_system_mail(wstore, welcome_settings, None, clock)
+    data = _ops(welcome_settings, wstore, clock).export(address, by=ROOT)
+    assert [(m["kind"], m["list"], m["status"]) for m in data["system_mail"]] == [
+        ("confirmation", "press", "sent"),
+        ("welcome", "press", "sent"),
+    ]
+    assert data["system_mail"][1]["subject"] == "Willkommen: Presseverteiler"
+    assert data["system_mail"][1]["sent_at"] == clock.now().isoformat()
