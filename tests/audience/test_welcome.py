@@ -574,3 +574,30 @@ def test_the_export_lists_the_system_mail_sent_to_the_person(
     ]
     assert data["system_mail"][1]["subject"] == "Willkommen: Presseverteiler"
     assert data["system_mail"][1]["sent_at"] == clock.now().isoformat()
+
+
+def test_ticking_a_list_on_the_preferences_page_welcomes_once(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Ticking a list there is a confirmed opt-in (the link reached the mailbox): the
+    list's welcome goes out, once; saving the page again sends nothing."""
+    from pipeline.signup import save_preferences_and_welcome
+    from tests.api.conftest import ROOT
+
+    path = tmp_path / "mitglieder.csv"
+    path.write_text("email,first_name,language\nanna@gemeinde.example,Anna,de\n", encoding="utf-8")
+    _ops(welcome_settings, wstore, clock).import_csv(path, list_name="members", by=ROOT)
+    for _ in range(2):
+        save_preferences_and_welcome(
+            welcome_settings,
+            wstore,
+            1,
+            lists=["members", "press"],
+            language="de",
+            ip="192.0.2.5",
+            source="https://rundbrief.example/p/x",
+            clock=clock,
+            secret=SECRET,
+        )
+    (mail,) = _welcomes(wstore)
+    assert (mail.recipient, mail.list_name) == ("anna@gemeinde.example", "press")
