@@ -1001,8 +1001,29 @@ def settings_from_dict(data: dict[str, Any], *, source: str, base_dir: str) -> S
     return settings
 
 
+def _check_welcome_templates(settings: Settings) -> None:
+    """A list's welcome template exists as both parts, in ``compose.templates_dir`` or
+    bundled: found at load, not when the first person confirms."""
+    bundled = Path(__file__).resolve().parent / "_templates"
+    folders = [bundled]
+    if settings.compose.templates_dir:
+        folders.insert(0, settings.path(settings.compose.templates_dir))
+    for mailing_list in settings.lists:
+        name = mailing_list.welcome
+        for part in (f"{name}.mjml.j2", f"{name}.txt.j2") if name else ():
+            if not any((folder / part).is_file() for folder in folders):
+                where = " or ".join(
+                    "the bundled templates" if f == bundled else str(f) for f in folders
+                )
+                raise ConfigError(
+                    f"{settings.source}: [[lists]] {mailing_list.name!r}: welcome = "
+                    f"{name!r} names a template that is not there: no {part} in {where}"
+                )
+
+
 def _check_consistency(settings: Settings) -> None:
     src = settings.source
+    _check_welcome_templates(settings)
     names = [f.name for f in settings.feeds]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -11,6 +11,8 @@
       └─ welcome.queue_welcome: the list's welcome mail, recorded once per person
     resend_confirmation(settings, store, email, list_name, by=..., clock=..., secret=...)
       an admin sends the confirmation of a pending sign-up again (rate limited, audited)
+    save_preferences_and_welcome(...): the preferences page; a list ticked there is a
+      confirmed opt-in, so its welcome mail is recorded (once) as after a confirmation
 
 The caller answers at once and wakes whoever drains the outbox (the web app's worker,
 else the daemon's ``mail`` job within a minute). Where nothing is to be mailed the same
@@ -24,6 +26,7 @@ This sits above audience, render and deliver, which is why it is not in ``audien
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from pipeline import audit
@@ -37,7 +40,9 @@ from pipeline.audience import (
     preferences_url,
     record_signup,
     resend_task,
+    save_preferences,
     subscriber_id,
+    subscriber_record,
     unsubscribe_url,
 )
 from pipeline.clock import Clock
@@ -46,13 +51,14 @@ from pipeline.deliver import OutgoingMessage, enqueue, single_message
 from pipeline.errors import RenderError
 from pipeline.render import Personalisation, render_confirmation
 from pipeline.store import Store
-from pipeline.welcome import queue_welcome
+from pipeline.welcome import Welcomes, queue_welcome
 
 __all__ = [
     "ConfirmOutcome",
     "confirm_signup",
     "confirmation_message",
     "resend_confirmation",
+    "save_preferences_and_welcome",
     "sign_up",
 ]
 
@@ -130,12 +136,15 @@ def confirm_signup(
     """Activate the subscription a confirmation link names (``audience.confirm``, which
     raises ``TokenError``) and record the list's welcome mail once.
 
-    The confirmation stands even when the welcome cannot be rendered (a missing
-    operator template): the person did everything right, the operator reads the log.
+    The confirmation stands even when the welcome cannot be rendered (an operator's
+    broken template; a missing one is refused at load): the person did everything
+    right, the operator reads the log.
     """
     confirmed = confirm(settings, store, token, ip=ip, clock=clock, secret=secret)
     welcome_id = None
-    person = subscriber_id(store, confirmed.email) if confirmed.mailable else None
+    # A link used again is no new subscription (the list may have got its welcome since).
+    due = confirmed.mailable and not confirmed.already
+    person = subscriber_id(store, confirmed.email) if due else None
     if person is not None:
         try:
             welcome_id = queue_welcome(
@@ -184,3 +193,44 @@ def resend_confirmation(
         clock=clock,
     )
     return mail_id
+
+
+def save_preferences_and_welcome(
+    settings: Settings,
+    store: Store,
+    person: int,
+    *,
+    lists: Collection[str],
+    language: str,
+    ip: str,
+    source: str,
+    clock: Clock,
+    secret: str,
+) -> int:
+    """Apply the preferences form (``audience.save_preferences``, which raises
+    ``AudienceError``), then record the welcome of each list it made active; how many
+    were recorded. A broken template is logged, the saved choice stands."""
+    before = _active_lists(store, person)
+    save_preferences(
+        settings,
+        store,
+        person,
+        lists=lists,
+        language=language,
+        ip=ip,
+        source=source,
+        clock=clock,
+    )
+    joined = [(person, name) for name in sorted(_active_lists(store, person) - before)]
+    try:
+        return Welcomes(settings, store, clock, secret).queue_all(joined)
+    except RenderError:
+        log.exception("welcome mail not recorded", extra={"subscriber": person})
+        return 0
+
+
+def _active_lists(store: Store, person: int) -> set[str]:
+    found = subscriber_record(store, person)
+    if found is None:
+        return set()
+    return {s.list_name for s in found.subscriptions if s.status == "active"}

@@ -3,8 +3,8 @@
     queue_welcome(settings, store, subscriber_id, list_name, clock=..., secret=...)
       ├─ nothing when the list names no welcome template, or the person is not active
       │    on it, or the address is suppressed
-      ├─ render.render_welcome (once per list and language: ``Welcomes`` keeps them)
-      │    + deliver.single_message: the whole mail, with the list's unsubscribe headers
+      ├─ render.render_welcome + deliver.MessageBuilder (once per list and language:
+      │    ``Welcomes`` keeps them): the whole mail, with the list's unsubscribe headers
       └─ deliver.enqueue_once: recorded in the system mail outbox under the key
            ``welcome:SUBSCRIBER:LIST``; a second call (a second confirmation, the same
            import again, another process) finds the key taken and records nothing
@@ -29,7 +29,7 @@ from pipeline.audience import (
 )
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.deliver import enqueue_once, single_message
+from pipeline.deliver import MessageBuilder, enqueue_once
 from pipeline.models import Recipient, RenderedMailing
 from pipeline.render import Personalisation, render_welcome, salutation_for
 from pipeline.store import Store
@@ -54,6 +54,8 @@ class Welcomes:
     clock: Clock
     secret: str
     _rendered: dict[tuple[str, str], RenderedMailing] = field(default_factory=dict)
+    # the parts common to all recipients, once per list and language (as a send does)
+    _builders: dict[tuple[str, str], MessageBuilder] = field(default_factory=dict)
 
     def check(self, list_names: Iterable[str]) -> None:
         """Render the welcome of each list that names one, in each language, before an
@@ -73,6 +75,23 @@ class Welcomes:
             )
         return rendered
 
+    def _builder(self, list_name: str, language: str) -> MessageBuilder:
+        key = (list_name, language)
+        builder = self._builders.get(key)
+        if builder is None:
+            # Made by the system, not written to this person (as ``single_message``);
+            # the list's name gives it List-Unsubscribe with one click.
+            builder = self._builders[key] = MessageBuilder(
+                self.settings,
+                self._render(list_name, language),
+                list_name=list_name,
+                secret=self.secret,
+                clock=self.clock,
+                wants_parts=True,
+                auto_submitted=True,
+            )
+        return builder
+
     def queue(self, subscriber_id: int, list_name: str) -> int | None:
         """Record the welcome of ``subscriber_id`` to ``list_name``: the system mail id,
         or None when none is due (no template, not active, recorded before). Raises
@@ -88,7 +107,7 @@ class Welcomes:
             return None  # pending, unsubscribed, or an operator's suppression stands
         language = person.language if person.language in ("de", "en") else ""
         language = language or self.settings.organisation.language
-        rendered = self._render(list_name, language)
+        builder = self._builder(list_name, language)
         recipient = Recipient(
             subscriber_id=person.id,
             email=person.email,
@@ -107,14 +126,8 @@ class Welcomes:
             unsubscribe_url=unsubscribe_url(self.settings, self.secret, person.id, list_name),
             preferences_url=preferences_url(self.settings, self.secret, person.id, list_name),
         )
-        message = single_message(
-            self.settings,
-            to=recipient,
-            rendered=rendered,
-            personal=personal,
-            clock=self.clock,
-            list_name=list_name,
-        )
+        name = " ".join(p for p in (person.first_name, person.last_name) if p)
+        message = builder.build_personal(person.email, name, personal, delivery_id=None)
         mail_id = enqueue_once(
             self.store,
             once_key=once_key(person.id, list_name),

@@ -194,8 +194,11 @@ def resend_task(
 def note_confirmation_sent(
     store: Store, subscriber_id: int, list_name: str, *, at: datetime
 ) -> None:
-    """The confirmation mail of a sign-up went out (called by the system mail outbox)."""
+    """The confirmation mail of a sign-up went out (called by the system mail outbox).
+    Nothing when the sign-up is gone: the person was erased while the mail was sent."""
     with store.begin() as conn:
+        if q.get_subscription(conn, subscriber_id, list_name) is None:
+            return
         q.upsert_subscription(conn, subscriber_id, list_name, {"confirm_sent_at": at})
     log.info("confirmation mailed", extra={"list": list_name, "subscriber": subscriber_id})
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
+from email.parser import BytesHeaderParser
 from typing import Any
 
 from pipeline.audience.addresses import AddressError, email_hash, normalise_email
@@ -24,6 +26,7 @@ from pipeline.config import Settings
 from pipeline.errors import AudienceError
 from pipeline.store import Store
 from pipeline.store import audience as q
+from pipeline.store import system_mail as system_db
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ def export_person(settings: Settings, store: Store, email: str, *, clock: Clock)
         suppression = q.get_suppression(conn, digest)
         history = q.delivery_history(conn, key)
         bounces = q.bounce_history(conn, digest)
+        system = system_db.of_person(conn, subscriber_id=person.id if person else None, email=key)
     if person is None and suppression is None and not history and not bounces:
         raise AudienceError(f"nothing is held on {key}")
     consent_texts = {settings.audience.consent_version: settings.audience.consent_text}
@@ -130,7 +134,25 @@ def export_person(settings: Settings, store: Store, email: str, *, clock: Clock)
             }
             for b in bounces
         ],
+        "system_mail": [
+            {
+                "kind": m.kind,
+                "list": m.list_name,
+                "subject": _subject(m.data),
+                "status": m.status,
+                "message_id": m.message_id,
+                "queued_at": _iso(m.created_at),
+                "sent_at": _iso(m.sent_at),
+            }
+            for m in system
+        ],
     }
+
+
+def _subject(data: bytes) -> str:
+    # Only the head is parsed (the body may be long); RFC 2047 words decoded.
+    head = BytesHeaderParser(policy=policy.default).parsebytes(data)
+    return str(head["Subject"] or "")
 
 
 def erase_person(store: Store, email: str, *, clock: Clock) -> EraseReport:
@@ -145,6 +167,9 @@ def erase_person(store: Store, email: str, *, clock: Clock) -> EraseReport:
         # Suppress first (cancels queued deliveries), then strip the address everywhere.
         suppress_in(conn, key, "erased", clock=clock)
         scrubbed = q.scrub_deliveries(conn, key)
+        system_db.scrub_person(
+            conn, subscriber_id=person.id if person is not None else None, email=key
+        )
         q.scrub_bounces(conn, digest)
         q.scrub_suppression(conn, digest, f"erased on request {clock.now():%Y-%m-%d}")
         if person is not None:

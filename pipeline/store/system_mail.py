@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.store import Store
@@ -246,3 +246,42 @@ def next_due_at(store: Store) -> datetime | None:
             select(func.min(system_mail.c.next_attempt_at)).where(system_mail.c.status == "retry")
         ).scalar()
     return value
+
+
+def scrub_person(conn: Connection, *, subscriber_id: int | None, email: str) -> int:
+    """Erasure: the messages to ``email`` (or of ``subscriber_id``) no longer hold the
+    address, the name or the body; what has not gone out yet never goes (``failed``,
+    and a drainer holding one cannot overwrite that: ``record`` asks for ``sending``).
+    The rows stay, so the counts and a welcome's key do. How many were scrubbed."""
+    whose = system_mail.c.recipient == email
+    if subscriber_id is not None:
+        whose = or_(whose, system_mail.c.subscriber_id == subscriber_id)
+    ids = [r.id for r in conn.execute(select(system_mail.c.id).where(whose))]
+    for mail_id in ids:
+        conn.execute(
+            update(system_mail)
+            .where(system_mail.c.id == mail_id)
+            .values(recipient=f"erased:{mail_id}", data="", parts=None, subscriber_id=None)
+        )
+    conn.execute(
+        update(system_mail)
+        .where(system_mail.c.id.in_(ids), system_mail.c.status.in_(("queued", "retry", "sending")))
+        .values(
+            status="failed",
+            last_error="erased on request",
+            next_attempt_at=None,
+            claimed_by=None,
+            claimed_at=None,
+        )
+    )
+    return len(ids)
+
+
+def of_person(conn: Connection, *, subscriber_id: int | None, email: str) -> list[SystemMail]:
+    """The messages to ``email`` (or of ``subscriber_id``), oldest first: for the export
+    of what is held on a person."""
+    whose = system_mail.c.recipient == email
+    if subscriber_id is not None:
+        whose = or_(whose, system_mail.c.subscriber_id == subscriber_id)
+    rows = conn.execute(select(system_mail).where(whose).order_by(system_mail.c.id)).all()
+    return [_row(r) for r in rows]

@@ -35,13 +35,12 @@ from pipeline.audience import (
     preferences_url,
     public_lists,
     read_link,
-    save_preferences,
     signing_secret,
     unsubscribe_in,
 )
 from pipeline.errors import AudienceError, ConfigError
 from pipeline.render import LANGUAGES
-from pipeline.signup import confirm_signup, sign_up
+from pipeline.signup import confirm_signup, save_preferences_and_welcome, sign_up
 from pipeline.store import audience as q
 from pipeline.web import csrf
 from pipeline.web.context import deps
@@ -336,7 +335,7 @@ def preferences_page(token: str) -> Response | str:
     error = None
     if request.method == "POST":
         try:
-            save_preferences(
+            welcomed = save_preferences_and_welcome(
                 settings,
                 store,
                 found.subscriber_id,
@@ -345,8 +344,12 @@ def preferences_page(token: str) -> Response | str:
                 ip=_ip(),
                 source=request.base_url,
                 clock=deps().clock,
+                secret=_secret() or "",
             )
             saved = True
+            worker = deps().mail_worker
+            if welcomed and worker is not None:
+                worker.wake()  # a newly ticked list's welcome mail
         except AudienceError:
             error = t("preferences.not_saved")
     current = load_preferences(settings, store, found.subscriber_id)

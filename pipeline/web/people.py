@@ -1,13 +1,18 @@
 """The editor's page of one subscriber: data, subscriptions and the audit log about them
 (``/editor/subscribers/<id>``). An erased subscriber's page keeps the log, without
-personal data."""
+personal data. An admin sends a pending sign-up's confirmation again from here."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
+from pipeline.access import Action, allowed
+from pipeline.audience import RateLimited, signing_secret
+from pipeline.errors import ConfigError, RundbriefError
+from pipeline.signup import resend_confirmation as send_again
 from pipeline.subscribers import Subscribers
-from pipeline.web import auth
+from pipeline.web import auth, refusals
 from pipeline.web.context import deps
 
 bp = Blueprint("people", __name__, url_prefix="/editor")
@@ -17,16 +22,53 @@ auth.require_login(bp)
 @bp.get("/subscribers/<int:subscriber_id>")
 def subscriber(subscriber_id: int) -> tuple[str, int] | str:
     d = deps()
-    record, entries = Subscribers(d.settings, d.store, d.clock).show(
-        subscriber_id, by=auth.acting()
-    )
+    by = auth.acting()
+    record, entries = Subscribers(d.settings, d.store, d.clock).show(subscriber_id, by=by)
     page = render_template(
         "editor/subscriber.html",
         subscriber_id=subscriber_id,
         record=record,
         audit_entries=entries,
+        may_resend=allowed(by, Action.MANAGE_LISTS),
     )
     return (page, 404) if record is None and not entries else page
+
+
+@bp.post("/subscribers/<int:subscriber_id>/resend-confirmation")
+def resend_confirmation(subscriber_id: int) -> Response:
+    d = deps()
+    by = auth.acting()
+    record, _ = Subscribers(d.settings, d.store, d.clock).show(subscriber_id, by=by)
+    if record is None:
+        abort(404)
+    email = record.subscriber.email
+    list_name = request.form.get("list", "")
+    back = redirect(url_for("people.subscriber", subscriber_id=subscriber_id), code=303)
+    try:
+        send_again(
+            d.settings,
+            d.store,
+            email,
+            list_name,
+            by=by,
+            clock=d.clock,
+            secret=signing_secret(d.settings),
+        )
+    except RateLimited as exc:
+        minutes = d.settings.audience.resend_confirmation_minutes
+        flash(
+            f"Die letzte Bestätigung an {email} ging vor weniger als {minutes} Minuten "
+            f"raus; bitte in {(exc.retry_after + 59) // 60} Minuten erneut.",
+            "error",
+        )
+        return back
+    except (RundbriefError, ConfigError) as exc:
+        flash(f"Nicht gesendet: {refusals.reason(exc)}", "error")
+        return back
+    if d.mail_worker is not None:
+        d.mail_worker.wake()  # the confirmation goes out after the answer
+    flash(f"Die Bestätigung an {email} für {list_name} ist unterwegs.", "success")
+    return back
 
 
 def register(app: Flask) -> None:

@@ -156,16 +156,37 @@ def test_a_list_without_a_welcome_template_sends_none(
     assert _welcomes(store) == []
 
 
-def test_a_welcome_template_that_does_not_exist_is_named_with_its_list(
-    settings_factory: Callable[..., Settings], clock: FakeClock, caplog: pytest.LogCaptureFixture
+def test_a_welcome_template_that_does_not_exist_is_refused_at_load_with_list_and_key(
+    settings_factory: Callable[..., Settings], tmp_path: Path
+) -> None:
+    lists = [WELCOME_LISTS[0], dict(WELCOME_LISTS[1], welcome="gibt-es-nicht")]
+    with pytest.raises(ConfigError, match=r"\[\[lists\]\] 'press': welcome = 'gibt-es-nicht'"):
+        settings_factory(lists=lists)
+    folder = tmp_path / "vorlagen"
+    folder.mkdir()
+    (folder / "gibt-es-nicht.mjml.j2").write_text("<mjml></mjml>", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"gibt-es-nicht\.txt\.j2"):
+        settings_factory(lists=lists, compose={"templates_dir": str(folder)})
+
+
+def test_a_broken_welcome_template_does_not_undo_the_confirmation(
+    settings_factory: Callable[..., Settings],
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
     """The confirmation stands (the person did everything right); the log and a direct
     call name the list and the template."""
+    from pipeline.audience import is_receiving
     from pipeline.errors import RenderError
     from pipeline.welcome import queue_welcome
 
-    lists = [WELCOME_LISTS[0], dict(WELCOME_LISTS[1], welcome="gibt-es-nicht")]
-    settings = settings_factory(lists=lists)
+    folder = tmp_path / "vorlagen"
+    folder.mkdir()
+    (folder / "kaputt.mjml.j2").write_text("<mjml>{% if %}</mjml>", encoding="utf-8")
+    (folder / "kaputt.txt.j2").write_text("Hallo", encoding="utf-8")
+    lists = [WELCOME_LISTS[0], dict(WELCOME_LISTS[1], welcome="kaputt")]
+    settings = settings_factory(lists=lists, compose={"templates_dir": str(folder)})
     store = Store.open(settings.database_url())
     try:
         token = _sign_up_and_confirm(settings, store, clock, "vier@zeitung.example")
@@ -173,9 +194,10 @@ def test_a_welcome_template_that_does_not_exist_is_named_with_its_list(
             settings, store, token, ip="192.0.2.8", clock=clock, secret=SECRET
         )
         assert not confirmed.already and confirmed.welcome_id is None
+        assert is_receiving(store, "vier@zeitung.example", "press")
         assert "welcome mail not recorded" in caplog.text
-        assert "gibt-es-nicht" in caplog.text
-        with pytest.raises(RenderError, match=r"gibt-es-nicht.*press"):
+        assert "kaputt" in caplog.text
+        with pytest.raises(RenderError, match=r"'kaputt' of list 'press'"):
             queue_welcome(settings, store, 1, "press", clock=clock, secret=SECRET)
     finally:
         store.close()
@@ -331,7 +353,7 @@ def test_an_import_without_the_flag_welcomes_nobody_and_later_flags_do_not_eithe
     assert _welcomes(wstore) == []
 
 
-def test_an_import_with_welcome_to_a_list_without_one_or_a_missing_template_stops_first(
+def test_an_import_with_welcome_to_a_list_without_one_or_a_broken_template_stops_first(
     settings_factory: Callable[..., Settings], clock: FakeClock, tmp_path: Path
 ) -> None:
     from pipeline.errors import AudienceError, RenderError
@@ -339,8 +361,12 @@ def test_an_import_with_welcome_to_a_list_without_one_or_a_missing_template_stop
 
     path = tmp_path / "presse.csv"
     path.write_text(PRESS_CSV, encoding="utf-8")
+    folder = tmp_path / "vorlagen"
+    folder.mkdir()
+    (folder / "fehlt.mjml.j2").write_text("<mjml>{{ nicht.da() }}</mjml>", encoding="utf-8")
+    (folder / "fehlt.txt.j2").write_text("Hallo", encoding="utf-8")
     lists = [dict(WELCOME_LISTS[0], welcome=""), dict(WELCOME_LISTS[1], welcome="fehlt")]
-    settings = settings_factory(lists=lists)
+    settings = settings_factory(lists=lists, compose={"templates_dir": str(folder)})
     store = Store.open(settings.database_url())
     try:
         ops = _ops(settings, store, clock)
@@ -467,3 +493,111 @@ def test_eight_at_once_record_one_welcome_on_postgresql(
         assert len(_welcomes(store)) == 1
     finally:
         store.close()
+
+
+def test_erasing_a_person_scrubs_and_stops_their_waiting_welcome_and_confirmation(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The system mail outbox holds whole messages (address, name): erasure (DSGVO
+    Art. 17) removes them there too, and what has not gone out yet never goes."""
+    from pipeline.deliver import drain_system_mail
+    from tests.api.conftest import ROOT
+
+    address = "lena.schulz@zeitung.example"
+    token = _sign_up_and_confirm(
+        welcome_settings, wstore, clock, address, first_name="Lena", last_name="Schulz"
+    )
+    confirm_signup(welcome_settings, wstore, token, ip="192.0.2.8", clock=clock, secret=SECRET)
+    assert len(db.list_mail(wstore)) == 2  # confirmation and welcome, both still queued
+    report = _ops(welcome_settings, wstore, clock).erase(address, by=ROOT)
+    assert report.subscriber_erased
+    assert drain_system_mail(wstore, welcome_settings, None, clock).claimed == 0
+    for mail in db.list_mail(wstore):
+        assert mail.status == "failed" and mail.last_error == "erased on request"
+        assert address not in mail.recipient and b"Schulz" not in mail.data
+        assert mail.data == b"" and mail.parts is None and mail.subscriber_id is None
+
+
+def test_a_confirmation_that_went_out_while_its_person_was_erased_changes_nothing(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock
+) -> None:
+    """A drainer had claimed it before the erasure and sent it after: noting it sent
+    must not bring back a subscription (it used to fail on the missing row)."""
+    from pipeline.audience import note_confirmation_sent
+    from pipeline.store import audience as q
+
+    _sign_up_and_confirm(welcome_settings, wstore, clock, "weg@zeitung.example")
+    _ops(welcome_settings, wstore, clock).erase("weg@zeitung.example", by=_root())
+    note_confirmation_sent(wstore, 1, "press", at=clock.now())
+    with wstore.connect() as conn:
+        assert q.get_subscription(conn, 1, "press") is None
+
+
+def _root() -> Any:
+    from tests.api.conftest import ROOT
+
+    return ROOT
+
+
+def test_a_link_used_again_after_the_list_got_its_welcome_sends_none(
+    settings: Settings,
+    settings_factory: Callable[..., Settings],
+    store: Store,
+    clock: FakeClock,
+) -> None:
+    """Confirmed before the list named a welcome mail, clicked again a day later: the
+    person is not new, nothing is sent."""
+    token = _sign_up_and_confirm(settings, store, clock, "frueh@zeitung.example")
+    confirm_signup(settings, store, token, ip="192.0.2.8", clock=clock, secret=SECRET)
+    clock.advance(days=1)
+    later = settings_factory(lists=WELCOME_LISTS)
+    again = confirm_signup(later, store, token, ip="192.0.2.8", clock=clock, secret=SECRET)
+    assert again.already and again.welcome_id is None
+    assert _welcomes(store) == []
+
+
+def test_the_export_lists_the_system_mail_sent_to_the_person(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock
+) -> None:
+    """DSGVO Art. 15: the confirmation and the welcome are data held on the person."""
+    from pipeline.deliver import drain_system_mail
+    from tests.api.conftest import ROOT
+
+    address = "lena.schulz@zeitung.example"
+    token = _sign_up_and_confirm(welcome_settings, wstore, clock, address)
+    confirm_signup(welcome_settings, wstore, token, ip="192.0.2.8", clock=clock, secret=SECRET)
+    drain_system_mail(wstore, welcome_settings, None, clock)
+    data = _ops(welcome_settings, wstore, clock).export(address, by=ROOT)
+    assert [(m["kind"], m["list"], m["status"]) for m in data["system_mail"]] == [
+        ("confirmation", "press", "sent"),
+        ("welcome", "press", "sent"),
+    ]
+    assert data["system_mail"][1]["subject"] == "Willkommen: Presseverteiler"
+    assert data["system_mail"][1]["sent_at"] == clock.now().isoformat()
+
+
+def test_ticking_a_list_on_the_preferences_page_welcomes_once(
+    welcome_settings: Settings, wstore: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Ticking a list there is a confirmed opt-in (the link reached the mailbox): the
+    list's welcome goes out, once; saving the page again sends nothing."""
+    from pipeline.signup import save_preferences_and_welcome
+    from tests.api.conftest import ROOT
+
+    path = tmp_path / "mitglieder.csv"
+    path.write_text("email,first_name,language\nanna@gemeinde.example,Anna,de\n", encoding="utf-8")
+    _ops(welcome_settings, wstore, clock).import_csv(path, list_name="members", by=ROOT)
+    for _ in range(2):
+        save_preferences_and_welcome(
+            welcome_settings,
+            wstore,
+            1,
+            lists=["members", "press"],
+            language="de",
+            ip="192.0.2.5",
+            source="https://rundbrief.example/p/x",
+            clock=clock,
+            secret=SECRET,
+        )
+    (mail,) = _welcomes(wstore)
+    assert (mail.recipient, mail.list_name) == ("anna@gemeinde.example", "press")

@@ -13,7 +13,7 @@ import pytest
 from pipeline.render import RenderedMailing
 from tests.support.browser import CHROMIUM, HAVE_CHROMIUM, chromium, open_mail
 
-NAMES = [f"{kind}-{lang}" for kind in ("newsletter", "press", "confirmation") for lang in ("de", "en")]  # fmt: skip
+NAMES = [f"{kind}-{lang}" for kind in ("newsletter", "press", "confirmation", "welcome") for lang in ("de", "en")]  # fmt: skip
 
 pytestmark = [
     pytest.mark.browser,

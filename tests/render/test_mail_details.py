@@ -13,7 +13,7 @@ from pipeline.render import RenderedMailing
 from pipeline.render.text import wrap
 from tests.support.mail_corpus import CREDIT, PHONE
 
-NAMES = [f"{kind}-{lang}" for kind in ("newsletter", "press", "confirmation") for lang in ("de", "en")]  # fmt: skip
+NAMES = [f"{kind}-{lang}" for kind in ("newsletter", "press", "confirmation", "welcome") for lang in ("de", "en")]  # fmt: skip
 _PREVIEW = re.compile(r'<div style="display:none;mso-hide:all;[^"]*">(.*?)</div>', re.S)
 _PADDING_CHARS = {"\u034f", "\u200c", "\u00a0", " "}
 

@@ -1,6 +1,7 @@
 """Every mail template rendered for real, in German and English: a newsletter of seed
 items (images with credits, one whose summary carries its credit already), a press
-release with embargo, image, credit and press contact, and the opt-in mail.
+release with embargo, image, credit and press contact, the opt-in mail and the welcome
+mail of a list.
 
 The mail-detail tests (dark mode, validity, narrow screens, accessible names) run over
 all of them, so a new template or section is checked by adding it here.
@@ -15,10 +16,10 @@ from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.mailings import Workflow
 from pipeline.mailings.compose import compose_newsletter, compose_press
-from pipeline.render import RenderedMailing, render_confirmation
+from pipeline.render import RenderedMailing, render_confirmation, render_welcome
 from pipeline.store import Store
 from tests.support.mail_items import TITLES, add_item, seed_paragraphs
-from tests.support.settings import make_settings
+from tests.support.settings import BASE, make_settings
 
 LANGS = ("de", "en")
 SECRET = "ein-langes-geheimnis-fuer-signierte-links-0123"
@@ -48,13 +49,17 @@ def corpus_settings(tmp_path: Path, **overrides: object) -> Settings:
             "contact_email": "presse@junge-buergermeister.example",
             "contact_phone": PHONE,
         },
+        # the press list greets new journalists (the welcome mail of the corpus)
+        "lists": [
+            {**m, "welcome": "welcome"} if m["name"] == "press" else m for m in BASE["lists"]
+        ],
     }
     data.update(overrides)
     return make_settings(tmp_path, **data)
 
 
 def render_corpus(settings: Settings, store: Store, clock: FakeClock) -> dict[str, RenderedMailing]:
-    """``newsletter-de`` … ``confirmation-en`` -> the rendered mail (placeholders kept)."""
+    """``newsletter-de`` … ``welcome-en`` -> the rendered mail (placeholders kept)."""
     now = clock.now()
     paragraphs = seed_paragraphs()
     for n in range(7):
@@ -92,4 +97,5 @@ def render_corpus(settings: Settings, store: Store, clock: FakeClock) -> dict[st
             list_name="press",
             confirm_url="https://rundbrief.junge-buergermeister.example/c/abc",
         )
+        out[f"welcome-{lang}"] = render_welcome(settings, language=lang, list_name="press")
     return out

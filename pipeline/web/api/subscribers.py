@@ -103,6 +103,7 @@ def show(email: str) -> Response:
     data = audience.export_person(d.settings, d.store, email, clock=d.clock)
     data.pop("deliveries", None)
     data.pop("bounces", None)
+    data.pop("system_mail", None)
     return jsonify(data=data)
 
 
