@@ -306,9 +306,12 @@ def edit_cmd(
     to: int = typer.Option(None, "--to", help="The position to move it to (1 is first)."),
     embargo: str = typer.Option(None, "--embargo", help="Not before this time (local)."),
     no_embargo: bool = typer.Option(False, "--no-embargo", help="Remove the embargo."),
+    segment: str = typer.Option(None, "--segment", help="Send to this segment ([segments])."),
+    where: str = typer.Option(None, "--where", help="Send to those for whom this holds."),
+    no_segment: bool = typer.Option(False, "--no-segment", help="Send to the whole lists."),
     as_json: bool = JSON,
 ) -> None:
-    """Change a draft: subject, intro (Markdown), preheader, items, embargo.
+    """Change a draft: subject, intro (Markdown), preheader, items, embargo, segment.
 
     Editing an approved (or scheduled) mailing returns it to draft: it needs a new
     approval, because what is approved is exactly what is sent.
@@ -336,6 +339,10 @@ def edit_cmd(
         changes["send_at"] = parse_when(embargo, state)
     elif no_embargo:
         changes["send_at"] = None
+    if no_segment and (segment or where):
+        raise ComposeError("--no-segment and --segment/--where contradict each other")
+    if segment is not None or where is not None or no_segment:
+        changes.update(segment=segment, where=where)
     ids = reorder(before.item_ids, drop=set(drop or []))
     if move is not None:
         if move not in ids:

@@ -232,9 +232,14 @@ class Workflow:
         item_ids: Sequence[int] | None = None,
         send_at: datetime | None = _UNSET,
         lists: Sequence[str] | None = None,
+        segment: str | None = _UNSET,
+        where: str | None = _UNSET,
         version: datetime | None = None,
     ) -> Mailing:
         """Change a mailing; an approved or scheduled one returns to draft (renders dropped).
+
+        ``segment`` (a name in ``[segments]``) or ``where`` (a condition) replaces the
+        mailing's segment; either given as None and the other not given clears it.
 
         ``version`` (the ``updated_at`` the editor saw): refuse if it changed since.
         ``by`` becomes the mailing's last editor (the four-eyes rule asks for another).
@@ -249,6 +254,8 @@ class Workflow:
             item_ids=item_ids,
             send_at=send_at,
             lists=lists,
+            segment=segment,
+            where=where,
             version=version,
         )
 
@@ -263,6 +270,8 @@ class Workflow:
         item_ids: Sequence[int] | None = None,
         send_at: datetime | None = _UNSET,
         lists: Sequence[str] | None = None,
+        segment: str | None = _UNSET,
+        where: str | None = _UNSET,
         version: datetime | None = None,
         action: Action = Action.EDIT,
         editor: bool = True,
@@ -286,6 +295,13 @@ class Workflow:
             values["send_at"] = send_at
         if lists is not None:
             values["lists"] = list(lists)
+        if segment is not _UNSET or where is not _UNSET:
+            name, condition = choose_segment(
+                self.settings,
+                None if segment is _UNSET else segment,
+                None if where is _UNSET else where,
+            )
+            values.update(segment_name=name, segment_where=condition)
         if item_ids is not None:
             if len(set(item_ids)) != len(item_ids):
                 raise ComposeError(
@@ -710,7 +726,7 @@ def describe_edit(before: Mailing, after: Mailing) -> tuple[str, dict[str, Any]]
     """What an edit changed, in words for the audit log and as data (old, new)."""
     changes: dict[str, Any] = {}
     words: list[str] = []
-    for name in ("subject", "preheader", "send_at", "lists"):
+    for name in ("subject", "preheader", "send_at", "lists", "segment_where"):
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
             changes[name] = {"from": old, "to": new}

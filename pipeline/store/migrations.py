@@ -238,8 +238,7 @@ def _segments(conn: Connection) -> None:
         kind = {c["name"]: c["type"] for c in inspect(conn).get_columns("subscribers")}
         if type(kind["attributes"]).__name__ != "JSONB":
             conn.exec_driver_sql(
-                "ALTER TABLE subscribers ALTER COLUMN attributes TYPE jsonb "
-                "USING attributes::jsonb"
+                "ALTER TABLE subscribers ALTER COLUMN attributes TYPE jsonb USING attributes::jsonb"
             )
 
 

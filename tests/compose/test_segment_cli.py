@@ -85,3 +85,14 @@ def test_a_bad_segment_is_one_line(
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert "no such mailing" in rb("mailing", "show", "1").stderr  # nothing was made
+
+
+def test_edit_sets_and_clears_the_segment(rb: Callable[..., Run]) -> None:
+    assert rb("compose", "press", "1").returncode == 0
+    done = rb("edit", "1", "--segment", "bayern")
+    assert done.returncode == 0, done.stderr
+    assert "Recipients: 2 (now)" in rb("mailing", "show", "1").stdout
+    assert rb("edit", "1", "--no-segment").returncode == 0
+    assert "Segment:   none" in rb("mailing", "show", "1").stdout
+    both = rb("edit", "1", "--no-segment", "--where", 'region = "x"')
+    assert both.returncode == 1 and "contradict" in both.stderr

@@ -136,3 +136,20 @@ def test_a_newsletter_to_a_segment(flow: Workflow, store: Store, clock: FakeCloc
     assert mailing is not None and mailing.segment_where == 'outlet = "Landesfunk"'
     # the newsletter goes to the members list, where none of the press people are
     assert flow.overview(mailing.id).recipients == 0
+
+
+def test_editing_the_segment_of_a_draft(flow: Workflow, store: Store, clock: FakeClock) -> None:
+    mailing = flow.compose_press(add_items(store, clock.now(), 1)[0], by=ANNA, segment="bayern")
+    flow.approve(mailing.id, by=BERT)
+    changed = flow.edit(mailing.id, by=ANNA, where='outlet = "Landesfunk"')
+    assert (changed.segment_name, changed.segment_where) == (None, 'outlet = "Landesfunk"')
+    assert changed.status == "draft"  # a new audience needs a new approval
+    assert flow.overview(mailing.id).recipients == 2
+    entry = audit.entries(store, mailing=mailing.id)[-1]
+    assert entry.details["segment_where"] == {"from": BAYERN, "to": 'outlet = "Landesfunk"'}
+    cleared = flow.edit(mailing.id, by=ANNA, segment=None)
+    assert cleared.segment_where is None and flow.overview(mailing.id).recipients == 5
+    with pytest.raises(ComposeError) as caught:
+        flow.edit(mailing.id, by=ANNA, where='region in ["Bayern"')
+    assert caught.value.field == "where" and "column 20" in str(caught.value)
+    assert flow.get(mailing.id).segment_where is None
