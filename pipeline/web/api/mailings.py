@@ -217,18 +217,31 @@ def show(mailing_id: int) -> Response:
         lists=array(STRING),
         send_at={"type": ["string", "null"], "format": "date-time"},
         item_ids=array(INTEGER),
+        segment={"type": ["string", "null"]},
+        where={"type": ["string", "null"]},
         version=DATETIME,
     ),
     returns=ONE,
     description="Only the fields given change. An approved or scheduled mailing becomes a "
-    "draft again (it needs a new approval). `version`: the `updated_at` you saw; if the "
+    "draft again (it needs a new approval). `segment` or `where` replaces the segment "
+    "(`null` for the whole lists). `version`: the `updated_at` you saw; if the "
     "mailing changed since, 409 `conflict`. The editor becomes the mailing's last editor "
     "(the four-eyes rule of press releases asks another approver).",
 )
 def edit(mailing_id: int) -> Response:
     c.mailing_or_404(mailing_id)
     data = c.body()
-    known = {"subject", "preheader", "intro_md", "lists", "send_at", "item_ids", "version"}
+    known = {
+        "subject",
+        "preheader",
+        "intro_md",
+        "lists",
+        "send_at",
+        "item_ids",
+        "segment",
+        "where",
+        "version",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise invalid(f"unknown field {unknown[0]}", unknown[0])
@@ -241,6 +254,9 @@ def edit(mailing_id: int) -> Response:
         changes["lists"] = c.strings(data, "lists")
     if "send_at" in data:
         changes["send_at"] = c.instant(data, "send_at")
+    for name in ("segment", "where"):
+        if name in data:
+            changes[name] = c.text(data, name)
     if "item_ids" in data:
         ids = data["item_ids"]
         if not isinstance(ids, list) or not all(
