@@ -12,6 +12,7 @@ from pipeline.cli.mailings import (
     JSON,
     local_time,
     parse_when,
+    print_unknown_attributes,
     read_text_file,
     segment_line,
     workflow,
@@ -174,3 +175,4 @@ def print_audience(flow: Workflow, mailing: Mailing) -> None:
     view = flow.overview(mailing.id)
     console.print(f"Recipients: {view.recipients} (now)", markup=False)
     console.print(segment_line(mailing), markup=False)
+    print_unknown_attributes(view)

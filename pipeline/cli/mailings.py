@@ -100,6 +100,15 @@ def mailing_json(mailing: Mailing) -> dict[str, Any]:
     }
 
 
+def print_unknown_attributes(view: MailingOverview) -> None:
+    """A segment testing an attribute nobody has matches nobody by it: say so."""
+    for name in view.unknown_attributes:
+        console.print(
+            f"Note: no subscriber has the attribute {name!r} (a typo? see the CSV's columns)",
+            markup=False,
+        )
+
+
 def segment_line(mailing: Mailing) -> str:
     """``Segment: …`` for ``mailing show`` and a new draft: whom of the lists it reaches."""
     if mailing.segment_where is None:
@@ -246,6 +255,7 @@ def overview_json(view: MailingOverview) -> dict[str, Any]:
     """The delivery part of ``mailing show --json``."""
     return {
         "recipients": view.recipients,
+        "unknown_attributes": list(view.unknown_attributes),
         "paused_reason": view.paused_reason,
         "resume_at": view.resume_at.isoformat() if view.resume_at else None,
         "possible_duplicates": view.possible_duplicates,
@@ -267,6 +277,7 @@ def print_overview(view: MailingOverview) -> None:
         if view.resume_at:
             console.print(f"           the daemon tries again at {view.resume_at.isoformat()}")
     console.print(f"Recipients: {view.recipients}" + ("" if view.started else " (now)"))
+    print_unknown_attributes(view)
     if not any(view.deliveries.values()):
         console.print("Deliveries: none yet")
         return

@@ -101,6 +101,7 @@ def mailing(mailing_id: int) -> str:
         mailing=found,
         delivery=_delivery(view),
         recipients=view.recipients,
+        unknown_attributes=view.unknown_attributes,
         started=view.started,
         language=language,
         rendered=rendered,

@@ -96,3 +96,12 @@ def test_edit_sets_and_clears_the_segment(rb: Callable[..., Run]) -> None:
     assert "Segment:   none" in rb("mailing", "show", "1").stdout
     both = rb("edit", "1", "--no-segment", "--where", 'region = "x"')
     assert both.returncode == 1 and "contradict" in both.stderr
+
+
+def test_an_attribute_nobody_has_is_pointed_out(rb: Callable[..., Run]) -> None:
+    made = rb("compose", "press", "1", "--where", 'raegion = "Bayern" or outlet = "Landesfunk"')
+    assert made.returncode == 0, made.stderr
+    assert "Note: no subscriber has the attribute 'raegion'" in made.stdout
+    assert "outlet" not in made.stdout.split("Note:")[1]
+    data = rb("mailing", "show", "1", "--json").json()
+    assert data["unknown_attributes"] == ["raegion"] and data["recipients"] == 2

@@ -46,6 +46,7 @@ def _one(mailing_id: int, *, status: int = 200) -> tuple[Response, int]:
 def overview_json(view: MailingOverview) -> dict[str, Any]:
     return {
         "recipients": view.recipients,
+        "unknown_attributes": list(view.unknown_attributes),
         "deliveries": dict(view.deliveries),
         "bounces": dict(view.bounces),
         "complaints": view.complaints,
