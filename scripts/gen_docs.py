@@ -257,6 +257,9 @@ def configuration_md() -> str:
         lines += ["", f"## `{section.header}`", ""]
         if section.intro:
             lines += [section.intro, ""]
+        if not section.keys:  # free keys ([segments]): the intro says what they are
+            lines.pop()
+            continue
         lines += ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
         for key in section.keys:
             default = key.default if key.default == "required" else f"`{key.default}`"

@@ -19,6 +19,7 @@ RUNS = {
     "import": ["--rows", "50"],
     "startup": ["--runs", "1", "--feeds", "2", "--items", "3", "--no-r2e"],
     "send": ["--recipients", "40"],
+    "segments": ["--rows", "50", "--repeat", "1"],
 }
 
 

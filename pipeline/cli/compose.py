@@ -13,6 +13,7 @@ from pipeline.cli.mailings import (
     local_time,
     parse_send_at,
     parse_when,
+    print_unknown_attributes,
     read_text_file,
     segment_line,
     workflow,
@@ -190,3 +191,4 @@ def print_audience(flow: Workflow, mailing: Mailing) -> None:
     view = flow.overview(mailing.id)
     console.print(f"Recipients: {view.recipients} (now)", markup=False)
     console.print(segment_line(mailing), markup=False)
+    print_unknown_attributes(view)

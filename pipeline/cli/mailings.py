@@ -114,6 +114,15 @@ def mailing_json(mailing: Mailing, state: AppContext) -> dict[str, Any]:
     return {k: v.astimezone(tz) if isinstance(v, datetime) else v for k, v in data.items()}
 
 
+def print_unknown_attributes(view: MailingOverview) -> None:
+    """A segment testing an attribute nobody has matches nobody by it: say so."""
+    for name in view.unknown_attributes:
+        console.print(
+            f"Note: no subscriber has the attribute {name!r} (a typo? see the CSV's columns)",
+            markup=False,
+        )
+
+
 def segment_line(mailing: Mailing) -> str:
     """``Segment: …`` for ``mailing show`` and a new draft: whom of the lists it reaches."""
     if mailing.segment_where is None:
@@ -264,6 +273,7 @@ def overview_json(view: MailingOverview, state: AppContext) -> dict[str, Any]:
     tz = state.settings.organisation.tz
     return {
         "recipients": view.recipients,
+        "unknown_attributes": list(view.unknown_attributes),
         "paused_reason": view.paused_reason,
         "resume_at": view.resume_at.astimezone(tz).isoformat() if view.resume_at else None,
         "possible_duplicates": view.possible_duplicates,
@@ -286,6 +296,7 @@ def print_overview(view: MailingOverview, state: AppContext) -> None:
             when = local_time(view.resume_at, state)
             console.print(f"           the daemon tries again at {when}")
     console.print(f"Recipients: {view.recipients}" + ("" if view.started else " (now)"))
+    print_unknown_attributes(view)
     if not any(view.deliveries.values()):
         console.print("Deliveries: none yet")
         return
@@ -330,9 +341,13 @@ def edit_cmd(
         None, "--embargo", help="Press: may be published from this time on (local)."
     ),
     no_embargo: bool = typer.Option(False, "--no-embargo", help="Remove the embargo."),
+    segment: str = typer.Option(None, "--segment", help="Send to this segment ([segments])."),
+    where: str = typer.Option(None, "--where", help="Send to those for whom this holds."),
+    no_segment: bool = typer.Option(False, "--no-segment", help="Send to the whole lists."),
     as_json: bool = JSON,
 ) -> None:
-    """Change a draft: subject, intro (Markdown), preheader, items, send time, embargo.
+    """Change a draft: subject, intro (Markdown), preheader, items, send time, embargo,
+    segment.
 
     Editing an approved (or scheduled) mailing returns it to draft: it needs a new
     approval, because what is approved is exactly what is sent.
@@ -362,6 +377,10 @@ def edit_cmd(
         changes["embargo_at"] = parse_when(embargo, state)
     elif no_embargo:
         changes["embargo_at"] = None
+    if no_segment and (segment or where):
+        raise ComposeError("--no-segment and --segment/--where contradict each other")
+    if segment is not None or where is not None or no_segment:
+        changes.update(segment=segment, where=where)
     ids = reorder(before.item_ids, drop=set(drop or []))
     if move is not None:
         if move not in ids:

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
-from pipeline.segments import parse_optional
+from pipeline.segments import fields_of, parse_optional
 from pipeline.store import Store
 from pipeline.store import audience as store_audience
 from pipeline.store import bounces as store_bounces
 from pipeline.store import mailings as store_mailings
 from pipeline.store import outbox as store_outbox
 from pipeline.store import renders as store_renders
+from pipeline.store import segments as store_segments
 
 # Once sending has started the recipients are the delivery rows, not the lists' members now.
 STARTED = frozenset({MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT})
@@ -38,6 +39,8 @@ class MailingOverview:
     approved_by: str | None
     items: tuple[tuple[int, Item | None], ...]  # in order; None: deleted since
     renders: Mapping[str, RenderedMailing | None]  # by language; None: not rendered yet
+    # attribute names the segment tests that no subscriber has (a typo?), before sending
+    unknown_attributes: tuple[str, ...] = ()
 
     @property
     def started(self) -> bool:
@@ -55,15 +58,17 @@ def overview(
     counts = store_outbox.counts(store, mailing.id)
     events = store_bounces.events_for_mailing(store, mailing.id)
     state = store_outbox.mailing_state(store, mailing.id)
+    segment = parse_optional(mailing.segment_where)
+    unknown: list[str] = []
     with store.connect() as conn:
         unsubscribes = store_audience.unsubscribed_after(conn, mailing.id)
-        recipients = (
-            sum(counts.values())
-            if mailing.status in STARTED
-            else store_audience.count_recipients(
-                conn, mailing.lists, parse_optional(mailing.segment_where)
-            )
-        )
+        if mailing.status in STARTED:
+            recipients = sum(counts.values())
+        else:
+            recipients = store_audience.count_recipients(conn, mailing.lists, segment)
+            if segment is not None:
+                names = [f.name for f in fields_of(segment) if f.attribute]
+                unknown = store_segments.unknown_attributes(conn, names)
     return MailingOverview(
         mailing=mailing,
         status=mailing.status,
@@ -80,4 +85,5 @@ def overview(
         approved_by=store_mailings.approved_by(store, mailing.id),
         items=tuple((iid, items.get(iid)) for iid in mailing.item_ids),
         renders=store_renders.load_renders(store, mailing.id, languages),
+        unknown_attributes=tuple(unknown),
     )

@@ -266,9 +266,14 @@ class Workflow:
         send_at: datetime | None = _UNSET,
         embargo_at: datetime | None = _UNSET,
         lists: Sequence[str] | None = None,
+        segment: str | None = _UNSET,
+        where: str | None = _UNSET,
         version: datetime | None = None,
     ) -> Mailing:
         """Change a mailing; an approved or scheduled one returns to draft (renders dropped).
+
+        ``segment`` (a name in ``[segments]``) or ``where`` (a condition) replaces the
+        mailing's segment; either given as None and the other not given clears it.
 
         ``version`` (the ``updated_at`` the editor saw): refuse if it changed since.
         ``by`` becomes the mailing's last editor (the four-eyes rule asks for another).
@@ -284,6 +289,8 @@ class Workflow:
             send_at=send_at,
             embargo_at=embargo_at,
             lists=lists,
+            segment=segment,
+            where=where,
             version=version,
         )
 
@@ -299,6 +306,8 @@ class Workflow:
         send_at: datetime | None = _UNSET,
         embargo_at: datetime | None = _UNSET,
         lists: Sequence[str] | None = None,
+        segment: str | None = _UNSET,
+        where: str | None = _UNSET,
         version: datetime | None = None,
         action: Action = Action.EDIT,
         editor: bool = True,
@@ -322,6 +331,13 @@ class Workflow:
             values["embargo_at"] = embargo_at
         if lists is not None:
             values["lists"] = list(lists)
+        if segment is not _UNSET or where is not _UNSET:
+            name, condition = choose_segment(
+                self.settings,
+                None if segment is _UNSET else segment,
+                None if where is _UNSET else where,
+            )
+            values.update(segment_name=name, segment_where=condition)
         if item_ids is not None:
             if len(set(item_ids)) != len(item_ids):
                 raise ComposeError(
@@ -776,7 +792,7 @@ def describe_edit(
     """What an edit changed, in words for the audit log and as data (old, new)."""
     changes: dict[str, Any] = {}
     words: list[str] = []
-    for name in ("subject", "preheader", "send_at", "embargo_at", "lists"):
+    for name in ("subject", "preheader", "send_at", "embargo_at", "lists", "segment_where"):
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
             changes[name] = {"from": old, "to": new}

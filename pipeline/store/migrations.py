@@ -255,8 +255,16 @@ def _welcome(conn: Connection) -> None:
 
 
 def _segments(conn: Connection) -> None:
-    """Issue 13: a mailing may target a segment of its lists (its name and condition)."""
+    """Issue 13: a mailing may target a segment of its lists (its name and condition);
+    on PostgreSQL subscribers' attributes become jsonb, which a segment reads without
+    parsing the text again for every key it tests."""
     add_missing_columns(conn, "mailings", ("segment_name", "segment_where"))
+    if conn.dialect.name == "postgresql":
+        kind = {c["name"]: c["type"] for c in inspect(conn).get_columns("subscribers")}
+        if type(kind["attributes"]).__name__ != "JSONB":
+            conn.exec_driver_sql(
+                "ALTER TABLE subscribers ALTER COLUMN attributes TYPE jsonb USING attributes::jsonb"
+            )
 
 
 def _embargo(conn: Connection) -> None:

@@ -32,9 +32,12 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 # Integer on SQLite (rowid alias), BIGINT on PostgreSQL: outboxes outgrow 2**31.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# JSON as text on SQLite, JSONB on PostgreSQL (subscribers' attributes, read by segments).
+Attributes = JSON().with_variant(JSONB(), "postgresql")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -219,7 +222,9 @@ subscribers = Table(
     Column("salutation", String(16), nullable=False, default=""),  # Frau | Herr | neutral | ""
     Column("title", Text, nullable=False, default=""),
     Column("language", String(16), nullable=False, default="de"),
-    Column("attributes", JSON, nullable=False, default=dict),
+    # JSONB on PostgreSQL (migration _segments): a segment reads several keys per row,
+    # and plain json is parsed again for each of them, jsonb once on write.
+    Column("attributes", Attributes, nullable=False, default=dict),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     # Links in mails name subscribers by id: an id must never pass to another person, so

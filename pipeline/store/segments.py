@@ -11,7 +11,21 @@ path could not hold). A missing key reads as the empty string on both, so ``!=``
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, literal, not_, or_, true
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.types import String
 
 from pipeline.segments import And, Compare, Condition, Contains, Field, Not, Or, Within
@@ -29,6 +43,18 @@ _COLUMNS = {
 def segment_filter(condition: Condition, dialect: str) -> ColumnElement[bool]:
     """The WHERE clause on ``subscribers`` that holds for the people in the segment."""
     return _Compiler(dialect).condition(condition)
+
+
+def unknown_attributes(conn: Connection, names: Sequence[str]) -> list[str]:
+    """The attribute names no subscriber has (a typo in a segment matches nobody, and
+    says nothing by itself): one indexed-free probe per name, stopping at the first row."""
+    compiler = _Compiler(conn.dialect.name)
+    missing = []
+    for name in names:
+        query = select(literal(1)).where(compiler.attribute(name).is_not(None)).limit(1)
+        if conn.execute(query.select_from(subscribers)).first() is None:
+            missing.append(name)
+    return missing
 
 
 class _Compiler:

@@ -99,10 +99,14 @@ def mailing(mailing_id: int) -> str:
     if rendered is not None:
         values = mailview.sample_values(deps().settings, found, language)
         text = mailview.fill(rendered, values)[1]
+    view = flow().overview(found.id)
     return render_template(
         "editor/mailing.html",
         mailing=found,
-        delivery=_delivery(flow().overview(found.id)),
+        delivery=_delivery(view),
+        recipients=view.recipients,
+        unknown_attributes=view.unknown_attributes,
+        started=view.started,
         language=language,
         rendered=rendered,
         render_error=render_error,

@@ -85,3 +85,16 @@ def test_a_newsletter_to_a_segment(call: Call, news_items: list[int]) -> None:
     made = call("POST", "/mailings/newsletter", json={"where": 'language = "de"'})
     assert made.status_code == 201, made.get_json()
     assert made.get_json()["data"]["segment_where"] == 'language = "de"'
+
+
+def test_edit_replaces_and_clears_the_segment(call: Call, press_item: int) -> None:
+    made = call("POST", "/mailings/press", json={"item_id": press_item}).get_json()["data"]
+    path = f"/mailings/{made['id']}"
+    changed = call("PATCH", path, json={"segment": "bayern"})
+    assert changed.status_code == 200, changed.get_json()
+    assert call("GET", path).get_json()["overview"]["recipients"] == 2
+    bad = call("PATCH", path, json={"where": "beat contains"})
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "where"
+    cleared = call("PATCH", path, json={"segment": None}).get_json()["data"]
+    assert cleared["segment_where"] is None
+    assert call("GET", path).get_json()["overview"]["recipients"] == 5

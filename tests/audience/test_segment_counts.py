@@ -14,6 +14,7 @@ from pipeline.clock import FakeClock
 from pipeline.segments import parse
 from pipeline.store import Store
 from pipeline.store.audience import count_subscribers
+from pipeline.store.segments import unknown_attributes
 from tests.support.mail_items import seed_paragraphs
 from tests.support.settings import make_settings
 
@@ -156,3 +157,9 @@ def test_a_big_list_of_values(people: Store) -> None:
 def test_store_is_intact_after_all(people: Store, clock: FakeClock) -> None:
     _emails(people, 'region = "\'); DELETE FROM subscriptions; --"')
     assert count_recipients(people, ["press"]) == 5
+
+
+def test_attributes_nobody_has(people: Store) -> None:
+    with people.connect() as conn:
+        found = unknown_attributes(conn, ["region", "raegion", "Medien Typ", "$.region"])
+    assert found == ["raegion", "$.region"]

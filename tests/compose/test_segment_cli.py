@@ -85,3 +85,23 @@ def test_a_bad_segment_is_one_line(
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert "no such mailing" in rb("mailing", "show", "1").stderr  # nothing was made
+
+
+def test_edit_sets_and_clears_the_segment(rb: Callable[..., Run]) -> None:
+    assert rb("compose", "press", "1").returncode == 0
+    done = rb("edit", "1", "--segment", "bayern")
+    assert done.returncode == 0, done.stderr
+    assert "Recipients: 2 (now)" in rb("mailing", "show", "1").stdout
+    assert rb("edit", "1", "--no-segment").returncode == 0
+    assert "Segment:   none" in rb("mailing", "show", "1").stdout
+    both = rb("edit", "1", "--no-segment", "--where", 'region = "x"')
+    assert both.returncode == 1 and "contradict" in both.stderr
+
+
+def test_an_attribute_nobody_has_is_pointed_out(rb: Callable[..., Run]) -> None:
+    made = rb("compose", "press", "1", "--where", 'raegion = "Bayern" or outlet = "Landesfunk"')
+    assert made.returncode == 0, made.stderr
+    assert "Note: no subscriber has the attribute 'raegion'" in made.stdout
+    assert "outlet" not in made.stdout.split("Note:")[1]
+    data = rb("mailing", "show", "1", "--json").json()
+    assert data["unknown_attributes"] == ["raegion"] and data["recipients"] == 2

@@ -136,3 +136,39 @@ def test_a_newsletter_to_a_segment(flow: Workflow, store: Store, clock: FakeCloc
     assert mailing is not None and mailing.segment_where == 'outlet = "Landesfunk"'
     # the newsletter goes to the members list, where none of the press people are
     assert flow.overview(mailing.id).recipients == 0
+
+
+def test_editing_the_segment_of_a_draft(flow: Workflow, store: Store, clock: FakeClock) -> None:
+    mailing = flow.compose_press(add_items(store, clock.now(), 1)[0], by=ANNA, segment="bayern")
+    flow.approve(mailing.id, by=BERT)
+    changed = flow.edit(mailing.id, by=ANNA, where='outlet = "Landesfunk"')
+    assert (changed.segment_name, changed.segment_where) == (None, 'outlet = "Landesfunk"')
+    assert changed.status == "draft"  # a new audience needs a new approval
+    assert flow.overview(mailing.id).recipients == 2
+    entry = audit.entries(store, mailing=mailing.id)[-1]
+    assert entry.details["segment_where"] == {"from": BAYERN, "to": 'outlet = "Landesfunk"'}
+    cleared = flow.edit(mailing.id, by=ANNA, segment=None)
+    assert cleared.segment_where is None and flow.overview(mailing.id).recipients == 5
+    with pytest.raises(ComposeError) as caught:
+        flow.edit(mailing.id, by=ANNA, where='region in ["Bayern"')
+    assert caught.value.field == "where" and "column 20" in str(caught.value)
+    assert flow.get(mailing.id).segment_where is None
+
+
+@pytest.mark.postgres
+def test_a_segmented_send_on_postgres(
+    segmented: Settings, pg_store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "press.csv"
+    path.write_text(PRESS, encoding="utf-8")
+    assert import_file(segmented, pg_store, path, clock=clock, list_name="press").created == 5
+    flow = Workflow(segmented, pg_store, clock)
+    mailing = flow.compose_press(add_items(pg_store, clock.now(), 1)[0], by=ANNA, segment="bayern")
+    assert flow.overview(mailing.id).recipients == 2
+    dry = flow.send_now(flow.approve(mailing.id, by=BERT).id, by=BERT, dry_run=True)
+    assert dry.built == 2
+    assert flow.send_now(mailing.id, by=BERT).sent == 2
+    assert _delivered(tmp_path) == [
+        "b.gruen@landesfunk.example",
+        "j.koehler@tageszeitung-ost.example",
+    ]

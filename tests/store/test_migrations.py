@@ -15,6 +15,7 @@ from pipeline.store.migrations import (
     LATEST,
     MIGRATIONS,
     _fault_handling,
+    _segments,
     _web_sessions,
     current_version,
     schema_version,
@@ -254,4 +255,40 @@ def test_embargo_migration_keeps_an_old_press_time_as_its_send_time(store_url: s
     assert "embargo_at" in {c["name"] for c in inspect(store.engine).get_columns("mailings")}
     (old,) = store_mailings.list_mailings(store)
     assert (old.send_at, old.embargo_at) == (when, None)
+
+
+def test_segments_migration_keeps_attributes_and_adds_the_segment(store_url: str) -> None:
+    """Issue 13: mailings get their segment; PostgreSQL's attributes become jsonb, with
+    every value kept."""
+    number = MIGRATIONS.index(_segments) + 1
+    store = Store.open(store_url)
+    with store.begin() as conn:
+        conn.execute(text("ALTER TABLE mailings DROP COLUMN segment_name"))
+        conn.execute(text("ALTER TABLE mailings DROP COLUMN segment_where"))
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    "ALTER TABLE subscribers ALTER COLUMN attributes TYPE json USING attributes::json"
+                )
+            )
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (email, email_hash, first_name, last_name, salutation,"
+                " title, language, attributes, created_at, updated_at) VALUES ('j@zeitung.example',"
+                " 'h', 'Jana', 'Köhler', 'Frau', '', 'de',"
+                ' \'{"beat": "Kommunalpolitik", "region": "Baden-Württemberg"}\','
+                " '2026-06-19 08:00:00', '2026-06-19 08:00:00')"
+            )
+        )
+        conn.execute(schema_version.update().values(version=number - 1))
+    assert store.migrate() == list(range(number, LATEST + 1))
+    inspector = inspect(store.engine)
+    dialect = store.engine.dialect
+    for name in ("subscribers", "mailings"):
+        got = {c["name"]: c for c in inspector.get_columns(name)}
+        for column in metadata.tables[name].columns:
+            want = column.type.compile(dialect)
+            assert got[column.name]["type"].compile(dialect) == want, column.name
+    person = q.list_subscribers(store)[0].subscriber
+    assert person.attributes == {"beat": "Kommunalpolitik", "region": "Baden-Württemberg"}
     store.close()

@@ -46,6 +46,7 @@ def _one(mailing_id: int, *, status: int = 200) -> tuple[Response, int]:
 def overview_json(view: MailingOverview) -> dict[str, Any]:
     return {
         "recipients": view.recipients,
+        "unknown_attributes": list(view.unknown_attributes),
         "deliveries": dict(view.deliveries),
         "bounces": dict(view.bounces),
         "complaints": view.complaints,
@@ -227,11 +228,14 @@ def show(mailing_id: int) -> Response:
         send_at={"type": ["string", "null"], "format": "date-time"},
         embargo={"type": ["string", "null"], "format": "date-time"},
         item_ids=array(INTEGER),
+        segment={"type": ["string", "null"]},
+        where={"type": ["string", "null"]},
         version=DATETIME,
     ),
     returns=ONE,
     description="Only the fields given change. An approved or scheduled mailing becomes a "
-    "draft again (it needs a new approval). `version`: the `updated_at` you saw; if the "
+    "draft again (it needs a new approval). `segment` or `where` replaces the segment "
+    "(`null` for the whole lists). `version`: the `updated_at` you saw; if the "
     "mailing changed since, 409 `conflict`. The editor becomes the mailing's last editor "
     "(the four-eyes rule of press releases asks another approver). `send_at` and "
     "`embargo` (press) follow the rule of `POST /mailings/press`; `null` clears one.",
@@ -240,8 +244,17 @@ def edit(mailing_id: int) -> Response:
     c.mailing_or_404(mailing_id)
     data = c.body()
     known = {
-        "subject", "preheader", "intro_md", "lists", "send_at", "embargo", "item_ids", "version",
-    }  # fmt: skip
+        "subject",
+        "preheader",
+        "intro_md",
+        "lists",
+        "send_at",
+        "embargo",
+        "item_ids",
+        "segment",
+        "where",
+        "version",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise invalid(f"unknown field {unknown[0]}", unknown[0])
@@ -256,6 +269,9 @@ def edit(mailing_id: int) -> Response:
         changes["send_at"] = c.instant(data, "send_at")
     if "embargo" in data:
         changes["embargo_at"] = c.instant(data, "embargo")
+    for name in ("segment", "where"):
+        if name in data:
+            changes[name] = c.text(data, name)
     if "item_ids" in data:
         ids = data["item_ids"]
         if not isinstance(ids, list) or not all(
