@@ -45,7 +45,7 @@ COMMANDS: dict[str, Lazy] = {
     "items": Lazy("collect", "List collected items, newest first."),
     "mailings": Lazy("mailings", "List mailings, newest first."),
     "edit": Lazy(
-        "mailings", "Change a draft: subject, intro (Markdown), preheader, items, embargo."
+        "mailings", "Change a draft: subject, intro (Markdown), preheader, items, embargo, segment."
     ),
     "approve": Lazy(
         "mailings",
