@@ -23,9 +23,9 @@ single quotes with backslash escapes (``\\" \\' \\\\ \\n \\t \\uXXXX``).
 This module is pure: text in, a frozen tree out (``parse``), or a ``SegmentError`` with
 the column where the text went wrong. Users never write SQL: the store turns the tree
 into a parameterised filter (``pipeline.store.segments``), every value a bound parameter.
-It sits with the base modules (not in ``audience``) because the configuration checks
-``[segments]`` when it is read and the store compiles the tree, and both lie below
-``audience`` in the layers.
+It is a layer of its own just above the base modules (not in ``audience``): the
+configuration checks ``[segments]`` when it is read and the store compiles the tree, and
+both lie below ``audience`` in the layers.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ COMMANDS: dict[str, Lazy] = {
     "mailings": Lazy("mailings", "List mailings, newest first."),
     "edit": Lazy(
         "mailings",
-        "Change a draft: subject, intro (Markdown), preheader, items, send time, embargo.",
+        "Change a draft: subject, intro (Markdown), preheader, items, send time, embargo, segment.",
     ),
     "approve": Lazy(
         "mailings",
