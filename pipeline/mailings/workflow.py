@@ -168,31 +168,9 @@ class Workflow:
         approved) and may be published from ``embargo`` on (None: at once); ``segment``
         or ``where`` narrows its lists."""
         require(by, Action.COMPOSE)
-        mailing = compose.compose_press(
-            self.settings,
-            self.store,
-            item_id,
-            clock=self.clock,
-            send_at=send_at,
-            embargo=embargo,
-            composed_by=by.email,
-            segment=segment,
-            where=where,
+        return self._compose_press(
+            item_id, f"item {item_id}", by, send_at, embargo, segment, where, {}
         )
-        self._audit(
-            by,
-            Action.COMPOSE,
-            mailing.id,
-            f"composed press release {mailing.id} from item {item_id}: {mailing.subject}"
-            + self._times_words(mailing),
-            {
-                "kind": str(mailing.kind),
-                "items": [item_id],
-                **self._times_details(mailing),
-                **_segment(mailing),
-            },
-        )
-        return mailing
 
     def compose_press_text(
         self,
@@ -213,6 +191,23 @@ class Workflow:
         item_id = store_items.create_item(
             self.store, written.item_row(release, self.settings, self.clock.now())
         )
+        return self._compose_press(
+            item_id, "a written text", by, send_at, embargo, segment, where, {"written": True}
+        )
+
+    def _compose_press(
+        self,
+        item_id: int,
+        source: str,
+        by: Actor,
+        send_at: datetime | None,
+        embargo: datetime | None,
+        segment: str | None,
+        where: str | None,
+        extra: dict[str, Any],
+    ) -> Mailing:
+        """The press draft of ``item_id`` and its one audit entry (``source`` says where
+        the text came from)."""
         mailing = compose.compose_press(
             self.settings,
             self.store,
@@ -228,13 +223,13 @@ class Workflow:
             by,
             Action.COMPOSE,
             mailing.id,
-            f"composed press release {mailing.id} from a written text: {mailing.subject}"
+            f"composed press release {mailing.id} from {source}: {mailing.subject}"
             + self._times_words(mailing),
             {
                 "kind": str(mailing.kind),
                 "items": [item_id],
                 **self._times_details(mailing),
-                "written": True,
+                **extra,
                 **_segment(mailing),
             },
         )
