@@ -82,3 +82,16 @@ def actor(ctx: typer.Context | AppContext) -> Actor:
     if accounts.count() == 0:
         return Actor(BOOTSTRAP, Role.ADMIN, "Local shell", None, "cli", "")
     raise AccountError("say who you are: rundbrief --as EMAIL … (or set RUNDBRIEF_AS)")
+
+
+def viewer(ctx: typer.Context | AppContext) -> Actor:
+    """Who looks (for the looks that take an actor, such as ``mailing log``): the named
+    account as ``actor`` finds it, else the local shell with the least role, which
+    ``view`` needs. Looking changes nothing and the shell can read the store anyway, so
+    it needs no ``--as``, like ``mailing show``."""
+    from pipeline.access import Actor, Role
+
+    state = ctx if isinstance(ctx, AppContext) else app_context(ctx)
+    if (state.as_email or "").strip() or state.settings.accounts.operator.strip():
+        return actor(state)
+    return Actor(BOOTSTRAP, Role.EDITOR, "Local shell", None, "cli", "")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from pipeline.cli.context import actor, app_context
+from pipeline.cli.context import app_context, viewer
 from pipeline.errors import ComposeError
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def log_cmd(
         raise ComposeError("mailing log: choose --csv or --json, not both")
     state = app_context(ctx)
     flow = workflow(state)
-    lines = flow.distribution_record(mailing_id, by=actor(state))
+    lines = flow.distribution_record(mailing_id, by=viewer(state))
     mailing = flow.get(mailing_id)
     tz = state.settings.organisation.tz
     if as_csv:

@@ -134,3 +134,27 @@ def test_log_of_a_draft_is_empty(rb: Callable[..., Run], store: Store, clock: Fa
     assert as_json.returncode == 0 and as_json.json()["entries"] == []
     as_csv = rb("mailing", "log", str(draft.id), "--csv")
     assert as_csv.stdout.splitlines() == [",".join(record.CSV_COLUMNS)]
+
+
+def test_log_is_a_look_it_needs_no_as_once_accounts_exist(
+    rb: Callable[..., Run], sent: int, tmp_path: Path
+) -> None:
+    """Like `mailing show`: the shell may look without naming itself; a named account
+    must still be one that exists."""
+    from pipeline.access import Actor, Role
+    from pipeline.accounts import Accounts
+    from pipeline.clock import SystemClock
+    from pipeline.config import load_settings
+
+    settings = load_settings(tmp_path / "config.toml")
+    store = Store.open(settings.database_url())
+    root = Actor("setup@junge-buergermeister.example", Role.ADMIN)
+    Accounts(store, settings, SystemClock()).add(
+        root, "anna@junge-buergermeister.example", "editor", "ein-langes-passwort-fuer-anna"
+    )
+    store.close()
+    looked = rb("mailing", "log", str(sent), "--json")
+    assert looked.returncode == 0, looked.stderr
+    assert looked.json()["entries"]
+    unknown = rb("--as", "niemand@junge-buergermeister.example", "mailing", "log", str(sent))
+    assert unknown.returncode == 1 and "niemand@junge-buergermeister.example" in unknown.stderr
