@@ -16,6 +16,15 @@ class MailingKind(StrEnum):
     PRESS = "press"
 
 
+class FollowKind(StrEnum):
+    """What a follow-up does to the press release it follows (``mailings.followups``)."""
+
+    CORRECTION = "correction"  # Berichtigung: something in it was wrong
+    UPDATE = "update"  # Aktualisierung: something new to add
+    LIFT = "lift"  # Sperrfrist aufgehoben: it may be published now
+    WITHDRAW = "withdraw"  # Rückzug: it must not be published
+
+
 class MailingStatus(StrEnum):
     DRAFT = "draft"
     APPROVED = "approved"
@@ -167,6 +176,10 @@ class Mailing:
     segment_name: str | None = None
     # press: the Sperrfrist (when it may be published), separate from the send time
     embargo_at: datetime | None = None
+    # a follow-up: the press release it follows and what it does (``FollowKind``); it
+    # goes to exactly the addresses that release was delivered to
+    follows_id: int | None = None
+    follow_kind: FollowKind | None = None
 
     def under_embargo(self, now: datetime) -> bool:
         """Whether an embargo is set and has not passed yet."""

@@ -1,7 +1,8 @@
 """DKIM signing (dkimpy) with an RSA or Ed25519 key from the file named in ``[dkim]``.
 
 The signature covers the headers a receiver and a list-unsubscribe client rely on:
-From, To, Subject, Date, Message-ID, Reply-To, List-Id, List-Unsubscribe and
+From, To, Subject, Date, Message-ID, In-Reply-To and References (a follow-up's
+thread), Reply-To, List-Id, List-Unsubscribe and
 List-Unsubscribe-Post (RFC 8058 requires both List-Unsubscribe headers to be signed),
 plus the MIME headers. Canonicalisation is relaxed/relaxed so that folding changes on
 the way do not break it.
@@ -27,6 +28,8 @@ SIGNED_HEADERS = (
     b"Subject",
     b"Date",
     b"Message-ID",
+    b"In-Reply-To",
+    b"References",
     b"Reply-To",
     b"List-Id",
     b"List-Unsubscribe",

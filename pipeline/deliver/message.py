@@ -20,7 +20,7 @@ import html
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import format_datetime
 
@@ -267,15 +267,23 @@ class MessageBuilder:
         )
 
     def build(
-        self, recipient: Recipient, *, delivery_id: int | None, test: bool = False
+        self,
+        recipient: Recipient,
+        *,
+        delivery_id: int | None,
+        test: bool = False,
+        in_reply_to: str | None = None,
     ) -> OutgoingMessage:
-        """One recipient's copy. Raises ``PermanentDeliveryError`` for an unusable address."""
+        """One recipient's copy. Raises ``PermanentDeliveryError`` for an unusable address.
+        ``in_reply_to``: the Message-ID of the copy this one follows up (a correction
+        to a press release), so mail clients show both in one thread."""
         return self.build_personal(
             recipient.email,
             " ".join(p for p in (recipient.first_name, recipient.last_name) if p),
             self.personalisation(recipient),
             delivery_id=delivery_id,
             test=test,
+            in_reply_to=in_reply_to,
         )
 
     def build_personal(
@@ -286,6 +294,7 @@ class MessageBuilder:
         *,
         delivery_id: int | None,
         test: bool = False,
+        in_reply_to: str | None = None,
     ) -> OutgoingMessage:
         """A copy for explicit placeholder values (opt-in mails, test copies)."""
         address = check_address(email)
@@ -304,6 +313,8 @@ class MessageBuilder:
         else:
             head.append(self._subjects[test])
         head.append(fold("Message-ID", [message_id]))
+        thread = _thread_headers(in_reply_to)
+        head.extend(fold(k, [v]) for k, v in thread)
         extra = self._list_headers(values["UNSUB_URL"], delivery_id, test)
         head.extend(
             fold(k, v, separator=", " if k == "List-Unsubscribe" else " ") for k, v in extra
@@ -324,6 +335,8 @@ class MessageBuilder:
         parts = None
         if self.wants_parts:
             parts = self._parts(address, name, values, escaped, extra, message_id, test)
+            if thread:
+                parts = replace(parts, headers=(*parts.headers[:1], *thread, *parts.headers[1:]))
         envelope_from = self.from_address
         bounce_domain = self.settings.delivery.bounce_domain
         if bounce_domain and delivery_id is not None:
@@ -398,6 +411,19 @@ class MessageBuilder:
 def unstructured_phrase(text: str) -> list[str]:
     """A List-Id description: quoted or encoded, never bare (it precedes ``<id>``)."""
     return phrase(text)
+
+
+_MESSAGE_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
+
+
+def _thread_headers(in_reply_to: str | None) -> list[tuple[str, str]]:
+    """``In-Reply-To`` and ``References`` (RFC 5322 3.6.4) naming the one message a
+    follow-up answers; a stored value that is not a plain ``<id@domain>`` is left out
+    rather than written into a header."""
+    if not in_reply_to or not _MESSAGE_ID.match(in_reply_to.strip()):
+        return []
+    message_id = in_reply_to.strip()
+    return [("In-Reply-To", message_id), ("References", message_id)]
 
 
 _URL_UNSAFE = re.compile(r"[\s<>\"]")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -48,7 +48,7 @@ from pipeline.errors import AudienceError, DeliveryError, PermanentDeliveryError
 from pipeline.models import MailingStatus, Recipient
 from pipeline.render import RenderedMailing, language_for
 from pipeline.segments import parse_optional
-from pipeline.store import Store
+from pipeline.store import Store, followups
 from pipeline.store.renders import load_renders
 
 log = logging.getLogger(__name__)
@@ -325,6 +325,9 @@ def send_mailing(
 
 def _record_recipients(sender: _Sender) -> None:
     """One delivery row per eligible recipient, in keyset batches; idempotent."""
+    if sender.state.follows_id is not None:
+        _record_follow_up(sender, sender.state.follows_id)
+        return
     from pipeline.audience import iter_recipients
 
     batch: list[dict[str, Any]] = []
@@ -342,6 +345,36 @@ def _record_recipients(sender: _Sender) -> None:
     log.info("recipients recorded", extra={"mailing": sender.state.id, "new": added})
 
 
+def _record_follow_up(sender: _Sender, original_id: int) -> None:
+    """A follow-up goes to exactly the addresses the original was delivered to, whatever
+    the lists say now: nobody new. Each row keeps the Message-ID of that person's copy
+    of the original (the threading headers). Who unsubscribed from the lists or was
+    suppressed since is held back at the claim, like in any send (``db.claim``)."""
+    store, now = sender.store, sender.clock.now
+    after, added = 0, 0
+    while True:
+        copies = followups.delivered_page(store, original_id, after=after, limit=1000)
+        if not copies:
+            break
+        rows = [
+            {
+                "subscriber_id": c.subscriber_id,
+                "email": c.email,
+                "list_name": c.list_name,
+                "language": language_for(sender.languages, c.language),
+                "in_reply_to": c.message_id,
+            }
+            for c in copies
+        ]
+        added += db.enqueue(store, sender.state.id, rows, now=now())
+        after = copies[-1].delivery_id
+    db.set_queued(store, sender.state.id, now=now())
+    log.info(
+        "follow-up recipients recorded",
+        extra={"mailing": sender.state.id, "original": original_id, "new": added},
+    )
+
+
 def _row(sender: _Sender, recipient: Recipient) -> dict[str, Any]:
     language = language_for(sender.languages, recipient.language)
     return {
@@ -353,11 +386,7 @@ def _row(sender: _Sender, recipient: Recipient) -> dict[str, Any]:
 
 
 def _dry_run(sender: _Sender) -> None:
-    from pipeline.audience import iter_recipients
-
-    for recipient in iter_recipients(
-        sender.store, sender.lists, batch_size=1000, segment=sender.segment
-    ):
+    for recipient in _dry_run_recipients(sender):
         if sender.stop():
             sender.report.stopped = True
             break
@@ -373,6 +402,23 @@ def _dry_run(sender: _Sender) -> None:
     sender.report.dry_run = True
     sender.report.status = "dry-run"
     sender.tick()
+
+
+def _dry_run_recipients(sender: _Sender) -> Iterator[Recipient]:
+    """Who a send would record now: the list members, or a follow-up's original copies."""
+    from pipeline.audience import iter_recipients
+
+    original = sender.state.follows_id
+    if original is None:
+        yield from iter_recipients(
+            sender.store, sender.lists, batch_size=1000, segment=sender.segment
+        )
+        return
+    after = 0
+    while copies := followups.delivered_page(sender.store, original, after=after):
+        for c in copies:
+            yield Recipient(c.subscriber_id or 0, c.email, c.list_name, language=c.language)
+        after = copies[-1].delivery_id
 
 
 def _run(sender: _Sender, transport: Transport, *, wait_for_retries: bool) -> None:
@@ -615,7 +661,9 @@ def _build(sender: _Sender, chunk: Sequence[db.Claimed]) -> _Chunk:
     for item in chunk:
         try:
             messages.append(
-                sender.builder(item.recipient).build(item.recipient, delivery_id=item.id)
+                sender.builder(item.recipient).build(
+                    item.recipient, delivery_id=item.id, in_reply_to=item.in_reply_to
+                )
             )
         except PermanentDeliveryError as exc:
             results[item.id] = SendResult(

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from pipeline.bounces import BounceKind
 from pipeline.models import DeliveryStatus
 from pipeline.store import Store
+from pipeline.store import followups as store_followups
 from pipeline.store import record as store_record
 
 PAGE = 1000
@@ -52,8 +53,8 @@ class RecordEntry:
     bounced_at: datetime | None
     complained_at: datetime | None
     error: str | None  # why the last attempt failed (failed, retry)
-    # The follow-ups (correction, update, lift, withdrawal) delivered to this person:
-    # their mailing ids. Empty until follow-ups exist; the follow-up lane fills it here.
+    # The follow-ups (correction, update, lift, withdrawal) delivered to this person in
+    # reply to this copy: their mailing ids, oldest first.
     follow_ups: tuple[int, ...] = ()
 
     @property
@@ -69,8 +70,12 @@ def entries(
     while left is None or left > 0:
         size = PAGE if left is None else min(PAGE, left)
         rows = store_record.record_page(store, mailing_id, after=after, limit=size)
+        # one query a page: the follow-ups delivered in reply to these copies
+        replies = store_followups.follow_ups_delivered(
+            store, [r.message_id for r in rows if r.message_id]
+        )
         for row in rows:
-            yield entry(row)
+            yield entry(row, follow_ups=replies.get(row.message_id or "", ()))
         if len(rows) < size:
             return
         after = rows[-1].delivery_id
@@ -78,8 +83,9 @@ def entries(
             left -= len(rows)
 
 
-def entry(row: store_record.RecordRow) -> RecordEntry:
-    """The line of one delivery (pure)."""
+def entry(row: store_record.RecordRow, *, follow_ups: Iterable[int] = ()) -> RecordEntry:
+    """The line of one delivery (pure); ``follow_ups``: the follow-up mailings delivered
+    to this person in reply to this copy."""
     erased = row.email is None
     bounces = [e for e in row.events if e.kind in (BounceKind.HARD, BounceKind.SOFT)]
     worst = next((e for e in bounces if e.kind == BounceKind.HARD), bounces[0] if bounces else None)
@@ -102,6 +108,7 @@ def entry(row: store_record.RecordRow) -> RecordEntry:
         bounced_at=worst.received_at if worst else None,
         complained_at=complaint.received_at if complaint else None,
         error=None if erased else row.last_error,
+        follow_ups=tuple(follow_ups),
     )
 
 

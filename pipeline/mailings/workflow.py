@@ -2,12 +2,13 @@
 
     Workflow(settings, store, clock, policy=…)   (policy default: FourEyes(settings))
       compose ─ compose_newsletter · compose_press · compose_press_text (written here)
+                · compose_followup (correction, update, lift, withdraw: ``followups``)
       edit    ─ edit · add_item · restore_item · drop_item · move_item · reorder
                 · set_send_at · clear_send_at · set_embargo · rerender
       decide  ─ approve (asks the ApprovalPolicy) · schedule · cancel
       send    ─ send_now · pause · resume · send_test_copy (to test_recipients)
       look    ─ get · find · list_mailings · renders · overview · preview
-                · distribution_record (the Versandprotokoll)
+                · distribution_record (the Versandprotokoll) · follow_ups · withdrawal
 
 Each operation checks the lifecycle (``lifecycle``) and moves the status with one
 conditional update in the store, which names the status it expects: of two editors (or
@@ -43,7 +44,16 @@ from pipeline.deliver import (
     send_test,
 )
 from pipeline.errors import ApprovalRefused, ComposeError, NotDueError, TransitionError
-from pipeline.mailings import compose, items, lifecycle, record, test_recipients, times, written
+from pipeline.mailings import (
+    compose,
+    followups,
+    items,
+    lifecycle,
+    record,
+    test_recipients,
+    times,
+    written,
+)
 from pipeline.mailings.overview import MailingOverview, overview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes
 from pipeline.mailings.preview import Preview, build_preview
@@ -51,9 +61,17 @@ from pipeline.mailings.renders import load_items, render_draft, renders_of
 from pipeline.mailings.segment import choose_segment
 from pipeline.mailings.times import check_times
 from pipeline.mailings.written import WrittenRelease
-from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
+from pipeline.models import (
+    FollowKind,
+    Item,
+    Mailing,
+    MailingKind,
+    MailingStatus,
+    RenderedMailing,
+)
 from pipeline.render import mailing_languages
 from pipeline.store import Store
+from pipeline.store import followups as store_followups
 from pipeline.store import items as store_items
 from pipeline.store import mailings as store_mailings
 
@@ -119,6 +137,16 @@ class Workflow:
         require(by, Action.VIEW)
         self.get(mailing_id)  # no such mailing: ComposeError, before the first line
         return record.entries(self.store, mailing_id, after=after, limit=limit)
+
+    def follow_ups(self, mailing_id: int, *, sent_only: bool = False) -> list[Mailing]:
+        """The follow-ups of a press release, oldest first (``sent_only``: those that
+        have gone out, what the archive lists)."""
+        found = store_followups.follow_ups_of(self.store, mailing_id)
+        return followups.went_out(found) if sent_only else found
+
+    def withdrawal(self, mailing_id: int) -> Mailing | None:
+        """The withdrawal of a press release, once it has gone out (else None)."""
+        return followups.withdrawal(self.store, mailing_id)
 
     def preview(self, mailing_id: int, *, to: str | None = None) -> Preview:
         return build_preview(
@@ -194,6 +222,50 @@ class Workflow:
         return self._compose_press(
             item_id, "a written text", by, send_at, embargo, segment, where, {"written": True}
         )
+
+    def compose_followup(
+        self,
+        original_id: int,
+        kind: FollowKind | str,
+        *,
+        by: Actor,
+        text_md: str | None = None,
+        title: str | None = None,
+        send_at: datetime | None = None,
+    ) -> Mailing:
+        """A follow-up draft of press release ``original_id`` (``followups``: the rules):
+        a correction, update, lift or withdrawal that goes to exactly the addresses the
+        original was delivered to. ``text_md`` (Markdown) is the press officer's text (a
+        lift and a withdrawal have a default), ``title`` replaces the original's title."""
+        require(by, Action.COMPOSE)
+        follow_kind = followups.parse_kind(kind)
+        original = self.get(original_id)
+        mailing = followups.compose(
+            self.settings,
+            self.store,
+            original,
+            follow_kind,
+            clock=self.clock,
+            composed_by=by.email,
+            text_md=text_md,
+            title=title,
+            send_at=send_at,
+        )
+        self._audit(
+            by,
+            Action.COMPOSE,
+            mailing.id,
+            f"composed {followups.NAMES[follow_kind]} {mailing.id} of press release "
+            f"{original_id}: {mailing.subject}" + self._times_words(mailing),
+            {
+                "kind": str(mailing.kind),
+                "follow_kind": str(follow_kind),
+                "follows": original_id,
+                "items": list(mailing.item_ids),
+                **self._times_details(mailing),
+            },
+        )
+        return mailing
 
     def _compose_press(
         self,
@@ -485,6 +557,16 @@ class Workflow:
             tz=self.settings.organisation.tz,
             mailing_id=mailing_id,
         )
+        if mailing.follows_id is not None and mailing.follow_kind is not None:
+            # what held at compose may not hold now (the embargo ran out, a withdrawal)
+            followups.check(
+                self.settings,
+                self.store,
+                self.get(mailing.follows_id),
+                mailing.follow_kind,
+                now=self.clock.now(),
+                send_at=mailing.send_at,
+            )
         assert self.policy is not None
         refusal = self.policy(mailing, by)
         if refusal:
@@ -617,7 +699,26 @@ class Workflow:
                 + (f", {report.status}" if report.status else ""),
                 {"sent": report.sent, "failed": report.failed, "status": report.status},
             )
+        if not dry_run:
+            self._lifted(mailing_id, by)
         return report
+
+    def _lifted(self, mailing_id: int, by: Actor) -> None:
+        """A lift that has gone out moves its original's embargo (``followups``); the
+        original's audit trail says so."""
+        lift = self.find(mailing_id)
+        if lift is None or lift.follows_id is None:
+            return
+        at = followups.after_send(self.store, lift, now=self.clock.now())
+        if at is not None:
+            self._audit(
+                by,
+                Action.SEND,
+                lift.follows_id,
+                f"embargo of press release {lift.follows_id} lifted by mailing {mailing_id}: "
+                f"it may be published from {self.local(at)}",
+                {"lifted_by": mailing_id, "embargo": at},
+            )
 
     def _send(
         self,

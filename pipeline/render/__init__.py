@@ -11,6 +11,8 @@ the store, the workflow layer ``pipeline.mailings`` does):
   the welcome mail of a list (placeholders left in, like a mailing).
 - for composing: ``SECTION_ORDER`` and ``default_preheader`` (``content``),
   ``newsletter_subject`` (``subject``: the pattern of a language),
+- for follow-ups: ``follow_up_intro`` (the line that says what it is about) and
+  ``default_follow_up_text`` (a lift's or a withdrawal's text, naming the original),
 - ``strings_for(settings, language)``: the locale strings (the web pages use them too),
   ``medium_date`` (``locale``), ``salutation_for``, ``mailing_languages`` and ``language_for`` (which
   version a recipient gets: the one rule of preview, test copy and send); ``html_size``
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from pipeline.render.confirmation import render_confirmation
     from pipeline.render.content import SECTION_ORDER, default_preheader
     from pipeline.render.engine import strings_for
+    from pipeline.render.followup import default_follow_up_text, follow_up_intro
     from pipeline.render.locale import BUNDLED_TEMPLATES, Strings, medium_date
     from pipeline.render.mailing import render_mailing
     from pipeline.render.subject import newsletter_subject
@@ -86,6 +89,8 @@ _RENDERING = {
     "newsletter_subject": "subject",
     "strings_for": "engine",
     "Strings": "locale",
+    "default_follow_up_text": "followup",
+    "follow_up_intro": "followup",
 }
 
 
@@ -114,7 +119,9 @@ __all__ = [
     "Personalisation",
     "RenderedMailing",
     "Strings",
+    "default_follow_up_text",
     "default_preheader",
+    "follow_up_intro",
     "html_size",
     "language_for",
     "mailing_languages",

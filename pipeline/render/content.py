@@ -18,6 +18,7 @@ from pipeline.config import Settings
 from pipeline.errors import ConfigError, RenderError
 from pipeline.models import Item, Mailing, MailingKind
 from pipeline.render import PREFS_URL, SALUTATION, UNSUB_URL
+from pipeline.render.followup import FollowUpNote, follow_up_label, follow_up_subject
 from pipeline.render.locale import Strings, clock_time, long_date, pattern_date, zone_name
 from pipeline.render.sanitize import clean_html, markdown_to_html, safe_url
 from pipeline.render.subject import subject_in
@@ -85,6 +86,8 @@ class MailContent:
     footer: Footer
     press: PressRelease | None = None
     cut: bool = False
+    # a follow-up of a press release: its kind and the link to the original
+    follow_up: FollowUpNote | None = None
 
     @property
     def card_count(self) -> int:
@@ -260,6 +263,25 @@ def build_content(
         sections=sections,
         footer=footer,
         press=press,
+        follow_up=_follow_up(settings, mailing, strings, language, languages),
+    )
+
+
+def _follow_up(
+    settings: Settings,
+    mailing: Mailing,
+    strings: Strings,
+    language: str,
+    languages: Sequence[str],
+) -> FollowUpNote | None:
+    if mailing.follows_id is None or mailing.follow_kind is None:
+        return None
+    # The original has the same languages: its page in this reader's language.
+    return FollowUpNote(
+        kind=str(mailing.follow_kind),
+        label=follow_up_label(strings, mailing.follow_kind),
+        original_url=archive_url(settings, mailing.follows_id, language, languages),
+        original_label=strings.get("followup.original"),
     )
 
 
@@ -274,6 +296,8 @@ def _subject(
     """The subject; a press release under embargo says so first ("SPERRFRIST 3.12.2026,
     10:00 Uhr: …"), so a journalist sees it in the inbox before opening the mail."""
     subject = subject_in(settings, mailing, items, language=language, languages=languages)
+    if mailing.follow_kind is not None:
+        subject = follow_up_subject(strings, mailing.follow_kind, subject)
     if mailing.kind != MailingKind.PRESS or mailing.embargo_at is None:
         return subject
     tz = settings.organisation.tz

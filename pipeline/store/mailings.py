@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pipeline.clock import Clock
 from pipeline.errors import ComposeError
-from pipeline.models import Mailing, MailingKind, MailingStatus, steps_from
+from pipeline.models import FollowKind, Mailing, MailingKind, MailingStatus, steps_from
 from pipeline.store import Store
 from pipeline.store.schema import mailing_items, mailings, renders
 
@@ -65,6 +65,8 @@ def _to_mailing(row: Any, item_ids: Iterable[int]) -> Mailing:
         segment_where=row.segment_where,
         segment_name=row.segment_name,
         embargo_at=row.embargo_at,
+        follows_id=row.follows_id,
+        follow_kind=FollowKind(row.follow_kind) if row.follow_kind else None,
     )
 
 
@@ -159,6 +161,8 @@ def create_mailing(
     composed_by: str | None = None,
     segment_where: str | None = None,
     segment_name: str | None = None,
+    follows_id: int | None = None,
+    follow_kind: FollowKind | None = None,
 ) -> Mailing | None:
     """Insert a draft (``composed_by`` is also its last editor); None when ``period_key`` is already taken (a concurrent compose)."""
     if len(set(item_ids)) != len(item_ids):
@@ -182,6 +186,8 @@ def create_mailing(
                     last_edited_by=composed_by,
                     segment_where=segment_where,
                     segment_name=segment_name,
+                    follows_id=follows_id,
+                    follow_kind=str(follow_kind) if follow_kind else None,
                     created_at=now,
                     updated_at=now,
                 )

@@ -276,6 +276,28 @@ def _embargo(conn: Connection) -> None:
     add_missing_columns(conn, "mailings", ("embargo_at",))
 
 
+def _followups(conn: Connection) -> None:
+    """Issue 13: follow-ups of a press release (the release they follow, their kind) and
+    on each follow-up delivery the Message-ID of the original copy it answers.
+
+    ``add_missing_columns`` and IF NOT EXISTS: a fresh database has them already.
+    ``follows_id`` is written out: the compiled column DDL would leave out its foreign
+    key (a table constraint), which both back ends accept in ADD COLUMN."""
+    present = {c["name"] for c in inspect(conn).get_columns("mailings")}
+    if "follows_id" not in present:
+        kind = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+        reference = " REFERENCES mailings (id) ON DELETE SET NULL"
+        conn.exec_driver_sql(f"ALTER TABLE mailings ADD COLUMN follows_id {kind}{reference}")
+    add_missing_columns(conn, "mailings", ("follow_kind",))
+    add_missing_columns(conn, "deliveries", ("in_reply_to",))
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_mailings_follows_id ON mailings (follows_id)"
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_deliveries_in_reply_to ON deliveries (in_reply_to)"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -290,6 +312,7 @@ MIGRATIONS: list[Migration] = [
     _welcome,
     _segments,
     _embargo,
+    _followups,
 ]
 
 

@@ -66,6 +66,8 @@ class SendingState:
     resume_tries: int = 0
     paused_at: datetime | None = None
     segment_where: str | None = None  # the condition that narrows ``lists``
+    # a follow-up: the press release whose delivered copies are its recipients
+    follows_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Claimed:
     created_at: datetime
     # the previous attempt went unanswered at this time: confirm before sending again
     unknown_at: datetime | None = None
+    # a follow-up's delivery: the Message-ID of the original copy it answers
+    in_reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ def mailing_state(store: Store, mailing_id: int) -> SendingState | None:
         resume_tries=row.resume_tries or 0,
         paused_at=row.paused_at,
         segment_where=row.segment_where,
+        follows_id=row.follows_id,
     )
 
 
@@ -503,6 +508,7 @@ def claim(
             attempts=r.attempts + 1,
             created_at=r.created_at,
             unknown_at=r.unknown_at,
+            in_reply_to=r.in_reply_to,
         )
         for r in keep
     ]

@@ -184,6 +184,10 @@ mailings = Table(
     # does not change who an approved mailing reaches; the name it came from, if any.
     Column("segment_name", String(64)),
     Column("segment_where", Text),
+    # A follow-up (correction, update, lift, withdraw) of a press release: the release
+    # it follows and its kind. It goes to the addresses that release was delivered to.
+    Column("follows_id", BigId, ForeignKey("mailings.id", ondelete="SET NULL"), index=True),
+    Column("follow_kind", String(16)),
 )
 
 mailing_items = Table(
@@ -315,11 +319,16 @@ deliveries = Table(
     Column("unknown_at", UtcDateTime),
     # sent again after an unanswered attempt that nobody could confirm: may have arrived twice
     Column("possible_duplicate", Boolean, nullable=False, default=False, server_default="0"),
+    # a follow-up's delivery: the Message-ID of the copy of the original this address
+    # got (In-Reply-To and References thread the follow-up under it)
+    Column("in_reply_to", Text),
     UniqueConstraint("mailing_id", "email"),
     Index("ix_deliveries_mailing_status_id", "mailing_id", "status", "id"),
     # the distribution record reads one mailing's deliveries in keyset pages by id
     Index("ix_deliveries_mailing_id", "mailing_id", "id"),
     Index("ix_deliveries_message_id", "message_id"),
+    # the distribution record finds the follow-ups each original delivery led to
+    Index("ix_deliveries_in_reply_to", "in_reply_to"),
 )
 
 # Who is sending a mailing now: one lease per sender (``deliver.lease``). Any number of
