@@ -1,4 +1,4 @@
-"""``rundbrief compose newsletter`` and ``rundbrief compose press``: drafts from items."""
+"""``rundbrief compose newsletter``, ``compose press`` and ``compose followup``: drafts."""
 
 from __future__ import annotations
 
@@ -184,6 +184,81 @@ def compose_press_cmd(
         line += f", embargo (Sperrfrist) {local_time(mailing.embargo_at, state)}"
     console.print(line + ".")
     print_audience(workflow(state), mailing)
+
+
+@compose_app.command("followup")
+def compose_followup_cmd(
+    ctx: typer.Context,
+    original_id: int = typer.Argument(..., help="The press release it follows (sent)."),
+    kind: str = typer.Option(
+        ...,
+        "--kind",
+        help="correction (Berichtigung), update (Aktualisierung), lift (Sperrfrist "
+        "aufgehoben) or withdraw (Rückzug).",
+    ),
+    text_file: Path = typer.Option(
+        None,
+        "--text-file",
+        help="Its text as a Markdown file ('-' reads stdin); lift and withdraw have a default.",
+    ),
+    title: str = typer.Option(None, "--title", help="Its title (default: the original's)."),
+    send_at: str = typer.Option(
+        None,
+        "--send-at",
+        help="When it goes out: 2026-06-25T08:00 (local time), or 'now' (on approval).",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Make a follow-up draft of a press release that was sent: it goes to exactly the
+    addresses the release was delivered to (minus who unsubscribed or was suppressed
+    since), threaded under their copy, with the subject prefixed by its kind.
+
+    A lift moves the release's Sperrfrist to the moment the lift is sent; after a
+    withdrawal the archive no longer shows the release. Like any press release the
+    follow-up is approved by a second person, then sent.
+
+    Example: rundbrief compose followup 12 --kind correction --text-file berichtigung.md
+    """
+    state = app_context(ctx)
+    send = parse_send_at(send_at, state) if send_at else None
+    text = read_text_file(text_file) if text_file is not None else None
+    flow = workflow(state)
+    mailing = flow.compose_followup(
+        original_id, kind, text_md=text, title=title, send_at=send, by=actor(state)
+    )
+    if as_json:
+        emit_json(
+            {
+                "mailing": mailing.id,
+                "follows": mailing.follows_id,
+                "kind": str(mailing.follow_kind),
+                "subject": mailing.subject,
+                "send_at": mailing.send_at.isoformat() if mailing.send_at else None,
+                "embargo": mailing.embargo_at.isoformat() if mailing.embargo_at else None,
+                "recipients": flow.overview(mailing.id).recipients,
+            }
+        )
+        return
+    line = (
+        f"Draft {mailing.follow_kind} [bold]{mailing.id}[/bold] of press release "
+        f"{original_id}: “{mailing.subject}”"
+    )
+    line += (
+        f", sent at {local_time(mailing.send_at, state)}"
+        if mailing.send_at
+        else ", sent when approved"
+    )
+    if mailing.embargo_at:
+        line += f", embargo (Sperrfrist) {local_time(mailing.embargo_at, state)}"
+    console.print(line + ".")
+    console.print(
+        f"Recipients: {flow.overview(mailing.id).recipients} of those who got {original_id} (now)",
+        markup=False,
+    )
+    console.print(
+        f"Next: rundbrief preview {mailing.id}  ·  rundbrief approve {mailing.id} "
+        "(by a second person)"
+    )
 
 
 def print_audience(flow: Workflow, mailing: Mailing) -> None:

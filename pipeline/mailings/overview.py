@@ -11,6 +11,7 @@ from pipeline.segments import fields_of, parse_optional
 from pipeline.store import Store
 from pipeline.store import audience as store_audience
 from pipeline.store import bounces as store_bounces
+from pipeline.store import followups as store_followups
 from pipeline.store import mailings as store_mailings
 from pipeline.store import outbox as store_outbox
 from pipeline.store import renders as store_renders
@@ -64,6 +65,9 @@ def overview(
         unsubscribes = store_audience.unsubscribed_after(conn, mailing.id)
         if mailing.status in STARTED:
             recipients = sum(counts.values())
+        elif mailing.follows_id is not None:
+            # a follow-up: the original's delivered copies, less who left since
+            recipients = store_followups.reachable_count(store, mailing.follows_id, mailing.lists)
         else:
             recipients = store_audience.count_recipients(conn, mailing.lists, segment)
             if segment is not None:

@@ -17,7 +17,13 @@ from pipeline.models import DeliveryStatus, Mailing
 from pipeline.store import Store
 from pipeline.store.mailings import find_mailing
 from pipeline.store.record import ERASED_PREFIX
-from pipeline.store.schema import deliveries, mailings
+from pipeline.store.schema import (
+    deliveries,
+    mailings,
+    subscribers,
+    subscriptions,
+    suppressions,
+)
 
 SENT = str(DeliveryStatus.SENT)
 
@@ -122,3 +128,35 @@ def follow_ups_delivered(store: Store, message_ids: Sequence[str]) -> dict[str, 
         for reply_to, mailing_id in rows:
             out.setdefault(reply_to, []).append(mailing_id)
     return out
+
+
+def reachable_count(store: Store, original_id: int, lists: Sequence[str]) -> int:
+    """How many delivered copies of the original a follow-up would reach now: the person
+    is still actively on one of ``lists`` and not suppressed (the claim's rule)."""
+    active = (
+        select(subscriptions.c.subscriber_id)
+        .where(
+            subscriptions.c.subscriber_id == deliveries.c.subscriber_id,
+            subscriptions.c.list_name.in_(list(lists)),
+            subscriptions.c.status == "active",
+        )
+        .exists()
+    )
+    suppressed = (
+        select(suppressions.c.email_hash)
+        .where(suppressions.c.email_hash == subscribers.c.email_hash)
+        .exists()
+    )
+    query = (
+        select(func.count())
+        .select_from(deliveries.join(subscribers, subscribers.c.id == deliveries.c.subscriber_id))
+        .where(
+            deliveries.c.mailing_id == original_id,
+            deliveries.c.status == SENT,
+            deliveries.c.email.not_like(f"{ERASED_PREFIX}%"),
+            active,
+            ~suppressed,
+        )
+    )
+    with store.connect() as conn:
+        return int(conn.execute(query).scalar_one())
