@@ -21,6 +21,7 @@ from typing import Any
 from flask import Blueprint
 
 from pipeline.access import LEAST_ROLE, Action
+from pipeline.models import FollowKind
 from pipeline.web.api.errors import CODES
 
 PREFIX = "/api/v1"
@@ -189,6 +190,8 @@ SCHEMAS: dict[str, Schema] = {
         paused_reason={"type": ["string", "null"]},
         segment_name={"type": ["string", "null"]},
         segment_where={"type": ["string", "null"]},
+        follows_id={"type": ["integer", "null"]},
+        follow_kind={"type": ["string", "null"], "enum": [None, *(str(k) for k in FollowKind)]},
     ),
     "Item": obj(
         ("id", "title"),
