@@ -8,7 +8,9 @@
 Only mailings that have gone out appear (``sent``, or ``sending``/``paused``: recipients
 already hold "view in browser" links to them); drafts, approved or cancelled mailings and
 press releases still under embargo answer 404 like an unknown id, so the archive reveals
-nothing about what is in preparation. The copy is the very render that was
+nothing about what is in preparation. A press release lists its follow-ups that went
+out; a withdrawn one shows that it was withdrawn instead (``followups``). The copy is
+the very render that was
 sent, with every per-recipient placeholder replaced by a neutral value (see
 ``mailview.neutral_values``): no name, no address, no token. No login, no cookie.
 """
@@ -20,8 +22,8 @@ from werkzeug.wrappers import Response
 
 from pipeline.errors import RundbriefError
 from pipeline.mailings import Workflow
-from pipeline.models import Mailing, MailingStatus
-from pipeline.web import mailview
+from pipeline.models import Mailing, MailingKind, MailingStatus
+from pipeline.web import followups, mailview
 from pipeline.web.context import deps
 from pipeline.web.i18n import t
 
@@ -29,6 +31,8 @@ bp = Blueprint("archive", __name__, url_prefix="/archive")
 
 # Sent mails never change: let browsers and proxies keep them for an hour.
 CACHE_SECONDS = 3600
+# A press release may still be withdrawn or corrected: its page is kept only briefly.
+FOLLOW_UP_CACHE_SECONDS = 60
 OUT = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
 
 
@@ -72,8 +76,16 @@ def show(mailing_id: int, language: str | None = None) -> Response:
         rendered = flow.renders(found)[language]
     except (RundbriefError, KeyError):
         abort(404, description=t("archive.not_found"))
+    local_date = current_app.jinja_env.filters["local_date"]
+    withdrawal = flow.withdrawal(found.id)
+    if withdrawal is not None and published(withdrawal):
+        return followups.withdrawn_page(found, withdrawal, local_date)
     html = mailview.fill(rendered, mailview.neutral_values(deps().settings, found, language))[0]
-    return mailview.mail_response(html, cache_seconds=CACHE_SECONDS)
+    shown = [m for m in flow.follow_ups(found.id, sent_only=True) if published(m)]
+    html = followups.with_follow_ups(html, shown, local_date)
+    # a release with follow-ups may get more (a withdrawal): browsers ask again sooner
+    cache = CACHE_SECONDS if found.kind != MailingKind.PRESS else FOLLOW_UP_CACHE_SECONDS
+    return mailview.mail_response(html, cache_seconds=cache)
 
 
 @bp.get("/unsubscribe-info")
