@@ -112,6 +112,20 @@ class TimesRefused(ComposeError):
         self.other = other
 
 
+class FollowUpRefused(ComposeError):
+    """A follow-up that the rules do not allow (``mailings.followups``).
+
+    ``problem``: ``newsletter``, ``follow_up`` (the original is a follow-up itself),
+    ``not_delivered``, ``withdrawn``, ``no_embargo``, ``embargo_over`` (a lift too late),
+    ``no_text`` or ``kind`` (unknown kind), so an adapter can say it in its language."""
+
+    def __init__(
+        self, message: str, *, field: str, problem: str, mailing_id: int | None = None
+    ) -> None:
+        super().__init__(message, mailing_id=mailing_id, field=field)
+        self.problem = problem
+
+
 class TransitionError(WorkflowError):
     """The mailing's status does not allow the step (``current`` → ``wanted``)."""
 

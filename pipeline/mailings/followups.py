@@ -29,7 +29,7 @@ from datetime import datetime
 from pipeline import render
 from pipeline.clock import Clock
 from pipeline.config import Settings
-from pipeline.errors import ComposeError
+from pipeline.errors import FollowUpRefused
 from pipeline.mailings import times, written
 from pipeline.mailings.compose import check_press_times
 from pipeline.models import FollowKind, Mailing, MailingKind, MailingStatus
@@ -56,8 +56,10 @@ def parse_kind(value: str | FollowKind) -> FollowKind:
     try:
         return FollowKind(str(value).strip().lower())
     except ValueError:
-        raise ComposeError(
-            f"follow-up kind {value!r} is not one of {', '.join(KINDS)}", field="kind"
+        raise FollowUpRefused(
+            f"follow-up kind {value!r} is not one of {', '.join(KINDS)}",
+            field="kind",
+            problem="kind",
         ) from None
 
 
@@ -88,48 +90,56 @@ def check(
     tz = settings.organisation.tz
     oid = original.id
     if original.kind != MailingKind.PRESS:
-        raise ComposeError(
+        raise FollowUpRefused(
             f"mailing {oid} is a newsletter; only a press release gets follow-ups",
             field="original",
             mailing_id=oid,
+            problem="newsletter",
         )
     if original.follows_id is not None:
-        raise ComposeError(
+        raise FollowUpRefused(
             f"mailing {oid} is itself a follow-up of press release {original.follows_id}; "
             f"write the follow-up for {original.follows_id}",
             field="original",
             mailing_id=oid,
+            problem="follow_up",
         )
     if original.status not in OUT or store_followups.delivered_count(store, oid) == 0:
-        raise ComposeError(
+        raise FollowUpRefused(
             f"press release {oid} ({original.status}) was not delivered to anyone yet; "
             f"a follow-up goes to those who got it, so there is nobody to send it to"
             + ("; edit the release itself instead" if original.status not in OUT else ""),
             field="original",
             mailing_id=oid,
+            problem="not_delivered",
         )
     withdrawn = withdrawal(store, oid)
     if withdrawn is not None:
-        raise ComposeError(
+        raise FollowUpRefused(
             f"press release {oid} was withdrawn (mailing {withdrawn.id}); nothing follows a "
             f"withdrawal",
             field="original",
             mailing_id=oid,
+            problem="withdrawn",
         )
     if kind == FollowKind.LIFT:
         if original.embargo_at is None:
-            raise ComposeError(
-                f"press release {oid} has no embargo to lift", field="kind", mailing_id=oid
+            raise FollowUpRefused(
+                f"press release {oid} has no embargo to lift",
+                field="kind",
+                mailing_id=oid,
+                problem="no_embargo",
             )
         start = max(now, send_at) if send_at is not None else now
         if original.embargo_at <= start:
             zone = getattr(tz, "key", str(tz))
-            raise ComposeError(
+            raise FollowUpRefused(
                 f"the embargo of press release {oid} ends {times.local(original.embargo_at, tz)} "
                 f"({zone}), before the lift would go out ({times.local(start, tz)}): there is "
                 f"nothing to lift",
                 field="kind",
                 mailing_id=oid,
+                problem="embargo_over",
             )
 
 
@@ -142,11 +152,12 @@ def _text(
     # render's words load the template engine on first use, not at import
     default = render.default_follow_up_text(settings, original, kind, language=language)
     if not default:
-        raise ComposeError(
+        raise FollowUpRefused(
             f"a {NAMES[kind]} needs a text: say what changed (Markdown, like a written "
             f"press release)",
             field="text",
             mailing_id=original.id,
+            problem="no_text",
         )
     return default
 

@@ -12,6 +12,9 @@
     POST /editor/mailings/<id>/test                a test copy to an editor's address
     POST /editor/mailings/<id>/approve             approve (renders and checks first)
     POST /editor/mailings/<id>/cancel              cancel
+    POST /editor/mailings/<id>/followup            a follow-up of a sent press release
+                                                   (kind, text); a refusal shows the
+                                                   page again with what was typed
 
 The page of a mailing that has deliveries shows its distribution record
 (``pipeline.web.record``, ``?protokoll_ab=`` pages on; its CSV download lives there).
@@ -69,6 +72,12 @@ DELIVERY_LABELS = {
     "failed": "fehlgeschlagen",
     "suppressed": "gesperrt (abgemeldet, unzustellbar)",
 }
+FOLLOW_KIND_LABELS = {
+    "correction": "Berichtigung",
+    "update": "Aktualisierung",
+    "lift": "Sperrfrist aufheben",
+    "withdraw": "Rückzug",
+}
 BOUNCE_LABELS = {"hard": "unzustellbar (dauerhaft)", "soft": "unzustellbar (vorübergehend)"}
 
 
@@ -92,7 +101,12 @@ def index() -> str:
 
 @bp.get("/mailings/<int:mailing_id>")
 def mailing(mailing_id: int) -> str:
-    found = _mailing_or_404(mailing_id)
+    return _mailing_page(_mailing_or_404(mailing_id))
+
+
+def _mailing_page(found: Mailing, followup_form: Mapping[str, str] | None = None) -> str:
+    """The mailing's page; ``followup_form``: what was typed in the follow-up form that
+    was refused (shown again, nothing lost)."""
     language = _language(found, request.args.get("lang"))
     rendered, render_error = _rendered(found, language)
     text = ""
@@ -120,6 +134,11 @@ def mailing(mailing_id: int) -> str:
         embargo_local=_local_input(found.embargo_at),
         audit_entries=audit.entries(deps().store, mailing=found.id),
         record=record.section(found.id, request.args.get("protokoll_ab")),
+        follow_ups=flow().follow_ups(found.id) if found.kind == "press" else [],
+        original=flow().find(found.follows_id) if found.follows_id is not None else None,
+        can_follow_up=_can_follow_up(found),
+        followup_form=followup_form or {},
+        follow_kinds=FOLLOW_KIND_LABELS,
     )
 
 
@@ -242,6 +261,42 @@ def approve(mailing_id: int) -> Response:
         when = _local_input(approved.send_at).replace("T", " ")
         return _back(found, f"Das Mailing ist freigegeben und geht am {when} raus.", "success")
     return _back(found, "Das Mailing ist freigegeben.", "success")
+
+
+@bp.post("/mailings/<int:mailing_id>/followup")
+def compose_followup(mailing_id: int) -> Response | tuple[str, int]:
+    found = _mailing_or_404(mailing_id)
+    form = request.form
+    typed = {
+        "kind": form.get("kind", ""),
+        "title": form.get("title", ""),
+        "text": form.get("text", "").replace("\r\n", "\n"),
+    }
+    try:
+        made = flow().compose_followup(
+            mailing_id,
+            typed["kind"],
+            text_md=typed["text"] or None,
+            title=typed["title"] or None,
+            by=auth.acting(),
+        )
+    except RundbriefError as exc:
+        # shown again with what was typed: a press officer's text is never lost
+        flash(f"Kein Nachtrag angelegt: {refusals.reason(exc, _tz())}", "error")
+        return _mailing_page(found, followup_form=typed), 422
+    _log("follow-up composed", made.id, original=str(mailing_id))
+    label = FOLLOW_KIND_LABELS.get(str(made.follow_kind), str(made.follow_kind))
+    flash(
+        f"{label} Nr. {made.id} ist als Entwurf angelegt. Eine zweite Person gibt sie frei.",
+        "success",
+    )
+    return redirect(url_for("editor.mailing", mailing_id=made.id), code=303)
+
+
+def _can_follow_up(found: Mailing) -> bool:
+    """Whether the page offers the follow-up form (the workflow decides on submit)."""
+    went_out = found.status in (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
+    return found.kind == "press" and found.follows_id is None and went_out
 
 
 @bp.post("/mailings/<int:mailing_id>/cancel")
@@ -433,3 +488,4 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["item_kind"] = lambda kind: ITEM_KIND_LABELS.get(str(kind), str(kind))
     app.jinja_env.filters["delivery_label"] = lambda s: DELIVERY_LABELS.get(str(s), str(s))
     app.jinja_env.filters["bounce_label"] = lambda k: BOUNCE_LABELS.get(str(k), str(k))
+    app.jinja_env.filters["follow_kind"] = lambda k: FOLLOW_KIND_LABELS.get(str(k), str(k))

@@ -10,7 +10,13 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from pipeline.access import LEAST_ROLE, Action, Role
-from pipeline.errors import PermissionDenied, RecipientNotAllowed, RundbriefError, TimesRefused
+from pipeline.errors import (
+    FollowUpRefused,
+    PermissionDenied,
+    RecipientNotAllowed,
+    RundbriefError,
+    TimesRefused,
+)
 
 ROLE_NAMES = {Role.EDITOR: "Redaktion", Role.APPROVER: "Freigabe", Role.ADMIN: "Administration"}
 ACTION_NAMES = {
@@ -38,6 +44,8 @@ def reason(exc: RundbriefError, tz: tzinfo | None = None) -> str:
     German (times in ``tz``, the organisation's zone), else the message."""
     if isinstance(exc, TimesRefused) and tz is not None:
         return times_reason(exc, tz)
+    if isinstance(exc, FollowUpRefused) and exc.problem in FOLLOW_UP_REASONS:
+        return FOLLOW_UP_REASONS[exc.problem]
     if isinstance(exc, RecipientNotAllowed):
         return "Testkopien gehen nur an Adressen der Redaktion und an Konten des Vereins."
     if isinstance(exc, PermissionDenied) and exc.action in Action._value2member_map_:
@@ -47,6 +55,21 @@ def reason(exc: RundbriefError, tz: tzinfo | None = None) -> str:
         yours = f"Ihre Rolle ({ROLE_NAMES[role]})" if role else "Ihre Rolle"
         return f"{yours} erlaubt das nicht: {ACTION_NAMES[action]} braucht die Rolle {needed}."
     return str(exc)
+
+
+# Why a follow-up was refused (``mailings.followups``), as the press office reads it.
+FOLLOW_UP_REASONS = {
+    "newsletter": "Nachträge gibt es nur zu Pressemitteilungen, nicht zu Newslettern.",
+    "follow_up": "Dieses Mailing ist selbst ein Nachtrag. Bitte schreiben Sie den Nachtrag "
+    "zur ursprünglichen Pressemitteilung.",
+    "not_delivered": "Die Pressemitteilung wurde noch niemandem zugestellt; ein Nachtrag "
+    "geht nur an die, die sie erhalten haben.",
+    "withdrawn": "Die Pressemitteilung wurde zurückgezogen; danach gibt es keine Nachträge mehr.",
+    "no_embargo": "Die Pressemitteilung hat keine Sperrfrist, die aufgehoben werden könnte.",
+    "embargo_over": "Die Sperrfrist ist dann schon abgelaufen; es gibt nichts aufzuheben.",
+    "no_text": "Eine Berichtigung oder Aktualisierung braucht einen Text: Was hat sich geändert?",
+    "kind": "Bitte wählen Sie die Art des Nachtrags.",
+}
 
 
 def _when(value: datetime | None, tz: tzinfo) -> str:
