@@ -130,4 +130,6 @@ def _print_table(mailing_id: int, subject: str, entries: list[RecordEntry], tz: 
             done.append(f"complaint {e.complained_at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}")
         if e.error:
             done.append(f"error: {e.error}")
+        if e.follow_ups:
+            done.append("follow-ups " + ", ".join(str(i) for i in e.follow_ups))
         console.print("    " + " · ".join(done), markup=False)

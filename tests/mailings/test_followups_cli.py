@@ -117,3 +117,28 @@ def test_compose_followup_refusals_are_one_line(
     assert run.returncode != 0 and "needs a text" in run.stderr
     run = rb("compose", "followup", str(sent), "--kind", "erratum")
     assert run.returncode != 0 and "not one of correction, update, lift, withdraw" in run.stderr
+
+
+def test_mailing_log_names_the_follow_ups(
+    rb: Callable[..., Run],
+    sent: int,
+    settings_smtp: Settings,
+    store: Store,
+    clock: FakeClock,
+    server: SmtpServer,
+) -> None:
+    from tests.support.followups import delivered_follow_up
+    from tests.support.press_record import EDITOR
+
+    flow = Workflow(settings_smtp, store, clock)
+    withdrawal = flow.compose_followup(sent, "withdraw", by=EDITOR)
+    dict(delivered_follow_up(flow, withdrawal.id, server))
+    table = rb("mailing", "log", str(sent))
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.count(f"follow-ups {withdrawal.id}") == len(REACHED)
+    data = rb("mailing", "log", str(sent), "--json").json()
+    got = {e["email"]: e["follow_ups"] for e in data["entries"]}
+    assert {a for a, f in got.items() if f == [withdrawal.id]} == set(REACHED)
+    csv_text = rb("mailing", "log", str(sent), "--csv").stdout
+    assert csv_text.splitlines()[0].endswith(",follow_ups")
+    assert sum(1 for line in csv_text.splitlines() if line.endswith(f",{withdrawal.id}")) == 2

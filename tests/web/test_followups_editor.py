@@ -92,3 +92,23 @@ def test_the_form_needs_the_csrf_token(client: FlaskClient, sent: int) -> None:
     login(client)
     answer = client.post(f"/editor/mailings/{sent}/followup", data={"kind": "withdraw"})
     assert answer.status_code in (400, 403)
+
+
+def test_the_record_of_the_original_names_the_follow_ups_each_got(
+    client: FlaskClient,
+    sent: int,
+    settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    server: SmtpServer,
+) -> None:
+    from tests.support.followups import delivered_follow_up
+    from tests.support.press_record import EDITOR
+
+    flow = Workflow(settings, store, clock)
+    update = flow.compose_followup(sent, "update", text_md=seed_paragraphs()[1], by=EDITOR)
+    dict(delivered_follow_up(flow, update.id, server))
+    login(client)
+    html = client.get(f"/editor/mailings/{sent}").get_data(as_text=True)
+    link = f'Nachträge: <a href="/editor/mailings/{update.id}">Nr. {update.id}</a>'
+    assert html.count(link) == len(REACHED) + 2  # every delivered copy, none for the refused
