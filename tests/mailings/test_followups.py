@@ -66,14 +66,10 @@ def flow(smtp_settings: Settings, store: Store, clock: FakeClock) -> Workflow:
     return Workflow(smtp_settings, store, clock)
 
 
-def test_a_correction_reaches_exactly_the_delivered_set_threaded_per_recipient(
-    smtp_settings: Settings,
-    store: Store,
-    clock: FakeClock,
-    tmp_path: Path,
-    server: SmtpServer,
-    flow: Workflow,
+def _check_delivered_set(
+    smtp_settings: Settings, store: Store, clock: FakeClock, tmp_path: Path, server: SmtpServer
 ) -> None:
+    flow = Workflow(smtp_settings, store, clock)
     sent = send_original(smtp_settings, store, clock, tmp_path, server)
     change_the_list(smtp_settings, store, clock, tmp_path)
     follow_up = flow.compose_followup(sent.mailing_id, "correction", text_md=CORRECTION, by=EDITOR)
@@ -109,6 +105,18 @@ def test_a_correction_reaches_exactly_the_delivered_set_threaded_per_recipient(
         SUPPRESSED: "suppressed",
     }
     assert [f.id for f in flow.follow_ups(sent.mailing_id, sent_only=True)] == [follow_up.id]
+
+
+def test_a_correction_reaches_exactly_the_delivered_set_threaded_per_recipient(
+    smtp_settings: Settings, store: Store, clock: FakeClock, tmp_path: Path, server: SmtpServer
+) -> None:
+    _check_delivered_set(smtp_settings, store, clock, tmp_path, server)
+
+
+def test_the_delivered_set_on_postgresql(
+    smtp_settings: Settings, pg_store: Store, clock: FakeClock, tmp_path: Path, server: SmtpServer
+) -> None:
+    _check_delivered_set(smtp_settings, pg_store, clock, tmp_path, server)
 
 
 def test_an_update_keeps_an_embargo_that_is_still_ahead(

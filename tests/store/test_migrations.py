@@ -292,3 +292,44 @@ def test_segments_migration_keeps_attributes_and_adds_the_segment(store_url: str
     person = q.list_subscribers(store)[0].subscriber
     assert person.attributes == {"beat": "Kommunalpolitik", "region": "Baden-Württemberg"}
     store.close()
+
+
+def test_followups_migration_adds_what_a_follow_up_needs(store_url: str) -> None:
+    """Issue 13: a store from before follow-ups gains ``follows_id``/``follow_kind`` on
+    mailings and ``in_reply_to`` on deliveries (with their indexes); old mailings follow
+    nothing. (SQLite cannot drop a column with a foreign key: there ``follows_id`` stays.)"""
+    from pipeline.store import mailings as store_mailings
+    from pipeline.store.migrations import _followups
+
+    number = MIGRATIONS.index(_followups) + 1
+    store = Store.open(store_url)
+    postgres = store.engine.dialect.name == "postgresql"
+    with store.begin() as conn:
+        conn.execute(text("DROP INDEX ix_deliveries_in_reply_to"))
+        conn.execute(text("DROP INDEX ix_mailings_follows_id"))
+        conn.execute(text("ALTER TABLE deliveries DROP COLUMN in_reply_to"))
+        conn.execute(text("ALTER TABLE mailings DROP COLUMN follow_kind"))
+        if postgres:
+            conn.execute(text("ALTER TABLE mailings DROP COLUMN follows_id"))
+        conn.execute(schema_version.update().values(version=number - 1))
+    with store.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO mailings (kind, status, subject, intro_md, preheader, languages,"
+                " lists, created_at, updated_at) VALUES ('press', 'sent',"
+                " 'Förderfibel erschienen', '', '', '[\"de\"]', '[\"press\"]', :at, :at)"
+            ),
+            {"at": NOW},
+        )
+    assert number in store.migrate()
+    inspector = inspect(store.engine)
+    assert {"follows_id", "follow_kind"} <= {c["name"] for c in inspector.get_columns("mailings")}
+    assert "in_reply_to" in {c["name"] for c in inspector.get_columns("deliveries")}
+    assert "ix_deliveries_in_reply_to" in {i["name"] for i in inspector.get_indexes("deliveries")}
+    assert "ix_mailings_follows_id" in {i["name"] for i in inspector.get_indexes("mailings")}
+    if postgres:
+        keys = inspector.get_foreign_keys("mailings")
+        assert any(k["constrained_columns"] == ["follows_id"] for k in keys)
+    (old,) = store_mailings.list_mailings(store)
+    assert (old.follows_id, old.follow_kind) == (None, None)
+    store.close()
