@@ -81,6 +81,20 @@ if [ -n "$press_item" ]; then
   echo "== rundbrief --as $approver send $press (before its embargo; the archive waits for it)"
   rb --as "$approver" send "$press"
   rb mailing show "$press" | grep -E '^(Subject|Embargo)' || true
+
+  # --- lane followups: a correction to exactly those who got the release -----------
+  cat > var/berichtigung.md <<'TEXT'
+Im zweiten Absatz muss es richtig heißen: Das Netzwerk vertritt **über 1.000** junge Bürgermeisterinnen und Bürgermeister. Wir bitten, den Fehler zu entschuldigen.
+TEXT
+  echo "== rundbrief --as $editor compose followup $press --kind correction (Berichtigung)"
+  correction="$(rb --as "$editor" compose followup "$press" --kind correction \
+    --text-file var/berichtigung.md --json | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["mailing"])')"
+  echo "== rundbrief --as $approver approve $correction (a second person, as for every release)"
+  rb --as "$approver" approve "$correction"
+  echo "== rundbrief --as $approver send $correction (threaded under each journalist's copy)"
+  rb --as "$approver" send "$correction"
+  rb --as "$editor" mailing log "$press" | sed -n 1,4p
+  # --- end of lane followups --------------------------------------------------------
 fi
 
 echo

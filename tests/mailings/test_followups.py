@@ -276,3 +276,21 @@ def test_after_a_withdrawal_nothing_follows(
     assert flow.withdrawal(sent.mailing_id) == flow.get(withdrawal.id)
     with pytest.raises(ComposeError, match="was withdrawn"):
         flow.compose_followup(sent.mailing_id, "correction", text_md=CORRECTION, by=EDITOR)
+
+
+def test_under_embargo_a_follow_up_does_not_link_to_the_page_that_answers_404(
+    smtp_settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    server: SmtpServer,
+    flow: Workflow,
+) -> None:
+    embargo = clock.now() + timedelta(days=1)
+    sent = send_original(smtp_settings, store, clock, tmp_path, server, embargo=embargo)
+    correction = flow.compose_followup(sent.mailing_id, "correction", text_md=CORRECTION, by=EDITOR)
+    got = dict(delivered_follow_up(flow, correction.id, server))
+    message = next(iter(got.values())).message
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "*** Berichtigung ***" in text and "Sperrfrist:" in text
+    assert f"/archive/{sent.mailing_id}" not in text
