@@ -117,7 +117,8 @@ class FollowUpRefused(ComposeError):
 
     ``problem``: ``newsletter``, ``follow_up`` (the original is a follow-up itself),
     ``not_delivered``, ``withdrawn``, ``no_embargo``, ``embargo_over`` (a lift too late),
-    ``no_text`` or ``kind`` (unknown kind), so an adapter can say it in its language."""
+    ``no_text``, ``kind`` (unknown kind) or ``audience`` (its lists or segment
+    changed), so an adapter can say it in its language."""
 
     def __init__(
         self, message: str, *, field: str, problem: str, mailing_id: int | None = None

@@ -23,8 +23,9 @@ The rules, in this one place:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from pipeline import render
 from pipeline.clock import Clock
@@ -211,6 +212,25 @@ def compose(
     )
     assert mailing is not None  # no period key: nothing to collide with
     return mailing
+
+
+def check_edit(follow_up: Mailing, values: Mapping[str, Any]) -> None:
+    """A follow-up's audience is the original's delivered copies: its lists and segment
+    are not the editor's to change (``FollowUpRefused``, field ``lists`` or ``segment``)."""
+    if "lists" in values and tuple(values["lists"]) != follow_up.lists:
+        field = "lists"
+    elif values.get("segment_where") is not None:
+        field = "segment"
+    else:
+        return
+    raise FollowUpRefused(
+        f"mailing {follow_up.id} is a follow-up of press release {follow_up.follows_id}: it "
+        f"goes to exactly the addresses that release was delivered to, so its {field} "
+        f"cannot be changed",
+        field=field,
+        problem="audience",
+        mailing_id=follow_up.id,
+    )
 
 
 def after_send(store: Store, mailing: Mailing, *, now: datetime) -> datetime | None:

@@ -419,6 +419,8 @@ class Workflow:
         mailing = self.get(mailing_id)
         lifecycle.require_editable(mailing)
         self._check_version(mailing, version)
+        if mailing.follows_id is not None:
+            followups.check_edit(mailing, values)
         changed = frozenset(values) & {"send_at", "embargo_at"}
         # Only a change of a time needs the zone (tests step mailings without settings).
         tz = self.settings.organisation.tz if changed else None

@@ -69,6 +69,8 @@ FOLLOW_UP_REASONS = {
     "embargo_over": "Die Sperrfrist ist dann schon abgelaufen; es gibt nichts aufzuheben.",
     "no_text": "Eine Berichtigung oder Aktualisierung braucht einen Text: Was hat sich geändert?",
     "kind": "Bitte wählen Sie die Art des Nachtrags.",
+    "audience": "Ein Nachtrag geht genau an die Empfänger der Pressemitteilung; Listen und "
+    "Segment lassen sich nicht ändern.",
 }
 
 

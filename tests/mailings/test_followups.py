@@ -294,3 +294,22 @@ def test_under_embargo_a_follow_up_does_not_link_to_the_page_that_answers_404(
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "*** Berichtigung ***" in text and "Sperrfrist:" in text
     assert f"/archive/{sent.mailing_id}" not in text
+
+
+def test_a_follow_ups_lists_and_segment_stay_the_originals(
+    smtp_settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    server: SmtpServer,
+    flow: Workflow,
+) -> None:
+    sent = send_original(smtp_settings, store, clock, tmp_path, server)
+    update = flow.compose_followup(sent.mailing_id, "update", text_md=CORRECTION, by=EDITOR)
+    with pytest.raises(ComposeError, match="its lists cannot be changed") as lists:
+        flow.edit(update.id, lists=["members"], by=EDITOR)
+    assert lists.value.field == "lists"
+    with pytest.raises(ComposeError, match="its segment cannot be changed"):
+        flow.edit(update.id, where='region = "Bayern"', by=EDITOR)
+    edited = flow.edit(update.id, subject="Neue Zahlen", lists=["press"], by=EDITOR)
+    assert edited.subject == "Neue Zahlen" and edited.lists == ("press",)
