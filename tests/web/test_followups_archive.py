@@ -88,3 +88,21 @@ def test_a_withdrawal_replaces_the_release_by_a_notice(
     assert f'href="/archive/{withdrawal.id}"' in html
     assert paragraph not in html and "Investitionsprogramm für Kommunen" not in html
     assert after.headers["Cache-Control"] == "no-store"
+
+
+def test_the_archive_index_names_a_follow_up_by_its_kind(
+    client: FlaskClient,
+    settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    server: SmtpServer,
+) -> None:
+    sent = send_original(settings, store, clock, tmp_path, server)
+    flow = Workflow(settings, store, clock)
+    text = "Richtig ist: " + seed_paragraphs()[1][:120]
+    correction = flow.compose_followup(sent.mailing_id, "correction", text_md=text, by=EDITOR)
+    dict(delivered_follow_up(flow, correction.id, server))
+    html = client.get("/archive").get_data(as_text=True)
+    assert f'href="/archive/{correction.id}">Berichtigung: {TITLE}</a>' in html
+    assert f'href="/archive/{sent.mailing_id}">{TITLE}</a>' in html
