@@ -233,6 +233,12 @@ def show_cmd(
         console.print(f"Send at:   {local_time(mailing.send_at, state)}")
     if mailing.embargo_at:
         console.print(f"Embargo:   {local_time(mailing.embargo_at, state)} (Sperrfrist)")
+    if mailing.follows_id is not None:
+        console.print(
+            f"Follows:   press release {mailing.follows_id} ({mailing.follow_kind}; to those "
+            "it was delivered to)",
+            markup=False,
+        )
     if mailing.composed_by or mailing.last_edited_by:
         console.print(
             f"Composed:  by {mailing.composed_by or '?'}, last edited by "

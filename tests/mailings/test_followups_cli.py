@@ -98,6 +98,8 @@ def test_compose_followup_makes_a_correction_draft_for_the_delivered_set(
     assert f"Recipients: {len(REACHED)} of those who got {sent}" in run.stdout
     (follow_up,) = Workflow(settings_smtp, store, clock).follow_ups(sent)
     assert follow_up.follow_kind == FollowKind.CORRECTION and follow_up.status == "draft"
+    shown = rb("mailing", "show", str(follow_up.id))
+    assert f"Follows:   press release {sent} (correction;" in shown.stdout
 
     run = rb("compose", "followup", str(sent), "--kind", "withdraw", "--json")
     assert run.returncode == 0, run.stderr
