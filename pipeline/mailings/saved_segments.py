@@ -2,7 +2,8 @@
 saved in the web app, the CLI or the API.
 
     Segments(settings, store, clock)
-      look   ─ list (every segment with how many people it reaches per list) · count
+      look   ─ list (every segment with how many people it reaches per list) · get
+               · expression_of (a name's condition) · count
       change ─ save (a new name, or ``replace`` a saved one) · delete
 
 A name is looked up in config.toml first, then among the saved ones
@@ -27,6 +28,7 @@ from pipeline.access import Action, Actor, require
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.errors import SegmentError, SegmentRefused
+from pipeline.mailings import segment
 from pipeline.segments import MAX_LENGTH, NAME_RULE, Condition, fields_of, is_name, parse
 from pipeline.store import Store
 from pipeline.store import audience as store_audience
@@ -92,6 +94,16 @@ class Segments:
             return NamedSegment(name, text, "config", self._count(text, parse(text)))
         saved = store_saved.find_saved(self.store, name)
         return self._saved(saved) if saved is not None else None
+
+    def expression_of(self, name: str) -> str:
+        """The condition of segment ``name`` as a mailing would use it (config.toml
+        first); ``SegmentRefused`` naming the segments there are."""
+        found = segment.resolve(self.settings, self.store, name)
+        if found is None:
+            raise SegmentRefused(
+                segment.unknown_segment(self.settings, self.store, name), field="name"
+            )
+        return found
 
     def count(
         self, expression: str, *, by: Actor, lists: Sequence[str] | None = None
