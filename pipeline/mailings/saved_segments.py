@@ -3,7 +3,7 @@ saved in the web app, the CLI or the API.
 
     Segments(settings, store, clock)
       look   ─ list (every segment with how many people it reaches per list) · get
-               · expression_of (a name's condition) · count
+               · expression_of (a name's condition) · count · reach
       change ─ save (a new name, or ``replace`` a saved one) · delete
 
 A name is looked up in config.toml first, then among the saved ones
@@ -115,6 +115,17 @@ class Segments:
             self.settings.list_named(name)  # an unknown list: ConfigError naming the known
         return self._count(expression, _parse(expression), lists)
 
+    def reach(
+        self, name: str | None, *, by: Actor, lists: Sequence[str] | None = None
+    ) -> SegmentCount:
+        """Whom segment ``name`` (None: no segment, the whole lists) reaches now on
+        ``lists``: what a mailing to those lists would show before approval."""
+        require(by, Action.VIEW)
+        if name is None:
+            return self._count("", None, lists)
+        text = self.expression_of(name)
+        return self._count(text, parse(text), lists)
+
     # --- changing ------------------------------------------------------------------
 
     def save(self, name: str, expression: str, *, by: Actor, replace: bool = False) -> NamedSegment:
@@ -200,10 +211,11 @@ class Segments:
         )
 
     def _count(
-        self, expression: str, condition: Condition, lists: Sequence[str] | None = None
+        self, expression: str, condition: Condition | None, lists: Sequence[str] | None = None
     ) -> SegmentCount:
         names = list(dict.fromkeys(lists or [m.name for m in self.settings.lists]))
-        attributes = [f.name for f in fields_of(condition) if f.attribute]
+        fields = fields_of(condition) if condition is not None else []
+        attributes = [f.name for f in fields if f.attribute]
         with self.store.connect() as conn:
             per_list = {
                 name: store_audience.count_recipients(conn, [name], condition) for name in names
