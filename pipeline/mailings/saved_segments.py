@@ -213,7 +213,8 @@ class Segments:
     def _count(
         self, expression: str, condition: Condition | None, lists: Sequence[str] | None = None
     ) -> SegmentCount:
-        names = list(dict.fromkeys(lists or [m.name for m in self.settings.lists]))
+        every = [m.name for m in self.settings.lists]
+        names = list(dict.fromkeys(every if lists is None else lists))
         fields = fields_of(condition) if condition is not None else []
         attributes = [f.name for f in fields if f.attribute]
         with self.store.connect() as conn:
