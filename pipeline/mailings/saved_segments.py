@@ -2,7 +2,7 @@
 saved in the web app, the CLI or the API.
 
     Segments(settings, store, clock)
-      look   ─ list (every segment with how many people it reaches per list) · get
+      look   ─ list (every segment with how many people it reaches per list) · names · get
                · expression_of (a name's condition) · count · reach
       change ─ save (a new name, or ``replace`` a saved one) · delete
 
@@ -85,6 +85,15 @@ class Segments:
         for saved in store_saved.list_saved(self.store):
             found.append(self._saved(saved, shadowed=saved.name in configured))
         return found
+
+    def names(self, *, by: Actor) -> tuple[tuple[str, Source], ...]:
+        """The names a mailing may name, without counting anyone (for a choice):
+        config.toml's, then the saved ones a name of the file does not hide."""
+        require(by, Action.VIEW)
+        configured = self.settings.segments.named
+        saved = [s.name for s in store_saved.list_saved(self.store) if s.name not in configured]
+        config: tuple[tuple[str, Source], ...] = tuple((name, "config") for name in configured)
+        return config + tuple((name, "saved") for name in saved)
 
     def get(self, name: str, *, by: Actor) -> NamedSegment | None:
         """The segment ``name`` as a mailing would use it (config.toml first)."""

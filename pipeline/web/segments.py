@@ -179,15 +179,12 @@ def _people(n: int) -> str:
 def choice(mailing: Mailing) -> dict[str, Any]:
     """The choices for the mailing page's segment form (a Jinja global): no segment,
     those of config.toml, the saved ones; a condition of the mailing's own stays as it is."""
-    found = segments().list(by=auth.acting())
     options: list[tuple[str, str]] = [(NONE, "keins (alle auf den Listen)")]
     if mailing.segment_where and not mailing.segment_name:
         options.append((OWN, f"eigene Bedingung: {mailing.segment_where}"))
-    for s in found:
-        if s.shadowed:
-            continue  # config.toml's of that name is the one a mailing gets
-        origin = "config.toml" if s.source == "config" else "gespeichert"
-        options.append((s.name, f"{s.name} ({origin})"))
+    for name, source in segments().names(by=auth.acting()):
+        origin = "config.toml" if source == "config" else "gespeichert"
+        options.append((name, f"{name} ({origin})"))
     current = mailing.segment_name or (OWN if mailing.segment_where else NONE)
     wanted = request.args.get("segment")
     values = {value for value, _ in options}
