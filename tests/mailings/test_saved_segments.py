@@ -79,6 +79,11 @@ def test_config_wins_over_a_saved_name_it_takes_later(
     later = make_settings(tmp_path, segments={"bayern": BAYERN, "funk": 'region = "Bayern"'})
     listed = {(s.name, s.source): s for s in Segments(later, store, clock).list(by=ANNA)}
     assert listed[("funk", "saved")].shadowed
+    # a choice offers the file's segment once, not the hidden saved one
+    assert Segments(later, store, clock).names(by=ANNA) == (
+        ("bayern", "config"),
+        ("funk", "config"),
+    )
     flow = Workflow(later, store, clock)
     mailing = flow.compose_press(add_items(store, clock.now(), 1)[0], by=ANNA, segment="funk")
     assert mailing.segment_where == 'region = "Bayern"'

@@ -250,3 +250,29 @@ def test_the_segment_of_a_draft_is_counted_then_taken(
     assert stale.status_code == 303
     assert "Nicht gespeichert" in editor.get(path).get_data(as_text=True)
     assert flow.get(mailing.id).segment_name == "landesfunk"
+
+
+def test_a_condition_of_the_draft_s_own_is_kept_until_another_is_chosen(
+    editor: FlaskClient, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    flow = Workflow(settings, store, clock)
+    mailing = flow.compose_press(add_items(store, clock.now(), 1)[0], by=ANNA, where=LANDESFUNK)
+    path = f"/editor/mailings/{mailing.id}"
+    page = editor.get(path).get_data(as_text=True)
+    assert (
+        f'<option value="=where" selected>eigene Bedingung: {_escaped(LANDESFUNK)}</option>' in page
+    )
+    kept = editor.post(
+        f"{path}/segment", data={"csrf_token": csrf_from(page), "segment": "=where", "do": "save"}
+    )
+    assert kept.status_code == 303
+    assert "Das Segment ist unverändert" in editor.get(path).get_data(as_text=True)
+    assert flow.get(mailing.id).segment_where == LANDESFUNK
+    # an unknown name (a forged form) is refused by the workflow, nothing changes
+    forged = editor.post(
+        f"{path}/segment",
+        data={"csrf_token": csrf_from(page), "segment": "berlin", "do": "save"},
+    )
+    assert forged.status_code == 303
+    assert "unknown segment" in editor.get(path).get_data(as_text=True)
+    assert flow.get(mailing.id).segment_where == LANDESFUNK
