@@ -179,13 +179,17 @@ def _people(n: int) -> str:
 def choice(mailing: Mailing) -> dict[str, Any]:
     """The choices for the mailing page's segment form (a Jinja global): no segment,
     those of config.toml, the saved ones; a condition of the mailing's own stays as it is."""
+    named = segments().names(by=auth.acting())
     options: list[tuple[str, str]] = [(NONE, "keins (alle auf den Listen)")]
-    if mailing.segment_where and not mailing.segment_name:
-        options.append((OWN, f"eigene Bedingung: {mailing.segment_where}"))
-    for name, source in segments().names(by=auth.acting()):
+    current = mailing.segment_name or NONE
+    if mailing.segment_where and mailing.segment_name not in {n for n, _ in named}:
+        # a condition of its own, or a saved segment deleted since: the draft keeps it
+        label = f"{mailing.segment_name}: " if mailing.segment_name else "eigene Bedingung: "
+        options.append((OWN, label + mailing.segment_where))
+        current = OWN
+    for name, source in named:
         origin = "config.toml" if source == "config" else "gespeichert"
         options.append((name, f"{name} ({origin})"))
-    current = mailing.segment_name or (OWN if mailing.segment_where else NONE)
     wanted = request.args.get("segment")
     values = {value for value, _ in options}
     return {

@@ -276,3 +276,16 @@ def test_a_condition_of_the_draft_s_own_is_kept_until_another_is_chosen(
     assert forged.status_code == 303
     assert "unknown segment" in editor.get(path).get_data(as_text=True)
     assert flow.get(mailing.id).segment_where == LANDESFUNK
+
+
+def test_a_draft_keeps_a_saved_segment_deleted_since(
+    editor: FlaskClient, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    segments = Segments(settings, store, clock)
+    segments.save("landesfunk", LANDESFUNK, by=ANNA)
+    flow = Workflow(settings, store, clock)
+    mailing = flow.compose_press(add_items(store, clock.now(), 1)[0], by=ANNA, segment="landesfunk")
+    segments.delete("landesfunk", by=ANNA)
+    page = editor.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    assert f'<option value="=where" selected>landesfunk: {_escaped(LANDESFUNK)}</option>' in page
+    assert '<option value="" >keins' in page
