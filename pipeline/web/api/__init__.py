@@ -8,6 +8,7 @@
     subscribers /subscribers …              lists        /lists
     audit       /audit
     signup      /signup (public)            stats        /stats
+    segments    /segments …                 archive      /archive … (public)
     openapi     /openapi.json (public)
 
 No rule lives here: the views read the request, call one operation of
@@ -24,12 +25,14 @@ from werkzeug.exceptions import HTTPException
 
 from pipeline.errors import RundbriefError
 from pipeline.web.api import (  # noqa: F401  (each module declares its routes)
+    archive,
     audit,
     items,
     lists,
     mailings,
     openapi,
     record,
+    segments,
     signup,
     stats,
     subscribers,
