@@ -15,7 +15,7 @@ sent, with every per-recipient placeholder replaced by a neutral value (see
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from pipeline.errors import RundbriefError
@@ -73,6 +73,16 @@ def unsubscribe_info() -> str:
     return render_template(
         "archive/unsubscribe_info.html", contact=sender.reply_to or sender.from_address
     )
+
+
+@bp.after_request
+def _no_stale_absence(response: Response) -> Response:
+    # The list changes the second an embargo ends, and a release's 404 before it turns
+    # into its page: a cache keeping either would hide the release after its embargo.
+    # Only a page as sent (200, never changes) may be kept.
+    if response.status_code != 200 or request.endpoint == "archive.index":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _home() -> Response:
