@@ -9,6 +9,7 @@
       send    ─ send_now · pause · resume · send_test_copy (to test_recipients)
       look    ─ get · find · list_mailings · renders · overview · preview
                 · distribution_record (the Versandprotokoll) · follow_ups · withdrawal
+                · published_mailings · find_published (what the public may see: ``public``)
 
 Each operation checks the lifecycle (``lifecycle``) and moves the status with one
 conditional update in the store, which names the status it expects: of two editors (or
@@ -49,6 +50,7 @@ from pipeline.mailings import (
     followups,
     items,
     lifecycle,
+    public,
     record,
     test_recipients,
     times,
@@ -111,6 +113,17 @@ class Workflow:
         kind: MailingKind | str | None = None,
     ) -> list[Mailing]:
         return store_mailings.list_mailings(self.store, status=status, kind=kind)
+
+    def published_mailings(self) -> list[Mailing]:
+        """What the public archive shows now (``public.published``), the last sent first."""
+        found = self.list_mailings(status=public.OUT)
+        return public.newest_first(found, self.clock.now())
+
+    def find_published(self, mailing_id: int) -> Mailing | None:
+        """The mailing if the public may see it now (``public.published``), else None:
+        unknown, not sent, or under embargo look the same from outside."""
+        found = self.find(mailing_id)
+        return found if public.published(found, self.clock.now()) else None
 
     def languages(self, mailing: Mailing) -> tuple[str, ...]:
         return mailing_languages(self.settings, mailing)
@@ -215,7 +228,7 @@ class Workflow:
         require(by, Action.COMPOSE)
         # before the item exists, so a refused time or segment leaves nothing behind
         compose.check_press_times(self.settings, send_at, embargo, self.clock)
-        choose_segment(self.settings, segment, where)
+        choose_segment(self.settings, self.store, segment, where)
         item_id = store_items.create_item(
             self.store, written.item_row(release, self.settings, self.clock.now())
         )
@@ -401,6 +414,7 @@ class Workflow:
         if segment is not _UNSET or where is not _UNSET:
             name, condition = choose_segment(
                 self.settings,
+                self.store,
                 None if segment is _UNSET else segment,
                 None if where is _UNSET else where,
             )

@@ -276,6 +276,11 @@ def _embargo(conn: Connection) -> None:
     add_missing_columns(conn, "mailings", ("embargo_at",))
 
 
+def _saved_segments(conn: Connection) -> None:
+    """Issue 13: segments saved by name in the web app, the CLI and the API."""
+    schema.saved_segments.create(conn, checkfirst=True)
+
+
 def _followups(conn: Connection) -> None:
     """Issue 13: follow-ups of a press release (the release they follow, their kind) and
     on each follow-up delivery the Message-ID of the original copy it answers.
@@ -312,6 +317,7 @@ MIGRATIONS: list[Migration] = [
     _welcome,
     _segments,
     _embargo,
+    _saved_segments,
     _followups,
 ]
 

@@ -46,6 +46,7 @@ from pipeline.web import (
     i18n,
     people,
     record,
+    segments,
     webhooks,
 )
 from pipeline.web.context import SESSION_HOURS, WebDeps, deps
@@ -216,6 +217,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
         editor.register,
         people.register,
         record.register,
+        segments.register,
         archive.register,
         audience.register,
         webhooks.register,
