@@ -106,3 +106,32 @@ def test_the_archive_index_names_a_follow_up_by_its_kind(
     html = client.get("/archive").get_data(as_text=True)
     assert f'href="/archive/{correction.id}">Berichtigung: {TITLE}</a>' in html
     assert f'href="/archive/{sent.mailing_id}">{TITLE}</a>' in html
+
+
+def test_the_public_api_shows_a_withdrawal_and_no_content(
+    app: object,
+    client: FlaskClient,
+    settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    server: SmtpServer,
+) -> None:
+    sent = send_original(settings, store, clock, tmp_path, server)
+    flow = Workflow(settings, store, clock)
+    update = flow.compose_followup(
+        sent.mailing_id, "update", text_md="Neu: " + seed_paragraphs()[2][:100], by=EDITOR
+    )
+    dict(delivered_follow_up(flow, update.id, server))
+    shown = client.get(f"/api/v1/archive/{sent.mailing_id}").get_json()["data"]
+    assert shown["follow_ups"] == [update.id] and shown["withdrawn"] is None
+    assert shown["versions"] and shown["versions"][0]["subject"] == TITLE
+    own = client.get(f"/api/v1/archive/{update.id}").get_json()["data"]
+    assert (own["follows_id"], own["follow_kind"]) == (sent.mailing_id, "update")
+    withdrawal = flow.compose_followup(sent.mailing_id, "withdraw", by=EDITOR)
+    dict(delivered_follow_up(flow, withdrawal.id, server))
+    gone = client.get(f"/api/v1/archive/{sent.mailing_id}")
+    data = gone.get_json()["data"]
+    assert data["withdrawn"]["by"] == withdrawal.id and data["versions"] == []
+    assert TITLE in data["subject"] and "html" not in str(data)
+    assert data["follow_ups"] == [update.id, withdrawal.id]

@@ -13,7 +13,8 @@ from typing import Any
 from flask import Response, jsonify
 
 from pipeline.errors import RundbriefError
-from pipeline.models import Mailing
+from pipeline.mailings import public
+from pipeline.models import Mailing, MailingKind
 from pipeline.web import mailview
 from pipeline.web.api import common as c
 from pipeline.web.api.errors import not_found
@@ -35,6 +36,8 @@ ENTRY = obj(
     sent_at=NULLABLE_TIME,
     embargo=NULLABLE_TIME,
     url=STRING,
+    follows_id={"type": ["integer", "null"]},
+    follow_kind={"type": ["string", "null"]},
 )
 VERSION = obj(
     ("language", "subject", "html", "text", "url"),
@@ -68,6 +71,9 @@ def _entry(mailing: Mailing) -> dict[str, Any]:
         "sent_at": c.plain(mailing.sent_at and mailing.sent_at.astimezone(tz)),
         "embargo": c.plain(mailing.embargo_at and mailing.embargo_at.astimezone(tz)),
         "url": _url(mailing, languages[0]),
+        # a follow-up (correction, update, lift, withdraw): the release it follows
+        "follows_id": mailing.follows_id,
+        "follow_kind": str(mailing.follow_kind) if mailing.follow_kind else None,
     }
 
 
@@ -100,18 +106,43 @@ def list_archive() -> Response:
     tag=TAG,
     public=True,
     returns=obj(
-        ("data",), data={**ENTRY, "properties": {**ENTRY["properties"], "versions": array(VERSION)}}
+        ("data",),
+        data={
+            **ENTRY,
+            "properties": {
+                **ENTRY["properties"],
+                "versions": array(VERSION),
+                "follow_ups": array(INTEGER),
+                "withdrawn": {
+                    "type": ["object", "null"],
+                    "properties": {"by": INTEGER, "at": {"type": "string", "format": "date-time"}},
+                },
+            },
+        },
     ),
     description="The mailing with each language version as it was sent (HTML and text), "
     "filled without personal data as on its archive page. 404 for an unknown id, a "
     "mailing that has not gone out, and a press release before its embargo, to the "
-    "second (the same rule as the archive pages). No token needed.",
+    "second (the same rule as the archive pages). No token needed. `follow_ups`: the "
+    "public follow-ups of a press release (ids); a withdrawn release has `withdrawn` "
+    "(`by` the withdrawal's id, `at`) and no versions, as on its archive page.",
 )
 def show_archive(mailing_id: int) -> Response:
     flow = c.flow()
     found = flow.find_published(mailing_id)
     if found is None:
         raise not_found(f"no mailing {mailing_id} in the archive")
+    now = deps().clock.now()
+    follow_ups = [
+        m.id for m in flow.follow_ups(found.id, sent_only=True) if public.published(m, now)
+    ]
+    withdrawal = flow.withdrawal(found.id)
+    if withdrawal is not None and public.published(withdrawal, now):
+        # withdrawn: as on its archive page, that it was and when, none of its content
+        tz = deps().settings.organisation.tz
+        gone = {"by": withdrawal.id, "at": c.plain((withdrawal.sent_at or now).astimezone(tz))}
+        data = {**_entry(found), "withdrawn": gone, "follow_ups": follow_ups, "versions": []}
+        return _cached(jsonify(data=data), LIST_CACHE_SECONDS)
     try:
         renders = flow.renders(found)
     except RundbriefError:
@@ -133,4 +164,7 @@ def show_archive(mailing_id: int) -> Response:
                 "url": _url(found, language),
             }
         )
-    return _cached(jsonify(data={**_entry(found), "versions": versions}), MAILING_CACHE_SECONDS)
+    data = {**_entry(found), "withdrawn": None, "follow_ups": follow_ups, "versions": versions}
+    # a press release may still be corrected or withdrawn: kept only briefly
+    seconds = MAILING_CACHE_SECONDS if found.kind != MailingKind.PRESS else LIST_CACHE_SECONDS
+    return _cached(jsonify(data=data), seconds)
