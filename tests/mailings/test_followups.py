@@ -313,3 +313,25 @@ def test_a_follow_ups_lists_and_segment_stay_the_originals(
         flow.edit(update.id, where='region = "Bayern"', by=EDITOR)
     edited = flow.edit(update.id, subject="Neue Zahlen", lists=["press"], by=EDITOR)
     assert edited.subject == "Neue Zahlen" and edited.lists == ("press",)
+
+
+def test_an_erased_person_gets_no_follow_up_row_at_all(
+    smtp_settings: Settings,
+    store: Store,
+    clock: FakeClock,
+    tmp_path: Path,
+    server: SmtpServer,
+    flow: Workflow,
+) -> None:
+    from pipeline.subscribers import Subscribers
+    from tests.support.press_record import ADMIN
+
+    sent = send_original(smtp_settings, store, clock, tmp_path, server)
+    erased = REACHED[0]
+    Subscribers(smtp_settings, store, clock).erase(erased, by=ADMIN)
+    update = flow.compose_followup(sent.mailing_id, "update", text_md=CORRECTION, by=EDITOR)
+    assert flow.overview(update.id).recipients == len(JOURNALISTS) - 2  # refused, erased
+    got = dict(delivered_follow_up(flow, update.id, server))
+    assert erased not in got and len(got) == len(JOURNALISTS) - 2
+    lines = list(flow.distribution_record(update.id, by=EDITOR))
+    assert len(lines) == len(got) and all(e.status == "sent" for e in lines)
