@@ -7,11 +7,14 @@ Public API (one screen):
 
 - ``Workflow(settings, store, clock, policy=…, transport_factory=…)``: every change is
   done ``by=`` an ``access.Actor``, checked against the role table and audited; compose
-  (``compose_newsletter``, ``compose_press``, ``compose_press_text``), edit (``edit``, ``add_item``,
+  (``compose_newsletter``, ``compose_press``, ``compose_press_text``,
+  ``compose_followup``: a correction, update, lift or withdrawal of a sent press release
+  to exactly its delivered set, see ``followups``), edit (``edit``, ``add_item``,
   ``restore_item``, ``drop_item``, ``move_item``, ``reorder``, ``set_send_at``,
   ``clear_send_at``, ``rerender``), decide (``approve``, ``schedule``, ``cancel``), send
   (``send_now``, ``pause``, ``resume``, ``send_test_copy``) and look (``get``, ``list_mailings``,
-  ``renders``, ``overview``, ``preview``, ``distribution_record``).
+  ``renders``, ``overview``, ``preview``, ``distribution_record``, ``follow_ups``,
+  ``withdrawal``).
 - ``WrittenRelease``: a press release written here (title, Markdown text, optional
   link, photo with description and credit) for ``compose_press_text``.
 - ``MailingOverview``: the frozen summary ``mailing show`` and the editor page show.
