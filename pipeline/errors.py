@@ -112,6 +112,11 @@ class TimesRefused(ComposeError):
         self.other = other
 
 
+class PressFileError(ComposeError):
+    """A press kit file refused: a broken image, an empty or duplicate name, a mailing
+    that is no longer editable, a file that is missing or altered in the folder."""
+
+
 class TransitionError(WorkflowError):
     """The mailing's status does not allow the step (``current`` → ``wanted``)."""
 

@@ -276,6 +276,13 @@ def _embargo(conn: Connection) -> None:
     add_missing_columns(conn, "mailings", ("embargo_at",))
 
 
+def _kits(conn: Connection) -> None:
+    """Issue 13: the files of a press release's press kit.
+
+    checkfirst: a fresh database has the table from the baseline already."""
+    schema.press_files.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -290,6 +297,7 @@ MIGRATIONS: list[Migration] = [
     _welcome,
     _segments,
     _embargo,
+    _kits,
 ]
 
 

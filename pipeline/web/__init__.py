@@ -4,6 +4,7 @@
 
     editor    /editor/...        login required, CSRF on every form (compose, preview, approve)
     public    /archive/...       sent newsletters without personal data
+    press     /press/<id>/files/<name>                 press kit downloads (Sperrfrist rule)
     audience  /signup /confirm /u/<token> /p/<token>   double opt-in, unsubscribe, preferences
     webhooks  /webhooks/<provider>                    bounce and complaint events
     api       /api/v1/...        JSON, bearer tokens only (no cookie, no CSRF; see api/)
@@ -45,6 +46,7 @@ from pipeline.web import (
     editor,
     i18n,
     people,
+    press_files,
     record,
     webhooks,
 )
@@ -217,6 +219,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
         people.register,
         record.register,
         archive.register,
+        press_files.register,
         audience.register,
         webhooks.register,
         api.register,
