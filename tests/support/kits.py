@@ -22,7 +22,7 @@ from tests.support.smtp import SmtpServer
 EDITOR = Actor("anna@junge-buergermeister.example", Role.EDITOR)
 APPROVER = Actor("bert@junge-buergermeister.example", Role.APPROVER)
 ADMIN = Actor("dora@junge-buergermeister.example", Role.ADMIN)
-CREDIT = "Foto: Anna Berger / Netzwerk Junge Bürgermeister*innen"
+CREDIT = "Anna Berger / Netzwerk Junge Bürgermeister*innen"
 LICENCE = "CC BY 4.0"
 ALT = "Drei Bürgermeisterinnen vor dem Rathaus in Görlitz"
 
