@@ -265,6 +265,11 @@ class Press(Section):
         "linked, as long as the whole message stays under the transport's size limit "
         "(`0`: never attach, only links).",
     )
+    max_file_bytes: int = Field(
+        default=50_000_000,
+        ge=1024,
+        description="Largest file a press kit takes (the web app's upload form too).",
+    )
     preview_width: int = Field(
         default=600,
         ge=100,

@@ -122,10 +122,16 @@ def list_cmd(
         return
     from rich.table import Table
 
-    table = Table("name", "type", "size", "credit", "licence", "image")
+    table = Table()
+    table.add_column("name", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    table.add_column("size", no_wrap=True, justify="right")
+    table.add_column("image", no_wrap=True)
+    table.add_column("credit · licence")
     for f in found:
         image = f"{f.width} × {f.height}" if f.width and f.height else ""
-        table.add_row(f.name, f.content_type, human_size(f.size), f.credit, f.licence, image)
+        rights = " · ".join(x for x in (f.credit, f.licence) if x)
+        table.add_row(f.name, f.content_type, human_size(f.size), image, rights)
     console.print(table)
 
 

@@ -789,6 +789,13 @@ class Workflow:
             name = name or path.name
         if not data:
             raise PressFileError(f"file {name or ''!r} is empty", field="file")
+        limit = self.settings.press.max_file_bytes
+        if len(data) > limit:
+            raise PressFileError(
+                f"file {name or ''!r} has {len(data)} bytes, more than [press] "
+                f"max_file_bytes ({limit})",
+                field="file",
+            )
         values = kits.new_file_values(
             self.settings,
             self.store,

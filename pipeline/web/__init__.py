@@ -45,6 +45,7 @@ from pipeline.web import (
     csrf,
     editor,
     i18n,
+    kit_editor,
     people,
     press_files,
     record,
@@ -215,6 +216,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
     """Each area module exposes ``register(app)``."""
     return [
         auth.register,
+        kit_editor.register,
         editor.register,
         people.register,
         record.register,

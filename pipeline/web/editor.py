@@ -12,6 +12,7 @@
     POST /editor/mailings/<id>/test                a test copy to an editor's address
     POST /editor/mailings/<id>/approve             approve (renders and checks first)
     POST /editor/mailings/<id>/cancel              cancel
+    POST /editor/mailings/<id>/files[/<name>/remove]  the press kit (``kit_editor``)
 
 The page of a mailing that has deliveries shows its distribution record
 (``pipeline.web.record``, ``?protokoll_ab=`` pages on; its CSV download lives there).
@@ -35,7 +36,7 @@ from werkzeug.wrappers import Response
 from pipeline import audit
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
-from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
+from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
 from pipeline.web import auth, csrf, mailview, record, refusals
 from pipeline.web.context import deps
 
@@ -120,6 +121,7 @@ def mailing(mailing_id: int) -> str:
         embargo_local=_local_input(found.embargo_at),
         audit_entries=audit.entries(deps().store, mailing=found.id),
         record=record.section(found.id, request.args.get("protokoll_ab")),
+        kit_files=flow().files(found.id) if found.kind == MailingKind.PRESS else [],
     )
 
 
