@@ -13,7 +13,7 @@ Public API (everything other packages use; the modules behind it are internal):
   ``unsubscribe_in`` (inside the caller's unit of work).
 - links (``links``, ``tokens``): ``signing_secret``, ``unsubscribe_url``,
   ``preferences_url``, ``confirm_url``, ``read_link`` -> ``Token`` or ``TokenError``;
-  press kits (``kit_links``): ``kit_url``, ``kit_token``, ``read_kit_token``.
+  press kits (``kit_links``): ``kit_token``, ``read_kit_token``.
 - double opt-in (``optin``): ``public_lists``, ``record_signup(Signup)`` ->
   ``SignupOutcome`` (``RateLimited``), ``ConfirmationTask``, ``note_confirmation_sent``,
   ``pending_for``, ``confirm``, ``resend_task`` (an admin sends a confirmation again);
@@ -36,7 +36,7 @@ from pipeline.audience.addresses import (
     wire_address,
 )
 from pipeline.audience.csv_import import ImportReport, import_file
-from pipeline.audience.kit_links import kit_token, kit_url, read_kit_token
+from pipeline.audience.kit_links import kit_token, read_kit_token
 from pipeline.audience.links import (
     confirm_url,
     preferences_url,
@@ -172,7 +172,6 @@ __all__ = [
     "is_suppressed",
     "iter_recipients",
     "kit_token",
-    "kit_url",
     "load_preferences",
     "normalise_email",
     "note_confirmation_sent",

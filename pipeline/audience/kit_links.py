@@ -1,5 +1,6 @@
-"""The links of a press kit in the mail: ``/press/ID/files/NAME`` and, personal to
-each recipient, ``?t=TOKEN`` that opens the file before the Sperrfrist.
+"""The personal part of a press kit link in the mail (``/press/ID/files/NAME?t=TOKEN``,
+see ``render.kit``): the token that opens the file for its recipient before the
+Sperrfrist.
 
 A token is ``<subscriber id>.<signature>``: HMAC-SHA256 (a key of its own purpose) over
 mailing, subscriber and file name, so it opens exactly one file of one release for the
@@ -13,17 +14,8 @@ import base64
 import hashlib
 import hmac
 
-from pipeline.config import Settings
-
 _PURPOSE = b"rundbrief-token:press-file"
 _MAX_TOKEN = 64
-
-
-def kit_url(settings: Settings, mailing_id: int, name: str, *, preview: bool = False) -> str:
-    """``{web.base_url}/press/{id}/files/{name}`` (``/preview``: an image's preview).
-    Names are safe (``[A-Za-z0-9._-]``), so they stand in the URL as they are."""
-    tail = "/preview" if preview else ""
-    return f"{settings.web.base_url}/press/{mailing_id}/files/{name}{tail}"
 
 
 def kit_token(secret: str, mailing_id: int, subscriber_id: int, name: str) -> str:

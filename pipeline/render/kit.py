@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from babel.numbers import format_decimal
 
-from pipeline.audience import kit_url
 from pipeline.config import Settings
 from pipeline.models import PressFile
 
@@ -26,6 +25,13 @@ _TYPE_LABELS = {
     "image/webp": "WebP",
     "application/zip": "ZIP",
 }
+
+
+def kit_url(settings: Settings, mailing_id: int, name: str, *, preview: bool = False) -> str:
+    """``{web.base_url}/press/{id}/files/{name}`` (``/preview``: an image's preview).
+    Names are safe (``[A-Za-z0-9._-]``), so they stand in the URL as they are."""
+    tail = "/preview" if preview else ""
+    return f"{settings.web.base_url}/press/{mailing_id}/files/{name}{tail}"
 
 
 def kit_placeholder(index: int) -> str:
