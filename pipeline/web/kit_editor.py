@@ -22,7 +22,8 @@ from pipeline.web.context import deps
 
 log = logging.getLogger(__name__)
 
-UPLOAD_ENDPOINT = "editor.upload_file"
+# The upload form and the API's upload: the two requests that carry a whole file.
+UPLOAD_ENDPOINTS = frozenset({"editor.upload_file", "api.mailings_add_file"})
 _FIELDS = ("name", "credit", "licence", "alt")
 
 
@@ -95,7 +96,7 @@ def _german(exc: RundbriefError) -> str:
 
 def _allow_uploads() -> None:
     # Before the CSRF check reads the form: only this form may be as large as a photo.
-    if request.endpoint == UPLOAD_ENDPOINT:
+    if request.endpoint in UPLOAD_ENDPOINTS:
         request.max_content_length = deps().settings.press.max_file_bytes + 1024 * 1024
 
 

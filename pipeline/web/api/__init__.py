@@ -5,6 +5,7 @@
     spec        route declarations → Flask rules and the OpenAPI 3.1 document
     mailings    /mailings …                 items        /items …
     record      /mailings/{id}/record (the distribution record)
+    files       /mailings/{id}/files (the press kit)
     subscribers /subscribers …              lists        /lists
     audit       /audit
     signup      /signup (public)            stats        /stats
@@ -25,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from pipeline.errors import RundbriefError
 from pipeline.web.api import (  # noqa: F401  (each module declares its routes)
     audit,
+    files,
     items,
     lists,
     mailings,
