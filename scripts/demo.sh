@@ -77,6 +77,20 @@ if [ -n "$press_item" ]; then
   echo "== rundbrief --as $editor compose press $press_item --embargo $embargo"
   rb --as "$editor" compose press "$press_item" --embargo "$embargo"
   press="$(rb mailings --kind press --status draft --json | .venv/bin/python -c 'import json, sys; m = json.load(sys.stdin)["mailings"]; print(m[0]["id"] if m else "")')"
+
+  # --- lane kits (press kits): a PDF and a photo in the release's press kit ----------
+  # Linked in the mail (before the embargo each link opens for its recipient only) and,
+  # being small ([press] attach_below_bytes), attached as well.
+  rm -rf var/press-files
+  echo "== rundbrief --as $editor press files add $press (a PDF and a photo with credit and licence)"
+  rb --as "$editor" press files add "$press" demo/press-kit/Pressemappe-Investitionsprogramm.pdf \
+    --licence "Frei zur Berichterstattung"
+  rb --as "$editor" press files add "$press" demo/press-kit/Rathaus.jpg \
+    --credit "Netzwerk Junge Bürgermeister*innen" --licence "CC BY 4.0" \
+    --alt "Das Rathaus einer Mitgliedsgemeinde"
+  rb press files list "$press"
+  # --- end of lane kits --------------------------------------------------------------
+
   rb --as "$approver" approve "$press"
   echo "== rundbrief --as $approver send $press (before its embargo; the archive waits for it)"
   rb --as "$approver" send "$press"

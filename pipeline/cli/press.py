@@ -127,12 +127,16 @@ def list_cmd(
     table.add_column("type", no_wrap=True)
     table.add_column("size", no_wrap=True, justify="right")
     table.add_column("image", no_wrap=True)
-    table.add_column("credit · licence")
     for f in found:
         image = f"{f.width} × {f.height}" if f.width and f.height else ""
-        rights = " · ".join(x for x in (f.credit, f.licence) if x)
-        table.add_row(f.name, f.content_type, human_size(f.size), image, rights)
+        table.add_row(f.name, f.content_type, human_size(f.size), image)
     console.print(table)
+    # Credits and licences are long: a line each, under the table, never cut.
+    for f in found:
+        rights = [f"credit: {f.credit}"] if f.credit else []
+        rights += [f"licence: {f.licence}"] if f.licence else []
+        if rights:
+            console.print(f"{f.name}: {'; '.join(rights)}")
 
 
 @files_app.command("remove")
