@@ -185,3 +185,18 @@ def test_a_tampered_file_is_refused_when_read(
     kept.unlink()
     with pytest.raises(PressFileError, match="missing"):
         store_files.read_blob(tmp_path / "var" / "press-files", added.sha256, what="mappe.pdf")
+
+
+def test_the_kit_on_postgresql(
+    settings: Settings, pg_store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    flow = Workflow(settings, pg_store, clock)
+    mailing = press_draft(settings, pg_store, clock)
+    first = flow.add_file(mailing.id, by=EDITOR, data=pdf(), name="mappe.pdf")
+    second = flow.add_file(mailing.id, by=EDITOR, data=photo(800, 600), name="foto.jpg")
+    assert [f.name for f in flow.files(mailing.id)] == ["foto.jpg", "mappe.pdf"]
+    assert second.width == 800 and first.size == len(pdf())
+    found = flow.download(mailing.id, "mappe.pdf", by=EDITOR)
+    assert found is not None and found.data == pdf()
+    flow.remove_file(mailing.id, "foto.jpg", by=EDITOR)
+    assert [f.name for f in flow.files(mailing.id)] == ["mappe.pdf"]
