@@ -23,7 +23,7 @@ from sqlalchemy import Connection, func, or_, select
 from pipeline.errors import PressFileError
 from pipeline.models import PressFile
 from pipeline.store import Store
-from pipeline.store.schema import press_files
+from pipeline.store.schema import deliveries, press_files
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COLUMNS = [f.name for f in fields(PressFile)]
@@ -151,8 +151,6 @@ def remove_file(store: Store, file: PressFile, folder: Path) -> None:
 def delivered_to(store: Store, mailing_id: int, subscriber_id: int) -> bool:
     """Whether the mailing has a delivery to this subscriber (an erased person's row has
     lost its subscriber, so their personal links open nothing any more)."""
-    from pipeline.store.schema import deliveries
-
     with store.connect() as conn:
         return (
             conn.execute(

@@ -117,3 +117,18 @@ def test_a_tampered_file_is_not_served(
     answer = client.get(sent.links(JANA)["Pressemappe.pdf"])
     assert answer.status_code == 404
     assert b"appended" not in answer.data
+
+
+def test_the_archive_copy_links_the_files_without_anyones_token(
+    smtp_settings: Settings, store: Store, clock: FakeClock, tmp_path: Path, server: SmtpServer
+) -> None:
+    sent = send_kit(smtp_settings, store, clock, tmp_path, server)
+    client = _client(smtp_settings, store, clock)
+    embargo = Workflow(smtp_settings, store, clock).get(sent.mailing_id).embargo_at
+    assert embargo is not None
+    clock.set(embargo)
+    page = client.get(f"/archive/{sent.mailing_id}").get_data(as_text=True)
+    assert f'/press/{sent.mailing_id}/files/Pressemappe.pdf"' in page
+    assert "?t=" not in page and "⟦" not in page
+    bare = f"/press/{sent.mailing_id}/files/Rathaus-Goerlitz.jpg/preview"
+    assert client.get(bare).status_code == 200
