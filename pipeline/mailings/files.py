@@ -34,8 +34,12 @@ _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
 )
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+# The photos that get a preview (and must open); any other type (an SVG logo, a video)
+# is kept as a file to download.
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff"})
 # Larger than any camera's photo; a "photo" beyond it is a decompression bomb.
 MAX_PIXELS = 120_000_000
 

@@ -77,7 +77,7 @@ def new_file_values(
         "licence": " ".join(licence.split()),
         "alt_text": " ".join(alt_text.split()),
     }
-    if kind in files.IMAGE_TYPES or kind.startswith("image/"):
+    if kind in files.IMAGE_TYPES:
         facts = files.image_facts(safe, data, width=settings.press.preview_width)
         values.update(
             width=facts.width,

@@ -104,6 +104,13 @@ def test_a_logged_in_editor_may_always_download_even_a_draft(
     answer = client.get(path)
     assert answer.status_code == 200 and answer.data == pdf()
     assert answer.headers["Cache-Control"] == "private, no-store"
+    # a file that could run script in a browser is only ever a download, sandboxed
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    Workflow(settings, store, clock).add_file(mailing.id, by=EDITOR, data=svg, name="logo.svg")
+    logo = client.get(f"/press/{mailing.id}/files/logo.svg")
+    assert logo.headers["Content-Disposition"] == 'attachment; filename="logo.svg"'
+    assert "sandbox" in logo.headers["Content-Security-Policy"]
+    assert logo.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_tampered_file_is_not_served(

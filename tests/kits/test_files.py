@@ -200,3 +200,18 @@ def test_the_kit_on_postgresql(
     assert found is not None and found.data == pdf()
     flow.remove_file(mailing.id, "foto.jpg", by=EDITOR)
     assert [f.name for f in flow.files(mailing.id)] == ["mappe.pdf"]
+
+
+def test_a_tiff_gets_a_preview_and_an_svg_is_a_plain_file(
+    flow: Workflow, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    mailing = press_draft(settings, store, clock)
+    tiff = flow.add_file(mailing.id, by=EDITOR, data=photo(900, 600, kind="TIFF"), name="scan.tif")
+    assert (tiff.content_type, tiff.preview_type, tiff.preview_width) == (
+        "image/tiff",
+        "image/jpeg",
+        600,
+    )
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    logo = flow.add_file(mailing.id, by=EDITOR, data=svg, name="logo.svg")
+    assert (logo.content_type, logo.preview_sha256, logo.width) == ("image/svg+xml", None, None)
