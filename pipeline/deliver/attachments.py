@@ -27,7 +27,8 @@ HEAD_ROOM = 32 * 1024
 
 
 def message_limit(settings: Settings, transport: Any) -> int:
-    """The largest message ``transport`` takes (bytes)."""
+    """The largest message ``transport`` takes (bytes); the configured SMTP limit for a
+    transport without one of its own (maildir) or none known yet (None)."""
     probe = getattr(transport, "message_limit", None)
     if callable(probe):
         return int(probe())
@@ -71,7 +72,7 @@ def attachments_for(
 ) -> tuple[Attachment, ...]:
     """The attachments of every copy of a mailing, read and checked once per send."""
     below = settings.press.attach_below_bytes
-    if below <= 0 or not files or transport is None:
+    if below <= 0 or not files:
         return ()
     chosen = choose(
         files,

@@ -118,3 +118,33 @@ def test_choose_takes_the_smallest_first_within_the_budget() -> None:
     chosen = choose(files, below=100_000, limit=budget, body=50_000)
     assert [x.name for x in chosen] == ["b.pdf", "c.pdf"]
     assert choose(files, below=0, limit=10**9, body=0) == []
+
+
+def test_a_test_copy_carries_the_attachments_too(
+    settings_factory: object, store: Store, clock: FakeClock, server: SmtpServer
+) -> None:
+    from pipeline.access import Actor, Role
+    from pipeline.mailings import Workflow
+    from tests.support.kits import EDITOR, press_draft
+
+    settings: Settings = settings_factory(  # type: ignore[operator]
+        delivery={"transport": "smtp", "per_second": 1000},
+        smtp={"host": server.host, "port": server.port, "security": "none"},
+        press={"attach_below_bytes": 100_000},
+        sender={"editors": [EDITOR.email]},
+    )
+    mailing = press_draft(settings, store, clock)
+    flow = Workflow(settings, store, clock)
+    flow.add_file(mailing.id, by=EDITOR, data=pdf(), name="Pressemappe.pdf")
+    transport = SmtpTransport(host=server.host, port=server.port, timeout=5)
+    try:
+        result = flow.send_test_copy(
+            mailing.id, EDITOR.email, by=Actor(EDITOR.email, Role.EDITOR), transport=transport
+        )
+    finally:
+        transport.close()
+    assert result.ok, result
+    (received,) = server.messages
+    attached = [a.get_filename() for a in received.message.iter_attachments()]
+    assert attached == ["Pressemappe.pdf"]
+    assert "?t=" not in part(received.message, "html")  # plain links for the editor

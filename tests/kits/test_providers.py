@@ -110,3 +110,16 @@ def test_postmark_batches_stay_under_its_request_limit() -> None:
     assert chunks == [(0, 5), (5, 10), (10, 12)]
     many = outgoing(3) * 400  # 1,200 small messages: 500 a request, as before
     assert [end - start for start, end in postmark._chunks(many)] == [500, 500, 200]
+
+
+def test_a_queued_test_copy_keeps_its_attachments_for_a_provider(store: Any, clock: Any) -> None:
+    import pipeline.store.system_mail as system_db
+    from pipeline.deliver.system import _outgoing, enqueue
+
+    # (the builder's MIME is ASCII, as the system mail keeps it)
+    message = replace(with_attachments(outgoing(1)[0]), data=b"Subject: Test\r\n\r\nTest\r\n")
+    mail_id = enqueue(store, kind="test_copy", message=message, clock=clock)
+    kept = system_db.get(store, mail_id)
+    assert kept is not None
+    again = _outgoing(kept, wants_parts=True)
+    assert again.parts is not None and again.parts.attachments == FILES
