@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from pipeline.errors import ConfigError, SegmentError
+from pipeline.segments import NAME_RULE as SEGMENT_NAME_RULE
+from pipeline.segments import is_name as is_segment_name
 from pipeline.segments import parse as parse_segment
 
 DEFAULT_CONFIG = "config.toml"
@@ -1088,16 +1089,10 @@ def _check_consistency(settings: Settings) -> None:
         raise ConfigError(f"{src}: sender.from_address: expected an e-mail address")
 
 
-_SEGMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
-
-
 def _check_segments(named: Mapping[str, Any], src: str) -> None:
     for name, text in named.items():
-        if not _SEGMENT_NAME.fullmatch(name):
-            raise ConfigError(
-                f"{src}: segments.{name}: a segment name is a letter, then letters, digits, "
-                "'_' or '-' (at most 64)"
-            )
+        if not is_segment_name(name):
+            raise ConfigError(f"{src}: segments.{name}: a segment name is {SEGMENT_NAME_RULE}")
         if not isinstance(text, str):
             raise ConfigError(
                 f"{src}: segments.{name}: expected a condition in quotes, got {text!r}"

@@ -7,7 +7,8 @@
      ├── FeedError            one feed could not be fetched or parsed (carries the feed)
      ├── WorkflowError        an operation on a mailing is not possible now
      │    ├── ComposeError     a draft cannot be made or edited (unknown item, empty subject)
-     │    │    └── TimesRefused  a send time or embargo against the rule (past, out of order)
+     │    │    ├── TimesRefused  a send time or embargo against the rule (past, out of order)
+     │    │    └── SegmentRefused  a segment cannot be saved or used (names field, column)
      │    ├── TransitionError  the mailing's state does not allow this step (409 on the web)
      │    ├── NotDueError      sent before its send time (names the time in local time)
      │    └── ApprovalRefused  the approval policy says no
@@ -110,6 +111,20 @@ class TimesRefused(ComposeError):
         self.problem = problem
         self.at = at
         self.other = other
+
+
+class SegmentRefused(ComposeError):
+    """A segment that cannot be saved, deleted or counted as asked (a bad or taken name,
+    a condition that cannot be read). ``field`` is ``name`` or ``expression``; for a
+    condition that cannot be read, ``column`` (1-based) is where it went wrong and
+    ``reason`` the parser's words without the column, so a form can point at it."""
+
+    def __init__(
+        self, message: str, *, field: str, column: int | None = None, reason: str = ""
+    ) -> None:
+        super().__init__(message, field=field)
+        self.column = column
+        self.reason = reason or message
 
 
 class PressFileError(ComposeError):

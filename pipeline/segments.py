@@ -43,6 +43,10 @@ RESERVED = ("email", "email_hash", "id", "attributes", "created_at", "updated_at
 KEYWORDS = ("and", "or", "not", "in", "contains")
 
 MAX_LENGTH = 4000  # characters of one expression
+# A segment's name, in ``[segments]`` and saved in the web app alike: safe in a URL path,
+# a CLI argument and a TOML key without quoting.
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+NAME_RULE = "a letter, then letters, digits, '_' or '-' (at most 64)"
 MAX_DEPTH = 32  # nested parentheses and "not"s
 MAX_VALUES = 500  # strings in one [...] list (each is a bound parameter)
 
@@ -388,8 +392,15 @@ def fields_of(condition: Condition) -> list[Field]:
     return list(found)
 
 
+def is_name(text: str) -> bool:
+    """Whether ``text`` is a valid segment name (``NAME``)."""
+    return NAME.fullmatch(text) is not None
+
+
 __all__ = [
     "COLUMNS",
+    "NAME",
+    "NAME_RULE",
     "And",
     "Compare",
     "Condition",
@@ -400,6 +411,7 @@ __all__ = [
     "SegmentError",
     "Within",
     "fields_of",
+    "is_name",
     "parse",
     "parse_optional",
     "tokenize",

@@ -97,6 +97,17 @@ if [ -n "$press_item" ]; then
   rb mailing show "$press" | grep -E '^(Subject|Embargo)' || true
 fi
 
+# --- lane segweb: a segment saved by name (as in the web app's page "Segmente") ----------
+# Counted before it is saved, then listed next to those of [segments] in config.toml;
+# `compose press ITEM --segment ost_politik` would use it like one of the file.
+echo "== rundbrief segments count (before saving: whom would it reach?)"
+rb segments count 'beat in ["Kommunalpolitik", "Landespolitik"] and region in ["Berlin", "Brandenburg"]'
+echo "== rundbrief --as $editor segments save ost_politik …"
+rb --as "$editor" segments save ost_politik \
+  'beat in ["Kommunalpolitik", "Landespolitik"] and region in ["Berlin", "Brandenburg"]'
+rb segments list
+# --- end of lane segweb ------------------------------------------------------------------
+
 echo
 echo "== Where to look"
 echo "  collected items:  .venv/bin/rundbrief items        (store: var/rundbrief.db)"

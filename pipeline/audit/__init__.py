@@ -7,7 +7,7 @@ Public API:
   there is one ("compose", "edit", "approve", …) or one of the names below for things
   the table does not gate ("pause", "resume", "login", …). ``target`` names what was
   acted on: ("mailing", 12), ("subscriber", 40), ("account", "anna@example.org"),
-  ("list", "presse").
+  ("list", "presse"), ("segment", "bayern_politik").
 - ``entries(store, *, mailing=, subscriber=, user=, since=, after=, limit=)``: entries, oldest
   first (filters combine; ``user`` is the actor's e-mail address).
 - ``scrub_subscriber(store, subscriber_id, addresses)``: erasure (DSGVO Art. 17) keeps

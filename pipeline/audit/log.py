@@ -16,7 +16,7 @@ from pipeline.store.audit import AuditEntry
 
 log = logging.getLogger(__name__)
 
-# What was acted on: (kind, id), kind one of mailing | subscriber | account | list.
+# What was acted on: (kind, id), kind one of mailing | subscriber | account | list | segment.
 Target = tuple[str, int | str]
 
 # Actions the role table does not gate but the log records.

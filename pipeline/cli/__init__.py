@@ -94,6 +94,10 @@ COMMANDS: dict[str, Lazy] = {
         "subscribers",
         "Subscribers and lists: import CSV, list, show, unsubscribe, suppress, export, erase.",
     ),
+    "segments": Lazy(
+        "segments",
+        "Named segments: list them with their counts, count a condition, save, delete.",
+    ),
     "bounces": Lazy(
         "bounces",
         "Bounces and complaints: read delivery status notifications, suppress addresses.",

@@ -23,11 +23,16 @@ Public API (one screen):
 - ``record``: the distribution record's lines (``RecordEntry``), as JSON and as CSV
   safe for spreadsheets (``write_csv``).
 - ``renders_of``: the one "stored render, else render the draft now".
+- ``Segments(settings, store, clock)``: the named segments (``[segments]`` and the saved
+  ones) with their counts per list; ``save``/``delete`` saved ones (``saved_segments``).
+- ``public.published(mailing, now)``: the one rule of what the public archive and the
+  public API show (sent, embargo passed); ``Workflow.published_mailings`` and
+  ``find_published`` use it.
 """
 
 from __future__ import annotations
 
-from pipeline.mailings import lifecycle, record
+from pipeline.mailings import lifecycle, public, record
 from pipeline.mailings.compose import (
     NewsletterPlan,
     Period,
@@ -41,6 +46,7 @@ from pipeline.mailings.policy import ApprovalPolicy, FourEyes, anyone_may_approv
 from pipeline.mailings.preview import Preview, write_preview
 from pipeline.mailings.record import RecordEntry
 from pipeline.mailings.renders import render_for, renders_of
+from pipeline.mailings.saved_segments import NamedSegment, SegmentCount, Segments
 from pipeline.mailings.workflow import Workflow
 from pipeline.mailings.written import WrittenRelease
 
@@ -48,16 +54,20 @@ __all__ = [
     "ApprovalPolicy",
     "FourEyes",
     "MailingOverview",
+    "NamedSegment",
     "NewsletterPlan",
     "Period",
     "Preview",
     "RecordEntry",
+    "SegmentCount",
+    "Segments",
     "Workflow",
     "WrittenRelease",
     "anyone_may_approve",
     "lifecycle",
     "newsletter_key",
     "period_key",
+    "public",
     "record",
     "render_for",
     "renders_of",

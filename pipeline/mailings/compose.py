@@ -141,7 +141,7 @@ def compose_newsletter(
 ) -> Mailing | None:
     """Make this period's draft newsletter; None when nothing is new or it exists.
     ``segment`` or ``where`` narrows the lists as for a press release."""
-    segment_name, segment_where = choose_segment(settings, segment, where)
+    segment_name, segment_where = choose_segment(settings, store, segment, where)
     plan = plan_newsletter(settings, store, clock=clock)
     if plan.reason:
         log.info("compose newsletter skipped period=%s reason=%s", plan.period_key, plan.reason)
@@ -189,7 +189,7 @@ def compose_press(
     if item is None:
         raise ComposeError(f"item {item_id}: no such item")
     check_press_times(settings, send_at, embargo, clock)
-    segment_name, segment_where = choose_segment(settings, segment, where)
+    segment_name, segment_where = choose_segment(settings, store, segment, where)
     taken = press_mailing_in_use(store, item_id)
     if taken is not None:
         raise ComposeError(

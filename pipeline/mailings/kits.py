@@ -21,13 +21,10 @@ from typing import Any
 
 from pipeline.audience import read_kit_token
 from pipeline.config import Settings
-from pipeline.mailings import files
-from pipeline.models import Mailing, MailingStatus, PressFile
+from pipeline.mailings import files, public
+from pipeline.models import Mailing, PressFile
 from pipeline.store import Store
 from pipeline.store import press_files as store_files
-
-# Gone out: recipients hold links into it (as the archive has it).
-OUT = frozenset({MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT})
 
 
 def folder(settings: Settings) -> Path:
@@ -36,11 +33,9 @@ def folder(settings: Settings) -> Path:
 
 
 def released(mailing: Mailing, now: datetime) -> bool:
-    """Whether the release is public: it went out and its embargo has passed (to the
-    second), the archive's rule."""
-    if mailing.status not in OUT or mailing.under_embargo(now):
-        return False
-    return mailing.send_at is None or mailing.send_at <= now
+    """Whether the release and its files are public: the archive's one rule
+    (``public.published``), so a file is never public a second before its release."""
+    return public.published(mailing, now)
 
 
 @dataclass(frozen=True)
@@ -108,7 +103,7 @@ def may_download(
     """The rule above (``name`` is a file of ``mailing``)."""
     if editor or released(mailing, now):
         return True
-    if mailing.status not in OUT or not token or not secret:
+    if mailing.status not in public.OUT or not token or not secret:
         return False
     subscriber = read_kit_token(secret, token, mailing.id, name)
     return subscriber is not None and store_files.delivered_to(store, mailing.id, subscriber)

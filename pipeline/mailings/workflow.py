@@ -8,6 +8,7 @@
       send    ─ send_now · pause · resume · send_test_copy (to test_recipients)
       look    ─ get · find · list_mailings · renders · overview · preview
                 · distribution_record (the Versandprotokoll)
+                · published_mailings · find_published (what the public may see: ``public``)
       kit     ─ files · add_file · remove_file · download · preview_image (``kits``)
 
 Each operation checks the lifecycle (``lifecycle``) and moves the status with one
@@ -57,6 +58,7 @@ from pipeline.mailings import (
     items,
     kits,
     lifecycle,
+    public,
     record,
     test_recipients,
     times,
@@ -112,6 +114,17 @@ class Workflow:
         kind: MailingKind | str | None = None,
     ) -> list[Mailing]:
         return store_mailings.list_mailings(self.store, status=status, kind=kind)
+
+    def published_mailings(self) -> list[Mailing]:
+        """What the public archive shows now (``public.published``), the last sent first."""
+        found = self.list_mailings(status=public.OUT)
+        return public.newest_first(found, self.clock.now())
+
+    def find_published(self, mailing_id: int) -> Mailing | None:
+        """The mailing if the public may see it now (``public.published``), else None:
+        unknown, not sent, or under embargo look the same from outside."""
+        found = self.find(mailing_id)
+        return found if public.published(found, self.clock.now()) else None
 
     def languages(self, mailing: Mailing) -> tuple[str, ...]:
         return mailing_languages(self.settings, mailing)
@@ -206,7 +219,7 @@ class Workflow:
         require(by, Action.COMPOSE)
         # before the item exists, so a refused time or segment leaves nothing behind
         compose.check_press_times(self.settings, send_at, embargo, self.clock)
-        choose_segment(self.settings, segment, where)
+        choose_segment(self.settings, self.store, segment, where)
         item_id = store_items.create_item(
             self.store, written.item_row(release, self.settings, self.clock.now())
         )
@@ -348,6 +361,7 @@ class Workflow:
         if segment is not _UNSET or where is not _UNSET:
             name, condition = choose_segment(
                 self.settings,
+                self.store,
                 None if segment is _UNSET else segment,
                 None if where is _UNSET else where,
             )

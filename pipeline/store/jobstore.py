@@ -7,6 +7,11 @@ them (its thread ends and no job fires again): ``update_job``, ``remove_job`` an
 time in the table, so it is due again at the next wake-up and runs once more (jobs are
 idempotent: what may be sent is decided by the store, not by the scheduler), and the
 scheduler wakes up again after ``RETRY_SECONDS`` to look.
+
+The job table is created in a write transaction of the store (``BEGIN IMMEDIATE`` on
+SQLite): APScheduler's own check-then-create reads and then writes in one deferred
+transaction, and two daemons starting together on one SQLite file (WAL) made the later
+one fail at once with "database is locked", without waiting for the lock.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
 from pipeline.errors import StoreError
@@ -39,7 +45,9 @@ class GuardedJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
             return call()
 
     def start(self, scheduler: Any, alias: str) -> None:
-        self._guarded(lambda: super(GuardedJobStore, self).start(scheduler, alias))
+        BaseJobStore.start(self, scheduler, alias)
+        with self._store.begin() as conn:
+            self.jobs_t.create(conn, checkfirst=True)
 
     def lookup_job(self, job_id: str) -> Any:
         return self._guarded(lambda: super(GuardedJobStore, self).lookup_job(job_id))

@@ -276,6 +276,11 @@ def _embargo(conn: Connection) -> None:
     add_missing_columns(conn, "mailings", ("embargo_at",))
 
 
+def _saved_segments(conn: Connection) -> None:
+    """Issue 13: segments saved by name in the web app, the CLI and the API."""
+    schema.saved_segments.create(conn, checkfirst=True)
+
+
 def _kits(conn: Connection) -> None:
     """Issue 13: the files of a press release's press kit.
 
@@ -297,6 +302,7 @@ MIGRATIONS: list[Migration] = [
     _welcome,
     _segments,
     _embargo,
+    _saved_segments,
     _kits,
 ]
 

@@ -4,6 +4,7 @@ Instants are stored as time-zone aware UTC (``UtcDateTime``); JSON values as tex
 both back ends behave the same. SQLAlchemy appears only inside ``pipeline.store``.
 
 Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, render),
+saved_segments (mailings),
 subscribers/subscriptions/suppressions/signups (audience), deliveries/mailing_senders/
 bounce_events/rate_limits/system_mail (deliver), notifications/job_runs (schedule),
 web_sessions (web), accounts/login_failures/api_tokens (accounts), audit (audit).
@@ -184,6 +185,22 @@ mailings = Table(
     # does not change who an approved mailing reaches; the name it came from, if any.
     Column("segment_name", String(64)),
     Column("segment_where", Text),
+)
+
+# Segments saved by name in the web app, the CLI or the API (``[segments]`` in
+# config.toml holds the others; a saved name never shadows one of those). A mailing
+# keeps the condition it was composed with, so deleting or changing a saved segment
+# does not change whom an existing mailing reaches.
+saved_segments = Table(
+    "saved_segments",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("expression", Text, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 mailing_items = Table(

@@ -49,6 +49,7 @@ from pipeline.web import (
     people,
     press_files,
     record,
+    segments,
     webhooks,
 )
 from pipeline.web.context import SESSION_HOURS, WebDeps, deps
@@ -220,6 +221,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
         editor.register,
         people.register,
         record.register,
+        segments.register,
         archive.register,
         press_files.register,
         audience.register,

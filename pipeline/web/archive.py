@@ -15,12 +15,12 @@ sent, with every per-recipient placeholder replaced by a neutral value (see
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from pipeline.errors import RundbriefError
-from pipeline.mailings import Workflow
-from pipeline.models import Mailing, MailingStatus
+from pipeline.mailings import Workflow, public
+from pipeline.models import Mailing
 from pipeline.web import mailview
 from pipeline.web.context import deps
 from pipeline.web.i18n import t
@@ -29,7 +29,6 @@ bp = Blueprint("archive", __name__, url_prefix="/archive")
 
 # Sent mails never change: let browsers and proxies keep them for an hour.
 CACHE_SECONDS = 3600
-OUT = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
 
 
 def _flow() -> Workflow:
@@ -37,22 +36,14 @@ def _flow() -> Workflow:
 
 
 def published(mailing: Mailing | None) -> bool:
-    """Whether a mailing may be shown publicly: it went out, and its embargo (if any)
-    has passed, to the second. Journalists hold a release under embargo before then;
-    the public must not see it earlier than they may publish it."""
-    if mailing is None or mailing.status not in OUT:
-        return False
-    now = deps().clock.now()
-    if mailing.under_embargo(now):
-        return False
-    return mailing.send_at is None or mailing.send_at <= now
+    """Whether a mailing may be shown publicly now: the workflow's one rule
+    (``pipeline.mailings.public``), which the public API asks too."""
+    return public.published(mailing, deps().clock.now())
 
 
 @bp.get("", strict_slashes=False)
 def index() -> str:
-    sent = _flow().list_mailings(status=OUT)
-    shown = [m for m in sent if published(m)]
-    shown.sort(key=lambda m: (m.sent_at or m.created_at, m.id), reverse=True)
+    shown = _flow().published_mailings()
     endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
     return render_template("archive/index.html", mailings=shown, endpoints=endpoints)
 
@@ -61,8 +52,8 @@ def index() -> str:
 @bp.get("/<int:mailing_id>/<language>")
 def show(mailing_id: int, language: str | None = None) -> Response:
     flow = _flow()
-    found = flow.find(mailing_id)
-    if found is None or not published(found):
+    found = flow.find_published(mailing_id)
+    if found is None:
         abort(404, description=t("archive.not_found"))
     languages = list(found.languages) or [deps().settings.organisation.language]
     language = language or languages[0]
@@ -82,6 +73,16 @@ def unsubscribe_info() -> str:
     return render_template(
         "archive/unsubscribe_info.html", contact=sender.reply_to or sender.from_address
     )
+
+
+@bp.after_request
+def _no_stale_absence(response: Response) -> Response:
+    # The list changes the second an embargo ends, and a release's 404 before it turns
+    # into its page: a cache keeping either would hide the release after its embargo.
+    # Only a page as sent (200, never changes) may be kept.
+    if response.status_code != 200 or request.endpoint == "archive.index":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _home() -> Response:

@@ -1,5 +1,6 @@
 """``compose press --segment/--where`` and ``mailing show``: the segment and how many
-people it reaches, before approval."""
+people it reaches, before approval; ``segments list|count|save|delete``: the named
+segments with their counts, a condition counted before it is saved."""
 
 from __future__ import annotations
 
@@ -105,3 +106,57 @@ def test_an_attribute_nobody_has_is_pointed_out(rb: Callable[..., Run]) -> None:
     assert "outlet" not in made.stdout.split("Note:")[1]
     data = rb("mailing", "show", "1", "--json").json()
     assert data["unknown_attributes"] == ["raegion"] and data["recipients"] == 2
+
+
+# --- rundbrief segments list|count|save|delete -------------------------------------
+
+LANDESFUNK = 'outlet = "Landesfunk"'
+
+
+def test_save_list_count_and_use(rb: Callable[..., Run]) -> None:
+    saved = rb("segments", "save", "landesfunk", LANDESFUNK)
+    assert saved.returncode == 0, saved.stderr
+    assert "Saved segment landesfunk." in saved.stdout
+    assert "2 people now (members 0, press 2)" in saved.stdout
+
+    listed = rb("segments", "list")
+    assert f"bayern (config.toml): {BAYERN}" in listed.stdout
+    assert "landesfunk (saved by cli@localhost, " in listed.stdout
+    data = rb("segments", "list", "--json").json()["segments"]
+    assert [(s["name"], s["source"], s["count"]["total"]) for s in data] == [
+        ("bayern", "config", 2),
+        ("landesfunk", "saved", 2),
+    ]
+    assert data[1]["created_at"].endswith(("+01:00", "+02:00"))  # Berlin, not UTC
+
+    made = rb("compose", "press", "1", "--segment", "landesfunk")
+    assert made.returncode == 0, made.stderr
+    assert f"Segment:   landesfunk: {LANDESFUNK}" in made.stdout
+    assert "Recipients: 2 (now)" in made.stdout
+
+    by_name = rb("segments", "count", "bayern", "--json").json()
+    assert (by_name["expression"], by_name["total"]) == (BAYERN, 2)
+    counted = rb("segments", "count", 'beat = "Digitales"', "--list", "press")
+    assert "2 people now (press 2)" in counted.stdout
+
+    gone = rb("segments", "delete", "landesfunk")
+    assert gone.returncode == 0 and "Deleted segment landesfunk" in gone.stdout
+    assert "landesfunk" not in rb("segments", "list").stdout
+    # the draft keeps the condition it was composed with
+    assert f"Segment:   landesfunk: {LANDESFUNK}" in rb("mailing", "show", "1").stdout
+
+
+def test_refusals_are_one_line_naming_what(rb: Callable[..., Run]) -> None:
+    shadow = rb("segments", "save", "bayern", LANDESFUNK)
+    assert shadow.returncode == 1
+    assert "config.toml" in shadow.stderr and "Traceback" not in shadow.stderr
+    bad = rb("segments", "save", "funk", 'outlet = "Landesfunk" and')
+    assert bad.returncode == 1 and "column 26" in bad.stderr
+    count = rb("segments", "count", "region = Bayern")
+    assert count.returncode == 1 and "column 10: expected a value in quotes" in count.stderr
+    unknown = rb("segments", "count", "berlin")
+    assert unknown.returncode == 1 and "unknown segment 'berlin'" in unknown.stderr
+    missing = rb("segments", "delete", "berlin")
+    assert missing.returncode == 1 and "no saved segment 'berlin'" in missing.stderr
+    typo = rb("segments", "count", 'bundesland = "Bayern"')
+    assert "no subscriber has the attribute 'bundesland'" in typo.stdout

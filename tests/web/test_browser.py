@@ -171,3 +171,38 @@ def test_mail_desktop_width(live_app: LiveApp, browser: Any) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 1024
     page.screenshot(path=str(_artifact("mail-desktop.png")), full_page=True)
     context.close()
+
+
+def test_the_segment_pages_work_at_320_px_without_script(live_app: LiveApp, browser: Any) -> None:
+    from pipeline.store.saved_segments import insert_saved
+
+    long = (
+        'beat in ["Kommunalpolitik", "Digitales", "Demokratie & Beteiligung", "Kultur"] '
+        'and region in ["Bayern", "Baden-Württemberg", "Sachsen"] and not outlet = "Landesfunk"'
+    )
+    now = live_app.mailing.created_at
+    assert insert_saved(live_app.store, "suedost_politik", long, by=EDITOR, now=now)
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640}, java_script_enabled=False, locale="de-DE"
+    )
+    page = context.new_page()
+    _block_the_world(page, live_app.base_url)
+    _log_in(page, live_app.base_url, "/editor/segments")
+    assert "suedost_politik" in page.content()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 320, f"the segment page is {width} px wide at 320 px"
+
+    page.locator("#segment-name").fill("bayern_digital")
+    page.locator("#segment-expression").fill('beat = "Digitales" and region = ')
+    page.get_by_role("button", name="Speichern").click()
+    page.wait_for_load_state()
+    assert "nicht lesbar" in page.content()
+    assert page.locator("#segment-name").input_value() == "bayern_digital"  # kept
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.screenshot(path=str(_artifact("editor-segments-320.png")), full_page=True)
+
+    page.goto(f"{live_app.base_url}/editor/mailings/{live_app.mailing.id}")
+    page.wait_for_load_state()
+    assert page.locator("#segment-choice").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    context.close()

@@ -67,7 +67,11 @@ def test_the_release_arrives_before_the_embargo_and_the_archive_waits_for_it(
     assert notice in text and notice in html
 
     clock.set(embargo - timedelta(seconds=1))
-    assert client.get(f"/archive/{mailing_id}").status_code == 404
+    hidden = client.get(f"/archive/{mailing_id}")
+    assert hidden.status_code == 404
+    # a cache keeping this 404 would hide the release after its embargo
+    assert hidden.headers["Cache-Control"] == "no-store"
+    assert client.get("/archive").headers["Cache-Control"] == "no-store"
     assert client.get(f"/archive/{mailing_id}/de").status_code == 404
     assert TITLE not in client.get("/archive").get_data(as_text=True)
 

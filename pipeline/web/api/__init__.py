@@ -9,6 +9,7 @@
     subscribers /subscribers …              lists        /lists
     audit       /audit
     signup      /signup (public)            stats        /stats
+    segments    /segments …                 archive      /archive … (public)
     openapi     /openapi.json (public)
 
 No rule lives here: the views read the request, call one operation of
@@ -25,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from pipeline.errors import RundbriefError
 from pipeline.web.api import (  # noqa: F401  (each module declares its routes)
+    archive,
     audit,
     files,
     items,
@@ -32,6 +34,7 @@ from pipeline.web.api import (  # noqa: F401  (each module declares its routes)
     mailings,
     openapi,
     record,
+    segments,
     signup,
     stats,
     subscribers,

@@ -324,6 +324,8 @@ def _operation(op: Operation) -> Schema:
     if op.body is not None:
         doc["requestBody"] = {"required": True, "content": {op.body_type: {"schema": op.body}}}
     statuses = [400, 404, 409, 422, 429, 503] if not op.public else [400, 422, 429, 503]
+    if op.public and op.path_params:
+        statuses.append(404)  # a public resource by id (the archive) may not exist
     if not op.public:
         statuses += [401, 403]
         doc["security"] = [{"bearer": []}]
