@@ -9,6 +9,7 @@ preview fill it with nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,10 @@ _TYPE_LABELS = {
     "image/webp": "WebP",
     "application/zip": "ZIP",
 }
+
+
+# "Foto: Anna Berger" under the label "Bildnachweis:" would say it twice.
+_CREDIT_LABEL = re.compile(r"^(?:foto|fotos|bild|bilder|photo|photos|image|credit)\s*:\s*", re.I)
 
 
 def kit_url(settings: Settings, mailing_id: int, name: str, *, preview: bool = False) -> str:
@@ -76,7 +81,7 @@ def kit_entries(
                 url=kit_url(settings, mailing_id, file.name) + tail,
                 kind=_TYPE_LABELS.get(file.content_type, file.content_type.split("/")[-1].upper()),
                 size=size_label(file.size, language),
-                credit=file.credit,
+                credit=_CREDIT_LABEL.sub("", file.credit),
                 licence=file.licence,
                 alt_text=file.alt_text,
                 preview_url=preview,

@@ -48,6 +48,22 @@ def test_html_and_text_list_the_kit_with_size_credit_licence_and_preview(
     assert not list(message.iter_attachments())
 
 
+def test_a_credit_that_starts_with_its_own_label_is_not_labelled_twice(
+    settings: Settings, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.mailings import Workflow
+    from tests.support.kits import EDITOR, photo, press_draft
+
+    monkeypatch.setenv(settings.web.secret_env, "ein-langes-geheimnis-fuer-die-links")
+    mailing = press_draft(settings, store, clock)
+    flow = Workflow(settings, store, clock)
+    flow.add_file(
+        mailing.id, by=EDITOR, data=photo(300, 200), name="a.jpg", credit="Foto: Anna Berger"
+    )
+    text = flow.renders(flow.get(mailing.id))["de"].text
+    assert "Bildnachweis: Anna Berger" in text and "Foto: Anna" not in text
+
+
 def test_small_files_are_attached_and_large_ones_stay_links(
     settings_factory: object,
     store: Store,
