@@ -123,7 +123,15 @@ def personalised_size(html: str, values: Personalisation) -> int:
         if count:
             grown = len(_escape(value).encode("utf-8")) - len(placeholder.encode("utf-8"))
             size += count * grown
+    # Each press kit link gets its tail (``?t=`` and a token of about 35 characters).
+    kit_links = len(_KIT.findall(html))
+    if kit_links:
+        tail = max((len(t) for t in values.kit_links), default=KIT_TAIL_BYTES)
+        size += kit_links * (tail - len("⟦KIT_0⟧".encode()))
     return size
+
+
+KIT_TAIL_BYTES = 48  # "?t=" + a subscriber id and a 24-character signature, generously
 
 
 SAMPLE_VALUES = Personalisation(
