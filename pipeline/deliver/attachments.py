@@ -1,6 +1,7 @@
 """Which press kit files travel in the mail as attachments, not only as links.
 
-A file is attached when it is smaller than ``[press] attach_below_bytes`` and the whole
+A file is attached when it is a PDF or a photo (``ATTACHABLE``), smaller than
+``[press] attach_below_bytes``, and the whole
 message stays under the transport's limit: the server's EHLO SIZE or ``[smtp]
 max_message_bytes`` for SMTP, the documented limit of each HTTP provider. The smallest
 files go first, so one large file never pushes out several small ones. The rest stay
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 
 # Headers and MIME part heads of a copy, generously.
 HEAD_ROOM = 32 * 1024
+# Only what a press kit is made of and every provider takes as an attachment (Brevo's
+# list of allowed extensions is the narrowest: pdf, gif, jpg, png, tif among others;
+# Postmark refuses executable types): any other file stays a link, so one odd file never
+# makes a provider refuse the whole message.
+ATTACHABLE = frozenset({"application/pdf", "image/jpeg", "image/png", "image/gif", "image/tiff"})
 
 
 def message_limit(settings: Settings, transport: Any) -> int:
@@ -54,7 +60,7 @@ def choose(files: Sequence[PressFile], *, below: int, limit: int, body: int) -> 
     budget = limit - body - HEAD_ROOM
     chosen: list[PressFile] = []
     for file in sorted(files, key=lambda f: (f.size, f.name)):
-        if file.size >= below:
+        if file.size >= below or file.content_type not in ATTACHABLE:
             continue
         cost = encoded_size(file.size) + 512
         if cost > budget:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,8 @@ def test_choose_takes_the_smallest_first_within_the_budget() -> None:
         return PressFile(0, 1, name, "application/pdf", size, "0" * 64)
 
     files = [f("a.pdf", 60_000), f("b.pdf", 30_000), f("c.pdf", 30_000), f("d.pdf", 500_000)]
+    tiny = replace(f("setup.exe", 10), content_type="application/octet-stream")
+    assert choose([tiny], below=100_000, limit=10**9, body=0) == []  # a link only
     budget = 50_000 + 32 * 1024 + 2 * (encoded_size(30_000) + 512)
     chosen = choose(files, below=100_000, limit=budget, body=50_000)
     assert [x.name for x in chosen] == ["b.pdf", "c.pdf"]
