@@ -245,7 +245,7 @@ def _check_subject_pattern(value: str) -> str:
 
 
 class Press(Section):
-    """The press contact box of every press release."""
+    """The press contact box of every press release and its press kit files."""
 
     contact_name: str = Field(
         default="",
@@ -254,6 +254,29 @@ class Press(Section):
     )
     contact_email: str = Field(default="", description="Their address (a `mailto:` link).")
     contact_phone: str = Field(default="", description="Their phone number (a `tel:` link).")
+    files_dir: str = Field(
+        default="var/press-files",
+        description="Folder of the press kit files, kept by their SHA-256 checksum "
+        "(relative to the configuration file).",
+    )
+    attach_below_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Press kit files smaller than this are attached to the mail as well as "
+        "linked, as long as the whole message stays under the transport's size limit "
+        "(`0`: never attach, only links).",
+    )
+    max_file_bytes: int = Field(
+        default=50_000_000,
+        ge=1024,
+        description="Largest file a press kit takes (the web app's upload form too).",
+    )
+    preview_width: int = Field(
+        default=600,
+        ge=100,
+        le=2000,
+        description="Width in pixels of the preview an image of a press kit gets for the mail.",
+    )
 
 
 class ListText(Section):
@@ -493,6 +516,12 @@ class Smtp(Section):
         ge=1,
         le=64,
         description="Persistent connections, each worked by a thread.",
+    )
+    max_message_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest message the server takes when its EHLO names no `SIZE`; a "
+        "`SIZE` it announces wins. Attachments of press kits keep messages below it.",
     )
 
 

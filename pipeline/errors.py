@@ -142,6 +142,11 @@ class FollowUpRefused(ComposeError):
         self.problem = problem
 
 
+class PressFileError(ComposeError):
+    """A press kit file refused: a broken image, an empty or duplicate name, a mailing
+    that is no longer editable, a file that is missing or altered in the folder."""
+
+
 class TransitionError(WorkflowError):
     """The mailing's status does not allow the step (``current`` → ``wanted``)."""
 

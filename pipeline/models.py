@@ -215,3 +215,33 @@ class Recipient:
     title: str = ""  # e.g. "Dr."
     language: str = "de"
     attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PressFile:
+    """A file of a press release's press kit (a PDF, a photo, any other type).
+
+    ``name`` is the safe name in its URL (``/press/ID/files/NAME``), unique per mailing;
+    the bytes are kept by their ``sha256`` (the preview of an image by ``preview_sha256``).
+    """
+
+    id: int
+    mailing_id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    credit: str = ""
+    licence: str = ""
+    alt_text: str = ""
+    width: int | None = None
+    height: int | None = None
+    preview_sha256: str | None = None
+    preview_type: str | None = None
+    preview_width: int | None = None
+    preview_height: int | None = None
+    created_at: datetime | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.preview_sha256 is not None

@@ -77,12 +77,25 @@ if [ -n "$press_item" ]; then
   echo "== rundbrief --as $editor compose press $press_item --embargo $embargo"
   rb --as "$editor" compose press "$press_item" --embargo "$embargo"
   press="$(rb mailings --kind press --status draft --json | .venv/bin/python -c 'import json, sys; m = json.load(sys.stdin)["mailings"]; print(m[0]["id"] if m else "")')"
+
+  # The release's press kit: a PDF and a photo.
+  # Linked in the mail (before the embargo each link opens for its recipient only) and,
+  # being small ([press] attach_below_bytes), attached as well.
+  rm -rf var/press-files
+  echo "== rundbrief --as $editor press files add $press (a PDF and a photo with credit and licence)"
+  rb --as "$editor" press files add "$press" demo/press-kit/Pressemappe-Investitionsprogramm.pdf \
+    --licence "Frei zur Berichterstattung"
+  rb --as "$editor" press files add "$press" demo/press-kit/Rathaus.jpg \
+    --credit "Netzwerk Junge Bürgermeister*innen" --licence "CC BY 4.0" \
+    --alt "Das Rathaus einer Mitgliedsgemeinde"
+  rb press files list "$press"
+
   rb --as "$approver" approve "$press"
   echo "== rundbrief --as $approver send $press (before its embargo; the archive waits for it)"
   rb --as "$approver" send "$press"
   rb mailing show "$press" | grep -E '^(Subject|Embargo)' || true
 
-  # --- lane followups: a correction to exactly those who got the release -----------
+  # A correction to exactly those who got the release.
   cat > var/berichtigung.md <<'TEXT'
 Im zweiten Absatz muss es richtig heißen: Das Netzwerk vertritt **über 1.000** junge Bürgermeisterinnen und Bürgermeister. Wir bitten, den Fehler zu entschuldigen.
 TEXT
@@ -94,10 +107,9 @@ TEXT
   echo "== rundbrief --as $approver send $correction (threaded under each journalist's copy)"
   rb --as "$approver" send "$correction"
   rb --as "$editor" mailing log "$press" | sed -n 1,4p
-  # --- end of lane followups --------------------------------------------------------
 fi
 
-# --- lane segweb: a segment saved by name (as in the web app's page "Segmente") ----------
+# A segment saved by name (as on the web app's page "Segmente").
 # Counted before it is saved, then listed next to those of [segments] in config.toml;
 # `compose press ITEM --segment ost_politik` would use it like one of the file.
 echo "== rundbrief segments count (before saving: whom would it reach?)"
@@ -106,7 +118,6 @@ echo "== rundbrief --as $editor segments save ost_politik …"
 rb --as "$editor" segments save ost_politik \
   'beat in ["Kommunalpolitik", "Landespolitik"] and region in ["Berlin", "Brandenburg"]'
 rb segments list
-# --- end of lane segweb ------------------------------------------------------------------
 
 echo
 echo "== Where to look"

@@ -12,7 +12,8 @@ Public API (everything other packages use; the modules behind it are internal):
 - suppressions (``suppression``): ``is_suppressed``, ``suppress``, ``unsubscribe``,
   ``unsubscribe_in`` (inside the caller's unit of work).
 - links (``links``, ``tokens``): ``signing_secret``, ``unsubscribe_url``,
-  ``preferences_url``, ``confirm_url``, ``read_link`` -> ``Token`` or ``TokenError``.
+  ``preferences_url``, ``confirm_url``, ``read_link`` -> ``Token`` or ``TokenError``;
+  press kits (``kit_links``): ``kit_token``, ``read_kit_token``.
 - double opt-in (``optin``): ``public_lists``, ``record_signup(Signup)`` ->
   ``SignupOutcome`` (``RateLimited``), ``ConfirmationTask``, ``note_confirmation_sent``,
   ``pending_for``, ``confirm``, ``resend_task`` (an admin sends a confirmation again);
@@ -35,6 +36,7 @@ from pipeline.audience.addresses import (
     wire_address,
 )
 from pipeline.audience.csv_import import ImportReport, import_file
+from pipeline.audience.kit_links import kit_token, read_kit_token
 from pipeline.audience.links import (
     confirm_url,
     preferences_url,
@@ -169,12 +171,14 @@ __all__ = [
     "is_receiving",
     "is_suppressed",
     "iter_recipients",
+    "kit_token",
     "load_preferences",
     "normalise_email",
     "note_confirmation_sent",
     "pending_for",
     "preferences_url",
     "public_lists",
+    "read_kit_token",
     "read_link",
     "record_signup",
     "resend_task",

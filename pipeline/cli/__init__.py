@@ -89,6 +89,7 @@ COMMANDS: dict[str, Lazy] = {
         "Make a draft: the newsletter of this week, or a press release from one item.",
     ),
     "mailing": Lazy("mailings", "Look at one mailing."),
+    "press": Lazy("press", "Press work: the files of a press release's press kit."),
     "subscribers": Lazy(
         "subscribers",
         "Subscribers and lists: import CSV, list, show, unsubscribe, suppress, export, erase.",

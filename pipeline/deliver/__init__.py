@@ -75,6 +75,15 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file attached to every copy of a mailing (a small press kit file)."""
+
+    name: str  # safe: ``[A-Za-z0-9._-]``
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class MessageParts:
     """The same message as fields, for HTTP providers that take JSON instead of MIME.
 
@@ -92,6 +101,7 @@ class MessageParts:
     text: str
     html: str
     headers: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

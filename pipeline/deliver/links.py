@@ -5,7 +5,7 @@ One place that calls the audience and render contracts, so the builder stays pur
 
 from __future__ import annotations
 
-from pipeline.audience import preferences_url, unsubscribe_url
+from pipeline.audience import kit_token, preferences_url, unsubscribe_url
 from pipeline.config import Settings
 from pipeline.models import Recipient
 from pipeline.render import salutation_for
@@ -25,3 +25,11 @@ def salutation(settings: Settings, recipient: Recipient, language: str) -> str:
     """The greeting line for the recipient's list (formal or informal), written in
     ``language``: the language of the mail it heads, whatever the recipient prefers."""
     return salutation_for(settings, recipient, language=language)
+
+
+def kit_link_tails(
+    secret: str, mailing_id: int, subscriber_id: int, names: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``?t=TOKEN`` for each press kit file: the links that open them for this recipient
+    before the Sperrfrist."""
+    return tuple(f"?t={kit_token(secret, mailing_id, subscriber_id, name)}" for name in names)

@@ -13,13 +13,14 @@ HTML-escaped in the HTML part. Every header value passes ``headers.clean`` (no C
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hashlib
 import hmac
 import html
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import format_datetime
@@ -27,13 +28,14 @@ from email.utils import format_datetime
 from pipeline.bounces import return_path
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
-from pipeline.deliver import MessageParts, OutgoingMessage
+from pipeline.deliver import Attachment, MessageParts, OutgoingMessage
 from pipeline.deliver.headers import check_address, clean, fold, mailbox, phrase, unstructured
-from pipeline.deliver.links import recipient_links, salutation
+from pipeline.deliver.links import kit_link_tails, recipient_links, salutation
 from pipeline.models import Recipient
 from pipeline.render import Personalisation, RenderedMailing
 
-_PLACEHOLDER = re.compile(r"⟦[A-Z_]+⟧")
+# ⟦KIT_0⟧, ⟦KIT_1⟧ …: the tails of the press kit links, one per file (``render.kit``).
+_PLACEHOLDER = re.compile(r"⟦[A-Z][A-Z0-9_]*⟧")
 TEST_HEADER = "X-Rundbrief-Test"
 TEST_PREFIX = "[TEST] "
 
@@ -62,7 +64,8 @@ class _Values(dict[str, str]):
     """Placeholder name -> value; an unknown placeholder stays as it was written."""
 
     def __missing__(self, key: str) -> str:
-        return f"⟦{key}⟧"
+        # A copy without personal kit links (a test copy) links the files plainly.
+        return "" if key.startswith("KIT_") else f"⟦{key}⟧"
 
 
 class _Body:
@@ -184,8 +187,13 @@ class MessageBuilder:
         wants_parts: bool = False,
         personalisation: Callable[[Recipient], Personalisation] | None = None,
         auto_submitted: bool = False,
+        kit_names: Sequence[str] = (),
+        attachments: Sequence[Attachment] = (),
     ) -> None:
         self.settings = settings
+        # The press kit's file names in the kit's order: each link's personal token.
+        self.kit_names = tuple(kit_names)
+        self.attachments = tuple(attachments)
         self.auto_submitted = auto_submitted
         self.rendered = rendered
         self.list_name = list_name
@@ -212,6 +220,17 @@ class MessageBuilder:
             f'Content-Type: multipart/alternative; boundary="{self._boundary}"\r\n'
             "\r\n"
         ).encode()
+        mixed = "=_rb_mixed_" + secrets.token_hex(12)
+        if self.attachments:
+            # multipart/mixed around the alternative: the attachments are encoded once.
+            self._mime_head = (
+                "MIME-Version: 1.0\r\n"
+                f'Content-Type: multipart/mixed; boundary="{mixed}"\r\n'
+                "\r\n"
+                f"--{mixed}\r\n"
+                f'Content-Type: multipart/alternative; boundary="{self._boundary}"\r\n'
+                "\r\n"
+            ).encode()
         self._text_head = (
             f"--{self._boundary}\r\n"
             'Content-Type: text/plain; charset="utf-8"\r\n'
@@ -223,6 +242,9 @@ class MessageBuilder:
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         ).encode()
         self._tail = f"--{self._boundary}--\r\n".encode()
+        if self.attachments:
+            self._tail += b"".join(attachment_part(a, mixed) for a in self.attachments)
+            self._tail += f"--{mixed}--\r\n".encode()
         from pipeline.deliver.factory import signer_from_settings
 
         self._signer = signer_from_settings(settings)
@@ -257,6 +279,11 @@ class MessageBuilder:
         unsubscribe, preferences = recipient_links(
             self.settings, self.secret, recipient.subscriber_id, recipient.list_name
         )
+        kit: tuple[str, ...] = ()
+        if self.kit_names and self.rendered.mailing_id is not None:
+            kit = kit_link_tails(
+                self.secret, self.rendered.mailing_id, recipient.subscriber_id, self.kit_names
+            )
         return Personalisation(
             salutation=salutation(self.settings, recipient, self.rendered.language),
             first_name=recipient.first_name,
@@ -264,6 +291,7 @@ class MessageBuilder:
             email=recipient.email,
             unsubscribe_url=unsubscribe,
             preferences_url=preferences,
+            kit_links=kit,
         )
 
     def build(
@@ -299,6 +327,8 @@ class MessageBuilder:
         """A copy for explicit placeholder values (opt-in mails, test copies)."""
         address = check_address(email)
         values = _Values({key: clean(getattr(personal, attr)) for key, attr in _FIELDS.items()})
+        for index, tail in enumerate(personal.kit_links):
+            values[f"KIT_{index}"] = clean(tail)
         escaped = _Values({key: html.escape(value, quote=True) for key, value in values.items()})
         mailing_id = self.rendered.mailing_id
         message_id = message_id_for(self.secret, mailing_id, delivery_id, self.domain)
@@ -405,7 +435,22 @@ class MessageBuilder:
             text=self._text.plain(values),
             html=self._html.plain(escaped),
             headers=tuple(headers),
+            attachments=self.attachments,
         )
+
+
+def attachment_part(attachment: Attachment, boundary: str) -> bytes:
+    """One attachment as a MIME part: base64 in lines of 76 characters."""
+    name = clean(attachment.name).replace('"', "")
+    kind = clean(attachment.content_type) or "application/octet-stream"
+    encoded = base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Type: {kind}; name="{name}"\r\n'
+        f'Content-Disposition: attachment; filename="{name}"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    )
+    return head.encode("ascii") + encoded
 
 
 def unstructured_phrase(text: str) -> list[str]:

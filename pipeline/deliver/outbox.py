@@ -39,6 +39,7 @@ from pipeline.audience import AddressError
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import Blame, Confirming, OutgoingMessage, SendResult, Transport
+from pipeline.deliver.attachments import attachments_for
 from pipeline.deliver.lease import Lease, start_sending, worker_id
 from pipeline.deliver.message import MessageBuilder
 from pipeline.deliver.ratelimit import RateLimiter
@@ -48,7 +49,7 @@ from pipeline.errors import AudienceError, DeliveryError, PermanentDeliveryError
 from pipeline.models import MailingStatus, Recipient
 from pipeline.render import RenderedMailing, language_for
 from pipeline.segments import parse_optional
-from pipeline.store import Store, followups
+from pipeline.store import Store, followups, press_files
 from pipeline.store.renders import load_renders
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,10 @@ class _Sender:
         # the segment narrows who gets a delivery row; once queued, the rows are the truth
         self.segment = parse_optional(state.segment_where)
         self._builders: dict[tuple[str, str], MessageBuilder] = {}
+        # A press release's kit: each link personal per recipient, small files attached.
+        self.kit = press_files.list_files(store, state.id)
+        self.kit_names = tuple(f.name for f in sorted(self.kit, key=lambda f: f.name))
+        self.attachments = attachments_for(settings, self.kit, self.rendered.values(), transport)
         self.report = SendReport(state.id)
         self.total: int | None = None
         self.done = 0
@@ -175,6 +180,8 @@ class _Sender:
                 secret=self.secret,
                 clock=self.clock,
                 wants_parts=bool(getattr(self.transport, "wants_parts", False)),
+                kit_names=self.kit_names,
+                attachments=self.attachments,
             )
             self._builders[key] = found
         return found

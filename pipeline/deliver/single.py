@@ -18,13 +18,14 @@ import pipeline.store.system_mail as system_db
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import MessageParts, OutgoingMessage, SendResult, Transport
+from pipeline.deliver.attachments import attachments_for
 from pipeline.deliver.headers import check_address, fold, mailbox, unstructured
 from pipeline.deliver.message import MessageBuilder, message_id_for
 from pipeline.deliver.system import TransportFactory, drain_system_mail, enqueue
 from pipeline.errors import DeliveryError
 from pipeline.models import Recipient
 from pipeline.render import Personalisation, RenderedMailing
-from pipeline.store import Store
+from pipeline.store import Store, press_files
 from pipeline.store.audience import find_subscriber
 from pipeline.store.outbox import mailing_state
 from pipeline.store.renders import load_render
@@ -62,6 +63,12 @@ def send_test(
         raise DeliveryError(f"mailing {mailing_id} has no {wanted} version; render it first")
     list_name = state.lists[0] if state.lists else None
     recipient = _test_recipient(store, to, list_name or "", wanted)
+    # A press kit's small files are attached as they will be for recipients (within the
+    # limit of the transport at hand, else the configured one); its links are plain:
+    # a test copy's reader is an editor, who may always download.
+    attachments = attachments_for(
+        settings, press_files.list_files(store, mailing_id), [rendered], transport
+    )
     builder = MessageBuilder(
         settings,
         rendered,
@@ -69,6 +76,7 @@ def send_test(
         secret=_secret(settings),
         clock=clock,
         wants_parts=True,  # the transport that drains it is only known then
+        attachments=attachments,
     )
     message = builder.build(recipient, delivery_id=None, test=True)
     mail_id = enqueue(store, kind="test_copy", message=message, clock=clock)

@@ -71,7 +71,11 @@ class SmtpTransport(ClosedOnExit):
         connections: int = 4,
         local_hostname: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        max_message_bytes: int = 10 * 1024 * 1024,
     ) -> None:
+        # The largest message when the server's EHLO names no SIZE (RFC 1870).
+        self.max_message_bytes = max_message_bytes
+        self.announced_size: int | None = None
         self.host = host
         self.port = port
         self.security = security
@@ -110,6 +114,7 @@ class SmtpTransport(ClosedOnExit):
                 conn.ehlo()
             if self.username:
                 self._login(conn)
+            self._note_size(conn)
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(
                 f"SMTP {self.host}:{self.port} refused the login of {self.username!r}: "
@@ -120,6 +125,21 @@ class SmtpTransport(ClosedOnExit):
         with self._lock:
             self._open[threading.get_ident()] = conn
         return conn
+
+    def _note_size(self, conn: smtplib.SMTP) -> None:
+        size = conn.esmtp_features.get("size", "").strip()
+        # "SIZE 0" (or none given) means the server states no fixed limit.
+        if size.isdigit() and int(size) > 0:
+            self.announced_size = int(size)
+
+    def message_limit(self) -> int:
+        """The largest message this server takes: its EHLO SIZE, else the configured one.
+        Asked before the first send, it connects once (that connection is kept for
+        sending by the pool thread that opened it)."""
+        if self.announced_size is None and not self._open:
+            with contextlib.suppress(DeliveryError, OSError, smtplib.SMTPException):
+                self._pool.submit(self._current).result()
+        return self.announced_size or self.max_message_bytes
 
     def _login(self, conn: smtplib.SMTP) -> None:
         """AUTH PLAIN with UTF-8 (RFC 4616) where offered: smtplib encodes ASCII only."""
@@ -427,6 +447,7 @@ def from_section(cfg: Smtp, password: str = "") -> SmtpTransport:
         password=password,
         timeout=cfg.timeout,
         connections=cfg.connections,
+        max_message_bytes=cfg.max_message_bytes,
     )
 
 

@@ -24,6 +24,7 @@ never take the same row at once (``store.system_mail.claim``).
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import secrets
@@ -38,7 +39,14 @@ import pipeline.store.system_mail as db
 from pipeline.audience import note_confirmation_sent
 from pipeline.clock import Clock, SystemClock
 from pipeline.config import Settings
-from pipeline.deliver import Blame, MessageParts, OutgoingMessage, SendResult, Transport
+from pipeline.deliver import (
+    Attachment,
+    Blame,
+    MessageParts,
+    OutgoingMessage,
+    SendResult,
+    Transport,
+)
 from pipeline.deliver.factory import transport_from_settings
 from pipeline.deliver.retry import Outcome, RetryPolicy, decide
 from pipeline.errors import RundbriefError
@@ -93,7 +101,7 @@ def enqueue(
         envelope_from=message.envelope_from,
         message_id=message.message_id,
         data=message.data,
-        parts=asdict(message.parts) if message.parts is not None else None,
+        parts=_parts_json(message.parts),
         now=clock.now(),
         subscriber_id=subscriber_id,
         list_name=list_name,
@@ -120,11 +128,23 @@ def enqueue_once(
         envelope_from=message.envelope_from,
         message_id=message.message_id,
         data=message.data,
-        parts=asdict(message.parts) if message.parts is not None else None,
+        parts=_parts_json(message.parts),
         now=clock.now(),
         subscriber_id=subscriber_id,
         list_name=list_name,
     )
+
+
+def _parts_json(parts: MessageParts | None) -> dict[str, Any] | None:
+    """The parts as the store keeps them (JSON): attachments' bytes in base64."""
+    if parts is None:
+        return None
+    values = asdict(parts)
+    values["attachments"] = [
+        {"name": a.name, "content_type": a.content_type, "data": base64.b64encode(a.data).decode()}
+        for a in parts.attachments
+    ]
+    return values
 
 
 def _outgoing(mail: db.SystemMail, wants_parts: bool) -> OutgoingMessage:
@@ -132,6 +152,10 @@ def _outgoing(mail: db.SystemMail, wants_parts: bool) -> OutgoingMessage:
     if wants_parts and mail.parts is not None:
         values = dict(mail.parts)
         values["headers"] = tuple((str(k), str(v)) for k, v in values.get("headers") or ())
+        values["attachments"] = tuple(
+            Attachment(str(a["name"]), str(a["content_type"]), base64.b64decode(a["data"]))
+            for a in values.get("attachments") or ()
+        )
         parts = MessageParts(**values)
     return OutgoingMessage(
         None, mail.envelope_from, mail.recipient, mail.message_id, mail.data, parts=parts

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.errors import RenderError
-from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
+from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
 from pipeline.render import language_for, mailing_languages, render_mailing
 from pipeline.store import Store
+from pipeline.store import press_files as store_files
 from pipeline.store import renders as store_renders
 from pipeline.store.items import list_items
 
@@ -30,8 +31,9 @@ def render_draft(
     """Render every language of a draft now and store the result."""
     if mailing.status != MailingStatus.DRAFT:
         raise RenderError(f"mailing {mailing.id} is {mailing.status}; its render is frozen")
+    kit = store_files.list_files(store, mailing.id) if mailing.kind == MailingKind.PRESS else []
     rendered = render_mailing(
-        settings, mailing, load_items(store, mailing.item_ids), now=clock.now()
+        settings, mailing, load_items(store, mailing.item_ids), now=clock.now(), kit=kit
     )
     store_renders.save_renders(store, mailing.id, rendered, clock=clock)
     return rendered

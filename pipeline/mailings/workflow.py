@@ -10,6 +10,7 @@
       look    ─ get · find · list_mailings · renders · overview · preview
                 · distribution_record (the Versandprotokoll) · follow_ups · withdrawal
                 · published_mailings · find_published (what the public may see: ``public``)
+      kit     ─ files · add_file · remove_file · download · preview_image (``kits``)
 
 Each operation checks the lifecycle (``lifecycle``) and moves the status with one
 conditional update in the store, which names the status it expects: of two editors (or
@@ -29,10 +30,11 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Any
 
 from pipeline import audit
-from pipeline.access import Action, Actor, require
+from pipeline.access import Action, Actor, allowed, require
 from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import (
@@ -44,11 +46,19 @@ from pipeline.deliver import (
     send_mailing,
     send_test,
 )
-from pipeline.errors import ApprovalRefused, ComposeError, NotDueError, TransitionError
+from pipeline.errors import (
+    ApprovalRefused,
+    ComposeError,
+    ConfigError,
+    NotDueError,
+    PressFileError,
+    TransitionError,
+)
 from pipeline.mailings import (
     compose,
     followups,
     items,
+    kits,
     lifecycle,
     public,
     record,
@@ -69,6 +79,7 @@ from pipeline.models import (
     Mailing,
     MailingKind,
     MailingStatus,
+    PressFile,
     RenderedMailing,
 )
 from pipeline.render import mailing_languages
@@ -76,6 +87,7 @@ from pipeline.store import Store
 from pipeline.store import followups as store_followups
 from pipeline.store import items as store_items
 from pipeline.store import mailings as store_mailings
+from pipeline.store import press_files as store_files
 
 log = logging.getLogger(__name__)
 
@@ -850,6 +862,153 @@ class Workflow:
     def test_recipients(self, by: Actor) -> list[str]:
         """The addresses ``by`` may send test copies to (see ``test_recipients``)."""
         return test_recipients.allowed(self.settings, self.store, by)
+
+    # --- press kits (``kits``) -------------------------------------------------------
+
+    def files(self, mailing_id: int) -> list[PressFile]:
+        """The press kit of a mailing, by name (a look)."""
+        self.get(mailing_id)
+        return store_files.list_files(self.store, mailing_id)
+
+    def add_file(
+        self,
+        mailing_id: int,
+        *,
+        by: Actor,
+        data: bytes | None = None,
+        path: Path | None = None,
+        name: str | None = None,
+        credit: str = "",
+        licence: str = "",
+        alt_text: str = "",
+    ) -> PressFile:
+        """Add a file (``data``, or the file at ``path``) to a press release's kit while
+        it is editable; ``name`` (default: the path's) is made safe and unique. An image
+        gets a preview for the mail; a broken one is refused. Back to draft, audited."""
+        require(by, Action.EDIT)
+        mailing = self._kit_editable(mailing_id)
+        if data is None:
+            if path is None:
+                raise PressFileError("give the file's bytes or its path", field="file")
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise PressFileError(
+                    f"cannot read {path}: {exc.strerror or exc}", field="file"
+                ) from exc
+            name = name or path.name
+        if not data:
+            raise PressFileError(f"file {name or ''!r} is empty", field="file")
+        limit = self.settings.press.max_file_bytes
+        if len(data) > limit:
+            raise PressFileError(
+                f"file {name or ''!r} has {len(data)} bytes, more than [press] "
+                f"max_file_bytes ({limit})",
+                field="file",
+            )
+        values = kits.new_file_values(
+            self.settings,
+            self.store,
+            mailing_id,
+            name=name or "",
+            data=data,
+            credit=credit,
+            licence=licence,
+            alt_text=alt_text,
+        )
+        added = store_files.add_file(self.store, values, now=self.clock.now())
+        self._kit_changed(mailing, by)
+        self._audit(
+            by,
+            Action.EDIT,
+            mailing_id,
+            f"added {added.name} ({added.content_type}, {added.size} bytes) to the press kit "
+            f"of {_label(mailing)}",
+            {"file": added.name, "sha256": added.sha256, "size": added.size},
+        )
+        return added
+
+    def remove_file(self, mailing_id: int, name: str, *, by: Actor) -> PressFile:
+        """Remove a file from the kit while the release is editable; back to draft, audited."""
+        require(by, Action.EDIT)
+        mailing = self._kit_editable(mailing_id)
+        found = store_files.find_file(self.store, mailing_id, name)
+        if found is None:
+            raise PressFileError(
+                f"mailing {mailing_id} has no file {name!r}", mailing_id=mailing_id, field="name"
+            )
+        store_files.remove_file(self.store, found, kits.folder(self.settings))
+        self._kit_changed(mailing, by)
+        self._audit(
+            by,
+            Action.EDIT,
+            mailing_id,
+            f"removed {found.name} from the press kit of {_label(mailing)}",
+            {"file": found.name, "sha256": found.sha256},
+        )
+        return found
+
+    def download(
+        self, mailing_id: int, name: str, *, token: str = "", by: Actor | None = None
+    ) -> kits.Download | None:
+        """The file with its checked bytes if ``kits.may_download`` lets this request
+        have it (``by``: a logged-in account), else None (the same for an unknown one).
+        ``PressFileError`` when the bytes on disk are missing or altered."""
+        mailing = self.find(mailing_id)
+        if mailing is None:
+            return None
+        found = store_files.find_file(self.store, mailing_id, name)
+        if found is None:
+            return None
+        now = self.clock.now()
+        editor = by is not None and allowed(by, Action.VIEW)
+        try:
+            secret = self.settings.secret(self.settings.web.secret_env, key="web.secret_env")
+        except ConfigError:
+            secret = ""  # no signing secret: no personal link can be genuine
+        if not kits.may_download(
+            self.settings, self.store, mailing, name, now=now, secret=secret, token=token,
+            editor=editor,
+        ):  # fmt: skip
+            return None
+        data = store_files.read_blob(
+            kits.folder(self.settings), found.sha256, what=f"mailing {mailing_id}, {name}"
+        )
+        return kits.Download(found, data, kits.released(mailing, now))
+
+    def preview_image(
+        self, mailing_id: int, name: str, *, token: str = "", by: Actor | None = None
+    ) -> kits.Download | None:
+        """An image's preview under the same rule as the file (None otherwise)."""
+        found = self.download(mailing_id, name, token=token, by=by)
+        if found is None or found.file.preview_sha256 is None:
+            return None
+        data = store_files.read_blob(
+            kits.folder(self.settings),
+            found.file.preview_sha256,
+            what=f"mailing {mailing_id}, preview of {name}",
+        )
+        return kits.Download(found.file, data, found.public)
+
+    def _kit_editable(self, mailing_id: int) -> Mailing:
+        mailing = self.get(mailing_id)
+        if mailing.kind != MailingKind.PRESS:
+            raise PressFileError(
+                f"mailing {mailing_id} is a newsletter; press kits belong to press releases",
+                mailing_id=mailing_id,
+            )
+        lifecycle.require_editable(mailing)
+        return mailing
+
+    def _kit_changed(self, mailing: Mailing, by: Actor) -> None:
+        """The mail lists the files: the render is dropped, an approval is needed again."""
+        values: dict[str, Any] = {"last_edited_by": by.email}
+        if mailing.status != S.DRAFT:
+            values.update(status=str(S.DRAFT), approved_at=None, approved_by=None)
+        if not store_mailings.update_mailing(
+            self.store, mailing.id, expected=[mailing.status], now=self.clock.now(), values=values
+        ):
+            self._lost_race(mailing.id, "edited")
 
     # --- helpers -------------------------------------------------------------------
 

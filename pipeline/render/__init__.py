@@ -59,6 +59,9 @@ class Personalisation:
     email: str
     unsubscribe_url: str
     preferences_url: str
+    # The tail of each press kit link (``?t=TOKEN``, personal; or nothing), by the
+    # file's place in the kit: what the placeholders ``⟦KIT_n⟧`` become.
+    kit_links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

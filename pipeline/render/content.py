@@ -16,9 +16,10 @@ from html import unescape
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, RenderError
-from pipeline.models import Item, Mailing, MailingKind
+from pipeline.models import Item, Mailing, MailingKind, PressFile
 from pipeline.render import PREFS_URL, SALUTATION, UNSUB_URL
 from pipeline.render.followup import FollowUpNote, follow_up_label, follow_up_subject
+from pipeline.render.kit import KitEntry, kit_entries
 from pipeline.render.locale import Strings, clock_time, long_date, pattern_date, zone_name
 from pipeline.render.sanitize import clean_html, markdown_to_html, safe_url
 from pipeline.render.subject import subject_in
@@ -68,6 +69,7 @@ class PressRelease:
     contact_name: str
     contact_email: str
     contact_phone: str
+    kit: tuple[KitEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ def build_content(
     strings: Strings,
     now: datetime,
     languages: Sequence[str] = (),
+    kit: Sequence[PressFile] = (),
 ) -> MailContent:
     """The content model of ``mailing`` in ``language`` (one of its ``languages``)."""
     missing = [iid for iid in mailing.item_ids if iid not in items]
@@ -246,6 +249,7 @@ def build_content(
             contact_name=settings.press.contact_name,
             contact_email=settings.press.contact_email,
             contact_phone=settings.press.contact_phone,
+            kit=kit_entries(settings, mailing.id, kit, language),
         )
     else:
         sections = _sections(cards, strings)

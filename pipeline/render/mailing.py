@@ -9,11 +9,11 @@ approved, belongs to the workflow layer (``pipeline.mailings.renders``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from pipeline.config import Settings
-from pipeline.models import Item, Mailing, MailingKind, RenderedMailing
+from pipeline.models import Item, Mailing, MailingKind, PressFile, RenderedMailing
 from pipeline.render.checks import check_html, check_size, html_size
 from pipeline.render.content import MailContent, build_content
 from pipeline.render.engine import Output, override_dirs, render_templates
@@ -62,8 +62,10 @@ def render_mailing(
     items: Mapping[int, Item],
     *,
     now: datetime,
+    kit: Sequence[PressFile] = (),
 ) -> list[RenderedMailing]:
-    """Render every language of ``mailing`` from its ``items`` (by id) and check it."""
+    """Render every language of ``mailing`` from its ``items`` (by id) and its press kit
+    files (``kit``, a press release's) and check it."""
     results = []
     languages = mailing_languages(settings, mailing)
     for language in languages:
@@ -76,6 +78,7 @@ def render_mailing(
             strings=strings,
             now=now,
             languages=languages,
+            kit=kit,
         )
         name = f"mailing {mailing.id} ({language})"
         output = render_content(settings, content, name=name)

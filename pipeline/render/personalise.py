@@ -26,6 +26,8 @@ from pipeline.render import (
 )
 
 PLACEHOLDERS = (SALUTATION, FIRST_NAME, LAST_NAME, EMAIL, UNSUB_URL, PREFS_URL)
+# The tails of the press kit links (``render.kit``): one per file, so not in the table.
+_KIT = re.compile(r"⟦KIT_(\d+)⟧")
 _PATTERN = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
 
 # (literal, slot, literal, slot, ..., literal); slots index PLACEHOLDERS
@@ -95,9 +97,22 @@ def personalise(rendered: RenderedMailing, values: Personalisation) -> PersonalM
     plain = _values(values)
     return PersonalMail(
         subject=_fill_with(rendered.subject, plain, _oneline),
-        html=_fill_with(rendered.html, plain, _escape),
-        text=_fill_with(rendered.text, plain, None),
+        html=fill_kit(_fill_with(rendered.html, plain, _escape), values.kit_links, _escape),
+        text=fill_kit(_fill_with(rendered.text, plain, None), values.kit_links, None),
     )
+
+
+def fill_kit(text: str, tails: tuple[str, ...], convert: Callable[[str], str] | None) -> str:
+    """The press kit links' placeholders filled with ``tails`` (nothing beyond them)."""
+    if "⟦KIT_" not in text:
+        return text
+
+    def tail(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        value = tails[index] if index < len(tails) else ""
+        return convert(value) if convert is not None else value
+
+    return _KIT.sub(tail, text)
 
 
 def personalised_size(html: str, values: Personalisation) -> int:
@@ -108,7 +123,15 @@ def personalised_size(html: str, values: Personalisation) -> int:
         if count:
             grown = len(_escape(value).encode("utf-8")) - len(placeholder.encode("utf-8"))
             size += count * grown
+    # Each press kit link gets its tail (``?t=`` and a token of about 35 characters).
+    kit_links = len(_KIT.findall(html))
+    if kit_links:
+        tail = max((len(t) for t in values.kit_links), default=KIT_TAIL_BYTES)
+        size += kit_links * (tail - len("⟦KIT_0⟧".encode()))
     return size
+
+
+KIT_TAIL_BYTES = 48  # "?t=" + a subscriber id and a 24-character signature, generously
 
 
 SAMPLE_VALUES = Personalisation(

@@ -303,6 +303,13 @@ def _followups(conn: Connection) -> None:
     )
 
 
+def _kits(conn: Connection) -> None:
+    """Issue 13: the files of a press release's press kit.
+
+    checkfirst: a fresh database has the table from the baseline already."""
+    schema.press_files.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -319,6 +326,7 @@ MIGRATIONS: list[Migration] = [
     _embargo,
     _saved_segments,
     _followups,
+    _kits,
 ]
 
 

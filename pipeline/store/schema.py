@@ -309,6 +309,30 @@ signups = Table(
     Index("ix_signups_ip_at", "ip", "at"),
 )
 
+# A press release's press kit: its files, kept in ``[press] files_dir`` by checksum (the
+# row names the bytes; ``store.press_files`` reads and checks them).
+press_files = Table(
+    "press_files",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("mailing_id", BigId, ForeignKey("mailings.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),  # safe: the last part of its URL
+    Column("content_type", String(200), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("credit", Text, nullable=False, default=""),
+    Column("licence", Text, nullable=False, default=""),
+    Column("alt_text", Text, nullable=False, default=""),
+    Column("width", Integer),  # images only
+    Column("height", Integer),
+    Column("preview_sha256", String(64)),  # the preview for the mail, images only
+    Column("preview_type", String(64)),
+    Column("preview_width", Integer),
+    Column("preview_height", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("mailing_id", "name"),
+)
+
 # --- deliver ---------------------------------------------------------------------------
 
 deliveries = Table(

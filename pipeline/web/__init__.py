@@ -4,6 +4,7 @@
 
     editor    /editor/...        login required, CSRF on every form (compose, preview, approve)
     public    /archive/...       sent newsletters without personal data
+    press     /press/<id>/files/<name>                 press kit downloads (Sperrfrist rule)
     audience  /signup /confirm /u/<token> /p/<token>   double opt-in, unsubscribe, preferences
     webhooks  /webhooks/<provider>                    bounce and complaint events
     api       /api/v1/...        JSON, bearer tokens only (no cookie, no CSRF; see api/)
@@ -44,7 +45,9 @@ from pipeline.web import (
     csrf,
     editor,
     i18n,
+    kit_editor,
     people,
+    press_files,
     record,
     segments,
     webhooks,
@@ -214,11 +217,13 @@ def _blueprints() -> list[Callable[[Flask], None]]:
     """Each area module exposes ``register(app)``."""
     return [
         auth.register,
+        kit_editor.register,
         editor.register,
         people.register,
         record.register,
         segments.register,
         archive.register,
+        press_files.register,
         audience.register,
         webhooks.register,
         api.register,

@@ -15,6 +15,7 @@
     POST /editor/mailings/<id>/followup            a follow-up of a sent press release
                                                    (kind, text); a refusal shows the
                                                    page again with what was typed
+    POST /editor/mailings/<id>/files[/<name>/remove]  the press kit (``kit_editor``)
 
 The page of a mailing that has deliveries shows its distribution record
 (``pipeline.web.record``, ``?protokoll_ab=`` pages on; its CSV download lives there).
@@ -38,7 +39,7 @@ from werkzeug.wrappers import Response
 from pipeline import audit
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
-from pipeline.models import Item, Mailing, MailingStatus, RenderedMailing
+from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
 from pipeline.web import auth, csrf, mailview, record, refusals
 from pipeline.web.context import deps
 
@@ -139,6 +140,7 @@ def _mailing_page(found: Mailing, followup_form: Mapping[str, str] | None = None
         can_follow_up=_can_follow_up(found),
         followup_form=followup_form or {},
         follow_kinds=FOLLOW_KIND_LABELS,
+        kit_files=flow().files(found.id) if found.kind == MailingKind.PRESS else [],
     )
 
 

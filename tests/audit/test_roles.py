@@ -135,7 +135,7 @@ OPERATIONS: dict[str, tuple[Action, Prepare, Act, str]] = {
 
 def test_every_mailing_and_audience_action_of_the_table_is_exercised() -> None:
     covered = {action for action, *_ in OPERATIONS.values()}
-    # viewing and previewing refuse nobody; accounts and lists are the accounts lane's
+    # viewing and previewing refuse nobody; accounts and lists are the accounts tests'
     untested = {Action.VIEW, Action.PREVIEW, Action.MANAGE_ACCOUNTS, Action.MANAGE_LISTS}
     assert covered == set(LEAST_ROLE) - untested
 

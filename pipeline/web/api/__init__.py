@@ -6,6 +6,7 @@
     mailings    /mailings …                 items        /items …
     record      /mailings/{id}/record (the distribution record)
     followups   /mailings/{id}/followups (corrections, updates, lifts, withdrawals)
+    files       /mailings/{id}/files (the press kit)
     subscribers /subscribers …              lists        /lists
     audit       /audit
     signup      /signup (public)            stats        /stats
@@ -28,6 +29,7 @@ from pipeline.errors import RundbriefError
 from pipeline.web.api import (  # noqa: F401  (each module declares its routes)
     archive,
     audit,
+    files,
     followups,
     items,
     lists,

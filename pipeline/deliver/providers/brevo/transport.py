@@ -17,6 +17,7 @@ invalid, ``not_enough_credits``, account under validation) is SENDER's.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Sequence
 from email.utils import getaddresses
@@ -53,6 +54,9 @@ def idempotency_key(message: OutgoingMessage) -> str:
 class BrevoTransport(HttpTransport):
     wants_parts = True
     name = "brevo"
+    # "The size limit for transactional emails is 20MB, including attachments and email
+    # content" (Brevo's help centre on attachments of transactional emails).
+    max_message_bytes = 20_000_000
 
     def __init__(
         self, config: BrevoSettings, api_key: str, *, session: requests.Session | None = None
@@ -99,6 +103,11 @@ class BrevoTransport(HttpTransport):
         }
         if parts.html:
             body["htmlContent"] = parts.html
+        if parts.attachments:
+            body["attachment"] = [
+                {"content": base64.b64encode(a.data).decode("ascii"), "name": a.name}
+                for a in parts.attachments
+            ]
         if parts.reply_to:
             name, address = getaddresses([parts.reply_to])[0]
             body["replyTo"] = {"email": address, **({"name": name} if name else {})}

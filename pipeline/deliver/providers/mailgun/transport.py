@@ -42,6 +42,9 @@ from pipeline.errors import ConfigError
 
 class MailgunTransport(HttpTransport):
     name = "mailgun"
+    # "The maximum message size Mailgun supports is 25MB" (Mailgun's sending docs); the
+    # MIME we post carries the attachments.
+    max_message_bytes = 25_000_000
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ was accepted.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from email.utils import formataddr
 from typing import Any
@@ -56,10 +57,17 @@ PEER_CODES = frozenset({100, 429})
 SEARCH_COUNT = 50  # one delivery id matches one message; a few more for safety
 
 
+# "Total message size, including attachments, can be 10 MB" (counted after base64) and
+# a batch request at most 50 MB: Postmark's support article on size limits.
+MAX_MESSAGE_BYTES = 10_000_000
+MAX_BATCH_BYTES = 45_000_000  # below the 50 MB of a batch, for the JSON around them
+
+
 class PostmarkTransport(HttpTransport):
     name = "postmark"
     batch_hint = BATCH_LIMIT
     wants_parts = True
+    max_message_bytes = MAX_MESSAGE_BYTES
 
     def __init__(
         self, config: PostmarkSettings, token: str, *, session: requests.Session | None = None
@@ -83,9 +91,9 @@ class PostmarkTransport(HttpTransport):
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[SendResult]:
         results: list[SendResult] = []
-        for start in range(0, len(batch), BATCH_LIMIT):
-            chunk = batch[start : start + BATCH_LIMIT]
-            rest = batch[start + BATCH_LIMIT :]
+        for start, end in _chunks(batch):
+            chunk = batch[start:end]
+            rest = batch[end:]
             try:
                 results.extend(self._send_chunk(chunk))
             except TransientDeliveryError as exc:
@@ -133,6 +141,15 @@ class PostmarkTransport(HttpTransport):
             "TrackLinks": "None",
             "Headers": [{"Name": n, "Value": v} for n, v in parts.headers],
         }
+        if parts.attachments:
+            body["Attachments"] = [
+                {
+                    "Name": a.name,
+                    "Content": base64.b64encode(a.data).decode("ascii"),
+                    "ContentType": a.content_type,
+                }
+                for a in parts.attachments
+            ]
         if parts.reply_to:
             body["ReplyTo"] = parts.reply_to
         if message.delivery_id is not None:
@@ -203,3 +220,20 @@ class PostmarkTransport(HttpTransport):
             if str(metadata.get("delivery_id", wanted)) == wanted:
                 return True, str(found["MessageID"])
         return True, None
+
+
+def _chunks(batch: Sequence[OutgoingMessage]) -> list[tuple[int, int]]:
+    """(start, end) of each batch request: at most BATCH_LIMIT messages and, with
+    attachments, at most MAX_BATCH_BYTES of them (the MIME size is close to the JSON's)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    size = 0
+    for index, message in enumerate(batch):
+        grown = size + len(message.data)
+        if index > start and (index - start >= BATCH_LIMIT or grown > MAX_BATCH_BYTES):
+            out.append((start, index))
+            start, grown = index, len(message.data)
+        size = grown
+    if start < len(batch):
+        out.append((start, len(batch)))
+    return out

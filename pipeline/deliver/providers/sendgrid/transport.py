@@ -18,6 +18,7 @@ activity-history add-on; without it SendGrid answers 403 and we cannot tell.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping, Sequence
 from email.utils import getaddresses
@@ -63,6 +64,9 @@ RESERVED = frozenset(
 class SendgridTransport(HttpTransport):
     wants_parts = True
     name = "sendgrid"
+    # "The total size of your email, including attachments, must be less than 30MB"
+    # (SendGrid's v3 Mail Send limitations).
+    max_message_bytes = 30_000_000
 
     def __init__(
         self, config: SendgridSettings, api_key: str, *, session: requests.Session | None = None
@@ -114,6 +118,16 @@ class SendgridTransport(HttpTransport):
         headers = {n: v for n, v in parts.headers if n.lower() not in RESERVED}
         if headers:
             body["headers"] = headers
+        if parts.attachments:
+            body["attachments"] = [
+                {
+                    "content": base64.b64encode(a.data).decode("ascii"),
+                    "type": a.content_type,
+                    "filename": a.name,
+                    "disposition": "attachment",
+                }
+                for a in parts.attachments
+            ]
         if parts.reply_to:
             name, address = getaddresses([parts.reply_to])[0]
             body["reply_to"] = {"email": address, **({"name": name} if name else {})}
