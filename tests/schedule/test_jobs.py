@@ -93,9 +93,14 @@ def test_send_fired_twice_and_concurrently_sends_once_to_each(
         t.join(timeout=30)
     again = jobs.send_newsletter_job(context(settings, store, clock))
     # The three cooperate (one lease each): none is turned away, none stops another,
-    # and together they sent each recipient once.
-    assert [r.outcome for r in results] == ["ok"] * 3, results
-    assert sum(int(r.detail.split(": ")[1].split(" sent")[0]) for r in results) == len(emails)
+    # and together they sent each recipient once. On a loaded machine a thread may only
+    # get going once the others have finished the send: it then finds nothing due
+    # ("skipped"), which is just as right; an error or a refusal is not.
+    outcomes = [r.outcome for r in results]
+    assert len(outcomes) == 3 and "ok" in outcomes, results
+    assert set(outcomes) <= {"ok", "skipped"}, results
+    done = [r for r in results if r.outcome == "ok"]
+    assert sum(int(r.detail.split(": ")[1].split(" sent")[0]) for r in done) == len(emails)
     assert again.outcome == "skipped"
     assert status_of(store, mailing_id) == "sent"
     got = received_by(inbox(settings))
