@@ -26,7 +26,7 @@ from tests.support.kits import (
     photo,
     press_draft,
 )
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, loopback_smtp
 from tests.support.web import set_editor_env
 
 KIT_LINK = re.compile(
@@ -49,8 +49,7 @@ def server() -> Iterator[SmtpServer]:
 @pytest.fixture
 def smtp_settings(settings_factory: object, server: SmtpServer) -> Settings:
     settings: Settings = settings_factory(  # type: ignore[operator]
-        delivery={"transport": "smtp", "per_second": 1000},
-        smtp={"host": server.host, "port": server.port, "security": "none"},
+        **loopback_smtp(server),
     )
     return settings
 

@@ -21,7 +21,7 @@ from pipeline.store import Store
 from tests.kits.conftest import part, send_kit
 from tests.support.kits import ALT, CREDIT, LICENCE, pdf
 from tests.support.press_record import JOURNALISTS
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, loopback_smtp
 
 JANA = JOURNALISTS[0][0]
 
@@ -73,8 +73,7 @@ def test_small_files_are_attached_and_large_ones_stay_links(
     server: SmtpServer,
 ) -> None:
     settings: Settings = settings_factory(  # type: ignore[operator]
-        delivery={"transport": "smtp", "per_second": 1000},
-        smtp={"host": server.host, "port": server.port, "security": "none"},
+        **loopback_smtp(server),
         press={"attach_below_bytes": 100_000},
     )
     big = os.urandom(150_000)
@@ -147,8 +146,7 @@ def test_a_test_copy_carries_the_attachments_too(
     from tests.support.kits import EDITOR, press_draft
 
     settings: Settings = settings_factory(  # type: ignore[operator]
-        delivery={"transport": "smtp", "per_second": 1000},
-        smtp={"host": server.host, "port": server.port, "security": "none"},
+        **loopback_smtp(server),
         press={"attach_below_bytes": 100_000},
         sender={"editors": [EDITOR.email]},
     )

@@ -32,7 +32,7 @@ from tests.support.followups import (
 )
 from tests.support.mail_items import add_item, seed_paragraphs
 from tests.support.press_record import APPROVER, EDITOR, JOURNALISTS
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, loopback_smtp
 
 CORRECTION = (
     "Im dritten Absatz muss es richtig heißen: " + seed_paragraphs()[0][:200] + "\n\n"
@@ -55,8 +55,7 @@ def server() -> Iterator[SmtpServer]:
 @pytest.fixture
 def smtp_settings(settings_factory: object, server: SmtpServer) -> Settings:
     settings: Settings = settings_factory(  # type: ignore[operator]
-        delivery={"transport": "smtp", "per_second": 1000},
-        smtp={"host": server.host, "port": server.port, "security": "none"},
+        **loopback_smtp(server),
     )
     return settings
 

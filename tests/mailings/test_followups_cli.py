@@ -25,7 +25,7 @@ from tests.support.followups import (
 )
 from tests.support.mail_items import seed_paragraphs
 from tests.support.settings import write_config
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, loopback_smtp
 
 
 @pytest.fixture
@@ -38,8 +38,7 @@ def server() -> Iterator[SmtpServer]:
 @pytest.fixture
 def settings_smtp(settings_factory: Any, server: SmtpServer) -> Settings:
     settings: Settings = settings_factory(
-        delivery={"transport": "smtp", "per_second": 1000},
-        smtp={"host": server.host, "port": server.port, "security": "none"},
+        **loopback_smtp(server),
     )
     return settings
 

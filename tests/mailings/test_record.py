@@ -33,7 +33,7 @@ from tests.support.press_record import (
     report_back,
     send_release,
 )
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, loopback_smtp
 
 SENT = datetime(2026, 6, 19, 8, 2, tzinfo=UTC)  # the fixture clock, two minutes on
 
@@ -53,8 +53,7 @@ def server() -> Iterator[SmtpServer]:
 @pytest.fixture
 def smtp_settings(settings_factory: object, server: SmtpServer) -> Settings:
     settings: Settings = settings_factory(  # type: ignore[operator]
-        delivery={"transport": "smtp", "per_second": 1000},
-        smtp={"host": server.host, "port": server.port, "security": "none"},
+        **loopback_smtp(server),
     )
     return settings
 

@@ -28,7 +28,7 @@ from tests.support.press_record import (
     send_release,
 )
 from tests.support.settings import write_config
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, loopback_smtp
 
 
 @pytest.fixture
@@ -50,8 +50,7 @@ def sent(
     """A release sent to the press list (one hostile row) with bounces and an erasure."""
     monkeypatch.setenv("RUNDBRIEF_SECRET", "test-secret-for-signing-links-0123456789")
     settings: Settings = settings_factory(
-        delivery={"transport": "smtp", "per_second": 1000},
-        smtp={"host": server.host, "port": server.port, "security": "none"},
+        **loopback_smtp(server),
     )
     mailing_id = send_release(settings, store, clock, tmp_path, server, hostile=True)
     report_back(settings, store, clock, mailing_id)

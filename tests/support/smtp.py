@@ -161,3 +161,12 @@ class SmtpServer:
     @property
     def messages(self) -> list[Received]:
         return self.sink.messages
+
+
+def loopback_smtp(server: SmtpServer) -> dict[str, dict[str, Any]]:
+    """The settings sections that send through ``server`` (plain SMTP on loopback, no
+    rate limit to speak of): ``settings_factory(**loopback_smtp(server), press=…)``."""
+    return {
+        "delivery": {"transport": "smtp", "per_second": 1000},
+        "smtp": {"host": server.host, "port": server.port, "security": "none"},
+    }
