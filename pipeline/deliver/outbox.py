@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from itertools import islice
 from typing import Any
 
 import pipeline.store.outbox as db
@@ -331,39 +332,24 @@ def send_mailing(
 
 
 def _record_recipients(sender: _Sender) -> None:
-    """One delivery row per eligible recipient, in keyset batches; idempotent."""
-    if sender.state.follows_id is not None:
-        _record_follow_up(sender, sender.state.follows_id)
-        return
-    from pipeline.audience import iter_recipients
+    """One delivery row per eligible recipient, in batches; idempotent.
 
-    batch: list[dict[str, Any]] = []
-    size = sender.settings.delivery.batch_size
-    added = 0
-    for recipient in iter_recipients(
-        sender.store, sender.lists, batch_size=max(size, 500), segment=sender.segment
-    ):
-        batch.append(_row(sender, recipient))
-        if len(batch) >= 1000:
-            added += db.enqueue(sender.store, sender.state.id, batch, now=sender.clock.now())
-            batch.clear()
-    added += db.enqueue(sender.store, sender.state.id, batch, now=sender.clock.now())
-    db.set_queued(sender.store, sender.state.id, now=sender.clock.now())
-    log.info("recipients recorded", extra={"mailing": sender.state.id, "new": added})
-
-
-def _record_follow_up(sender: _Sender, original_id: int) -> None:
-    """A follow-up goes to exactly the addresses the original was delivered to, whatever
+    A follow-up goes to exactly the addresses the original was delivered to, whatever
     the lists say now: nobody new. Each row keeps the Message-ID of that person's copy
     of the original (the threading headers). Who unsubscribed from the lists or was
     suppressed since is held back at the claim, like in any send (``db.claim``)."""
-    store, now = sender.store, sender.clock.now
-    after, added = 0, 0
-    while True:
-        copies = followups.delivered_page(store, original_id, after=after, limit=1000)
-        if not copies:
-            break
-        rows = [
+    from pipeline.audience import iter_recipients
+
+    original = sender.state.follows_id
+    rows: Iterator[dict[str, Any]]
+    if original is None:
+        size = max(sender.settings.delivery.batch_size, 500)
+        members = iter_recipients(
+            sender.store, sender.lists, batch_size=size, segment=sender.segment
+        )
+        rows = (_row(sender, recipient) for recipient in members)
+    else:
+        rows = (
             {
                 "subscriber_id": c.subscriber_id,
                 "email": c.email,
@@ -371,15 +357,24 @@ def _record_follow_up(sender: _Sender, original_id: int) -> None:
                 "language": language_for(sender.languages, c.language),
                 "in_reply_to": c.message_id,
             }
-            for c in copies
-        ]
-        added += db.enqueue(store, sender.state.id, rows, now=now())
-        after = copies[-1].delivery_id
-    db.set_queued(store, sender.state.id, now=now())
+            for c in _original_copies(sender.store, original)
+        )
+    added = 0
+    while batch := list(islice(rows, 1000)):
+        added += db.enqueue(sender.store, sender.state.id, batch, now=sender.clock.now())
+    db.set_queued(sender.store, sender.state.id, now=sender.clock.now())
     log.info(
-        "follow-up recipients recorded",
-        extra={"mailing": sender.state.id, "original": original_id, "new": added},
+        "recipients recorded",
+        extra={"mailing": sender.state.id, "original": original, "new": added},
     )
+
+
+def _original_copies(store: Store, original_id: int) -> Iterator[followups.DeliveredCopy]:
+    """The delivered copies of a follow-up's original, in keyset pages."""
+    after = 0
+    while copies := followups.delivered_page(store, original_id, after=after, limit=1000):
+        yield from copies
+        after = copies[-1].delivery_id
 
 
 def _row(sender: _Sender, recipient: Recipient) -> dict[str, Any]:
@@ -421,11 +416,8 @@ def _dry_run_recipients(sender: _Sender) -> Iterator[Recipient]:
             sender.store, sender.lists, batch_size=1000, segment=sender.segment
         )
         return
-    after = 0
-    while copies := followups.delivered_page(sender.store, original, after=after):
-        for c in copies:
-            yield Recipient(c.subscriber_id or 0, c.email, c.list_name, language=c.language)
-        after = copies[-1].delivery_id
+    for c in _original_copies(sender.store, original):
+        yield Recipient(c.subscriber_id or 0, c.email, c.list_name, language=c.language)
 
 
 def _run(sender: _Sender, transport: Transport, *, wait_for_retries: bool) -> None:
