@@ -11,10 +11,11 @@ release or person. After the embargo the file is public and the token is not nee
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 
-_PURPOSE = b"rundbrief-token:press-file"
+from pipeline.audience.tokens import signature
+
+_PURPOSE = "press-file"  # the key is that of the other tokens, for this purpose
 _MAX_TOKEN = 64
 
 
@@ -41,7 +42,6 @@ def read_kit_token(secret: str, token: str, mailing_id: int, name: str) -> int |
 def _sign(secret: str, mailing_id: int, subscriber_id: int, name: str) -> str:
     if not secret:
         raise ValueError("cannot sign a press kit link without a secret")
-    key = hmac.new(secret.encode("utf-8"), _PURPOSE, hashlib.sha256).digest()
     payload = f"{int(mailing_id)}.{int(subscriber_id)}.{name}".encode()
     # 18 bytes (144 bits) encode to 24 characters without padding.
-    return base64.urlsafe_b64encode(hmac.new(key, payload, hashlib.sha256).digest()[:18]).decode()
+    return base64.urlsafe_b64encode(signature(secret, _PURPOSE, payload)[:18]).decode()

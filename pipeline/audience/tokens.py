@@ -83,7 +83,7 @@ def make_token(
             raise AudienceError("a confirmation token needs the time it is issued")
         fields.append(str(int(issued_at.timestamp())))
     payload = ".".join(fields).encode("utf-8")
-    return f"{_b64(payload)}.{_b64(_sign(secret, purpose, payload))}"
+    return f"{_b64(payload)}.{_b64(signature(secret, purpose, payload))}"
 
 
 def read_token(secret: str, token: str, *, purpose: Purpose | None = None) -> Token:
@@ -92,17 +92,17 @@ def read_token(secret: str, token: str, *, purpose: Purpose | None = None) -> To
         raise AudienceError("cannot check a token without a secret")
     if not token or len(token) > _MAX_TOKEN or token.count(".") != 1:
         raise TokenError("malformed token")
-    encoded, _, signature = token.partition(".")
+    encoded, _, signed = token.partition(".")
     try:
         payload = _unb64(encoded)
-        sent = _unb64(signature)
+        sent = _unb64(signed)
         fields = payload.decode("utf-8").split(".")
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise TokenError("malformed token") from exc
     if len(fields) < 4 or fields[0] not in (_VERSION, _LEGACY) or fields[1] not in PURPOSES:
         raise TokenError("malformed token")
     found: Purpose = fields[1]  # type: ignore[assignment]
-    expected = _sign(secret, found, payload)
+    expected = signature(secret, found, payload)
     if not hmac.compare_digest(sent, expected):
         raise TokenError("token signature does not match")
     if purpose is not None and found != purpose:
@@ -121,7 +121,8 @@ def read_token(secret: str, token: str, *, purpose: Purpose | None = None) -> To
     return Token(subscriber_id, fields[3], found, issued, fields[0] == _LEGACY)
 
 
-def _sign(secret: str, purpose: str, payload: bytes) -> bytes:
+def signature(secret: str, purpose: str, payload: bytes) -> bytes:
+    """HMAC-SHA256 of ``payload`` under the key of ``purpose`` (also the press kit links')."""
     # One key per purpose: a preferences token can never pass as an unsubscribe token.
     key = hmac.new(
         secret.encode("utf-8"), f"rundbrief-token:{purpose}".encode(), hashlib.sha256
