@@ -173,6 +173,15 @@ class Workflow:
         """The withdrawal of a press release, once it has gone out (else None)."""
         return followups.withdrawal(self.store, mailing_id)
 
+    def public_follow_ups(self, mailing_id: int) -> tuple[list[Mailing], Mailing | None]:
+        """What the public may see now of a release's follow-ups (``public.published``):
+        those that went out, oldest first, and its withdrawal if there is one; the
+        archive page and the public API show the same."""
+        now = self.clock.now()
+        shown = [m for m in self.follow_ups(mailing_id, sent_only=True) if public.published(m, now)]
+        withdrawal = self.withdrawal(mailing_id)
+        return shown, withdrawal if public.published(withdrawal, now) else None
+
     def preview(self, mailing_id: int, *, to: str | None = None) -> Preview:
         return build_preview(
             self.settings, self.store, self.get(mailing_id), clock=self.clock, to=to

@@ -21,8 +21,8 @@ from flask import Blueprint, Flask, abort, current_app, redirect, render_templat
 from werkzeug.wrappers import Response
 
 from pipeline.errors import RundbriefError
-from pipeline.mailings import Workflow, public
-from pipeline.models import Mailing, MailingKind
+from pipeline.mailings import Workflow
+from pipeline.models import MailingKind
 from pipeline.web import followups, mailview
 from pipeline.web.context import deps
 from pipeline.web.i18n import t
@@ -37,12 +37,6 @@ FOLLOW_UP_CACHE_SECONDS = 60
 
 def _flow() -> Workflow:
     return Workflow(deps().settings, deps().store, deps().clock)
-
-
-def published(mailing: Mailing | None) -> bool:
-    """Whether a mailing may be shown publicly now: the workflow's one rule
-    (``pipeline.mailings.public``), which the public API asks too."""
-    return public.published(mailing, deps().clock.now())
 
 
 @bp.get("", strict_slashes=False)
@@ -68,11 +62,10 @@ def show(mailing_id: int, language: str | None = None) -> Response:
     except (RundbriefError, KeyError):
         abort(404, description=t("archive.not_found"))
     local_date = current_app.jinja_env.filters["local_date"]
-    withdrawal = flow.withdrawal(found.id)
-    if withdrawal is not None and published(withdrawal):
+    shown, withdrawal = flow.public_follow_ups(found.id)
+    if withdrawal is not None:
         return followups.withdrawn_page(found, withdrawal, local_date)
     html = mailview.fill(rendered, mailview.neutral_values(deps().settings, found, language))[0]
-    shown = [m for m in flow.follow_ups(found.id, sent_only=True) if published(m)]
     html = followups.with_follow_ups(html, shown, local_date)
     # a release with follow-ups may get more (a withdrawal): browsers ask again sooner
     cache = CACHE_SECONDS if found.kind != MailingKind.PRESS else FOLLOW_UP_CACHE_SECONDS

@@ -13,7 +13,6 @@ from typing import Any
 from flask import Response, jsonify
 
 from pipeline.errors import RundbriefError
-from pipeline.mailings import public
 from pipeline.models import Mailing, MailingKind
 from pipeline.web import mailview
 from pipeline.web.api import common as c
@@ -133,11 +132,9 @@ def show_archive(mailing_id: int) -> Response:
     if found is None:
         raise not_found(f"no mailing {mailing_id} in the archive")
     now = deps().clock.now()
-    follow_ups = [
-        m.id for m in flow.follow_ups(found.id, sent_only=True) if public.published(m, now)
-    ]
-    withdrawal = flow.withdrawal(found.id)
-    if withdrawal is not None and public.published(withdrawal, now):
+    shown, withdrawal = flow.public_follow_ups(found.id)
+    follow_ups = [m.id for m in shown]
+    if withdrawal is not None:
         # withdrawn: as on its archive page, that it was and when, none of its content
         tz = deps().settings.organisation.tz
         gone = {"by": withdrawal.id, "at": c.plain((withdrawal.sent_at or now).astimezone(tz))}
