@@ -10,15 +10,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from pipeline.audience.csv_import import import_file
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.store import Store
 from pipeline.store import audit as store_audit
 from tests.api.conftest import ANNA, BERT, Call
-from tests.mailings.test_segment_send import BAYERN, PRESS
+from tests.mailings.test_segment_send import BAYERN
+from tests.support.press_app import press_contacts_app
 from tests.support.settings import make_settings
-from tests.support.web import make_app, set_editor_env
 
 LANDESFUNK = 'outlet = "Landesfunk"'
 
@@ -36,12 +35,7 @@ def app(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> Flask:
-    set_editor_env(monkeypatch, settings)
-    monkeypatch.setenv("RUNDBRIEF_SECRET", "test-secret-for-signing-links-0123456789")
-    path = tmp_path / "press.csv"
-    path.write_text(PRESS, encoding="utf-8")
-    assert import_file(settings, store, path, clock=clock, list_name="press").created == 5
-    return make_app(settings, store, clock)
+    return press_contacts_app(settings, store, clock, monkeypatch, tmp_path)
 
 
 def test_save_list_and_delete(call: Call, store: Store, press_item: int) -> None:

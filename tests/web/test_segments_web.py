@@ -13,16 +13,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 
-from pipeline.audience.csv_import import import_file
 from pipeline.clock import FakeClock
 from pipeline.config import Settings
 from pipeline.mailings import Segments, Workflow
 from pipeline.store import Store
 from pipeline.store import audit as store_audit
-from tests.mailings.test_segment_send import ANNA, BAYERN, BERT, PRESS
+from tests.mailings.test_segment_send import ANNA, BAYERN, BERT
 from tests.support.mail_items import add_items
+from tests.support.press_app import press_contacts_app
 from tests.support.settings import make_settings
-from tests.support.web import EDITOR, csrf_from, login, make_app, set_editor_env
+from tests.support.web import EDITOR, csrf_from, login
 
 LANDESFUNK = 'outlet = "Landesfunk"'
 
@@ -40,12 +40,7 @@ def app(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> Flask:
-    set_editor_env(monkeypatch, settings)
-    monkeypatch.setenv("RUNDBRIEF_SECRET", "test-secret-for-signing-links-0123456789")
-    path = tmp_path / "press.csv"
-    path.write_text(PRESS, encoding="utf-8")
-    assert import_file(settings, store, path, clock=clock, list_name="press").created == 5
-    return make_app(settings, store, clock)
+    return press_contacts_app(settings, store, clock, monkeypatch, tmp_path)
 
 
 @pytest.fixture
