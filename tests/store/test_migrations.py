@@ -122,10 +122,10 @@ NOW = datetime(2026, 6, 2, 8, tzinfo=UTC)
 
 def _v1_token(secret: str, subscriber_id: int, list_name: str) -> str:
     """A link as mailed before migration 2 (token version 1)."""
-    from pipeline.audience.tokens import _b64, _sign
+    from pipeline.audience.tokens import _b64, signature
 
     payload = f"1.unsubscribe.{subscriber_id}.{list_name}".encode()
-    return f"{_b64(payload)}.{_b64(_sign(secret, 'unsubscribe', payload))}"
+    return f"{_b64(payload)}.{_b64(signature(secret, 'unsubscribe', payload))}"
 
 
 def _store_at_1(path: Path) -> None:
