@@ -6,10 +6,18 @@ else the browser's ``Accept-Language``, else the organisation's language. Editor
 pages keep the organisation's language: their texts are not in the locale files.
 
 Templates get ``t(key, **values)`` and ``page_language``.
+
+Editors' pages are written in German and speak the editor's language through ``_(text)``
+(templates and views alike): the German text is the key, its English is looked up in
+``pipeline/web/locale/en/*.toml`` (one file per area, ``"German" = "English"``); a text
+without an entry stays German. ``ui_language()`` is the language an editor's page speaks.
 """
 
 from __future__ import annotations
 
+import tomllib
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
@@ -59,5 +67,41 @@ def t(key: str, **values: Any) -> str:
     return strings().get(key, **values)
 
 
+UI_LANGUAGES = ("de", "en")
+_CATALOGS = Path(__file__).resolve().parent / "locale"
+
+
+@cache
+def ui_catalog(language: str) -> dict[str, str]:
+    """German UI text -> its translation into ``language`` (all of the area files)."""
+    merged: dict[str, str] = {}
+    folder = _CATALOGS / language
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.toml")):
+            with path.open("rb") as fh:
+                merged.update(tomllib.load(fh))
+    return merged
+
+
+def ui_language() -> str:
+    """The language of an editor's page: the one a view chose, else German."""
+    chosen = g.get("ui_language") if has_request_context() else None
+    return chosen if isinstance(chosen, str) and chosen in UI_LANGUAGES else "de"
+
+
+def use_ui_language(language: str) -> None:
+    if language in UI_LANGUAGES:
+        g.ui_language = language
+
+
+def ui(text: str, **values: Any) -> str:
+    """``text`` (German) in the editor's language, with ``{name}`` fields filled in."""
+    language = ui_language()
+    translated = text if language == "de" else ui_catalog(language).get(text, text)
+    return translated.format(**values) if values else translated
+
+
 def init_app(app: Flask) -> None:
-    app.context_processor(lambda: {"t": t, "page_language": page_language()})
+    app.context_processor(
+        lambda: {"t": t, "_": ui, "page_language": page_language(), "ui_language": ui_language()}
+    )
