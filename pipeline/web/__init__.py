@@ -124,7 +124,13 @@ def create_app(
     csrf.init_app(app)
     i18n.init_app(app)
     app.after_request(_security_headers)
-    app.context_processor(lambda: {"organisation": settings.organisation})
+    app.context_processor(
+        lambda: {
+            "organisation": settings.organisation,
+            "has_endpoint": _has_endpoint,
+            "nav_section": _nav_section,
+        }
+    )
     _register_filters(app, settings)
     app.register_error_handler(HTTPException, _error_page)
     app.register_error_handler(StoreError, _store_unavailable)
@@ -151,6 +157,22 @@ def _register_filters(app: Flask, settings: Settings) -> None:
 
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
+
+
+def _has_endpoint(name: str) -> bool:
+    """Whether a page exists (the navigation links only the areas that are wired)."""
+    from flask import current_app
+
+    return name in current_app.view_functions
+
+
+def _nav_section() -> str:
+    """The navigation entry of this page: a view may name it (``g.nav_section``, an
+    endpoint, when several entries share its blueprint), else its blueprint."""
+    from flask import g, request
+
+    chosen = g.get("nav_section")
+    return chosen if isinstance(chosen, str) else (request.blueprint or "")
 
 
 def _security_headers(response: Response) -> Response:

@@ -111,7 +111,7 @@ def require_login(blueprint: Blueprint) -> None:
 
 def _safe_next(target: str | None) -> str:
     # Only our own editor pages: no scheme, no host, no protocol-relative "//evil".
-    fallback = url_for("editor.index") if "editor.index" in _endpoints() else "/editor/"
+    fallback = "/editor/"  # the editors' start page
     if not target:
         return fallback
     parts = urlsplit(target)

@@ -1,6 +1,6 @@
 """Editors' pages: list mailings, preview a draft, edit it, send a test copy, approve.
 
-    GET  /editor/                                  mailings with their status
+    GET  /editor/mailings                          mailings with their status
     GET  /editor/mailings/<id>[?lang=de]           preview at 600 px and 375 px, text part,
                                                    forms for everything below
     GET  /editor/mailings/<id>/render/<lang>       the stored render (sample recipient),
@@ -91,13 +91,15 @@ def flow() -> Workflow:
 # --- pages -----------------------------------------------------------------------------
 
 
+# The list is also the editors' start page until the dashboard takes "/editor/".
 @bp.get("/")
-def index() -> str:
+@bp.get("/mailings")
+def mailings() -> str:
     wanted = request.args.get("status") or None
     if wanted is not None and wanted not in STATUS_LABELS:
         abort(400, description=f"Unbekannter Status: {wanted}")
     found = flow().list_mailings(status=wanted)
-    return render_template("editor/index.html", mailings=found, wanted=wanted)
+    return render_template("editor/mailings.html", mailings=found, wanted=wanted)
 
 
 @bp.get("/mailings/<int:mailing_id>")

@@ -208,7 +208,7 @@ def mailing_segment(mailing_id: int) -> Response:
         found = flow.get(mailing_id)
     except RundbriefError:
         flash(f"Das Mailing {mailing_id} gibt es nicht.", "error")
-        return redirect(url_for("editor.index"), code=303)
+        return redirect(url_for("editor.mailings"), code=303)
     chosen = request.form.get("segment", NONE)
     if chosen == OWN:
         flash("Das Segment ist unverändert (die eigene Bedingung bleibt).", "info")

@@ -68,7 +68,7 @@ def test_the_page_lists_config_and_saved_segments_with_counts(
 ) -> None:
     Segments(settings, store, clock).save("landesfunk", LANDESFUNK, by=ANNA)
     page = editor.get("/editor/segments").get_data(as_text=True)
-    assert '<a href="/editor/segments">Segmente</a>' in page  # in the navigation
+    assert '<a href="/editor/segments" aria-current="page">Segmente</a>' in page  # navigation
     config = page[page.index('id="config-bayern"') :]
     assert "2 Personen: members 0 · press 2" in config[: config.index("</li>")]
     saved = page[page.index('id="saved-landesfunk"') :]
