@@ -120,12 +120,6 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _endpoints() -> set[str]:
-    from flask import current_app
-
-    return {rule.endpoint for rule in current_app.url_map.iter_rules()}
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | str | tuple[str, int, dict[str, str]]:
     configured = credentials_configured()

@@ -666,3 +666,13 @@ def test_send_time_and_embargo_against_the_rule_are_refused_in_german(
     saved = store_mailings.get_mailing(store, press.id)
     assert saved.send_at is not None and saved.embargo_at is not None
     assert saved.embargo_at - saved.send_at == timedelta(hours=2)
+
+
+def test_the_navigation_links_only_existing_areas_and_marks_the_current_one(
+    editor: FlaskClient,
+) -> None:
+    page = editor.get("/editor/mailings").get_data(as_text=True)
+    nav = page[page.index('<nav aria-label="Redaktion">') : page.index("</nav>")]
+    assert '<a href="/editor/mailings" aria-current="page">Mailings</a>' in nav
+    assert '<a href="/editor/segments">Segmente</a>' in nav  # another area: not current
+    assert "Abonnenten" not in nav  # no page for it yet: no dead link
