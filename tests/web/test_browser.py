@@ -206,3 +206,31 @@ def test_the_segment_pages_work_at_320_px_without_script(live_app: LiveApp, brow
     assert page.locator("#segment-choice").count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     context.close()
+
+
+def test_the_previews_are_out_of_the_tab_order(live_app: LiveApp, browser: Any) -> None:
+    """From "Mailing absagen" the keyboard reaches the subject field in a few steps: the
+    links inside both previews are not in the page's tab order (the mail opens in a tab
+    of its own for that), and nothing focused on the way is a frame."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    _block_the_world(page, live_app.base_url)
+    _log_in(page, live_app.base_url, f"/editor/mailings/{live_app.mailing.id}")
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("button", name="Mailing absagen").focus()
+    presses = 0
+    seen: list[str] = []
+    while presses < 40:
+        page.keyboard.press("Tab")
+        presses += 1
+        focused = page.evaluate(
+            "(() => { const e = document.activeElement; return e.tagName + '#' + e.id; })()"
+        )
+        seen.append(focused)
+        if focused == "INPUT#subject":
+            break
+    assert seen[-1] == "INPUT#subject", seen
+    assert presses <= 8, seen
+    assert not any(name.startswith("IFRAME") for name in seen), seen
+    assert page.get_by_role("link", name="Mail in neuem Tab öffnen").count() == 1
+    context.close()
