@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -451,6 +452,35 @@ def count_subscriptions(store: Store) -> dict[str, dict[str, int]]:
     with store.connect() as conn:
         for r in conn.execute(query):
             out.setdefault(r.list_name, {})[r.status] = int(r.n)
+    return out
+
+
+def list_sizes_at(store: Store, instants: Sequence[datetime]) -> dict[str, list[int]]:
+    """``{list: [receiving at instants[0], …]}``: one scan of the subscriptions.
+
+    A subscription counts from its confirmation (an import confirms at once) until its
+    unsubscription; one never confirmed never counted. Erased people are gone from
+    every month (erasure removes the rows: that is the point of it).
+    """
+    started = subscriptions.c.confirmed_at
+    ended = subscriptions.c.unsubscribed_at
+    columns = [
+        func.sum(case((and_(started <= at, or_(ended.is_(None), ended > at)), 1), else_=0)).label(
+            f"at{i}"
+        )
+        for i, at in enumerate(instants)
+    ]
+    query = (
+        select(subscriptions.c.list_name, *columns)
+        .where(started.is_not(None))
+        .group_by(subscriptions.c.list_name)
+    )
+    out: dict[str, list[int]] = {}
+    if not instants:
+        return out
+    with store.connect() as conn:
+        for row in conn.execute(query):
+            out[row.list_name] = [int(row[i + 1] or 0) for i in range(len(instants))]
     return out
 
 

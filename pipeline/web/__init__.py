@@ -43,6 +43,7 @@ from pipeline.web import (
     audience,
     auth,
     csrf,
+    dashboard,
     editor,
     i18n,
     kit_editor,
@@ -155,7 +156,12 @@ def _register_filters(app: Flask, settings: Settings) -> None:
         # "19. Juni 2026" / "June 19, 2026": in the page's language
         return format_date(value.astimezone(tz), format="long", locale=i18n.page_language())
 
+    def iso_local(value: str | None) -> str:
+        # the status document's instants are ISO strings in the organisation's zone
+        return local_time(datetime.fromisoformat(value)) if value else ""
+
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["iso_local"] = iso_local
     app.jinja_env.filters["local_date"] = local_date
 
 
@@ -239,6 +245,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
     """Each area module exposes ``register(app)``."""
     return [
         auth.register,
+        dashboard.register,
         kit_editor.register,
         editor.register,
         people.register,

@@ -91,8 +91,6 @@ def flow() -> Workflow:
 # --- pages -----------------------------------------------------------------------------
 
 
-# The list is also the editors' start page until the dashboard takes "/editor/".
-@bp.get("/")
 @bp.get("/mailings")
 def mailings() -> str:
     wanted = request.args.get("status") or None

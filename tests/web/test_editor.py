@@ -256,9 +256,9 @@ def test_list_shows_mailings_with_status(
     assert "Newsletter KW 25/2026" in html
     assert "Entwurf" in html
     assert f'href="/editor/mailings/{draft.id}"' in html
-    filtered = editor.get("/editor/?status=sent").get_data(as_text=True)
+    filtered = editor.get("/editor/mailings?status=sent").get_data(as_text=True)
     assert f'href="/editor/mailings/{draft.id}"' not in filtered
-    assert editor.get("/editor/?status=kaputt").status_code == 400
+    assert editor.get("/editor/mailings?status=kaputt").status_code == 400
 
 
 def test_preview_page_shows_both_widths_and_the_text_part(
@@ -623,7 +623,7 @@ def test_embargo_is_read_in_the_organisations_time_zone(
     page = editor.get(f"/editor/mailings/{press.id}").get_data(as_text=True)
     assert "Sperrfrist" in page and 'value="2026-06-20T09:30"' in page
     assert "20.06.2026, 09:30" in page and "sobald freigegeben" in page
-    assert "Sperrfrist 20.06.2026, 09:30" in editor.get("/editor/").get_data(as_text=True)
+    assert "Sperrfrist 20.06.2026, 09:30" in editor.get("/editor/mailings").get_data(as_text=True)
     _post(editor, press.id, "content", subject=press.subject, intro="", embargo="morgen früh")
     assert store_mailings.get_mailing(store, press.id).embargo_at == stored.embargo_at
     _post(editor, press.id, "content", subject=press.subject, intro="", embargo="")
