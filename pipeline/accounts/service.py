@@ -29,6 +29,7 @@ from pipeline.store.accounts import AccountRow, TokenRow, email_key
 BUILTIN_OPERATOR = "daemon@localhost"
 WRONG = "Wrong e-mail address or password."
 MAX_PASSWORD = 1024
+UI_LANGUAGES = ("de", "en")  # the languages the editors' pages are written in
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Account:
     totp_enrolled: bool
     created_at: datetime
     last_login_at: datetime | None
+    ui_language: str | None = None  # None: the default (``Accounts.ui_language_of``)
 
     @property
     def label(self) -> str:
@@ -92,6 +94,7 @@ def _public(row: AccountRow) -> Account:
         totp_enrolled=bool(row.totp_secret),
         created_at=row.created_at,
         last_login_at=row.last_login_at,
+        ui_language=row.ui_language,
     )
 
 
@@ -186,6 +189,28 @@ class Accounts:
         q.update_account(self.store, row.id, role=new.value)
         self._event(by, "account_set_role", row.email, f"role {row.role} → {new}")
         return _public(self._row(email))
+
+    def set_ui_language(self, by: Actor, email: str, language: str) -> Account:
+        """The language of the editors' pages for ``email`` (one's own, or an admin)."""
+        if language not in UI_LANGUAGES:
+            known = ", ".join(UI_LANGUAGES)
+            raise AccountError(f"unknown language {language!r} (known: {known})")
+        row = self._row(email)
+        self._own_or_admin(by, row)
+        if row.ui_language != language:
+            q.update_account(self.store, row.id, ui_language=language)
+            self._event(by, "account_language", row.email, f"pages in {language!r}")
+        return _public(self._row(email))
+
+    def ui_language_of(self, by: Actor) -> str:
+        """The language ``by``'s pages speak: the account's choice, else the
+        organisation's language where the pages have it, else German."""
+        row = q.get_account(self.store, by.account_id) if by.account_id else None
+        chosen = row.ui_language if row is not None else None
+        if chosen is not None and chosen in UI_LANGUAGES:
+            return chosen
+        default = self.settings.organisation.language
+        return default if default in UI_LANGUAGES else "de"
 
     def disable(self, by: Actor, email: str) -> Account:
         """Disable an account: it cannot log in, its sessions end, its tokens stop."""

@@ -30,6 +30,7 @@ class AccountRow:
     created_at: datetime
     last_login_at: datetime | None
     password_changed_at: datetime | None
+    ui_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def _account(row: Any) -> AccountRow:
         created_at=row.created_at,
         last_login_at=row.last_login_at,
         password_changed_at=row.password_changed_at,
+        ui_language=row.ui_language or None,
     )
 
 

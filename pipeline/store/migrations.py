@@ -303,6 +303,11 @@ def _followups(conn: Connection) -> None:
     )
 
 
+def _integrator_ui_language(conn: Connection) -> None:
+    """Issue 14: each account chooses the language of the editors' pages."""
+    add_missing_columns(conn, "accounts", ("ui_language",))
+
+
 def _kits(conn: Connection) -> None:
     """Issue 13: the files of a press release's press kit.
 
@@ -327,6 +332,7 @@ MIGRATIONS: list[Migration] = [
     _saved_segments,
     _followups,
     _kits,
+    _integrator_ui_language,
 ]
 
 

@@ -510,6 +510,8 @@ accounts = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_login_at", UtcDateTime),
     Column("password_changed_at", UtcDateTime),
+    # the language of the editors' pages for this person ("de", "en"; NULL: the default)
+    Column("ui_language", String(8)),
 )
 
 # Failed log-ins per throttle key ("pair:<account>|<address>", "address:…",

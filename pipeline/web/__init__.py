@@ -51,6 +51,7 @@ from pipeline.web import (
     press_files,
     record,
     segments,
+    ui_language,
     webhooks,
 )
 from pipeline.web.context import SESSION_HOURS, WebDeps, deps
@@ -255,6 +256,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
         press_files.register,
         audience.register,
         webhooks.register,
+        ui_language.register,
         api.register,
     ]
 

@@ -33,8 +33,9 @@ from werkzeug.wrappers import Response
 from pipeline.access import Actor
 from pipeline.accounts import Accounts, adopt_legacy
 from pipeline.errors import AccountError, LoginRefused, StoreError
-from pipeline.web import csrf, sessions
+from pipeline.web import csrf, i18n, sessions
 from pipeline.web.context import deps
+from pipeline.web.i18n import ui
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,11 @@ def account() -> Response | str | tuple[str, int]:
         try:
             if request.form.get("end"):
                 service.end_session(actor, actor.email, request.form["end"])
-                flash("Die Sitzung ist beendet.", "info")
+                flash(ui("Die Sitzung ist beendet."), "info")
+            elif "ui_language" in request.form:
+                service.set_ui_language(actor, actor.email, request.form["ui_language"])
+                i18n.use_ui_language(request.form["ui_language"])  # the message too
+                flash(ui("Die Seiten sprechen jetzt Deutsch."), "info")
             else:
                 new = request.form.get("new_password", "")
                 if new != request.form.get("repeat_password", ""):

@@ -3,7 +3,8 @@
 A page speaks, in this order: the language a view chose (``use_language``: the
 subscriber's own on the token pages, the mail's on an archive copy), else ``?lang=``,
 else the browser's ``Accept-Language``, else the organisation's language. Editors'
-pages keep the organisation's language: their texts are not in the locale files.
+pages speak the language the account chose (``pipeline.web.ui_language``), else the
+organisation's.
 
 Templates get ``t(key, **values)`` and ``page_language``.
 
@@ -54,6 +55,9 @@ def page_language() -> str:
         return chosen
     if has_request_context() and request.blueprint in PUBLIC:
         return requested_language()
+    chosen_ui = g.get("ui_language") if has_request_context() else None
+    if isinstance(chosen_ui, str):
+        return chosen_ui  # an editor's page speaks the editor's language
     return deps().settings.organisation.language
 
 

@@ -17,7 +17,7 @@ from pipeline.store.feeds import ConfiguredFeed, get_feed, record_failure, sync_
 from pipeline.subscribers import Subscribers
 from pipeline.subscribers.growth import month_starts
 from pipeline.web.chart import line_chart, nice_ceiling
-from tests.support.web import login, seed_mailing
+from tests.support.web import csrf_from, login, seed_mailing
 
 ADMIN = Actor("dora@junge-buergermeister.example", Role.ADMIN)
 
@@ -145,3 +145,24 @@ def test_the_scale_ends_on_a_round_number() -> None:
     ]
     drawn = line_chart([("A", [0, 10])], ["x", "y"])
     assert drawn.ticks[-1].value == 10 and drawn.series[0].points.endswith(f",{drawn.top}.0")
+
+
+def test_each_editor_chooses_the_language_of_the_pages(client: FlaskClient) -> None:
+    login(client)
+    # the browser's language does not decide: the account's choice does
+    html = client.get("/editor/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<h1>Übersicht</h1>" in html and '<html lang="de">' in html
+    account = client.get("/editor/account").get_data(as_text=True)
+    answer = client.post(
+        "/editor/account", data={"ui_language": "en", "csrf_token": csrf_from(account)}
+    )
+    assert answer.status_code == 303
+    html = client.get("/editor/").get_data(as_text=True)
+    assert "<h1>Overview</h1>" in html and '<html lang="en">' in html
+    assert "Lists over the last twelve months" in html
+    assert "The pages now speak English." in html
+    refused = client.post(
+        "/editor/account", data={"ui_language": "fr", "csrf_token": csrf_from(html)}
+    )
+    assert refused.status_code == 400
+    assert "<h1>Overview</h1>" in client.get("/editor/").get_data(as_text=True)
