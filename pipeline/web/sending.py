@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.errors import ConfigError
-from pipeline.models import Mailing
+from pipeline.mailings.numbers import numbers
+from pipeline.models import Mailing, MailingStatus
 from pipeline.web.context import deps
 
 
@@ -26,4 +27,8 @@ def list_titles(mailing: Mailing) -> list[str]:
 
 
 def sending_context(mailing: Mailing) -> dict[str, Any]:
-    return {"list_titles": list_titles(mailing)}
+    started = mailing.status in (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
+    return {
+        "list_titles": list_titles(mailing),
+        "numbers": numbers(deps().store, mailing.id) if started else None,
+    }

@@ -19,3 +19,30 @@ def test_facts_name_the_lists_by_title(client: FlaskClient, store: Store, clock:
     assert found is not None
     assert found.group(1) == "Mitglieder-Newsletter"
     assert "members" not in found.group(1)
+
+
+def test_a_sent_mailing_shows_its_numbers(
+    client: FlaskClient, store: Store, clock: FakeClock
+) -> None:
+    from sqlalchemy import insert, update
+
+    from pipeline.store.schema import deliveries, mailings
+
+    mailing = seed_mailing(store, clock)
+    now = clock.now()
+    with store.begin() as conn:
+        conn.execute(update(mailings).where(mailings.c.id == mailing.id).values(status="sent"))
+        for n, status in enumerate(["sent", "sent", "failed"]):
+            conn.execute(
+                insert(deliveries).values(
+                    mailing_id=mailing.id,
+                    email=f"person{n}@example.org",
+                    list_name="members",
+                    status=status,
+                    created_at=now,
+                )
+            )
+    login(client)
+    page = client.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    assert '<dd id="n-delivered">2 von 3</dd>' in page
+    assert '<dd id="n-failed">1</dd>' in page
