@@ -46,3 +46,23 @@ def test_a_sent_mailing_shows_its_numbers(
     page = client.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
     assert '<dd id="n-delivered">2 von 3</dd>' in page
     assert '<dd id="n-failed">1</dd>' in page
+
+
+def test_a_sending_mailing_shows_progress_and_refreshes(
+    client: FlaskClient, store: Store, clock: FakeClock
+) -> None:
+    from sqlalchemy import update
+
+    from pipeline.store.schema import mailings
+
+    mailing = seed_mailing(store, clock)
+    login(client)
+    page = client.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in page
+    with store.begin() as conn:
+        conn.execute(update(mailings).where(mailings.c.id == mailing.id).values(status="sending"))
+    answer = client.get(f"/editor/mailings/{mailing.id}")
+    page = answer.get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="5">' in page
+    assert '<progress id="progress"' in page
+    assert "script-src" not in answer.headers["Content-Security-Policy"]
