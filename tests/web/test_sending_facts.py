@@ -66,3 +66,18 @@ def test_a_sending_mailing_shows_progress_and_refreshes(
     assert '<meta http-equiv="refresh" content="5">' in page
     assert '<progress id="progress"' in page
     assert "script-src" not in answer.headers["Content-Security-Policy"]
+
+
+def test_facts_say_what_happens_next(client: FlaskClient, store: Store, clock: FakeClock) -> None:
+    from sqlalchemy import update
+
+    from pipeline.store.schema import mailings
+
+    mailing = seed_mailing(store, clock)
+    login(client)
+    page = client.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    assert '<dd id="next-step">Geht erst nach der Freigabe raus.</dd>' in page
+    with store.begin() as conn:
+        conn.execute(update(mailings).where(mailings.c.id == mailing.id).values(status="approved"))
+    page = client.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    assert "Geht zum regulären Newsletter-Termin raus." in page
