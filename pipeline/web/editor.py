@@ -42,6 +42,7 @@ from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
 from pipeline.web import auth, csrf, mailview, record, refusals
 from pipeline.web.context import deps
+from pipeline.web.sending import sending_context
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ def _mailing_page(found: Mailing, followup_form: Mapping[str, str] | None = None
         followup_form=followup_form or {},
         follow_kinds=FOLLOW_KIND_LABELS,
         kit_files=flow().files(found.id) if found.kind == MailingKind.PRESS else [],
+        **sending_context(found),
     )
 
 
