@@ -169,6 +169,9 @@ def render_html(mailing_id: int, language: str) -> Response:
 def save_content(mailing_id: int) -> Response:
     stale = _mailing_or_404(mailing_id)
     if stale.status in lifecycle.EDITABLE and not _current_version(stale):
+        if _same_content(stale, request.form):
+            # The same form sent twice (a double click): the first save is what counts.
+            return _back(stale, "Schon gespeichert: dieser Text ist bereits gespeichert.", "info")
         # Someone saved first: the page comes back with what was typed, the saved
         # text beside it, and the current version, so saving again is deliberate.
         page = _mailing_page(stale, content_form=request.form.to_dict())
@@ -385,6 +388,14 @@ def _editable(mailing_id: int) -> Mailing:
     if not _current_version(found):
         abort(409, description=_STALE)
     return found
+
+
+def _same_content(found: Mailing, form: Mapping[str, str]) -> bool:
+    return (
+        form.get("subject", "").strip() == found.subject
+        and form.get("intro", "").replace("\r\n", "\n") == found.intro_md
+        and form.get("preheader", "").strip() == found.preheader
+    )
 
 
 def _current_version(found: Mailing) -> bool:

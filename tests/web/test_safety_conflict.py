@@ -45,3 +45,24 @@ def test_conflict_keeps_the_typed_text(client: FlaskClient, store: Store, clock:
     )
     assert again.status_code == 303
     assert store_mailings.get_mailing(store, mailing.id).subject == "Mein Betreff"
+
+
+def test_double_save_is_a_notice(client: FlaskClient, store: Store, clock: FakeClock) -> None:
+    login(client)
+    mailing = seed_mailing(store, clock)
+    page = client.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    form = {
+        "csrf_token": csrf_from(page),
+        "version": _version(store, mailing.id),
+        "subject": "Zweimal geklickt",
+        "intro": "Text",
+        "preheader": "",
+    }
+    clock.advance(60)
+    first = client.post(f"/editor/mailings/{mailing.id}/content", data=form)
+    assert first.status_code == 303
+    clock.advance(2)
+    second = client.post(f"/editor/mailings/{mailing.id}/content", data=form)
+    assert second.status_code == 303
+    shown = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "Schon gespeichert" in shown
