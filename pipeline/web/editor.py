@@ -106,7 +106,11 @@ def mailing(mailing_id: int) -> str:
     return _mailing_page(_mailing_or_404(mailing_id))
 
 
-def _mailing_page(found: Mailing, followup_form: Mapping[str, str] | None = None) -> str:
+def _mailing_page(
+    found: Mailing,
+    followup_form: Mapping[str, str] | None = None,
+    content_form: Mapping[str, str] | None = None,
+) -> str:
     """The mailing's page; ``followup_form``: what was typed in the follow-up form that
     was refused (shown again, nothing lost)."""
     language = _language(found, request.args.get("lang"))
@@ -119,6 +123,7 @@ def _mailing_page(found: Mailing, followup_form: Mapping[str, str] | None = None
     return render_template(
         "editor/mailing.html",
         mailing=found,
+        content_form=content_form,
         delivery=_delivery(view),
         recipients=view.recipients,
         unknown_attributes=view.unknown_attributes,
@@ -162,6 +167,15 @@ def render_html(mailing_id: int, language: str) -> Response:
 
 @bp.post("/mailings/<int:mailing_id>/content")
 def save_content(mailing_id: int) -> Response:
+    stale = _mailing_or_404(mailing_id)
+    if stale.status in lifecycle.EDITABLE and not _current_version(stale):
+        if _same_content(stale, request.form):
+            # The same form sent twice (a double click): the first save is what counts.
+            return _back(stale, "Schon gespeichert: dieser Text ist bereits gespeichert.", "info")
+        # Someone saved first: the page comes back with what was typed, the saved
+        # text beside it, and the current version, so saving again is deliberate.
+        page = _mailing_page(stale, content_form=request.form.to_dict())
+        return Response(page, status=409)
     found = _editable(mailing_id)
     form = request.form
     subject = form.get("subject", "").strip()
@@ -374,6 +388,14 @@ def _editable(mailing_id: int) -> Mailing:
     if not _current_version(found):
         abort(409, description=_STALE)
     return found
+
+
+def _same_content(found: Mailing, form: Mapping[str, str]) -> bool:
+    return (
+        form.get("subject", "").strip() == found.subject
+        and form.get("intro", "").replace("\r\n", "\n") == found.intro_md
+        and form.get("preheader", "").strip() == found.preheader
+    )
 
 
 def _current_version(found: Mailing) -> bool:
