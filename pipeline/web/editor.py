@@ -231,7 +231,7 @@ def save_items(mailing_id: int) -> Response:
     except RundbriefError as exc:
         return _back(found, f"Nicht gespeichert: {refusals.reason(exc, _tz())}", "error")
     _log("items changed", mailing_id)
-    return _after_edit(mailing_id, was, "Die Beiträge sind gespeichert.")
+    return _after_edit(mailing_id, was, "Die Beiträge sind gespeichert.", _moved_row(request.form))
 
 
 @bp.post("/mailings/<int:mailing_id>/rerender")
@@ -453,20 +453,28 @@ def _items(found: Mailing) -> list[Item]:
     return [by_id[item_id] for item_id in found.item_ids if item_id in by_id]
 
 
-def _after_edit(mailing_id: int, was: MailingStatus, message: str) -> Response:
+def _after_edit(
+    mailing_id: int, was: MailingStatus, message: str, anchor: str | None = None
+) -> Response:
     found = _mailing_or_404(mailing_id)
     if was != MailingStatus.DRAFT:
         message += " Das Mailing ist wieder ein Entwurf und muss neu freigegeben werden."
     error = _render(found)
     if error:
         flash(message, "success")
-        return _back(found, error, "error")
-    return _back(found, message, "success")
+        return _back(found, error, "error", anchor)
+    return _back(found, message, "success", anchor)
 
 
-def _back(found: Mailing, message: str, category: str) -> Response:
+def _back(found: Mailing, message: str, category: str, anchor: str | None = None) -> Response:
     flash(message, category)
-    return redirect(url_for("editor.mailing", mailing_id=found.id), code=303)
+    return redirect(url_for("editor.mailing", mailing_id=found.id, _anchor=anchor), code=303)
+
+
+def _moved_row(form: Mapping[str, str]) -> str | None:
+    """The row an ↑/↓ button moved (``item-<id>``), so the page opens at it again."""
+    raw_id = (form.get("move") or "").partition(":")[0].strip()
+    return f"item-{raw_id}" if raw_id.isdigit() else None
 
 
 def _results(result: object) -> list[object]:
