@@ -161,8 +161,10 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
         source = fields.get("source") or request.headers.get("Referer") or "api"
     else:
         fields = {k: v for k, v in request.form.items()}
-        # The answer speaks the language the visitor chose on the form.
-        use_language(fields.get("language", ""))
+        # The answer speaks the page's language (the form posts it as ?lang=), else
+        # the language the visitor chose on the form.
+        if request.args.get("lang") not in LANGUAGES:
+            use_language(fields.get("language", ""))
         csrf.check()
         consent = fields.get("consent") == "yes"
         source = fields.get("source") or request.headers.get("Referer") or request.url

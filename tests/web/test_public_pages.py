@@ -63,3 +63,27 @@ def test_done_page_names_the_configured_validity(public_client: FlaskClient) -> 
     )
     body = done.get_data(as_text=True)
     assert done.status_code == 200 and "5 Tage" in body and "einige" not in body
+
+
+def test_address_error_speaks_the_pages_language(public_client: FlaskClient) -> None:
+    import re
+
+    form = public_client.get("/signup/members?lang=en").get_data(as_text=True)
+    action = re.search(r'<form method="post" action="([^"]+)"', form)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert action and token
+    answer = public_client.post(
+        action.group(1).replace("&amp;", "&"),
+        data={
+            "csrf_token": token.group(1),
+            "list": "members",
+            "email": "anna.gemeinde.example",
+            "language": "de",
+            "consent": "yes",
+        },
+    )
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "This e-mail address is not valid: The @ sign is missing." in body
+    assert "ungültig" not in body and "An email address" not in body
+    assert 'value="anna.gemeinde.example"' in body
