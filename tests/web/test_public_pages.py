@@ -87,3 +87,45 @@ def test_address_error_speaks_the_pages_language(public_client: FlaskClient) -> 
     assert "This e-mail address is not valid: The @ sign is missing." in body
     assert "ungültig" not in body and "An email address" not in body
     assert 'value="anna.gemeinde.example"' in body
+
+
+def test_preferences_ask_for_confirmation_of_a_double_opt_in_list(
+    settings: Settings, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.audience import is_receiving
+    from pipeline.audience.links import preferences_url
+    from pipeline.store import audience as q
+    from pipeline.store import system_mail as db
+    from tests.support.web import SECRET
+
+    now = clock.now()
+    with store.begin() as conn:
+        person = q.create_subscriber(
+            conn,
+            {
+                "email": "anna@gemeinde.example",
+                "email_hash": "x",
+                "first_name": "Anna",
+                "last_name": "",
+                "language": "de",
+                "attributes": {},
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        q.upsert_subscription(
+            conn,
+            person,
+            "members",
+            {"status": "active", "source": "import", "created_at": now, "updated_at": now},
+        )
+    set_editor_env(monkeypatch, settings)
+    client = make_app(settings, store, clock).test_client()
+    url = preferences_url(settings, SECRET, person, "members")
+    path = url[url.index("/p/") :]
+    answer = client.post(path, data={"lists": ["members", "press"], "language": "de"})
+    assert answer.status_code == 200
+    assert "wartet auf Ihre Bestätigung" in answer.get_data(as_text=True)
+    assert not is_receiving(store, "anna@gemeinde.example", "press")
+    kinds = [(m.kind, m.list_name) for m in db.list_mail(store)]
+    assert kinds == [("confirmation", "press")]
