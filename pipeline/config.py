@@ -284,6 +284,12 @@ class ListText(Section):
 
     title: str = Field(default="", description="The list's title in this language.")
     reason: str = Field(default="", description="The footer reason in this language.")
+    description: str = Field(
+        default="", description="The sign-up and preferences pages' description in this language."
+    )
+    consent_text: str = Field(
+        default="", description="The list's consent sentence in this language."
+    )
 
 
 class MailingList(Section):
@@ -306,6 +312,16 @@ class MailingList(Section):
     reason: str = Field(
         description="Printed in every mail's footer: why the recipient gets it (in the "
         "organisation's language)."
+    )
+    description: str = Field(
+        default="",
+        description="What the list brings and how often, shown on its sign-up form "
+        "(`/signup/NAME`) and the preferences page (in the organisation's language).",
+    )
+    consent_text: str = Field(
+        default="",
+        description="The consent sentence next to the tick box of the list's sign-up form "
+        "and on the preferences page; empty: `[audience] consent_text`.",
     )
     double_opt_in: bool = Field(
         default=True,
@@ -343,6 +359,17 @@ class MailingList(Section):
         language)."""
         text = self._text(language)
         return (text.title if text else "") or self.title
+
+    def description_in(self, language: str) -> str:
+        """The description in ``language``, else the description as configured."""
+        text = self._text(language)
+        return (text.description if text else "") or self.description
+
+    def consent_in(self, language: str, fallback: str) -> str:
+        """The consent sentence in ``language``: ``[lists.LANG] consent_text``, else the
+        list's ``consent_text``, else ``fallback`` (``[audience] consent_text``)."""
+        text = self._text(language)
+        return (text.consent_text if text else "") or self.consent_text or fallback
 
     def reason_in(self, language: str, default_language: str) -> str:
         """The footer reason in ``language``; "" when none is configured for it (the

@@ -211,7 +211,7 @@ def save_preferences_and_welcome(
     ``AudienceError``), then record the welcome of each list it made active; how many
     were recorded. A broken template is logged, the saved choice stands."""
     before = _active_lists(store, person)
-    save_preferences(
+    saved = save_preferences(
         settings,
         store,
         person,
@@ -221,9 +221,19 @@ def save_preferences_and_welcome(
         source=source,
         clock=clock,
     )
+    for task in saved.confirming:
+        message = confirmation_message(settings, task, clock=clock, secret=secret)
+        enqueue(
+            store,
+            kind="confirmation",
+            message=message,
+            clock=clock,
+            subscriber_id=task.subscriber_id,
+            list_name=task.mailing_list.name,
+        )
     joined = [(person, name) for name in sorted(_active_lists(store, person) - before)]
     try:
-        return Welcomes(settings, store, clock, secret).queue_all(joined)
+        return len(saved.confirming) + Welcomes(settings, store, clock, secret).queue_all(joined)
     except RenderError:
         log.exception("welcome mail not recorded", extra={"subscriber": person})
         return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from pipeline.audience.optin import LANGUAGES
+from pipeline.audience.optin import LANGUAGES, ConfirmationTask
 from pipeline.audience.suppression import lift_for_optin, unsubscribe_in
 from pipeline.clock import Clock
 from pipeline.config import MailingList, Settings
@@ -35,6 +35,8 @@ class Preferences:
     email: str
     language: str
     lists: tuple[ListChoice, ...]
+    # double opt-in lists ticked now: pending until the mailed link is used
+    confirming: tuple[ConfirmationTask, ...] = ()
 
 
 def load_preferences(settings: Settings, store: Store, subscriber_id: int) -> Preferences | None:
@@ -71,6 +73,7 @@ def save_preferences(
     if language not in LANGUAGES:
         raise AudienceError(f"unknown language {language!r}")
     now = clock.now()
+    tasks: list[ConfirmationTask] = []
     with store.begin() as conn:
         person = q.get_subscriber(conn, subscriber_id)
         if person is None:
@@ -88,7 +91,34 @@ def save_preferences(
             unsubscribe_in(
                 conn, subscriber_id, person.email, leave, clock=clock, detail="preferences page"
             )
-        join = [n for n in lists if status.get(n) != "active"]
+        by_name = {m.name: m for m in settings.lists}
+        wanted = [n for n in lists if status.get(n) != "active"]
+        # A list with double opt-in asks for its confirmation, as its sign-up form does.
+        confirming = [by_name[n] for n in wanted if by_name[n].double_opt_in]
+        join = [n for n in wanted if not by_name[n].double_opt_in]
+        for mailing_list in confirming:
+            if status.get(mailing_list.name) == "pending":
+                continue
+            previous = current.get(mailing_list.name)
+            q.upsert_subscription(
+                conn,
+                subscriber_id,
+                mailing_list.name,
+                {
+                    "status": "pending",
+                    "source": f"preferences:{source}"[:2000],
+                    "consent_version": settings.audience.consent_version,
+                    "signup_at": now,
+                    "signup_ip": ip,
+                    "confirm_sent_at": None,
+                    "confirmed_at": None,
+                    "confirm_ip": None,
+                    "unsubscribed_at": None,
+                    "created_at": previous.created_at if previous else now,
+                    "updated_at": now,
+                },
+            )
+            tasks.append(ConfirmationTask(person.email, subscriber_id, mailing_list, language))
         for name in join:
             previous = current.get(name)
             q.upsert_subscription(
@@ -112,7 +142,7 @@ def save_preferences(
             lift_for_optin(conn, person.email)
     found = load_preferences(settings, store, subscriber_id)
     assert found is not None
-    return found
+    return Preferences(found.subscriber_id, found.email, found.language, found.lists, tuple(tasks))
 
 
 def _offered(settings: Settings, status: dict[str, str]) -> list[MailingList]:

@@ -43,7 +43,22 @@ def _flow() -> Workflow:
 def index() -> str:
     shown = _flow().published_mailings()
     endpoints = {rule.endpoint for rule in current_app.url_map.iter_rules()}
-    return render_template("archive/index.html", mailings=shown, endpoints=endpoints)
+    return render_template(
+        "archive/index.html", mailings=shown, endpoints=endpoints, signup=_newsletter_signup()
+    )
+
+
+def _newsletter_signup() -> str | None:
+    """The sign-up form of the newsletter's list (the first of ``compose.newsletter_lists`` that
+    takes sign-ups), else the page of all lists; None when no list takes sign-ups."""
+    settings = deps().settings
+    public = [m.name for m in settings.lists if m.double_opt_in]
+    if not public:
+        return None
+    newsletter = next((n for n in settings.compose.newsletter_lists if n in public), None)
+    if newsletter is None:
+        return url_for("audience.signup_form")
+    return url_for("audience.signup_list", name=newsletter)
 
 
 @bp.get("/<int:mailing_id>")

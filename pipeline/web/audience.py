@@ -21,7 +21,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from pipeline.audience import (
     AddressError,
@@ -105,10 +116,26 @@ def _address_problem(exc: AddressError) -> str:
 
 
 @bp.get("/signup")
-def signup_form() -> str:
+def signup_form() -> WerkzeugResponse | str:
+    wanted = request.args.get("list")
+    if wanted:
+        # One address per list's form: the old query form leads there.
+        return redirect(url_for("audience.signup_list", name=wanted, lang=request.args.get("lang")))
+    return _signup_page(public_lists(deps().settings), "")
+
+
+@bp.get("/signup/<name>")
+def signup_list(name: str) -> Response | str:
+    """The sign-up form of one public list; any other name is a 404 in the site frame."""
+    found = [m for m in public_lists(deps().settings) if m.name == name]
+    if not found:
+        abort(404)
+    return _signup_page(found, name)
+
+
+def _signup_page(lists: list[Any], chosen: str) -> str:
     settings = deps().settings
-    lists = public_lists(settings)
-    chosen = request.args.get("list") or (lists[0].name if lists else "")
+    chosen = chosen or (lists[0].name if lists else "")
     return render_template(
         "audience/signup.html",
         lists=lists,
@@ -134,8 +161,10 @@ def signup_post() -> Response | tuple[Response, int] | tuple[str, int]:
         source = fields.get("source") or request.headers.get("Referer") or "api"
     else:
         fields = {k: v for k, v in request.form.items()}
-        # The answer speaks the language the visitor chose on the form.
-        use_language(fields.get("language", ""))
+        # The answer speaks the page's language (the form posts it as ?lang=), else
+        # the language the visitor chose on the form.
+        if request.args.get("lang") not in LANGUAGES:
+            use_language(fields.get("language", ""))
         csrf.check()
         consent = fields.get("consent") == "yes"
         source = fields.get("source") or request.headers.get("Referer") or request.url
@@ -192,7 +221,12 @@ def _signed_up(email: str, *, as_json: bool) -> Response:
     if as_json:
         return jsonify(status="pending", message=message)
     return Response(
-        render_template("audience/signup_done.html", message=message), mimetype="text/html"
+        render_template(
+            "audience/signup_done.html",
+            message=message,
+            days=deps().settings.audience.confirm_days,
+        ),
+        mimetype="text/html",
     )
 
 

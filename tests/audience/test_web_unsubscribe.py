@@ -163,16 +163,14 @@ def test_preferences_change_lists_and_language(
         person = q.find_subscriber(conn, "jana@zeitung.example")
     assert person is not None and person.language == "en"
 
-    # Ticking press again is a confirmed opt-in, recorded with evidence.
+    # Ticking press (double opt-in) again asks for a confirmation: pending, with evidence.
     clock.advance(hours=1)
     requests.post(url, data={"lists": ["members", "press"], "language": "en"}, timeout=10)
-    assert is_receiving(store, "jana@zeitung.example", "press")
+    assert not is_receiving(store, "jana@zeitung.example", "press")
     with store.connect() as conn:
         sub = q.get_subscription(conn, _jana(store), "press")
-    assert (
-        sub is not None and sub.source.startswith("preferences:") and sub.confirm_ip == "127.0.0.1"
-    )
-    assert sub.confirmed_at == clock.now()
+    assert sub is not None and sub.status == "pending" and sub.source.startswith("preferences:")
+    assert sub.signup_ip == "127.0.0.1" and sub.confirmed_at is None
 
     # Unticking everything ends every subscription and suppresses the address.
     requests.post(url, data={"language": "de"}, timeout=10)

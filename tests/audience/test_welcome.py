@@ -576,11 +576,11 @@ def test_the_export_lists_the_system_mail_sent_to_the_person(
     assert data["system_mail"][1]["sent_at"] == clock.now().isoformat()
 
 
-def test_ticking_a_list_on_the_preferences_page_welcomes_once(
+def test_ticking_a_list_on_the_preferences_page_asks_for_confirmation_once(
     welcome_settings: Settings, wstore: Store, clock: FakeClock, tmp_path: Path
 ) -> None:
-    """Ticking a list there is a confirmed opt-in (the link reached the mailbox): the
-    list's welcome goes out, once; saving the page again sends nothing."""
+    """Ticking a double opt-in list there sends its confirmation mail, once (saving the
+    page again sends nothing); the welcome waits for the confirmation."""
     from pipeline.signup import save_preferences_and_welcome
     from tests.api.conftest import ROOT
 
@@ -599,5 +599,6 @@ def test_ticking_a_list_on_the_preferences_page_welcomes_once(
             clock=clock,
             secret=SECRET,
         )
-    (mail,) = _welcomes(wstore)
+    assert _welcomes(wstore) == []
+    (mail,) = [m for m in db.list_mail(wstore) if m.kind == "confirmation"]
     assert (mail.recipient, mail.list_name) == ("anna@gemeinde.example", "press")
