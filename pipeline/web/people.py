@@ -19,6 +19,39 @@ bp = Blueprint("people", __name__, url_prefix="/editor")
 auth.require_login(bp)
 
 
+PAGE = 50
+STATUSES = ("active", "pending", "unsubscribed", "bounced", "suppressed")
+
+
+@bp.get("/subscribers")
+def subscribers() -> str:
+    d = deps()
+    text = request.args.get("q", "").strip()
+    status = request.args.get("status", "")
+    list_name = request.args.get("list", "").strip()
+    after = request.args.get("after", "0")
+    after_id = int(after) if after.isdigit() else 0
+    rows = Subscribers(d.settings, d.store, d.clock).search(
+        by=auth.acting(),
+        text=text,
+        list_name=list_name,
+        status=status if status in STATUSES else "",
+        after_id=after_id,
+        limit=PAGE + 1,
+    )
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    return render_template(
+        "editor/people_subscribers.html",
+        rows=rows,
+        q=text,
+        status=status,
+        list_name=list_name,
+        statuses=STATUSES,
+        next_after=rows[-1].subscriber.id if more else None,
+    )
+
+
 @bp.get("/subscribers/<int:subscriber_id>")
 def subscriber(subscriber_id: int) -> tuple[str, int] | str:
     d = deps()

@@ -1,0 +1,46 @@
+"""The subscribers list: search by address or name, filter by status and list, pages."""
+
+from __future__ import annotations
+
+from html import unescape
+
+from flask.testing import FlaskClient
+
+from pipeline.audience import Signup
+from pipeline.clock import FakeClock
+from pipeline.config import Settings
+from pipeline.signup import sign_up
+from pipeline.store import Store
+from tests.support.web import SECRET, login
+
+
+def _sign_up(settings: Settings, store: Store, clock: FakeClock, email: str) -> None:
+    sign_up(
+        settings,
+        store,
+        Signup(email=email, list_name="press", ip="192.0.2.7", source="test"),
+        clock=clock,
+        secret=SECRET,
+    )
+
+
+def test_search_finds_by_address_and_filters_by_status(
+    client: FlaskClient, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    _sign_up(settings, store, clock, "k.brandt@stadtanzeiger.example")
+    _sign_up(settings, store, clock, "m.huber@kurier.example")
+    assert login(client).status_code == 303
+    page = unescape(client.get("/editor/subscribers").get_data(as_text=True))
+    assert "k.brandt@stadtanzeiger.example" in page and "m.huber@kurier.example" in page
+    page = unescape(client.get("/editor/subscribers?q=BRANDT").get_data(as_text=True))
+    assert "k.brandt@stadtanzeiger.example" in page and "m.huber" not in page
+    assert "press (pending)" in page
+    page = unescape(client.get("/editor/subscribers?status=active").get_data(as_text=True))
+    assert "Keine Abonnenten gefunden." in page
+    page = unescape(client.get("/editor/subscribers?list=press&after=x").get_data(as_text=True))
+    assert "m.huber@kurier.example" in page
+
+
+def test_the_list_needs_a_log_in(client: FlaskClient) -> None:
+    answer = client.get("/editor/subscribers")
+    assert answer.status_code in (302, 303, 401)
