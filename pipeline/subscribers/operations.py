@@ -79,6 +79,11 @@ class Subscribers:
             search=text or None,
         )
 
+    def counts(self, *, by: Actor) -> dict[str, dict[str, int]]:
+        """``{list: {status: n}}`` over every subscription, from one grouped query."""
+        require(by, Action.VIEW)
+        return store_audience.count_subscriptions(self.store)
+
     def import_csv(
         self,
         path: str | Path,

@@ -52,6 +52,17 @@ def subscribers() -> str:
     )
 
 
+@bp.get("/lists")
+def lists() -> str:
+    d = deps()
+    counts = Subscribers(d.settings, d.store, d.clock).counts(by=auth.acting())
+    return render_template(
+        "editor/people_lists.html",
+        lists=[(m, counts.get(m.name, {})) for m in d.settings.lists],
+        statuses=STATUSES,
+    )
+
+
 @bp.get("/subscribers/<int:subscriber_id>")
 def subscriber(subscriber_id: int) -> tuple[str, int] | str:
     d = deps()

@@ -44,3 +44,14 @@ def test_search_finds_by_address_and_filters_by_status(
 def test_the_list_needs_a_log_in(client: FlaskClient) -> None:
     answer = client.get("/editor/subscribers")
     assert answer.status_code in (302, 303, 401)
+
+
+def test_the_lists_page_counts_by_status(
+    client: FlaskClient, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    _sign_up(settings, store, clock, "k.brandt@stadtanzeiger.example")
+    assert login(client).status_code == 303
+    answer = client.get("/editor/lists")
+    page = unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 200
+    assert 'data-status="pending">1<' in page and 'data-status="active">0<' in page
