@@ -63,6 +63,25 @@ def lists() -> str:
     )
 
 
+@bp.get("/signups")
+def signups() -> str:
+    d = deps()
+    by = auth.acting()
+    rows = Subscribers(d.settings, d.store, d.clock).search(by=by, status="pending", limit=200)
+    titles = {m.name: m.title or m.name for m in d.settings.lists}
+    pending = [
+        (row.subscriber, name, titles.get(name, name))
+        for row in rows
+        for name, status in row.lists.items()
+        if status == "pending"
+    ]
+    return render_template(
+        "editor/people_signups.html",
+        pending=pending,
+        may_resend=allowed(by, Action.MANAGE_LISTS),
+    )
+
+
 @bp.get("/subscribers/<int:subscriber_id>")
 def subscriber(subscriber_id: int) -> tuple[str, int] | str:
     d = deps()

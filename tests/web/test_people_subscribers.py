@@ -55,3 +55,15 @@ def test_the_lists_page_counts_by_status(
     page = unescape(answer.get_data(as_text=True))
     assert answer.status_code == 200
     assert 'data-status="pending">1<' in page and 'data-status="active">0<' in page
+
+
+def test_the_signups_page_lists_pending_sign_ups_with_a_resend_button(
+    client: FlaskClient, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    _sign_up(settings, store, clock, "k.brandt@stadtanzeiger.example")
+    assert login(client).status_code == 303
+    answer = client.get("/editor/signups")
+    page = unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 200
+    assert "k.brandt@stadtanzeiger.example" in page and "Bestätigung erneut senden" in page
+    assert 'name="csrf_token"' in page
