@@ -4,6 +4,8 @@ personal data. An admin sends a pending sign-up's confirmation again from here."
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -12,11 +14,12 @@ from pipeline.audience import RateLimited, signing_secret
 from pipeline.errors import ConfigError, RundbriefError
 from pipeline.signup import resend_confirmation as send_again
 from pipeline.subscribers import Subscribers
-from pipeline.web import auth, refusals
+from pipeline.web import auth, csrf, refusals
 from pipeline.web.context import deps
 
 bp = Blueprint("people", __name__, url_prefix="/editor")
 auth.require_login(bp)
+csrf.protect(bp)
 
 
 PAGE = 50
@@ -95,6 +98,23 @@ def subscriber(subscriber_id: int) -> tuple[str, int] | str:
         may_resend=allowed(by, Action.MANAGE_LISTS),
     )
     return (page, 404) if record is None and not entries else page
+
+
+@bp.post("/subscribers/<int:subscriber_id>/export")
+def export(subscriber_id: int) -> Response:
+    d = deps()
+    by = auth.acting()
+    people = Subscribers(d.settings, d.store, d.clock)
+    record, _ = people.show(subscriber_id, by=by)
+    if record is None:
+        abort(404)
+    document = people.export(record.subscriber.email, by=by)
+    answer = Response(
+        json.dumps(document, ensure_ascii=False, indent=2, default=str),
+        mimetype="application/json",
+    )
+    answer.headers["Content-Disposition"] = f'attachment; filename="abonnent-{subscriber_id}.json"'
+    return answer
 
 
 @bp.post("/subscribers/<int:subscriber_id>/resend-confirmation")

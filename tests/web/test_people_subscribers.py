@@ -67,3 +67,24 @@ def test_the_signups_page_lists_pending_sign_ups_with_a_resend_button(
     assert answer.status_code == 200
     assert "k.brandt@stadtanzeiger.example" in page and "Bestätigung erneut senden" in page
     assert 'name="csrf_token"' in page
+
+
+def test_export_downloads_the_persons_json_document_and_needs_csrf(
+    client: FlaskClient, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    from pipeline.audience import subscriber_id
+    from tests.support.web import csrf_from
+
+    _sign_up(settings, store, clock, "k.brandt@stadtanzeiger.example")
+    ident = subscriber_id(store, "k.brandt@stadtanzeiger.example")
+    assert login(client).status_code == 303
+    page = client.get(f"/editor/subscribers/{ident}").get_data(as_text=True)
+    assert client.post(f"/editor/subscribers/{ident}/export").status_code in (400, 403)
+    answer = client.post(
+        f"/editor/subscribers/{ident}/export", data={"csrf_token": csrf_from(page)}
+    )
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    assert "attachment" in answer.headers["Content-Disposition"]
+    assert "k.brandt@stadtanzeiger.example" in answer.get_data(as_text=True)
+    token = {"csrf_token": csrf_from(page)}
+    assert client.post("/editor/subscribers/999999/export", data=token).status_code == 404
