@@ -88,3 +88,15 @@ def test_export_downloads_the_persons_json_document_and_needs_csrf(
     assert "k.brandt@stadtanzeiger.example" in answer.get_data(as_text=True)
     token = {"csrf_token": csrf_from(page)}
     assert client.post("/editor/subscribers/999999/export", data=token).status_code == 404
+
+
+def test_resend_confirmation_without_the_csrf_token_is_refused(
+    client: FlaskClient, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    from pipeline.audience import subscriber_id
+
+    _sign_up(settings, store, clock, "k.brandt@stadtanzeiger.example")
+    ident = subscriber_id(store, "k.brandt@stadtanzeiger.example")
+    assert login(client).status_code == 303
+    answer = client.post(f"/editor/subscribers/{ident}/resend-confirmation", data={"list": "press"})
+    assert answer.status_code in (400, 403)
