@@ -13,6 +13,7 @@ from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.errors import AudienceError
 from pipeline.store import Store
+from pipeline.store import audience as store_audience
 from pipeline.welcome import Welcomes
 
 
@@ -55,6 +56,33 @@ class Subscribers:
             audience.subscriber_record(self.store, subscriber_id),
             audit.entries(self.store, subscriber=subscriber_id),
         )
+
+    def search(
+        self,
+        *,
+        by: Actor,
+        text: str | None = None,
+        list_name: str | None = None,
+        status: str | None = None,
+        after_id: int = 0,
+        limit: int = 50,
+    ) -> list[store_audience.SubscriberRow]:
+        """Subscribers whose address or name contains ``text``, on ``list_name`` with
+        ``status`` when given, in id order from ``after_id`` (keyset pages)."""
+        require(by, Action.VIEW)
+        return store_audience.list_subscribers(
+            self.store,
+            list_name=list_name or None,
+            status=status or None,
+            after_id=after_id,
+            limit=limit,
+            search=text or None,
+        )
+
+    def counts(self, *, by: Actor) -> dict[str, dict[str, int]]:
+        """``{list: {status: n}}`` over every subscription, from one grouped query."""
+        require(by, Action.VIEW)
+        return store_audience.count_subscriptions(self.store)
 
     def import_csv(
         self,

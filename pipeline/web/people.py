@@ -4,6 +4,8 @@ personal data. An admin sends a pending sign-up's confirmation again from here."
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -12,11 +14,75 @@ from pipeline.audience import RateLimited, signing_secret
 from pipeline.errors import ConfigError, RundbriefError
 from pipeline.signup import resend_confirmation as send_again
 from pipeline.subscribers import Subscribers
-from pipeline.web import auth, refusals
+from pipeline.web import auth, csrf, refusals
 from pipeline.web.context import deps
 
 bp = Blueprint("people", __name__, url_prefix="/editor")
 auth.require_login(bp)
+csrf.protect(bp)
+
+
+PAGE = 50
+STATUSES = ("active", "pending", "unsubscribed", "bounced", "suppressed")
+
+
+@bp.get("/subscribers")
+def subscribers() -> str:
+    d = deps()
+    text = request.args.get("q", "").strip()
+    status = request.args.get("status", "")
+    list_name = request.args.get("list", "").strip()
+    after = request.args.get("after", "0")
+    after_id = int(after) if after.isdigit() else 0
+    rows = Subscribers(d.settings, d.store, d.clock).search(
+        by=auth.acting(),
+        text=text,
+        list_name=list_name,
+        status=status if status in STATUSES else "",
+        after_id=after_id,
+        limit=PAGE + 1,
+    )
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    return render_template(
+        "editor/people_subscribers.html",
+        rows=rows,
+        q=text,
+        status=status,
+        list_name=list_name,
+        statuses=STATUSES,
+        next_after=rows[-1].subscriber.id if more else None,
+    )
+
+
+@bp.get("/lists")
+def lists() -> str:
+    d = deps()
+    counts = Subscribers(d.settings, d.store, d.clock).counts(by=auth.acting())
+    return render_template(
+        "editor/people_lists.html",
+        lists=[(m, counts.get(m.name, {})) for m in d.settings.lists],
+        statuses=STATUSES,
+    )
+
+
+@bp.get("/signups")
+def signups() -> str:
+    d = deps()
+    by = auth.acting()
+    rows = Subscribers(d.settings, d.store, d.clock).search(by=by, status="pending", limit=200)
+    titles = {m.name: m.title or m.name for m in d.settings.lists}
+    pending = [
+        (row.subscriber, name, titles.get(name, name))
+        for row in rows
+        for name, status in row.lists.items()
+        if status == "pending"
+    ]
+    return render_template(
+        "editor/people_signups.html",
+        pending=pending,
+        may_resend=allowed(by, Action.MANAGE_LISTS),
+    )
 
 
 @bp.get("/subscribers/<int:subscriber_id>")
@@ -32,6 +98,23 @@ def subscriber(subscriber_id: int) -> tuple[str, int] | str:
         may_resend=allowed(by, Action.MANAGE_LISTS),
     )
     return (page, 404) if record is None and not entries else page
+
+
+@bp.post("/subscribers/<int:subscriber_id>/export")
+def export(subscriber_id: int) -> Response:
+    d = deps()
+    by = auth.acting()
+    people = Subscribers(d.settings, d.store, d.clock)
+    record, _ = people.show(subscriber_id, by=by)
+    if record is None:
+        abort(404)
+    document = people.export(record.subscriber.email, by=by)
+    answer = Response(
+        json.dumps(document, ensure_ascii=False, indent=2, default=str),
+        mimetype="application/json",
+    )
+    answer.headers["Content-Disposition"] = f'attachment; filename="abonnent-{subscriber_id}.json"'
+    return answer
 
 
 @bp.post("/subscribers/<int:subscriber_id>/resend-confirmation")

@@ -675,4 +675,5 @@ def test_the_navigation_links_only_existing_areas_and_marks_the_current_one(
     nav = page[page.index('<nav aria-label="Redaktion">') : page.index("</nav>")]
     assert '<a href="/editor/mailings" aria-current="page">Mailings</a>' in nav
     assert '<a href="/editor/segments">Segmente</a>' in nav  # another area: not current
-    assert "Abonnenten" not in nav  # no page for it yet: no dead link
+    assert '<a href="/editor/subscribers">Abonnenten</a>' in nav
+    assert '<a href="/editor/signups">Anmeldungen</a>' in nav
