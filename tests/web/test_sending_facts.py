@@ -76,7 +76,7 @@ def test_facts_say_what_happens_next(client: FlaskClient, store: Store, clock: F
     mailing = seed_mailing(store, clock)
     login(client)
     page = client.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
-    assert '<dd id="next-step">Geht erst nach der Freigabe raus.</dd>' in page
+    assert '<span id="next-step">Geht erst nach der Freigabe raus.</span>' in page
     with store.begin() as conn:
         conn.execute(update(mailings).where(mailings.c.id == mailing.id).values(status="approved"))
     page = client.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
