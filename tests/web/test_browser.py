@@ -234,3 +234,30 @@ def test_the_previews_are_out_of_the_tab_order(live_app: LiveApp, browser: Any) 
     assert not any(name.startswith("IFRAME") for name in seen), seen
     assert page.get_by_role("link", name="Mail in neuem Tab öffnen").count() == 1
     context.close()
+
+
+@pytest.mark.parametrize("width", [320, 375, 1280])
+def test_the_start_page_and_the_mailings_list_work_at_every_width(
+    live_app: LiveApp, browser: Any, width: int
+) -> None:
+    from tests.support.browser import assert_accessible, no_horizontal_scroll, screenshot
+
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    outside = _block_the_world(page, live_app.base_url)
+    _log_in(page, live_app.base_url, "/editor/")
+    assert page.locator("h1").inner_text() == "Übersicht"
+    assert page.locator("svg[role=img] polyline").count() == 2  # one line per list
+    assert no_horizontal_scroll(page) <= width
+    assert_accessible(page)
+    screenshot(page, "editor-dashboard")
+    page.goto(f"{live_app.base_url}/editor/mailings")
+    assert no_horizontal_scroll(page) <= width
+    # a phone shows every column of a mailing (as a card), its status and send time too
+    status = page.locator("td[data-label=Status]").first
+    assert status.is_visible() and status.bounding_box()["x"] + 10 < width
+    assert page.locator("td[data-label=Versand]").first.is_visible()
+    assert_accessible(page)
+    screenshot(page, "editor-mailings")
+    assert outside == []
+    context.close()
