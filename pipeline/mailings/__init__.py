@@ -44,6 +44,7 @@ from pipeline.mailings.compose import (
     settings_key,
 )
 from pipeline.mailings.items import reorder
+from pipeline.mailings.numbers import MailingNumbers, numbers
 from pipeline.mailings.overview import MailingOverview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes, anyone_may_approve
 from pipeline.mailings.preview import Preview, write_preview
@@ -56,6 +57,7 @@ from pipeline.mailings.written import WrittenRelease
 __all__ = [
     "ApprovalPolicy",
     "FourEyes",
+    "MailingNumbers",
     "MailingOverview",
     "NamedSegment",
     "NewsletterPlan",
@@ -69,6 +71,7 @@ __all__ = [
     "anyone_may_approve",
     "lifecycle",
     "newsletter_key",
+    "numbers",
     "period_key",
     "public",
     "record",

@@ -12,6 +12,7 @@ What subscribers do themselves (sign up, confirm, unsubscribe by link) stays in
 
 from __future__ import annotations
 
+from pipeline.subscribers.growth import Growth, ListGrowth, list_growth
 from pipeline.subscribers.operations import Subscribers, address_ref
 
-__all__ = ["Subscribers", "address_ref"]
+__all__ = ["Growth", "ListGrowth", "Subscribers", "address_ref", "list_growth"]

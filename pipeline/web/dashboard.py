@@ -12,7 +12,7 @@ from babel.dates import format_date
 from flask import Blueprint, Flask, render_template
 
 from pipeline.schedule import collect_status
-from pipeline.subscribers.growth import list_growth
+from pipeline.subscribers import list_growth
 from pipeline.web import auth, chart, csrf
 from pipeline.web.context import deps
 from pipeline.web.editor import flow

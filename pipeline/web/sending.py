@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.errors import ConfigError
-from pipeline.mailings.numbers import numbers
+from pipeline.mailings import numbers
 from pipeline.models import Mailing, MailingStatus
 from pipeline.web.context import deps
 
