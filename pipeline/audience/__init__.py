@@ -57,7 +57,13 @@ from pipeline.audience.optin import (
     resend_task,
 )
 from pipeline.audience.preferences import load_preferences, save_preferences
-from pipeline.audience.privacy import EraseReport, erase_person, export_person
+from pipeline.audience.privacy import (
+    EraseReport,
+    PersonHistory,
+    erase_person,
+    export_person,
+    person_history,
+)
 from pipeline.audience.suppression import (
     UnsubscribeOutcome,
     is_suppressed,
@@ -153,6 +159,7 @@ __all__ = [
     "EraseReport",
     "ImportReport",
     "NonAsciiLocalPart",
+    "PersonHistory",
     "RateLimited",
     "Signup",
     "SignupOutcome",
@@ -176,6 +183,7 @@ __all__ = [
     "normalise_email",
     "note_confirmation_sent",
     "pending_for",
+    "person_history",
     "preferences_url",
     "public_lists",
     "read_kit_token",

@@ -46,6 +46,36 @@ def _key(email: str) -> str:
         raise AudienceError(f"{email!r} is not a valid address: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class PersonHistory:
+    """What was sent to one address and what came back, newest first (the person's page)."""
+
+    suppression: dict[str, Any] | None
+    deliveries: list[dict[str, Any]]
+    bounces: list[dict[str, Any]]
+
+
+def person_history(store: Store, email: str) -> PersonHistory:
+    """The outbox rows, bounce events and suppression entry of ``email``."""
+    key = _key(email)
+    digest = email_hash(key)
+    with store.connect() as conn:
+        suppression = q.get_suppression(conn, digest)
+        deliveries = q.delivery_history(conn, key)
+        bounces = q.bounce_history(conn, digest)
+    return PersonHistory(
+        suppression=None
+        if suppression is None
+        else {
+            "reason": suppression.reason,
+            "detail": suppression.detail,
+            "since": suppression.created_at,
+        },
+        deliveries=deliveries[::-1],  # the queries read in id order
+        bounces=bounces[::-1],
+    )
+
+
 def export_person(settings: Settings, store: Store, email: str, *, clock: Clock) -> dict[str, Any]:
     """Everything held on ``email`` as a JSON-ready dict (``AudienceError`` if nothing)."""
     key = _key(email)

@@ -79,6 +79,11 @@ class Subscribers:
             search=text or None,
         )
 
+    def history(self, email: str, *, by: Actor) -> audience.PersonHistory:
+        """What was sent to ``email`` and what came back (the person's page)."""
+        require(by, Action.VIEW)
+        return audience.person_history(self.store, email)
+
     def counts(self, *, by: Actor) -> dict[str, dict[str, int]]:
         """``{list: {status: n}}`` over every subscription, from one grouped query."""
         require(by, Action.VIEW)

@@ -89,13 +89,22 @@ def signups() -> str:
 def subscriber(subscriber_id: int) -> tuple[str, int] | str:
     d = deps()
     by = auth.acting()
-    record, entries = Subscribers(d.settings, d.store, d.clock).show(subscriber_id, by=by)
+    people = Subscribers(d.settings, d.store, d.clock)
+    record, entries = people.show(subscriber_id, by=by)
+    history = people.history(record.subscriber.email, by=by) if record is not None else None
     page = render_template(
         "editor/subscriber.html",
         subscriber_id=subscriber_id,
         record=record,
+        history=history,
         audit_entries=entries,
+        list_titles={m.name: m.title or m.name for m in d.settings.lists},
+        consent_texts={d.settings.audience.consent_version: d.settings.audience.consent_text},
         may_resend=allowed(by, Action.MANAGE_LISTS),
+        may_unsubscribe=allowed(by, Action.UNSUBSCRIBE),
+        may_suppress=allowed(by, Action.SUPPRESS),
+        may_export=allowed(by, Action.EXPORT),
+        may_erase=allowed(by, Action.ERASE),
     )
     return (page, 404) if record is None and not entries else page
 

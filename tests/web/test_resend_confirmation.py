@@ -56,7 +56,7 @@ def test_an_admin_resends_from_the_subscriber_page_once_an_hour(
 ) -> None:
     assert login(client).status_code == 303  # the env log-in is the first admin
     page = unescape(client.get(f"/editor/subscribers/{pending}").get_data(as_text=True))
-    assert "press: pending" in page and "Bestätigung erneut senden" in page
+    assert "Presseverteiler: pending" in page and "Bestätigung erneut senden" in page
     page = _resend(client, pending)
     assert "vor weniger als 60 Minuten" in page and _confirmations(store) == 1
     clock.advance(hours=1)
