@@ -394,9 +394,11 @@ def list_subscribers(
     after_id: int = 0,
     limit: int = 100,
     search: str | None = None,
+    segment: Condition | None = None,
 ) -> list[SubscriberRow]:
     """Subscribers in id order (keyset: pass the last id seen as ``after_id``);
-    ``search``: part of the address or the name (any case)."""
+    ``search``: part of the address or the name (any case); ``segment``: only those it
+    holds for (their attributes)."""
     query = select(subscribers).where(subscribers.c.id > after_id)
     if search and search.strip():
         escaped = search.strip().lower()
@@ -422,8 +424,10 @@ def list_subscribers(
         if status:
             cond.append(subscriptions.c.status == status)
         query = query.where(exists().where(and_(*cond)))
-    query = query.order_by(subscribers.c.id).limit(limit)
     with store.connect() as conn:
+        if segment is not None:
+            query = query.where(segment_filter(segment, conn.dialect.name))
+        query = query.order_by(subscribers.c.id).limit(limit)
         people = [_subscriber(r) for r in conn.execute(query)]
         lists = _lists_of(conn, [p.id for p in people])
     return [SubscriberRow(p, lists.get(p.id, {})) for p in people]
@@ -453,6 +457,42 @@ def count_subscriptions(store: Store) -> dict[str, dict[str, int]]:
         for r in conn.execute(query):
             out.setdefault(r.list_name, {})[r.status] = int(r.n)
     return out
+
+
+@dataclass(frozen=True)
+class PendingSignup:
+    subscriber: Subscriber
+    list_name: str
+    signup_at: datetime | None
+    confirm_sent_at: datetime | None
+
+
+def pending_signups(store: Store, *, limit: int = 200) -> list[PendingSignup]:
+    """Subscriptions waiting for their confirmation, the oldest sign-up first."""
+    query = (
+        select(
+            subscribers,
+            subscriptions.c.list_name.label("pending_list"),
+            subscriptions.c.signup_at.label("pending_signup_at"),
+            subscriptions.c.confirm_sent_at.label("pending_confirm_sent_at"),
+        )
+        .select_from(
+            subscriptions.join(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
+        )
+        .where(subscriptions.c.status == "pending")
+        .order_by(subscriptions.c.signup_at, subscriptions.c.subscriber_id)
+        .limit(limit)
+    )
+    with store.connect() as conn:
+        return [
+            PendingSignup(
+                _subscriber(r),
+                r.pending_list,
+                r.pending_signup_at,
+                r.pending_confirm_sent_at,
+            )
+            for r in conn.execute(query)
+        ]
 
 
 def list_sizes_at(store: Store, instants: Sequence[datetime]) -> dict[str, list[int]]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import audience, audit
+from pipeline import audience, audit, segments
 from pipeline.access import Action, Actor, require
 from pipeline.clock import Clock
 from pipeline.config import Settings
@@ -66,10 +66,14 @@ class Subscribers:
         status: str | None = None,
         after_id: int = 0,
         limit: int = 50,
+        where: str | None = None,
     ) -> list[store_audience.SubscriberRow]:
         """Subscribers whose address or name contains ``text``, on ``list_name`` with
-        ``status`` when given, in id order from ``after_id`` (keyset pages)."""
+        ``status`` when given, for whom the segment expression ``where`` holds (their
+        attributes: ``region = "Brandenburg"``; ``SegmentError`` when it does not parse),
+        in id order from ``after_id`` (keyset pages)."""
         require(by, Action.VIEW)
+        condition = segments.parse_optional(where)
         return store_audience.list_subscribers(
             self.store,
             list_name=list_name or None,
@@ -77,12 +81,18 @@ class Subscribers:
             after_id=after_id,
             limit=limit,
             search=text or None,
+            segment=condition,
         )
 
     def history(self, email: str, *, by: Actor) -> audience.PersonHistory:
         """What was sent to ``email`` and what came back (the person's page)."""
         require(by, Action.VIEW)
         return audience.person_history(self.store, email)
+
+    def pending(self, *, by: Actor, limit: int = 200) -> list[store_audience.PendingSignup]:
+        """Sign-ups waiting for their confirmation, the oldest first."""
+        require(by, Action.VIEW)
+        return store_audience.pending_signups(self.store, limit=limit)
 
     def counts(self, *, by: Actor) -> dict[str, dict[str, int]]:
         """``{list: {status: n}}`` over every subscription, from one grouped query."""

@@ -11,11 +11,13 @@ from werkzeug.wrappers import Response
 
 from pipeline.access import Action, allowed
 from pipeline.audience import RateLimited, signing_secret
-from pipeline.errors import ConfigError, RundbriefError
+from pipeline.errors import ConfigError, RundbriefError, SegmentError
+from pipeline.mailings import Segments
 from pipeline.signup import resend_confirmation as send_again
 from pipeline.subscribers import Subscribers
 from pipeline.web import auth, csrf, refusals
 from pipeline.web.context import deps
+from pipeline.web.i18n import ui, ui_language
 
 bp = Blueprint("people", __name__, url_prefix="/editor")
 auth.require_login(bp)
@@ -34,14 +36,21 @@ def subscribers() -> str:
     list_name = request.args.get("list", "").strip()
     after = request.args.get("after", "0")
     after_id = int(after) if after.isdigit() else 0
-    rows = Subscribers(d.settings, d.store, d.clock).search(
-        by=auth.acting(),
-        text=text,
-        list_name=list_name,
-        status=status if status in STATUSES else "",
-        after_id=after_id,
-        limit=PAGE + 1,
-    )
+    where = request.args.get("where", "").strip()
+    where_error = None
+    try:
+        rows = Subscribers(d.settings, d.store, d.clock).search(
+            by=auth.acting(),
+            text=text,
+            list_name=list_name,
+            status=status if status in STATUSES else "",
+            after_id=after_id,
+            limit=PAGE + 1,
+            where=where or None,
+        )
+    except SegmentError as exc:
+        rows = []
+        where_error = ui("Die Merkmale sind so nicht lesbar: {reason}", reason=str(exc))
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     return render_template(
@@ -51,6 +60,8 @@ def subscribers() -> str:
         status=status,
         list_name=list_name,
         statuses=STATUSES,
+        where=where,
+        where_error=where_error,
         next_after=rows[-1].subscriber.id if more else None,
     )
 
@@ -58,10 +69,24 @@ def subscribers() -> str:
 @bp.get("/lists")
 def lists() -> str:
     d = deps()
-    counts = Subscribers(d.settings, d.store, d.clock).counts(by=auth.acting())
+    by = auth.acting()
+    counts = Subscribers(d.settings, d.store, d.clock).counts(by=by)
+    language = ui_language()
+    fallback = d.settings.audience.consent_text
+    segments = Segments(d.settings, d.store, d.clock).list(by=by)
     return render_template(
         "editor/people_lists.html",
-        lists=[(m, counts.get(m.name, {})) for m in d.settings.lists],
+        lists=[
+            {
+                "list": m,
+                "title": m.title_in(language),
+                "description": m.description_in(language),
+                "consent": m.consent_in(language, fallback),
+                "counts": counts.get(m.name, {}),
+                "segments": [(s.name, s.source, s.count.per_list.get(m.name, 0)) for s in segments],
+            }
+            for m in d.settings.lists
+        ],
         statuses=STATUSES,
     )
 
@@ -70,13 +95,10 @@ def lists() -> str:
 def signups() -> str:
     d = deps()
     by = auth.acting()
-    rows = Subscribers(d.settings, d.store, d.clock).search(by=by, status="pending", limit=200)
     titles = {m.name: m.title or m.name for m in d.settings.lists}
     pending = [
-        (row.subscriber, name, titles.get(name, name))
-        for row in rows
-        for name, status in row.lists.items()
-        if status == "pending"
+        (p, titles.get(p.list_name, p.list_name))
+        for p in Subscribers(d.settings, d.store, d.clock).pending(by=by)
     ]
     return render_template(
         "editor/people_signups.html",

@@ -176,3 +176,53 @@ def test_an_upload_without_a_file_keeps_the_choices(client: FlaskClient) -> None
     assert answer.status_code == 422 and "Bitte wählen Sie eine CSV-Datei." in page
     assert '<option value="press" selected>' in page
     assert 'name="welcome" value="yes" checked' in page
+
+
+def test_the_search_finds_people_by_attribute_and_explains_a_typo(client: FlaskClient) -> None:
+    assert login(client).status_code == 303
+    body = (
+        "email,first_name,region\n"
+        "j.koehler@tageszeitung-ost.example,Jana,Brandenburg\n"
+        "m.huber@kurier.example,Max,Bayern\n"
+    )
+    assert _upload(client, body, list="press")[0] == 200
+    answer = client.get('/editor/subscribers?where=region = "Brandenburg"')
+    page = unescape(answer.get_data(as_text=True))
+    assert "j.koehler@tageszeitung-ost.example" in page and "m.huber" not in page
+    answer = client.get('/editor/subscribers?where=region = "Brandenburg')
+    page = unescape(answer.get_data(as_text=True))
+    assert "Die Merkmale sind so nicht lesbar" in page and "j.koehler" not in page
+    assert 'value="region = &#34;Brandenburg"' in answer.get_data(as_text=True)
+
+
+def test_the_lists_page_shows_consent_text_and_live_segment_counts(
+    client: FlaskClient, settings: Settings, store: Store, clock: FakeClock
+) -> None:
+    from pipeline.access import Actor
+    from pipeline.mailings import Segments
+
+    Segments(settings, store, clock).save(
+        "osten", 'region = "Brandenburg"', by=Actor(EDITOR, Role.ADMIN)
+    )
+    assert login(client).status_code == 303
+    body = (
+        "email,first_name,region\n"
+        "j.koehler@tageszeitung-ost.example,Jana,Brandenburg\n"
+        "m.huber@kurier.example,Max,Bayern\n"
+    )
+    assert _upload(client, body, list="press")[0] == 200
+    page = unescape(client.get("/editor/lists").get_data(as_text=True))
+    press = page[page.index('id="list-press"') :]
+    consent = settings.list_named("press").consent_in("de", settings.audience.consent_text)
+    assert consent and consent in press
+    assert 'data-segment="osten">1<' in press and "#saved-osten" in press
+
+
+def test_the_signups_page_says_since_when_a_sign_up_waits(
+    client: FlaskClient, clock: FakeClock, person: int
+) -> None:
+    clock.advance(days=2)
+    assert login(client).status_code == 303
+    page = unescape(client.get("/editor/signups").get_data(as_text=True))
+    row = page[page.index(PERSON) :]
+    assert "19.06.2026, 10:00" in row  # signed up two days ago, 08:00 UTC
