@@ -179,12 +179,12 @@ def import_csv() -> tuple[str, int] | str:
     return (page, 422) if not report.ok else page
 
 
-def _report_lines(report: object) -> dict[str, object]:
+def _report_lines(report: object) -> dict[str, dict[str, object]]:
     """The report's lines as the CLI prints them, at most ``REPORT_LINES`` of each kind."""
-    kinds = {}
+    kinds: dict[str, dict[str, object]] = {}
     for kind in ("errors", "skipped", "notices"):
         spool = getattr(report, kind)
-        shown = []
+        shown: list[object] = []
         for entry in spool:
             if len(shown) == REPORT_LINES:
                 break
@@ -198,7 +198,7 @@ def _import_page(
     *,
     error: str | None = None,
     report: object | None = None,
-    lines: dict[str, object] | None = None,
+    lines: dict[str, dict[str, object]] | None = None,
 ) -> str:
     d = deps()
     return render_template(
