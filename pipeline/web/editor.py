@@ -40,7 +40,7 @@ from pipeline import audit
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
-from pipeline.web import auth, csrf, mailview, record, refusals
+from pipeline.web import auth, csrf, kept_forms, mailview, record, refusals
 from pipeline.web.context import deps
 from pipeline.web.sending import sending_context
 
@@ -103,13 +103,21 @@ def mailings() -> str:
 
 @bp.get("/mailings/<int:mailing_id>")
 def mailing(mailing_id: int) -> str:
-    return _mailing_page(_mailing_or_404(mailing_id))
+    found = _mailing_or_404(mailing_id)
+    # What was typed when the session had ended, back in its form (not saved).
+    kept = kept_forms.take(auth.current_editor())
+    if kept is not None and kept.endpoint == "editor.save_content":
+        return _mailing_page(found, content_form=kept.fields, content_kept=True)
+    if kept is not None and kept.endpoint == "editor.compose_followup":
+        return _mailing_page(found, followup_form=kept.fields)
+    return _mailing_page(found)
 
 
 def _mailing_page(
     found: Mailing,
     followup_form: Mapping[str, str] | None = None,
     content_form: Mapping[str, str] | None = None,
+    content_kept: bool = False,
 ) -> str:
     """The mailing's page; ``followup_form``: what was typed in the follow-up form that
     was refused (shown again, nothing lost)."""
@@ -124,6 +132,7 @@ def _mailing_page(
         "editor/mailing.html",
         mailing=found,
         content_form=content_form,
+        content_kept=content_kept,
         delivery=_delivery(view),
         recipients=view.recipients,
         unknown_attributes=view.unknown_attributes,
