@@ -316,10 +316,12 @@ def _kits(conn: Connection) -> None:
 
 
 def _kept_forms(conn: Connection) -> None:
-    """Issue 14: what was typed into a form when the session had ended survives the log-in.
+    """Issue 14: what was typed into a form when the session had ended survives the log-in;
+    a form that acts acts once (its used one-time tokens).
 
     checkfirst: a fresh database has the table from the baseline already."""
     schema.kept_forms.create(conn, checkfirst=True)
+    schema.used_form_tokens.create(conn, checkfirst=True)
 
 
 MIGRATIONS: list[Migration] = [

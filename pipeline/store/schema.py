@@ -7,7 +7,7 @@ Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, rende
 saved_segments (mailings),
 subscribers/subscriptions/suppressions/signups (audience), deliveries/mailing_senders/
 bounce_events/rate_limits/system_mail (deliver), notifications/job_runs (schedule),
-web_sessions/kept_forms (web), accounts/login_failures/api_tokens (accounts), audit (audit).
+web_sessions/kept_forms/used_form_tokens (web), accounts/login_failures/api_tokens (accounts), audit (audit).
 """
 
 from __future__ import annotations
@@ -501,6 +501,16 @@ kept_forms = Table(
     Column("page", String(2000), nullable=False),  # where the editor returns
     Column("fields", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False, index=True),
+)
+
+# The one-time tokens of forms that act (approve, test copy, follow-up) that were used
+# (``pipeline.web.once``): the primary key makes a second use fail, even at the same instant.
+used_form_tokens = Table(
+    "used_form_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("endpoint", String(100), nullable=False),
+    Column("used_at", UtcDateTime, nullable=False, index=True),
 )
 
 # --- accounts --------------------------------------------------------------------------

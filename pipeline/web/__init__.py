@@ -47,6 +47,7 @@ from pipeline.web import (
     editor,
     i18n,
     kit_editor,
+    once,
     people,
     press_files,
     record,
@@ -124,6 +125,7 @@ def create_app(
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
+    once.init_app(app)
     i18n.init_app(app)
     app.after_request(_security_headers)
     app.context_processor(

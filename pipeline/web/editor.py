@@ -40,7 +40,7 @@ from pipeline import audit
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
-from pipeline.web import auth, csrf, kept_forms, mailview, record, refusals
+from pipeline.web import auth, csrf, kept_forms, mailview, once, record, refusals
 from pipeline.web.context import deps
 from pipeline.web.sending import sending_context
 
@@ -257,6 +257,8 @@ def rerender(mailing_id: int) -> Response:
 @bp.post("/mailings/<int:mailing_id>/test")
 def send_test(mailing_id: int) -> Response:
     found = _mailing_or_404(mailing_id)
+    if not once.first():
+        return _back(found, once.notice(), "info")
     to = request.form.get("to", "").strip()
     try:
         # where it may go is the workflow's rule (test_recipients), as for the API
@@ -277,6 +279,8 @@ def send_test(mailing_id: int) -> Response:
 @bp.post("/mailings/<int:mailing_id>/approve")
 def approve(mailing_id: int) -> Response:
     found = _mailing_or_404(mailing_id)
+    if not once.first():
+        return _back(found, once.notice(), "info")
     if not _current_version(found):
         return _back(found, _STALE, "error")
     try:
@@ -293,6 +297,8 @@ def approve(mailing_id: int) -> Response:
 @bp.post("/mailings/<int:mailing_id>/followup")
 def compose_followup(mailing_id: int) -> Response | tuple[str, int]:
     found = _mailing_or_404(mailing_id)
+    if not once.first():
+        return _back(found, once.notice(), "info", "follow-ups")
     form = request.form
     typed = {
         "kind": form.get("kind", ""),
