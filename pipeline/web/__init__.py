@@ -53,6 +53,7 @@ from pipeline.web import (
     record,
     segments,
     ui_language,
+    unsaved,
     webhooks,
 )
 from pipeline.web.context import SESSION_HOURS, WebDeps, deps
@@ -259,6 +260,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
         audience.register,
         webhooks.register,
         ui_language.register,
+        unsaved.register,
         api.register,
     ]
 

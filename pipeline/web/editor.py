@@ -184,7 +184,7 @@ def save_content(mailing_id: int) -> Response:
         # Someone saved first: the page comes back with what was typed, the saved
         # text beside it, and the current version, so saving again is deliberate.
         page = _mailing_page(stale, content_form=request.form.to_dict())
-        return Response(page, status=409)
+        return Response(page, status=409, mimetype="text/html")
     found = _editable(mailing_id)
     form = request.form
     subject = form.get("subject", "").strip()
