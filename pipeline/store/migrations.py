@@ -315,6 +315,15 @@ def _kits(conn: Connection) -> None:
     schema.press_files.create(conn, checkfirst=True)
 
 
+def _kept_forms(conn: Connection) -> None:
+    """Issue 14: what was typed into a form when the session had ended survives the log-in;
+    a form that acts acts once (its used one-time tokens).
+
+    checkfirst: a fresh database has the table from the baseline already."""
+    schema.kept_forms.create(conn, checkfirst=True)
+    schema.used_form_tokens.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     _baseline,
     _fault_handling,
@@ -333,6 +342,7 @@ MIGRATIONS: list[Migration] = [
     _followups,
     _kits,
     _integrator_ui_language,
+    _kept_forms,
 ]
 
 

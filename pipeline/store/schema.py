@@ -7,7 +7,7 @@ Ownership: feeds/items (collect), mailings/mailing_items/renders (compose, rende
 saved_segments (mailings),
 subscribers/subscriptions/suppressions/signups (audience), deliveries/mailing_senders/
 bounce_events/rate_limits/system_mail (deliver), notifications/job_runs (schedule),
-web_sessions (web), accounts/login_failures/api_tokens (accounts), audit (audit).
+web_sessions/kept_forms/used_form_tokens (web), accounts/login_failures/api_tokens (accounts), audit (audit).
 """
 
 from __future__ import annotations
@@ -488,6 +488,29 @@ web_sessions = Table(
     # The named account since issue 12 (``account`` keeps its e-mail address as shown);
     # empty for sessions of the old shared login.
     Column("account_id", BigId, index=True),
+)
+
+# What an editor typed into a form whose session had ended (``pipeline.web.kept_forms``):
+# kept for one log-in, found by the SHA-256 of a one-time token held in the cookie.
+kept_forms = Table(
+    "kept_forms",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account", String(320)),  # the ended session's account, if known
+    Column("endpoint", String(100), nullable=False),  # the view the form was posted to
+    Column("page", String(2000), nullable=False),  # where the editor returns
+    Column("fields", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+)
+
+# The one-time tokens of forms that act (approve, test copy, follow-up) that were used
+# (``pipeline.web.once``): the primary key makes a second use fail, even at the same instant.
+used_form_tokens = Table(
+    "used_form_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("endpoint", String(100), nullable=False),
+    Column("used_at", UtcDateTime, nullable=False, index=True),
 )
 
 # --- accounts --------------------------------------------------------------------------

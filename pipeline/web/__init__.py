@@ -47,12 +47,14 @@ from pipeline.web import (
     editor,
     i18n,
     kit_editor,
+    once,
     people,
     people_actions,
     press_files,
     record,
     segments,
     ui_language,
+    unsaved,
     webhooks,
 )
 from pipeline.web.context import SESSION_HOURS, WebDeps, deps
@@ -125,6 +127,7 @@ def create_app(
         hops = settings.web.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
+    once.init_app(app)
     i18n.init_app(app)
     app.after_request(_security_headers)
     app.context_processor(
@@ -259,6 +262,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
         audience.register,
         webhooks.register,
         ui_language.register,
+        unsaved.register,
         api.register,
     ]
 

@@ -33,7 +33,7 @@ from werkzeug.wrappers import Response
 from pipeline.access import Actor
 from pipeline.accounts import Accounts, adopt_legacy
 from pipeline.errors import AccountError, LoginRefused, StoreError
-from pipeline.web import csrf, i18n, sessions
+from pipeline.web import csrf, i18n, kept_forms, sessions
 from pipeline.web.context import deps
 from pipeline.web.i18n import ui
 
@@ -102,7 +102,9 @@ def _login_guard() -> Response | None:
         return None
     if request.method in csrf.SAFE_METHODS:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    abort(401, description="Bitte melden Sie sich an, bevor Sie etwas ändern.")
+    # A form sent after the session ended: the log-in form, and what was typed kept
+    # for after it (``pipeline.web.kept_forms``); nothing is done.
+    return kept_forms.login_instead(sessions.ended_account())
 
 
 def require_login(blueprint: Blueprint) -> None:
@@ -187,9 +189,12 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
             )
         return again("E-Mail-Adresse oder Passwort ist falsch.", 401)
     # A fresh session: nothing an attacker planted before login survives it, and a
-    # session this browser had before ends on the server too.
+    # session this browser had before ends on the server too. Only the token of a form
+    # kept when the old session had ended is handed over (its page checks the account).
+    kept = kept_forms.pending()
     sessions.end("replaced")
     session.clear()
+    kept_forms.hand_over(kept)
     session.permanent = True
     fingerprint = _password_fingerprint(actor.email)
     assert fingerprint is not None  # the credentials were just checked against it
@@ -197,6 +202,14 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
     request.environ.pop(_ACTOR, None)
     csrf.rotate()
     log.info("editor logged in", extra={"ip": address, "user": actor.email})
+    if kept:
+        flash(
+            ui(
+                "Ihre Sitzung war abgelaufen: der letzte Schritt wurde nicht ausgeführt. "
+                "Bitte prüfen Sie ihn und wiederholen Sie ihn."
+            ),
+            "info",
+        )
     return redirect(_safe_next(next_url), code=303)
 
 

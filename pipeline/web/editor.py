@@ -40,7 +40,7 @@ from pipeline import audit
 from pipeline.errors import RundbriefError
 from pipeline.mailings import MailingOverview, Workflow, lifecycle, reorder
 from pipeline.models import Item, Mailing, MailingKind, MailingStatus, RenderedMailing
-from pipeline.web import auth, csrf, mailview, record, refusals
+from pipeline.web import auth, csrf, kept_forms, mailview, once, record, refusals
 from pipeline.web.context import deps
 from pipeline.web.sending import sending_context
 
@@ -103,13 +103,21 @@ def mailings() -> str:
 
 @bp.get("/mailings/<int:mailing_id>")
 def mailing(mailing_id: int) -> str:
-    return _mailing_page(_mailing_or_404(mailing_id))
+    found = _mailing_or_404(mailing_id)
+    # What was typed when the session had ended, back in its form (not saved).
+    kept = kept_forms.take(auth.current_editor())
+    if kept is not None and kept.endpoint == "editor.save_content":
+        return _mailing_page(found, content_form=kept.fields, content_kept=True)
+    if kept is not None and kept.endpoint == "editor.compose_followup":
+        return _mailing_page(found, followup_form=kept.fields)
+    return _mailing_page(found)
 
 
 def _mailing_page(
     found: Mailing,
     followup_form: Mapping[str, str] | None = None,
     content_form: Mapping[str, str] | None = None,
+    content_kept: bool = False,
 ) -> str:
     """The mailing's page; ``followup_form``: what was typed in the follow-up form that
     was refused (shown again, nothing lost)."""
@@ -124,6 +132,7 @@ def _mailing_page(
         "editor/mailing.html",
         mailing=found,
         content_form=content_form,
+        content_kept=content_kept,
         delivery=_delivery(view),
         recipients=view.recipients,
         unknown_attributes=view.unknown_attributes,
@@ -175,7 +184,7 @@ def save_content(mailing_id: int) -> Response:
         # Someone saved first: the page comes back with what was typed, the saved
         # text beside it, and the current version, so saving again is deliberate.
         page = _mailing_page(stale, content_form=request.form.to_dict())
-        return Response(page, status=409)
+        return Response(page, status=409, mimetype="text/html")
     found = _editable(mailing_id)
     form = request.form
     subject = form.get("subject", "").strip()
@@ -248,6 +257,8 @@ def rerender(mailing_id: int) -> Response:
 @bp.post("/mailings/<int:mailing_id>/test")
 def send_test(mailing_id: int) -> Response:
     found = _mailing_or_404(mailing_id)
+    if not once.first():
+        return _back(found, once.notice(), "info")
     to = request.form.get("to", "").strip()
     try:
         # where it may go is the workflow's rule (test_recipients), as for the API
@@ -268,6 +279,8 @@ def send_test(mailing_id: int) -> Response:
 @bp.post("/mailings/<int:mailing_id>/approve")
 def approve(mailing_id: int) -> Response:
     found = _mailing_or_404(mailing_id)
+    if not once.first():
+        return _back(found, once.notice(), "info")
     if not _current_version(found):
         return _back(found, _STALE, "error")
     try:
@@ -284,6 +297,8 @@ def approve(mailing_id: int) -> Response:
 @bp.post("/mailings/<int:mailing_id>/followup")
 def compose_followup(mailing_id: int) -> Response | tuple[str, int]:
     found = _mailing_or_404(mailing_id)
+    if not once.first():
+        return _back(found, once.notice(), "info", "follow-ups")
     form = request.form
     typed = {
         "kind": form.get("kind", ""),

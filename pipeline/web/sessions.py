@@ -116,3 +116,12 @@ def end(reason: str = "logout") -> WebSession | None:
     id_hash = _hash(session_id)
     q.end_session(store, id_hash, deps().clock.now(), reason)
     return q.get_session(store, id_hash)
+
+
+def ended_account() -> str | None:
+    """The account of the session this cookie names, live or not (None: no such row)."""
+    session_id = session.get(KEY)
+    if not isinstance(session_id, str) or not session_id:
+        return None
+    row = q.get_session(deps().store, _hash(session_id))
+    return row.account if row is not None else None
