@@ -51,6 +51,7 @@ from pipeline.web import (
     press_files,
     record,
     segments,
+    send_pages,
     ui_language,
     webhooks,
 )
@@ -249,6 +250,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
         dashboard.register,
         kit_editor.register,
         editor.register,
+        send_pages.register,
         people.register,
         record.register,
         segments.register,
