@@ -52,6 +52,7 @@ MAILING_STEPS: frozenset[tuple[MailingStatus, MailingStatus]] = frozenset(
         (S.DRAFT, S.SCHEDULED),
         (S.DRAFT, S.CANCELLED),
         (S.APPROVED, S.DRAFT),
+        (S.APPROVED, S.SCHEDULED),  # "send now": due at once, for the daemon
         (S.APPROVED, S.SENDING),
         (S.APPROVED, S.CANCELLED),
         (S.SCHEDULED, S.DRAFT),

@@ -5,9 +5,13 @@
       ▲──── edit ──── approved | scheduled          ▼  │
                                                   paused
     draft | approved | scheduled | paused ──cancel──▶ cancelled
+    approved ──send now──▶ scheduled (for now: the daemon sends it)
 
 - Approving a mailing whose send time lies ahead makes it ``scheduled``; otherwise it
-  is ``approved`` and goes out when sent (press at once, a newsletter at its cron time).
+  is ``approved`` and goes out when sent: a newsletter at its cron time, a press release
+  at a send time that has passed, or when an editor sends it (``send_soon`` makes it
+  ``scheduled`` for now, the daemon sends it; ``rundbrief send``). Approving alone
+  never starts the send of a press release without a send time.
 - Every edit of an approved or scheduled mailing returns it to ``draft``: what was
   approved is exactly what is sent. That includes setting or clearing the send time,
   because the render states it (the embargo line of a press release, the issue date).

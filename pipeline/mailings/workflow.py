@@ -7,6 +7,7 @@
                 · set_send_at · clear_send_at · set_embargo · rerender
       decide  ─ approve (asks the ApprovalPolicy) · schedule · cancel
       send    ─ send_now · pause · resume · send_test_copy (to test_recipients)
+                · send_soon · hand_back (the daemon sends: for the web app)
       look    ─ get · find · list_mailings · renders · overview · preview
                 · distribution_record (the Versandprotokoll) · follow_ups · withdrawal
                 · published_mailings · find_published (what the public may see: ``public``)
@@ -820,6 +821,75 @@ class Workflow:
         lifecycle.require(mailing, S.SENDING)
         self._audit(by, audit.RESUME, mailing_id, f"resumed {_label(mailing)}", {})
         return self.send_now(mailing_id, by=by, **send)
+
+    def send_soon(self, mailing_id: int, *, by: Actor) -> Mailing:
+        """Hand an approved mailing to the sending service to go out now ("Jetzt
+        senden" in the web app): it becomes ``scheduled`` for this moment, and the
+        daemon's next look (``sync``, every minute) sends it. Nothing is sent in the
+        caller's process. Approval and render stay: what was approved is what goes out.
+
+        A mailing already due is left as it is (a second click changes nothing); one
+        scheduled for a later time is refused, because its render states that time:
+        give it a new send time instead (``schedule``)."""
+        require(by, Action.SEND)
+        mailing = self.get(mailing_id)
+        now = self.clock.now()
+        if mailing.status == S.SCHEDULED and lifecycle.is_due(mailing.send_at, now):
+            return mailing
+        if mailing.status == S.SCHEDULED:
+            assert mailing.send_at is not None
+            raise TransitionError(
+                f"mailing {mailing_id} is scheduled for {self.local(mailing.send_at)}; "
+                "to send it earlier, give it a new send time",
+                mailing_id=mailing_id,
+                current=str(mailing.status),
+                wanted=str(S.SENDING),
+            )
+        if mailing.status != S.APPROVED:
+            why = (
+                "a draft; approve it before sending"
+                if mailing.status == S.DRAFT
+                else f"{mailing.status}; it cannot be sent now"
+            )
+            raise TransitionError(
+                f"mailing {mailing_id} is {why}",
+                mailing_id=mailing_id,
+                current=str(mailing.status),
+                wanted=str(S.SENDING),
+            )
+        times.check_not_passed(
+            mailing.embargo_at, now=now, tz=self.settings.organisation.tz, mailing_id=mailing_id
+        )
+        if not store_mailings.make_due(self.store, mailing_id, now=now):
+            self._lost_race(mailing_id, "handed to the sending service")
+        self._audit(
+            by,
+            Action.SEND,
+            mailing_id,
+            f"handed {_label(mailing)} to the sending service to go out now",
+            {"send_at": now, "was": mailing.send_at, "status": str(S.SCHEDULED)},
+        )
+        return self.get(mailing_id)
+
+    def hand_back(self, mailing_id: int, *, by: Actor) -> Mailing:
+        """Resume a paused mailing through the sending service ("Fortsetzen" in the web
+        app): it is ``sending`` again and the daemon's next look (``sync``) sends on from
+        where it stopped, each recipient once; nothing is sent in the caller's process."""
+        require(by, Action.SEND)
+        mailing = self.get(mailing_id)
+        lifecycle.require(mailing, S.SENDING)
+        if not store_mailings.set_status(
+            self.store, mailing_id, S.SENDING, expected=S.PAUSED, now=self.clock.now()
+        ):
+            self._lost_race(mailing_id, "resumed")
+        self._audit(
+            by,
+            audit.RESUME,
+            mailing_id,
+            f"resumed {_label(mailing)}: handed back to the sending service",
+            {"by_service": True},
+        )
+        return self.get(mailing_id)
 
     def send_test_copy(
         self,

@@ -8,8 +8,8 @@
                  with a send time of its own, or a newsletter given one)
     bounces      every N minutes when [bounces] source is set
     sync         every minute: catch up what is due (missed compose, a newsletter approved
-                 late, press without a send time, a scheduled mailing whose time came while
-                 the daemon was down, sends left in ``sending``), report
+                 late, a mailing an editor sent now, a scheduled mailing whose time came
+                 while the daemon was down, sends left in ``sending``), report
                  paused or failing mailings
     mail         every minute: send the queued system mail (confirmations, notifications,
                  test copies) that is due, with the deliveries' back-off
@@ -293,10 +293,13 @@ def catch_up(ctx: JobContext) -> JobResult:
         ):
             done.append(f"newsletter {mailing.id}")
             _run_send(ctx, mailing.id)
-    # 4. Scheduled mailings whose time has come (a missed trigger), and approved press
-    #    mailings (no send time, or one that has passed).
+    # 4. Scheduled mailings whose time has come (a missed trigger, or "send now":
+    #    ``Workflow.send_soon``), and approved press mailings whose send time has passed.
+    #    An approved press mailing without a send time waits: approving is not sending.
     for state in q.mailings_in(store, (S.APPROVED, S.SCHEDULED)):
         if state.kind != MailingKind.PRESS and state.status != S.SCHEDULED:
+            continue
+        if state.status == S.APPROVED and state.send_at is None:
             continue
         if lifecycle.is_due(state.send_at, now):
             done.append(f"{state.kind} {state.id}")

@@ -79,6 +79,10 @@ def press_due(ctx: JobContext, mailing_id: int) -> JobResult:
         return JobResult(job, "skipped", "no such press mailing")
     if mailing.status not in (S.APPROVED, S.SCHEDULED, S.SENDING):
         return JobResult(job, "skipped", f"mailing is {mailing.status}", mailing_id)
+    if mailing.status == S.APPROVED and mailing.send_at is None:
+        return JobResult(
+            job, "waiting", f"mailing {mailing_id} is approved without a send time", mailing_id
+        )
     now = ctx.clock.now()
     # The trigger fires at send_at, but a clock that jumped, a re-synced trigger or a
     # direct call must still never release early: check against the clock every time.

@@ -297,6 +297,20 @@ def set_status(
     return bool(changed)
 
 
+def make_due(store: Store, mailing_id: int, *, now: datetime) -> bool:
+    """Make an approved mailing ``scheduled`` for ``now`` (its approval and render stay):
+    the daemon's next look sends it. False when it was no longer approved."""
+    allowed = steps_from(S.SCHEDULED, S.APPROVED)
+    with store.begin() as conn:
+        status_in(conn, mailing_id)  # ComposeError for an unknown mailing
+        changed = conn.execute(
+            update(mailings)
+            .where(mailings.c.id == mailing_id, mailings.c.status.in_(allowed))
+            .values(status=str(S.SCHEDULED), send_at=now, updated_at=now)
+        ).rowcount
+    return bool(changed)
+
+
 def approved_by(store: Store, mailing_id: int) -> str | None:
     with store.connect() as conn:
         row = conn.execute(

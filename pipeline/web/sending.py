@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.errors import ConfigError
-from pipeline.mailings import numbers
+from pipeline.mailings import Workflow, numbers
 from pipeline.models import Mailing, MailingStatus
 from pipeline.web.context import deps
 
@@ -28,7 +28,12 @@ def list_titles(mailing: Mailing) -> list[str]:
 
 def sending_context(mailing: Mailing) -> dict[str, Any]:
     started = mailing.status in (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
+    d = deps()
+    published = mailing.status == MailingStatus.SENT and (
+        Workflow(d.settings, d.store, d.clock).find_published(mailing.id) is not None
+    )
     return {
+        "archived": published,
         "list_titles": list_titles(mailing),
         "numbers": numbers(deps().store, mailing.id) if started else None,
     }
