@@ -180,6 +180,29 @@ class RecipientNotAllowed(PermissionDenied):
     """A test copy to an address outside the organisation (``mailings.test_recipients``)."""
 
 
+class TestCopyLimit(PermissionDenied):
+    """The actor has sent today's allowance of test copies (``limit``); more are possible
+    again at ``resets_at`` (``mailings.test_recipients``)."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    def __init__(self, message: str, *, limit: int, resets_at: datetime, role: str = "") -> None:
+        super().__init__(message, action="test_copy", role=role)
+        self.limit = limit
+        self.left = 0
+        self.resets_at = resets_at
+
+
+class TestPersonRefused(WorkflowError):
+    """A test copy "as" an address that would not get the mailing (``person``)."""
+
+    __test__ = False
+
+    def __init__(self, message: str, *, mailing_id: int, person: str) -> None:
+        super().__init__(message, mailing_id=mailing_id)
+        self.person = person
+
+
 class RenderError(RundbriefError):
     """A mailing cannot be rendered into an e-mail that meets our standards."""
 

@@ -13,6 +13,7 @@ Public API (everything other packages use; the modules behind it are internal):
   ``unsubscribe_in`` (inside the caller's unit of work).
 - links (``links``, ``tokens``): ``signing_secret``, ``unsubscribe_url``,
   ``preferences_url``, ``confirm_url``, ``read_link`` -> ``Token`` or ``TokenError``;
+  ``test_links`` and ``read_test_link`` (a test copy's links, which change nothing);
   press kits (``kit_links``): ``kit_token``, ``read_kit_token``.
 - double opt-in (``optin``): ``public_lists``, ``record_signup(Signup)`` ->
   ``SignupOutcome`` (``RateLimited``), ``ConfirmationTask``, ``note_confirmation_sent``,
@@ -41,7 +42,9 @@ from pipeline.audience.links import (
     confirm_url,
     preferences_url,
     read_link,
+    read_test_link,
     signing_secret,
+    test_links,
     unsubscribe_url,
 )
 from pipeline.audience.optin import (
@@ -188,6 +191,7 @@ __all__ = [
     "public_lists",
     "read_kit_token",
     "read_link",
+    "read_test_link",
     "record_signup",
     "resend_task",
     "save_preferences",
@@ -195,6 +199,7 @@ __all__ = [
     "subscriber_id",
     "subscriber_record",
     "suppress",
+    "test_links",
     "unsubscribe",
     "unsubscribe_in",
     "unsubscribe_url",

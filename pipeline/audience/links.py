@@ -2,7 +2,8 @@
 
 Both are built per recipient from ``web.base_url`` and a token per subscriber and list;
 the confirmation link of the double opt-in (``/confirm/TOKEN``) also carries its issue
-time, so it expires.
+time, so it expires. A test copy's links (``test_links``) open the same two addresses
+with a token of purpose ``test``: the pages only say it was a test (``read_test_link``).
 """
 
 from __future__ import annotations
@@ -49,3 +50,22 @@ def confirm_url(
     """``{web.base_url}/confirm/{token}``: valid ``audience.confirm_days`` from ``issued_at``."""
     token = make_token(secret, subscriber_id, list_name, purpose="confirm", issued_at=issued_at)
     return f"{settings.web.base_url}/confirm/{token}"
+
+
+def test_links(
+    settings: Settings, secret: str, subscriber_id: int, list_name: str, language: str
+) -> tuple[str, str]:
+    """(unsubscribe URL, preferences URL) of a test copy in ``language``: the same
+    addresses as a real copy's, with a ``test`` token that changes nothing."""
+    token = make_token(
+        secret, subscriber_id, list_name or "test", purpose="test", language=language
+    )
+    return f"{settings.web.base_url}/u/{token}", f"{settings.web.base_url}/p/{token}"
+
+
+def read_test_link(secret: str, token: str) -> Token | None:
+    """The test token in a link, or None when it is none (a real, forged or other one)."""
+    try:
+        return read_token(secret, token, purpose="test")
+    except TokenError:
+        return None

@@ -8,6 +8,10 @@ is worthless for another, and nobody without the secret can make one for a diffe
 subscriber or list. ``read_token`` compares signatures in constant time and raises
 ``AudienceError`` for anything that is not a token we made.
 
+A test copy's unsubscribe and preferences links carry a token of purpose ``test`` (and
+the mail's language): signed with its own key, so it can never pass as a real link, and
+the pages it opens only say that this was a test.
+
 Unsubscribe and preferences tokens carry no time: they stand in mails that are read for
 years and must keep working. Confirmation tokens carry the time they were issued and
 expire after ``audience.confirm_days`` (checked by the caller, who knows the clock).
@@ -34,8 +38,8 @@ from typing import Literal
 
 from pipeline.errors import AudienceError
 
-Purpose = Literal["unsubscribe", "preferences", "confirm"]
-PURPOSES: tuple[Purpose, ...] = ("unsubscribe", "preferences", "confirm")
+Purpose = Literal["unsubscribe", "preferences", "confirm", "test"]
+PURPOSES: tuple[Purpose, ...] = ("unsubscribe", "preferences", "confirm", "test")
 _VERSION = "2"
 _LEGACY = "1"  # before migration 2: honoured only for ids up to legacy_tokens
 _MAX_TOKEN = 512
@@ -52,6 +56,7 @@ class Token:
     purpose: Purpose
     issued_at: datetime | None = None
     legacy: bool = False  # version 1, made before ids were guaranteed never reused
+    language: str = ""  # a test token: the language of the test copy it stands in
 
 
 def admit(found: Token, legacy_limit: int) -> Token:
@@ -69,8 +74,10 @@ def make_token(
     *,
     purpose: Purpose = "unsubscribe",
     issued_at: datetime | None = None,
+    language: str = "",
 ) -> str:
-    """A URL-safe signed token for one subscriber, list and purpose."""
+    """A URL-safe signed token for one subscriber, list and purpose (``test``: with the
+    test copy's ``language``)."""
     if not secret:
         raise AudienceError("cannot sign a token without a secret")
     if purpose not in PURPOSES:
@@ -82,6 +89,10 @@ def make_token(
         if issued_at is None:
             raise AudienceError("a confirmation token needs the time it is issued")
         fields.append(str(int(issued_at.timestamp())))
+    if purpose == "test":
+        if not language.isalpha():
+            raise AudienceError(f"a test token needs the mail's language, not {language!r}")
+        fields.append(language)
     payload = ".".join(fields).encode("utf-8")
     return f"{_b64(payload)}.{_b64(signature(secret, purpose, payload))}"
 
@@ -116,6 +127,10 @@ def read_token(secret: str, token: str, *, purpose: Purpose | None = None) -> To
         )
     except (ValueError, OverflowError, OSError) as exc:
         raise TokenError("malformed token") from exc
+    if found == "test":
+        if len(fields) != 5 or not fields[4].isalpha():
+            raise TokenError("malformed token")
+        return Token(subscriber_id, fields[3], found, None, fields[0] == _LEGACY, fields[4])
     if (found == "confirm") != (issued is not None) or len(fields) > 5:
         raise TokenError("malformed token")
     return Token(subscriber_id, fields[3], found, issued, fields[0] == _LEGACY)

@@ -5,7 +5,7 @@ One place that calls the audience and render contracts, so the builder stays pur
 
 from __future__ import annotations
 
-from pipeline.audience import kit_token, preferences_url, unsubscribe_url
+from pipeline.audience import kit_token, preferences_url, test_links, unsubscribe_url
 from pipeline.config import Settings
 from pipeline.models import Recipient
 from pipeline.render import salutation_for
@@ -19,6 +19,13 @@ def recipient_links(
         unsubscribe_url(settings, secret, subscriber_id, list_name),
         preferences_url(settings, secret, subscriber_id, list_name),
     )
+
+
+def test_link_pair(
+    settings: Settings, secret: str, subscriber_id: int, list_name: str, language: str
+) -> tuple[str, str]:
+    """(unsubscribe URL, preferences URL) of a test copy: they change nothing."""
+    return test_links(settings, secret, subscriber_id, list_name, language)
 
 
 def salutation(settings: Settings, recipient: Recipient, language: str) -> str:

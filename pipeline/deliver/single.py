@@ -5,13 +5,17 @@ the system mail outbox (``pipeline.deliver.system``): recorded first, then sent,
 retried when the transport fails. ``send_test`` records a test copy and drains it at
 once, so the editor sees the result; if the transport is down the copy stays queued and
 goes out later. A test copy changes no mailing state: it is marked as a test (subject
-prefix and ``X-Rundbrief-Test`` header) and carries the first list's unsubscribe headers
-for a sample subscriber, so the editor sees exactly what recipients will get.
+prefix and ``X-Rundbrief-Test`` header) and is the copy of one ``person`` (the sample
+person of the preview or a real subscriber: the same greeting and name), sent to the
+editor's address. Its unsubscribe and preferences links, in the body and in
+``List-Unsubscribe``, carry a ``test`` token: they open a page saying it was a test and
+change nothing, whoever's copy it is.
 """
 
 from __future__ import annotations
 
 import binascii
+from dataclasses import replace
 from email.utils import format_datetime
 
 import pipeline.store.system_mail as system_db
@@ -20,6 +24,7 @@ from pipeline.config import Settings
 from pipeline.deliver import MessageParts, OutgoingMessage, SendResult, Transport
 from pipeline.deliver.attachments import attachments_for
 from pipeline.deliver.headers import check_address, fold, mailbox, unstructured
+from pipeline.deliver.links import test_link_pair
 from pipeline.deliver.message import MessageBuilder, message_id_for
 from pipeline.deliver.system import TransportFactory, drain_system_mail, enqueue
 from pipeline.errors import DeliveryError
@@ -45,8 +50,12 @@ def send_test(
     transport: Transport | None = None,
     language: str | None = None,
     transport_factory: TransportFactory | None = None,
+    person: Recipient | None = None,
 ) -> SendResult:
     """Record one copy of a mailing to ``to``, marked as a test, and send it at once.
+
+    ``person``: whose copy it is (default: the subscriber with the address ``to``, if
+    any); its links are test links whatever it is.
 
     It sends the stored render (the workflow renders a draft first). ``transport``
     (kept open) or ``transport_factory`` (default: the configured one). Not ``ok`` with
@@ -62,7 +71,9 @@ def send_test(
     if rendered is None:
         raise DeliveryError(f"mailing {mailing_id} has no {wanted} version; render it first")
     list_name = state.lists[0] if state.lists else None
-    recipient = _test_recipient(store, to, list_name or "", wanted)
+    if person is None:
+        person = _test_recipient(store, to, list_name or "", wanted)
+    address = check_address(to)
     # A press kit's small files are attached as they will be for recipients (within the
     # limit of the transport at hand, else the configured one); its links are plain:
     # a test copy's reader is an editor, who may always download.
@@ -78,7 +89,13 @@ def send_test(
         wants_parts=True,  # the transport that drains it is only known then
         attachments=attachments,
     )
-    message = builder.build(recipient, delivery_id=None, test=True)
+    personal = builder.personalisation(person)
+    unsubscribe, preferences = test_link_pair(
+        settings, _secret(settings), person.subscriber_id, person.list_name, wanted
+    )
+    personal = replace(personal, unsubscribe_url=unsubscribe, preferences_url=preferences)
+    name = " ".join(p for p in (person.first_name, person.last_name) if p)
+    message = builder.build_personal(address, name, personal, delivery_id=None, test=True)
     mail_id = enqueue(store, kind="test_copy", message=message, clock=clock)
     report = drain_system_mail(
         store, settings, transport_factory, clock, ids=[mail_id], transport=transport

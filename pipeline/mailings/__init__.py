@@ -47,7 +47,7 @@ from pipeline.mailings.items import reorder
 from pipeline.mailings.numbers import MailingNumbers, numbers
 from pipeline.mailings.overview import MailingOverview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes, anyone_may_approve
-from pipeline.mailings.preview import Preview, write_preview
+from pipeline.mailings.preview import Preview, sample_for, write_preview
 from pipeline.mailings.record import RecordEntry
 from pipeline.mailings.renders import render_for, renders_of
 from pipeline.mailings.saved_segments import NamedSegment, SegmentCount, Segments
@@ -78,6 +78,7 @@ __all__ = [
     "render_for",
     "renders_of",
     "reorder",
+    "sample_for",
     "settings_key",
     "write_preview",
 ]

@@ -5,6 +5,10 @@ subscriber with the given address, else the first recipient of the mailing's lis
 a sample person) and builds the message with the same ``MessageBuilder`` the send uses,
 so ``preview.eml`` is byte for byte that recipient's copy apart from the Date header and
 MIME boundary.
+
+The editor pages and test copies choose their person among the same few: the sample
+person of the mail's language (``sample_for``, what the web preview shows) or one of the
+mailing's real recipients (``people``, ``person_for``).
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ from pipeline.clock import Clock
 from pipeline.config import Settings
 from pipeline.deliver import MessageBuilder
 from pipeline.mailings.renders import render_for, renders_of
-from pipeline.models import Mailing, Recipient, RenderedMailing
+from pipeline.models import Mailing, MailingKind, Recipient, RenderedMailing
 from pipeline.render import PersonalMail, personalise
 from pipeline.segments import parse_optional
 from pipeline.store import Store
-from pipeline.store.audience import find_subscriber
+from pipeline.store.audience import find_subscriber, recipient_batch
 
 SAMPLE = Recipient(
     subscriber_id=0,
@@ -32,6 +36,54 @@ SAMPLE = Recipient(
     salutation="Frau",
     title="Dr.",
 )
+
+
+# The sample person of the editor preview and of test copies, by the mail's language.
+SAMPLES = {
+    "de": ("erika.mustermann@example.org", "Erika", "Mustermann"),
+    "en": ("jane.doe@example.org", "Jane", "Doe"),
+}
+
+
+def sample_for(mailing: Mailing, language: str) -> Recipient:
+    """The sample person of ``language`` on the mailing's first list (a press release's
+    with a doctor's title, as journalists often have one)."""
+    email, first, last = SAMPLES.get(language, SAMPLES["de"])
+    return Recipient(
+        subscriber_id=0,
+        email=email,
+        list_name=mailing.lists[0] if mailing.lists else "",
+        first_name=first,
+        last_name=last,
+        salutation="Frau",
+        title="Dr." if mailing.kind == MailingKind.PRESS else "",
+        language=language,
+    )
+
+
+def people(store: Store, mailing: Mailing, *, limit: int = 25) -> list[Recipient]:
+    """The first ``limit`` real recipients of the mailing (its lists and segment)."""
+    segment = parse_optional(mailing.segment_where)
+    out: list[Recipient] = []
+    for recipient in iter_recipients(store, mailing.lists, batch_size=limit, segment=segment):
+        out.append(recipient)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def person_for(store: Store, mailing: Mailing, address: str) -> Recipient | None:
+    """The recipient of the mailing with ``address`` (on its lists, in its segment, not
+    unsubscribed or suppressed), or None when it would not get this mailing."""
+    with store.connect() as conn:
+        found = find_subscriber(conn, address.strip().lower())
+        if found is None or not mailing.lists:
+            return None
+        batch = recipient_batch(
+            conn, list(dict.fromkeys(mailing.lists)), found.id - 1, 1,
+            parse_optional(mailing.segment_where),
+        )  # fmt: skip
+    return batch[0] if batch and batch[0].subscriber_id == found.id else None
 
 
 @dataclass(frozen=True)

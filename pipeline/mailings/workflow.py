@@ -53,6 +53,7 @@ from pipeline.errors import (
     ConfigError,
     NotDueError,
     PressFileError,
+    TestPersonRefused,
     TransitionError,
 )
 from pipeline.mailings import (
@@ -69,7 +70,7 @@ from pipeline.mailings import (
 )
 from pipeline.mailings.overview import MailingOverview, overview
 from pipeline.mailings.policy import ApprovalPolicy, FourEyes
-from pipeline.mailings.preview import Preview, build_preview
+from pipeline.mailings.preview import Preview, build_preview, people, person_for, sample_for
 from pipeline.mailings.renders import load_items, render_draft, renders_of
 from pipeline.mailings.segment import choose_segment
 from pipeline.mailings.times import check_times
@@ -81,6 +82,7 @@ from pipeline.models import (
     MailingKind,
     MailingStatus,
     PressFile,
+    Recipient,
     RenderedMailing,
 )
 from pipeline.render import mailing_languages
@@ -898,10 +900,15 @@ class Workflow:
         *,
         language: str | None = None,
         transport: Transport | None = None,
+        person: str | None = None,
         by: Actor,
     ) -> SendResult:
         """One copy marked as a test to ``to``; changes no state (a draft is rendered).
-        ``to`` must be one of ``test_recipients`` (``PermissionDenied`` otherwise)."""
+        ``to`` must be one of ``test_recipients`` (``PermissionDenied`` otherwise).
+
+        It is the copy of ``person`` (the address of one of the mailing's recipients,
+        ``TestPersonRefused`` for anyone else) or of the preview's sample person: the
+        same greeting and name; only its links are test links, which change nothing."""
         require(by, Action.TEST_COPY)
         to = test_recipients.check(self.settings, self.store, by, to)
         mailing = self.get(mailing_id)
@@ -911,6 +918,19 @@ class Workflow:
                 mailing_id=mailing_id,
                 current=str(mailing.status),
             )
+        wanted = language or (mailing.languages or (self.settings.organisation.language,))[0]
+        if person:
+            recipient = person_for(self.store, mailing, person)
+            if recipient is None:
+                raise TestPersonRefused(
+                    f"{person.strip()!r} is not a recipient of mailing {mailing_id} "
+                    "(its lists and segment): a test copy is the sample person's or a "
+                    "recipient's",
+                    mailing_id=mailing_id,
+                    person=person.strip(),
+                )
+        else:
+            recipient = sample_for(mailing, wanted)
         self.renders(mailing)
         own = transport is None and self.transport_factory is not None
         if own:
@@ -925,6 +945,7 @@ class Workflow:
                 clock=self.clock,
                 transport=transport,
                 language=language,
+                person=recipient,
             )
         finally:
             if own and transport is not None:
@@ -933,10 +954,23 @@ class Workflow:
             by,
             Action.TEST_COPY,
             mailing_id,
-            f"test copy of {_label(mailing)} to {to}" + ("" if result.ok else " (refused)"),
-            {"to": to, "language": language, "ok": result.ok, "error": result.error},
+            f"test copy of {_label(mailing)} to {to} as "
+            + (recipient.email if person else "the sample person")
+            + ("" if result.ok else " (refused)"),
+            {
+                "to": to,
+                "language": language,
+                "person": recipient.email if person else "",
+                "ok": result.ok,
+                "error": result.error,
+            },
         )
         return result
+
+    def test_people(self, mailing_id: int, *, limit: int = 25) -> list[Recipient]:
+        """Whose copy a test copy can be besides the sample person: the first ``limit``
+        recipients of the mailing (a look)."""
+        return people(self.store, self.get(mailing_id), limit=limit)
 
     def test_recipients(self, by: Actor) -> list[str]:
         """The addresses ``by`` may send test copies to (see ``test_recipients``)."""

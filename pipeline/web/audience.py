@@ -10,6 +10,10 @@
                                answers 200, no redirect, no cookie
     GET/POST /p/<token>        preferences: lists and language
 
+A test copy's links (and its ``List-Unsubscribe``) carry a token of purpose ``test``:
+each of these addresses answers it with a page saying it was a test copy, in the
+mail's language, and changes nothing (``_test_copy``).
+
 The signed token in the URL is the credential of the unsubscribe, preferences and
 confirmation pages, so they need no login and no CSRF cookie (a foreign page cannot know
 the token). Every bad, altered, foreign or expired token gets the same plain page, which
@@ -46,6 +50,7 @@ from pipeline.audience import (
     preferences_url,
     public_lists,
     read_link,
+    read_test_link,
     signing_secret,
     unsubscribe_in,
 )
@@ -91,6 +96,17 @@ def _token(token: str, purpose: Any) -> Token | None:
     except TokenError:
         log.info("bad token", extra={"purpose": purpose, "ip": _ip()})
         return None
+
+
+def _test_copy(token: str) -> Response | None:
+    """The page for a test copy's link (nothing changes), or None for any other token."""
+    secret = _secret()
+    found = read_test_link(secret, token) if secret is not None else None
+    if found is None:
+        return None
+    use_language(found.language)
+    log.info("test copy link", extra={"path": request.path})
+    return Response(render_template("audience/test_copy.html"), mimetype="text/html")
 
 
 def _list_title(name: str) -> str:
@@ -298,6 +314,9 @@ def confirm_post(token: str) -> Response | str:
 
 @bp.get("/u/<token>")
 def unsubscribe_page(token: str) -> Response | str:
+    test = _test_copy(token)
+    if test is not None:
+        return test
     found = _token(token, "unsubscribe")
     if found is None:
         return _invalid()
@@ -318,6 +337,9 @@ def unsubscribe_page(token: str) -> Response | str:
 def unsubscribe_post(token: str) -> Response:
     # RFC 8058: the body is "List-Unsubscribe=One-Click" (urlencoded or multipart); the
     # signed token is the credential, so any POST to a genuine link unsubscribes.
+    test = _test_copy(token)
+    if test is not None:
+        return test
     found = _token(token, "unsubscribe")
     if found is None:
         return _invalid()
@@ -360,6 +382,9 @@ def _preferences_link(found: Token) -> str | None:
 
 @bp.route("/p/<token>", methods=["GET", "POST"])
 def preferences_page(token: str) -> Response | str:
+    test = _test_copy(token)
+    if test is not None:
+        return test
     found = _token(token, "preferences")
     if found is None:
         return _invalid()

@@ -9,7 +9,8 @@
                                                    time, embargo (press: the Sperrfrist)
     POST /editor/mailings/<id>/items               drop and reorder items
     POST /editor/mailings/<id>/rerender            render the draft again
-    POST /editor/mailings/<id>/test                a test copy to an editor's address
+    POST /editor/mailings/<id>/test                a test copy to an editor's address, as
+                                                   the sample person or a recipient
     POST /editor/mailings/<id>/approve             approve (renders and checks first)
     POST /editor/mailings/<id>/cancel              cancel
     POST /editor/mailings/<id>/followup            a follow-up of a sent press release
@@ -143,6 +144,7 @@ def _mailing_page(
         text=text,
         items=_items(found),
         test_addresses=test_addresses(),
+        test_people=flow().test_people(found.id) if test_addresses() else [],
         editable=found.status in lifecycle.EDITABLE,
         cancellable=found.status in lifecycle.CANCELLABLE,
         approvable=lifecycle.allowed(found.status, MailingStatus.APPROVED),
@@ -260,9 +262,10 @@ def send_test(mailing_id: int) -> Response:
     if not once.first():
         return _back(found, once.notice(), "info")
     to = request.form.get("to", "").strip()
+    person = request.form.get("person", "").strip() or None  # empty: the sample person
     try:
         # where it may go is the workflow's rule (test_recipients), as for the API
-        result = flow().send_test_copy(mailing_id, to, by=auth.acting())
+        result = flow().send_test_copy(mailing_id, to, person=person, by=auth.acting())
     except RundbriefError as exc:
         log.warning("test copy failed", extra={"mailing": mailing_id, "error": str(exc)})
         return _back(

@@ -15,7 +15,8 @@ from __future__ import annotations
 from flask import Response, url_for
 
 from pipeline.config import Settings
-from pipeline.models import Mailing, MailingKind, Recipient
+from pipeline.mailings import sample_for
+from pipeline.models import Mailing, Recipient
 from pipeline.render import Personalisation, RenderedMailing, personalise, salutation_for
 
 # Mail HTML uses inline styles and <style> (MJML); images come from the organisation's
@@ -26,27 +27,6 @@ MAIL_CSP = (
     "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"
 )
 
-SAMPLE = {
-    "de": Recipient(
-        subscriber_id=0,
-        email="erika.mustermann@example.org",
-        list_name="",
-        first_name="Erika",
-        last_name="Mustermann",
-        salutation="Frau",
-        language="de",
-    ),
-    "en": Recipient(
-        subscriber_id=0,
-        email="jane.doe@example.org",
-        list_name="",
-        first_name="Jane",
-        last_name="Doe",
-        salutation="Frau",
-        language="en",
-    ),
-}
-
 
 def info_url(settings: Settings) -> str:
     """The generic page unsubscribe links point to in copies that belong to nobody."""
@@ -55,18 +35,7 @@ def info_url(settings: Settings) -> str:
 
 def sample_values(settings: Settings, mailing: Mailing, language: str) -> Personalisation:
     """A sample recipient of the mailing's first list, for the editor preview."""
-    base = SAMPLE.get(language, SAMPLE["de"])
-    list_name = mailing.lists[0] if mailing.lists else ""
-    recipient = Recipient(
-        subscriber_id=0,
-        email=base.email,
-        list_name=list_name,
-        first_name=base.first_name,
-        last_name=base.last_name,
-        salutation=base.salutation,
-        title="Dr." if mailing.kind == MailingKind.PRESS else "",
-        language=language,
-    )
+    recipient = sample_for(mailing, language)  # the test copy's sample person too
     link = info_url(settings)
     return Personalisation(
         salutation=salutation_for(settings, recipient),
