@@ -32,8 +32,15 @@ def sending_context(mailing: Mailing) -> dict[str, Any]:
     published = mailing.status == MailingStatus.SENT and (
         Workflow(d.settings, d.store, d.clock).find_published(mailing.id) is not None
     )
+    # "Jetzt senden": scheduled for a moment that has come, the daemon's next look sends it
+    due_now = (
+        mailing.status == MailingStatus.SCHEDULED
+        and mailing.send_at is not None
+        and mailing.send_at <= d.clock.now()
+    )
     return {
         "archived": published,
+        "due_now": due_now,
         "list_titles": list_titles(mailing),
         "numbers": numbers(deps().store, mailing.id) if started else None,
     }

@@ -92,6 +92,8 @@ def test_send_now_hands_over_to_the_daemon_and_sends_nothing_in_the_request(
     assert any("to the sending service to go out now" in e.summary for e in entries)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "wird innerhalb einer Minute versendet" in page
+    assert '<span id="next-step">Wird innerhalb einer Minute versendet.</span>' in page
+    assert '<meta http-equiv="refresh" content="5">' in page  # until the progress shows
     # a second click changes nothing
     again = _post(client, mailing.id, "send", choice="now", confirm="yes")
     assert again.status_code == 303
