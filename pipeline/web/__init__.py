@@ -40,6 +40,7 @@ from pipeline.store import Store
 from pipeline.web import (
     api,
     archive,
+    archive_feed,
     audience,
     auth,
     csrf,
@@ -260,6 +261,7 @@ def _blueprints() -> list[Callable[[Flask], None]]:
         record.register,
         segments.register,
         archive.register,
+        archive_feed.register,
         press_files.register,
         audience.register,
         webhooks.register,

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 from pipeline.errors import RundbriefError
 from pipeline.mailings import Workflow
 from pipeline.models import MailingKind
-from pipeline.web import followups, mailview
+from pipeline.web import archive_frame, followups, mailview
 from pipeline.web.context import deps
 from pipeline.web.i18n import t
 
@@ -82,9 +82,26 @@ def show(mailing_id: int, language: str | None = None) -> Response:
         return followups.withdrawn_page(found, withdrawal, local_date)
     html = mailview.fill(rendered, mailview.neutral_values(deps().settings, found, language))[0]
     html = followups.with_follow_ups(html, shown, local_date)
+    html = _in_site_frame(found.id, languages, html)
     # a release with follow-ups may get more (a withdrawal): browsers ask again sooner
     cache = CACHE_SECONDS if found.kind != MailingKind.PRESS else FOLLOW_UP_CACHE_SECONDS
     return mailview.mail_response(html, cache_seconds=cache)
+
+
+def _in_site_frame(mailing_id: int, languages: list[str], html: str) -> str:
+    """The copy in the site's frame, without its "view in browser" link to itself."""
+    base = deps().settings.web.base_url
+    own = [url_for("archive.show", mailing_id=mailing_id)] + [
+        url_for("archive.show", mailing_id=mailing_id, language=lang) for lang in languages
+    ]
+    html = archive_frame.without_links_to(html, [base + path for path in own])
+    return archive_frame.framed(
+        html,
+        back_url=url_for("archive.index"),
+        signup_url=_newsletter_signup(),
+        feed_url=url_for("archive_feed.feed"),
+        organisation=deps().settings.organisation.name,
+    )
 
 
 @bp.get("/unsubscribe-info")

@@ -27,7 +27,7 @@ from pipeline.render import LANGUAGES, Strings, strings_for
 from pipeline.web.context import deps
 
 # Areas whose pages are for the public (the rest are the editors').
-PUBLIC = ("archive", "audience", None)  # None: no area (an unknown address)
+PUBLIC = ("archive", "archive_feed", "audience", None)  # None: no area (an unknown address)
 
 
 def requested_language() -> str:
