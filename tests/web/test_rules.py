@@ -157,7 +157,7 @@ def test_the_subscriber_page_shows_its_history_and_keeps_it_without_data_after_e
     ident = int(audit.entries(store, user=OTHER)[-1].target_id)
 
     page = unescape(editor.get(f"/editor/subscribers/{ident}").get_data(as_text=True))
-    assert "erika@example.org" in page and "members: unsubscribed" in page
+    assert "erika@example.org" in page and "Mitglieder-Newsletter: unsubscribed" in page
     assert f"unsubscribed subscriber #{ident} from members" in page
 
     people.erase("erika@example.org", by=admin)
