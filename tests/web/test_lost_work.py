@@ -194,3 +194,57 @@ def test_the_next_page_after_login_is_our_own(client: FlaskClient, target: str) 
     )
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/editor/"
+
+
+def test_too_much_text_is_not_kept_but_the_login_form_is_shown(
+    editor: FlaskClient, store: Store, clock: FakeClock
+) -> None:
+    mailing = seed_mailing(store, clock)
+    page = editor.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    clock.advance(hours=13)
+    answer = editor.post(
+        f"/editor/mailings/{mailing.id}/content",
+        data={"csrf_token": csrf_from(page), "subject": "Lang", "intro": "x" * 100_001},
+    )
+    assert answer.status_code == 401
+    html = answer.get_data(as_text=True)
+    assert "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich an" in html
+    assert _next_of(html) == f"/editor/mailings/{mailing.id}"
+    assert _kept_rows(store) == []
+
+
+def test_a_kept_form_expires(editor: FlaskClient, store: Store, clock: FakeClock) -> None:
+    mailing = seed_mailing(store, clock)
+    page = editor.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    clock.advance(hours=13)
+    html = editor.post(
+        f"/editor/mailings/{mailing.id}/content",
+        data={"csrf_token": csrf_from(page), "subject": "Von gestern", "intro": "alt"},
+    ).get_data(as_text=True)
+    location = _log_in_from(editor, html)
+    clock.advance(hours=13)  # logged in, but the page is opened only much later
+    login(editor)
+    back = editor.get(location).get_data(as_text=True)
+    assert "Von gestern" not in back and "Ihr Text ist noch nicht gespeichert" not in back
+
+
+def test_the_notices_speak_english_for_an_english_account(
+    editor: FlaskClient, store: Store, clock: FakeClock
+) -> None:
+    mailing = seed_mailing(store, clock)
+    page = editor.get("/editor/account").get_data(as_text=True)
+    assert (
+        editor.post(
+            "/editor/account", data={"csrf_token": csrf_from(page), "ui_language": "en"}
+        ).status_code
+        == 303
+    )
+    page = editor.get(f"/editor/mailings/{mailing.id}").get_data(as_text=True)
+    clock.advance(hours=13)
+    html = editor.post(
+        f"/editor/mailings/{mailing.id}/content",
+        data={"csrf_token": csrf_from(page), "subject": "Betreff", "intro": "Text"},
+    ).get_data(as_text=True)
+    location = _log_in_from(editor, html)
+    back = editor.get(location).get_data(as_text=True)
+    assert "Your text is not saved yet." in back
